@@ -1,0 +1,3 @@
+"""thuocdo: measures Vietnam's digital transformation."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from thuocdo.cli import main
+
+main()

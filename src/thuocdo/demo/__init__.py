@@ -1,0 +1,1 @@
+"""The demo data set: a seeded synthetic panel standing for Vietnam's smartphone users."""

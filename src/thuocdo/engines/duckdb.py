@@ -1,0 +1,28 @@
+"""The embedded default engine: DuckDB over the store's rollup table."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from sqlglot import exp
+
+from thuocdo.engines.base import Relations
+from thuocdo.store import Store
+
+
+class DuckDBEngine:
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def run(self, query: exp.Expression, relations: Relations) -> pa.Table:
+        con = self.store.con
+        names = {"platforms": relations.platforms, "periods": relations.periods, "smartphones": relations.smartphones}
+        for name, table in names.items():
+            con.register(name, table)
+        try:
+            return con.sql(query.sql(dialect=self.dialect)).to_arrow_table()
+        finally:
+            for name in names:
+                con.unregister(name)

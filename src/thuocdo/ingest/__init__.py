@@ -1,0 +1,1 @@
+"""Ingestion: read → validate (collect every problem) → pseudonymise → deduplicate → store atomically."""

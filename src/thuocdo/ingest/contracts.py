@@ -1,0 +1,46 @@
+"""The input contracts of DESIGN.md, declared once: the readers, the validators and the docs use them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Contract:
+    kind: str
+    fields: tuple[str, ...]
+    required: tuple[str, ...]
+    #: a column that may stand in for a required one (a repaired quarantine row carries `user_key`)
+    alternatives: tuple[tuple[str, str], ...] = ()
+
+    def missing(self, columns: set[str]) -> list[str]:
+        alt = dict(self.alternatives)
+        return [f for f in self.required if f not in columns and alt.get(f) not in columns]
+
+
+USAGE = Contract(
+    kind="usage",
+    fields=("record_id", "user_id", "user_key", "platform", "time", "active_seconds", "bytes", "sessions",
+            "installs", "province"),
+    required=("user_id", "platform", "time"),
+    alternatives=(("user_id", "user_key"),),
+)
+WEIGHTS = Contract(
+    kind="weights",
+    fields=("user_id", "user_key", "month", "weight"),
+    required=("user_id", "month", "weight"),
+    alternatives=(("user_id", "user_key"),),
+)
+AGGREGATES = Contract(
+    kind="aggregates",
+    fields=("platform", "period", "metric", "value", "source"),
+    required=("platform", "period", "metric", "value"),
+)
+
+CONTRACTS = {c.kind: c for c in (USAGE, WEIGHTS, AGGREGATES)}
+
+MAX_USER_ID = 256
+MAX_RECORD_ID = 128
+MAX_ACTIVE_SECONDS = 86_400
+#: no valid row of any contract comes near this; longer lines are rejected before parsing
+MAX_LINE_BYTES = 64 * 1024

@@ -1,0 +1,151 @@
+"""Ingest one file of usage records as one atomic batch.
+
+Steps: read → validate (all problems of every row) → pseudonymise (keyed hash of user_id) → key each record
+(record_id, or the row's content) → drop duplicates (within the file and against the stored keys of the same
+days) → merge into one row per (person, platform, day) → rewrite the touched day partitions under new names →
+list the new files, unlist the old ones, record the batch, its quarantined rows and the months whose rollups
+must be rebuilt, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+from thuocdo.catalog import Catalog
+from thuocdo.ingest import quarantine
+from thuocdo.ingest.contracts import MAX_USER_ID, USAGE
+from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
+from thuocdo.ingest.readers import InputError, RawInput, read_input
+from thuocdo.ingest.results import BatchResult
+from thuocdo.ingest.validate import stage_usage
+from thuocdo.store import Store
+from thuocdo.store.lake import commit_batch, stage_partitions
+
+#: the score that picks a person-day's province: the record with most active seconds, then the smallest code
+PROVINCE_SCORE = "CASE WHEN province_code IS NOT NULL THEN active_seconds_n * 1000 + (999 - CAST(province_code AS INTEGER)) END"
+
+
+def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog) -> BatchResult:
+    raw = read_input(path, USAGE)
+    return ingest_usage(store, raw, source, catalog, file_sha256=_sha256(path))
+
+
+def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, file_sha256: str | None = None,
+                 kind: str = "usage", resolves: list[int] | None = None) -> BatchResult:
+    """Ingest a read file; `resolves` lists quarantine entries this batch supersedes (a repair)."""
+    con = store.con
+    batch_id = uuid.uuid4().hex
+    con.register("raw_in", raw.table)
+    try:
+        stage_usage(con, raw, USAGE, catalog)
+    finally:
+        con.unregister("raw_in")
+    n_rows = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]  # type: ignore[index]
+    if n_rows == 0 and not raw.rejections:
+        raise InputError(f"Tệp {raw.name}: không có dòng dữ liệu nào (chỉ có tiêu đề hoặc dòng trống).")
+    ipad, opad = hmac_pads(store.secret)
+    params = {"ipad": ipad, "opad": opad, "source": source}
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE persons AS
+        SELECT user_id, {person_key_sql('user_id')} AS person
+        FROM (SELECT DISTINCT user_id FROM checked WHERE user_id <> '' AND length(user_id) <= {MAX_USER_ID})
+    """, params)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE keyed AS
+        SELECT c.*, coalesce(p.person, try_cast(c.user_key AS BIGINT)) AS person
+        FROM checked c LEFT JOIN persons p ON c.user_id = p.user_id
+    """)
+    rejected = _quarantine_bad_rows(store, raw, source, batch_id, kind)
+    stored, duplicates = _store_good_rows(store, source, batch_id)
+    result = BatchResult(raw.name, source, kind, batch_id, rows_read=n_rows + len(raw.rejections), stored=stored,
+                         duplicates=duplicates, rejected=rejected)
+    commit_batch(store, result, file_sha256=file_sha256, resolves=resolves or [])
+    return result
+
+
+def _quarantine_bad_rows(store: Store, raw: RawInput, source: str, batch_id: str, kind: str) -> int:
+    con = store.con
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE q_usage AS
+        SELECT '{batch_id}' AS batch_id, $source AS source, '{kind}' AS kind, $file AS file, _line AS line,
+               to_json({{'record_id': record_id, 'user_key': CAST(person AS VARCHAR), 'platform': platform,
+                        'time': "time", 'active_seconds': active_seconds, 'bytes': bytes, 'sessions': sessions,
+                        'installs': installs, 'province': province}})::VARCHAR AS record,
+               to_json(problems)::VARCHAR AS problems
+        FROM keyed WHERE len(problems) > 0
+    """, {"source": source, "file": raw.name})
+    con.register("q_rejections", quarantine.rejection_rows(raw.rejections, batch_id=batch_id, source=source,
+                                                           kind=kind, file=raw.name))
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE q_batch AS
+        SELECT *, md5(record || problems) AS fingerprint FROM q_usage
+        UNION ALL BY NAME SELECT * FROM q_rejections
+    """)
+    con.unregister("q_rejections")
+    return con.execute("SELECT count(*) FROM q_batch").fetchall()[0][0]  # type: ignore[index]
+
+
+def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int]:
+    """Stage the deduplicated good rows as new partition files; return (stored, duplicates)."""
+    con = store.con
+    key = ("CASE WHEN record_id IS NOT NULL THEN $secret || chr(31) || 'i' || record_id ELSE $secret || chr(31) || "
+           "concat_ws(chr(31), 'c', person, platform_id, epoch_us(ts_utc), active_seconds_n, bytes_n, sessions_n, "
+           "installs_n, coalesce(province_code, '')) END")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE good AS
+        SELECT person, platform_id AS platform, day, month, active_seconds_n, bytes_n, sessions_n, installs_n,
+               province_code, md5_number_upper({key}) AS k1, md5_number_lower({key}) AS k2, _line
+        FROM keyed WHERE len(problems) = 0
+    """, {"secret": store.secret.hex()})
+    n_good = con.execute("SELECT count(*) FROM good").fetchall()[0][0]  # type: ignore[index]
+    con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM good QUALIFY row_number() OVER (PARTITION BY k1, k2 ORDER BY _line) = 1")
+    days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
+    key_files = store.files("record_keys", source=source, days=days) if days else []
+    if key_files:
+        con.execute("DELETE FROM fresh USING read_parquet($files) k WHERE fresh.day = k.day AND fresh.k1 = k.k1 AND fresh.k2 = k.k2",
+                    {"files": key_files})
+    n_fresh = con.execute("SELECT count(*) FROM fresh").fetchall()[0][0]  # type: ignore[index]
+    if n_fresh:
+        _stage_person_days(store, source, batch_id)
+    return n_fresh, n_good - n_fresh
+
+
+def _stage_person_days(store: Store, source: str, batch_id: str) -> None:
+    con = store.con
+    days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
+    old_files = store.files("person_day", source=source, days=days)
+    existing = ("SELECT platform, person, day, month, active_seconds, bytes, sessions, installs, active, province, "
+                "province_seconds FROM read_parquet($old)") if old_files else None
+    new_rows = f"""
+        SELECT platform, person, day, month, sum(active_seconds_n) AS active_seconds, sum(bytes_n) AS bytes,
+               sum(sessions_n) AS sessions, sum(installs_n) AS installs,
+               bool_or(sessions_n > 0 OR active_seconds_n > 0) AS active,
+               arg_max(province_code, {PROVINCE_SCORE}) AS province,
+               max(CASE WHEN province_code IS NOT NULL THEN active_seconds_n END) AS province_seconds
+        FROM fresh GROUP BY platform, person, day, month
+    """
+    union = new_rows if existing is None else f"{new_rows} UNION ALL {existing}"
+    merged = f"""
+        SELECT platform, person, day, month, CAST(sum(active_seconds) AS BIGINT) AS active_seconds,
+               CAST(sum(bytes) AS BIGINT) AS bytes, CAST(sum(sessions) AS BIGINT) AS sessions,
+               CAST(sum(installs) AS BIGINT) AS installs, bool_or(active) AS active,
+               arg_max(province, CASE WHEN province IS NOT NULL
+                                      THEN province_seconds * 1000 + (999 - CAST(province AS INTEGER)) END) AS province,
+               max(province_seconds) AS province_seconds
+        FROM ({union}) GROUP BY platform, person, day, month
+        ORDER BY day, platform, person
+    """
+    params = {"old": old_files} if old_files else {}
+    stage_partitions(store, "person_day", source, batch_id, merged, params, replaces=old_files)
+    stage_partitions(store, "record_keys", source, batch_id,
+                     "SELECT day, month, k1, k2 FROM fresh ORDER BY day, k1", {}, replaces=[])
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(8 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

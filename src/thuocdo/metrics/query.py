@@ -1,0 +1,131 @@
+"""Metric queries for a request (period, breakdown), as SQLGlot expressions printable for any engine.
+
+The query reads four relations that every engine provides under these names:
+``usage_month`` (the rollup), ``platforms`` (platform, name, category, origin), ``periods`` (period, month,
+n_months, n_days) and ``smartphones`` (province, year, users; province ``VN`` for the nation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import sqlglot
+from sqlglot import exp
+
+from thuocdo.metrics.dictionary import METRICS, MONTHLY_SUMS, SHARE_METRICS, STICKINESS
+from thuocdo.model.periods import Period
+
+NATION = "VN"
+
+
+class Breakdown(Enum):
+    PLATFORM = "platform"
+    PROVINCE = "province"
+    CATEGORY = "category"
+
+
+@dataclass(frozen=True)
+class MetricRequest:
+    period: Period
+    breakdown: Breakdown = Breakdown.PLATFORM
+    source: str | None = None
+
+    @property
+    def compared(self) -> tuple[Period, ...]:
+        """The period, the previous one and the same period a year before."""
+        return (self.period, self.period.previous(), self.period.year_ago())
+
+
+def _platform_sql(req: MetricRequest) -> str:
+    by_province = req.breakdown is Breakdown.PROVINCE
+    dims = ["source", "platform"] + (["province"] if by_province else [])
+    m_dims = ", ".join(f"m.{d}" for d in dims)
+    sums = ",\n               ".join(f"SUM(u.{col}) AS {alias}" for alias, col in MONTHLY_SUMS.items())
+    metrics = ",\n               ".join(f"{m.sql} AS {m.name}" for m in METRICS)
+    where_source = "WHERE u.source = '" + req.source.replace("'", "''") + "'" if req.source else ""
+    u_dims = ", ".join(f"u.{d}" for d in dims)
+    same = " AND ".join(
+        [f"{{a}}.{d} = cur.{d}" for d in ("source", "platform")]
+        + (["{a}.province IS NOT DISTINCT FROM cur.province"] if by_province else [])
+    )
+    cur, prev, ago = req.compared
+    penetration_province = "cur.province" if by_province else f"'{NATION}'"
+    partition = "e.source, e.period, " + ("e.province, " if by_province else "") + "pl.category"
+    return f"""
+    WITH monthly AS (
+        SELECT {u_dims}, pm.period, u.month,
+               {sums}
+        FROM usage_month AS u
+        JOIN periods AS pm ON u.month = pm.month
+        {where_source}
+        GROUP BY {u_dims}, pm.period, u.month
+    ), per AS (
+        SELECT {m_dims}, m.period,
+               {metrics}
+        FROM monthly AS m
+        JOIN (SELECT period, MAX(n_months) AS n_months, MAX(n_days) AS n_days FROM periods GROUP BY period) AS p
+          ON m.period = p.period
+        GROUP BY {m_dims}, m.period
+    ), enriched AS (
+        SELECT e.*, pl.name, pl.category, pl.origin, {STICKINESS.replace('dau', 'e.dau').replace('mau', 'e.mau')} AS stickiness,
+               RANK() OVER (PARTITION BY {partition} ORDER BY e.mau DESC) AS rank_in_category
+        FROM per AS e
+        JOIN platforms AS pl ON e.platform = pl.platform
+    )
+    SELECT cur.period, cur.source, cur.platform, cur.name, cur.category, cur.origin,
+           {'cur.province, ' if by_province else ''}cur.mau, cur.dau, cur.minutes_per_day, cur.mb_per_user,
+           cur.sessions, cur.installs, cur.stickiness, cur.sample_persons, cur.rank_in_category,
+           prev.mau AS mau_previous, (cur.mau - prev.mau) / NULLIF(prev.mau, 0) AS mau_change_previous,
+           ago.mau AS mau_year_ago, (cur.mau - ago.mau) / NULLIF(ago.mau, 0) AS mau_change_year,
+           s.users AS smartphone_users, cur.mau / NULLIF(s.users, 0) AS penetration
+    FROM enriched AS cur
+    LEFT JOIN enriched AS prev ON {same.format(a='prev')} AND prev.period = '{prev.label}'
+    LEFT JOIN enriched AS ago ON {same.format(a='ago')} AND ago.period = '{ago.label}'
+    LEFT JOIN smartphones AS s ON s.province = {penetration_province} AND s.year = {cur.year}
+    WHERE cur.period = '{cur.label}'
+    """
+
+
+def _category_sql(req: MetricRequest) -> str:
+    inner = _platform_sql(MetricRequest(req.period, Breakdown.PLATFORM, req.source))
+    parts = [
+        f"""SELECT period, source, category, '{m}' AS metric,
+               SUM(CASE WHEN origin = 'vn' THEN {m} ELSE 0 END) AS domestic_value,
+               SUM(CASE WHEN origin = 'foreign' THEN {m} ELSE 0 END) AS foreign_value,
+               SUM({m}) AS total_value
+        FROM platform_metrics GROUP BY period, source, category"""
+        for m in SHARE_METRICS
+    ]
+    union = "\n        UNION ALL\n        ".join(parts)
+    return f"""
+    WITH platform_metrics AS ({inner}), sums AS ({union})
+    SELECT period, source, category, metric, domestic_value, foreign_value, total_value,
+           domestic_value / NULLIF(total_value, 0) AS domestic_share,
+           domestic_value / NULLIF(foreign_value, 0) AS domestic_foreign_ratio
+    FROM sums
+    """
+
+
+def build(req: MetricRequest) -> exp.Expression:
+    """The metric query for a request, as one engine-neutral SQLGlot expression."""
+    sql = _category_sql(req) if req.breakdown is Breakdown.CATEGORY else _platform_sql(req)
+    order = {
+        Breakdown.PLATFORM: "source, category, rank_in_category, platform",
+        Breakdown.PROVINCE: "source, province NULLS LAST, category, rank_in_category, platform",
+        Breakdown.CATEGORY: "source, category, metric",
+    }[req.breakdown]
+    return sqlglot.parse_one(f"SELECT * FROM ({sql}) AS q ORDER BY {order}", read="duckdb")
+
+
+def period_rows(req: MetricRequest) -> list[tuple[str, str, int, int]]:
+    """(period, month, n_months, n_days) rows for the periods the query compares."""
+    rows = []
+    for p in req.compared:
+        for month in p.months:
+            rows.append((p.label, month, len(p.months), p.days))
+    return rows
+
+
+def render(expression: exp.Expression, dialect: str) -> str:
+    return expression.sql(dialect=dialect, pretty=True)

@@ -1,0 +1,65 @@
+"""The rollups kept in step with the stored records, as engine-neutral SQL.
+
+``person_day`` (stored, one row per source × platform × person × day) → ``person_month`` (one row per source
+× platform × person × month, with the person-month's province) → ``usage_month`` (weighted sums per source ×
+platform × month × province), which every metric query reads.
+
+A person-month's province is the province of most of its active days (then most active seconds, then the
+smallest code; a person-month without active days takes the province of its other days), so that the
+provinces partition the national figures exactly.
+"""
+
+from __future__ import annotations
+
+PERSON_MONTH = """
+WITH prov AS (
+    SELECT source, platform, person, month, province,
+           SUM(CASE WHEN active THEN 1 ELSE 0 END) AS days, SUM(active_seconds) AS secs
+    FROM person_day
+    WHERE province IS NOT NULL
+    GROUP BY source, platform, person, month, province
+), pick AS (
+    SELECT source, platform, person, month, province, days
+    FROM (
+        SELECT source, platform, person, month, province, days,
+               ROW_NUMBER() OVER (PARTITION BY source, platform, person, month
+                                  ORDER BY days DESC, secs DESC, province ASC) AS rn
+        FROM prov
+    ) AS ranked
+    WHERE rn = 1
+), agg AS (
+    SELECT source, platform, person, month,
+           SUM(CASE WHEN active THEN 1 ELSE 0 END) AS active_days,
+           SUM(active_seconds) AS active_seconds, SUM(bytes) AS bytes,
+           SUM(sessions) AS sessions, SUM(installs) AS installs
+    FROM person_day
+    GROUP BY source, platform, person, month
+)
+SELECT agg.source, agg.platform, agg.person, agg.month, pick.province, agg.active_days,
+       agg.active_seconds, agg.bytes, agg.sessions, agg.installs
+FROM agg
+LEFT JOIN pick
+  ON agg.source = pick.source AND agg.platform = pick.platform AND agg.person = pick.person
+ AND agg.month = pick.month
+ AND (pick.days > 0 OR agg.active_days = 0)
+"""
+
+USAGE_MONTH = """
+WITH pw AS (
+    SELECT pm.source, pm.platform, pm.month, pm.province, pm.active_days, pm.active_seconds, pm.bytes,
+           pm.sessions, pm.installs, COALESCE(w.weight, 1.0) AS w
+    FROM person_month AS pm
+    LEFT JOIN weights AS w ON w.source = pm.source AND w.person = pm.person AND w.month = pm.month
+)
+SELECT source, platform, month, province,
+       SUM(CASE WHEN active_days > 0 THEN 1 ELSE 0 END) AS persons,
+       SUM(CASE WHEN active_days > 0 THEN w ELSE 0 END) AS w_persons,
+       SUM(CASE WHEN active_days > 0 THEN w * w ELSE 0 END) AS w2_persons,
+       SUM(w * active_days) AS w_active_days,
+       SUM(w * active_seconds) AS w_seconds,
+       SUM(w * bytes) AS w_bytes,
+       SUM(w * sessions) AS w_sessions,
+       SUM(w * installs) AS w_installs
+FROM pw
+GROUP BY source, platform, month, province
+"""

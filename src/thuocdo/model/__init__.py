@@ -1,0 +1,1 @@
+"""The vocabulary of thuocdo: small frozen value types, no I/O."""

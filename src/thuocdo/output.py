@@ -1,0 +1,94 @@
+"""Writing metric tables: CSV/JSON/Parquet unrounded for programs, a Rich table in Vietnamese style for people."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from rich.table import Table
+
+from thuocdo.reports.vietnamese import format_count, format_number, format_percent
+
+#: how the terminal table shows each known column (header, formatter)
+_DISPLAY = {
+    "platform": ("Nền tảng", str), "name": ("Tên", str), "category": ("Nhóm", str), "origin": ("Nguồn gốc", str),
+    "province": ("Tỉnh", str), "source": ("Nguồn", str),
+    "mau": ("MAU", format_count), "dau": ("DAU", format_count),
+    "minutes_per_day": ("Phút/ngày", lambda v: format_number(v, 1)),
+    "mb_per_user": ("MB/người/tháng", lambda v: format_number(v, 1)),
+    "stickiness": ("DAU/MAU", lambda v: format_percent(v, 1)),
+    "rank_in_category": ("Hạng", lambda v: format_number(v)),
+    "mau_change_previous": ("So kỳ trước", lambda v: format_percent(v, 1)),
+    "mau_change_year": ("So cùng kỳ", lambda v: format_percent(v, 1)),
+    "penetration": ("Thâm nhập", lambda v: format_percent(v, 1)),
+    "metric": ("Chỉ số", str), "domestic_share": ("Tỷ trọng Việt Nam", lambda v: format_percent(v, 2)),
+    "domestic_foreign_ratio": ("Việt Nam/nước ngoài", lambda v: format_number(v, 2)),
+    "domestic_value": ("Việt Nam", lambda v: format_number(v, 1)),
+    "foreign_value": ("Nước ngoài", lambda v: format_number(v, 1)),
+}
+_ORIGIN = {"vn": "Việt Nam", "foreign": "nước ngoài"}
+
+
+def format_table(table: pa.Table, title: str) -> Table:
+    shown = [c for c in _DISPLAY if c in table.column_names and c not in ("period", "name")]
+    rich = Table(title=title, title_justify="left")
+    for c in shown:
+        rich.add_column(_DISPLAY[c][0], justify="left" if c in ("platform", "category", "origin", "province", "source", "metric") else "right")
+    for row in table.to_pylist():
+        cells = []
+        for c in shown:
+            v = row[c]
+            if c == "origin":
+                cells.append(_ORIGIN.get(v, v or ""))
+            elif v is None:
+                cells.append("–")
+            else:
+                cells.append(_DISPLAY[c][1](v))
+        rich.add_row(*cells)
+    return rich
+
+
+def quarantine_table(entries: pa.Table) -> Table:
+    rich = Table(title=f"Khu cách ly: {entries.num_rows:,} dòng".replace(",", "."), title_justify="left")
+    for col in ("Mã", "Nguồn", "Tệp", "Dòng", "Cột", "Lý do"):
+        rich.add_column(col)
+    for e in entries.to_pylist():
+        for p in json.loads(e["problems"]):
+            rich.add_row(str(e["id"]), e["source"], e["file"] or "", "" if e["line"] is None else str(e["line"]),
+                         p["field"], p["message"])
+    return rich
+
+
+def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
+    if fmt == "parquet":
+        assert output is not None
+        pq.write_table(table, output)
+    elif fmt == "csv":
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(table, sink)
+        data = sink.getvalue().to_pybytes()
+        _emit(data, output)
+    elif fmt == "json":
+        rows = [{k: _json_value(v) for k, v in r.items()} for r in table.to_pylist()]
+        _emit(json.dumps(rows, ensure_ascii=False, default=str, indent=1).encode() + b"\n", output)
+    else:
+        raise ValueError(fmt)
+
+
+def _json_value(v: object) -> object:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)

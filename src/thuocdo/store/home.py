@@ -1,0 +1,138 @@
+"""The home folder of a store: the secret, the DuckDB database and the Parquet lake.
+
+A Parquet file belongs to the store only when the database lists it in ``lake_files``; files are written
+under fresh names first and listed (or unlisted) in one database transaction, so a batch is all or nothing.
+Files that no transaction lists (left by a killed process) are swept when the store is next opened.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+HOME_ENV = "THUOCDO_HOME"
+DEFAULT_HOME = Path.home() / ".thuocdo"
+SECRET_FILE = "secret.key"
+DATABASE_FILE = "thuocdo.duckdb"
+LAKE_DIR = "lake"
+STAGING_DIR = "_staging"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or is inconsistent."""
+
+
+def resolve_home(home: str | Path | None) -> Path:
+    if home:
+        return Path(home).expanduser()
+    env = os.environ.get(HOME_ENV)
+    return Path(env).expanduser() if env else DEFAULT_HOME
+
+
+@dataclass
+class PendingBatch:
+    """Files staged by the batch being built, and the listed files it replaces (absolute paths)."""
+
+    files: list[Any] = field(default_factory=list)
+    replaces: list[str] = field(default_factory=list)
+
+
+class Store:
+    """An opened store. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, home: Path, *, read_only: bool = False) -> None:
+        self.home = home
+        self.lake = home / LAKE_DIR
+        self.pending = PendingBatch()
+        if not read_only:
+            self.lake.mkdir(parents=True, exist_ok=True)
+        elif not (home / DATABASE_FILE).exists():
+            raise StoreError(f"Không tìm thấy kho dữ liệu tại {home}: hãy nạp dữ liệu trước (thuocdo ingest …).")
+        self._secret = _load_or_create_secret(home / SECRET_FILE, create=not read_only)
+        self.con = duckdb.connect(str(home / DATABASE_FILE), read_only=read_only)
+        self.con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            self.con.execute(resources.files("thuocdo.store").joinpath("schema.sql").read_text("utf-8"))
+            self.sweep()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def secret(self) -> bytes:
+        return self._secret
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # -- the lake --------------------------------------------------------------------------------
+    def staging_dir(self, batch_id: str) -> Path:
+        path = self.lake / STAGING_DIR / batch_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def files(
+        self,
+        dataset: str,
+        *,
+        source: str | None = None,
+        months: Sequence[str] | None = None,
+        days: Sequence[object] | None = None,
+    ) -> list[str]:
+        """Absolute paths of the listed files of a dataset, optionally narrowed."""
+        sql = "SELECT path FROM lake_files WHERE dataset = ?"
+        params: list[object] = [dataset]
+        if source is not None:
+            sql += " AND source = ?"
+            params.append(source)
+        if months is not None:
+            sql += " AND list_contains(?, month)"
+            params.append(list(months))
+        if days is not None:
+            sql += " AND list_contains(?::DATE[], day)"
+            params.append(list(days))
+        rows = self.con.execute(sql + " ORDER BY path", params).fetchall()
+        return [str(self.lake / r[0]) for r in rows]
+
+    def sweep(self) -> None:
+        """Remove staging folders and lake files that no committed transaction lists."""
+        shutil.rmtree(self.lake / STAGING_DIR, ignore_errors=True)
+        listed = {r[0] for r in self.con.execute("SELECT path FROM lake_files").fetchall()}
+        for path in self.lake.rglob("*.parquet"):
+            if path.relative_to(self.lake).as_posix() not in listed:
+                path.unlink(missing_ok=True)
+
+
+def _load_or_create_secret(path: Path, *, create: bool) -> bytes:
+    """The store's pseudonymisation key: 32 random bytes, created once, readable by the owner only."""
+    if not path.exists():
+        if not create:
+            raise StoreError(f"Thiếu khóa bí mật {path}.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())

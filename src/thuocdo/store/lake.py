@@ -1,0 +1,107 @@
+"""Writing to the lake: stage partition files under new names, then list them in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from thuocdo.store.home import STAGING_DIR, PendingBatch, Store
+
+if TYPE_CHECKING:
+    from thuocdo.ingest.results import BatchResult
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    staged: Path
+    relative: str
+    dataset: str
+    source: str
+    month: str
+    day: dt.date | None
+    rows: int
+
+
+def stage_partitions(store: Store, dataset: str, source: str, batch_id: str, sql: str, params: dict[str, Any],
+                     *, replaces: list[str], daily: bool = True) -> None:
+    """Write the rows of `sql` (with `month` and, if daily, `day` columns) as partition files in staging."""
+    out = store.staging_dir(batch_id) / dataset
+    parts = "month, day" if daily else "month"
+    stats = store.con.execute(
+        f"COPY ({sql}) TO '{out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({parts}), "
+        f"WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN '{batch_id}_{{i}}', RETURN_STATS)", params
+    ).fetchall()
+    batch = store.pending
+    for path, rows, *_rest, partition, _meta in stats:
+        staged = Path(path)
+        month = partition["month"]
+        day = dt.date.fromisoformat(partition["day"]) if daily else None
+        where = f"source={source}/month={month}" + (f"/day={day.isoformat()}" if day else "")
+        batch.files.append(StagedFile(staged, f"{dataset}/{where}/{staged.name}", dataset, source, month, day, rows))
+    batch.replaces.extend(replaces)
+
+
+def publish(store: Store) -> tuple[list[StagedFile], list[str]]:
+    """Move staged files to their final names (still unlisted until the transaction commits)."""
+    batch, store.pending = store.pending, PendingBatch()
+    for f in batch.files:
+        final = store.lake / f.relative
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(f.staged, final)
+    return batch.files, batch.replaces
+
+
+def list_files(store: Store, files: list[StagedFile], batch_id: str, replaces: list[str]) -> None:
+    """Inside a transaction: unlist the replaced files and list the new ones."""
+    con = store.con
+    if replaces:
+        rel = [Path(p).relative_to(store.lake).as_posix() for p in replaces]
+        con.execute("DELETE FROM lake_files WHERE list_contains($rel, path)", {"rel": rel})
+    if files:
+        con.register("new_files", pa.table({
+            "path": [f.relative for f in files], "dataset": [f.dataset for f in files],
+            "source": [f.source for f in files], "month": [f.month for f in files],
+            "day": pa.array([f.day for f in files], pa.date32()), "batch_id": [batch_id] * len(files),
+            "rows": pa.array([f.rows for f in files], pa.int64()),
+        }))
+        con.execute("INSERT INTO lake_files SELECT * FROM new_files")
+        con.unregister("new_files")
+
+
+def finish(store: Store, batch_id: str, replaces: list[str]) -> None:
+    """After the commit: delete the unlisted files and the staging folder."""
+    for path in replaces:
+        Path(path).unlink(missing_ok=True)
+    shutil.rmtree(store.lake / STAGING_DIR / batch_id, ignore_errors=True)
+
+
+def commit_batch(store: Store, result: BatchResult, *, file_sha256: str | None, resolves: list[int]) -> None:
+    """Publish a staged usage batch: files, ledger, quarantine and dirty months in one transaction."""
+    from thuocdo.ingest import quarantine
+
+    files, replaces = publish(store)
+    months = sorted({f.month for f in files if f.dataset == "person_day"})
+    with store.transaction() as con:
+        list_files(store, files, result.batch_id, replaces)
+        if resolves:
+            con.execute("UPDATE quarantine SET status = 'resolved', resolved_by = ? WHERE list_contains(?, id)",
+                        [result.batch_id, resolves])
+        quarantine.insert(con, "SELECT * FROM q_batch")
+        for month in months:
+            con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [result.source, month])
+        record_batch(store, result, file_sha256)
+    finish(store, result.batch_id, replaces)
+
+
+def record_batch(store: Store, result: BatchResult, file_sha256: str | None) -> None:
+    store.con.execute(
+        "INSERT INTO batches VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?)",
+        [result.batch_id, result.source, result.kind, result.file, file_sha256, result.rows_read, result.stored,
+         result.duplicates, result.rejected],
+    )

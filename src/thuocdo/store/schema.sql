@@ -1,0 +1,73 @@
+-- Catalogue of the lake: a Parquet file is part of the store exactly when it is listed here.
+CREATE TABLE IF NOT EXISTS lake_files (
+    path      VARCHAR PRIMARY KEY,   -- relative to the lake folder
+    dataset   VARCHAR NOT NULL,      -- person_day | record_keys | person_month
+    source    VARCHAR NOT NULL,
+    month     VARCHAR NOT NULL,      -- YYYY-MM (Asia/Ho_Chi_Minh)
+    day       DATE,                  -- NULL for monthly datasets
+    batch_id  VARCHAR NOT NULL,
+    rows      BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id     VARCHAR PRIMARY KEY,
+    source       VARCHAR NOT NULL,
+    kind         VARCHAR NOT NULL,   -- usage | weights | aggregates | quarantine
+    file         VARCHAR,
+    file_sha256  VARCHAR,
+    committed_at TIMESTAMP NOT NULL,
+    rows_read    BIGINT NOT NULL,
+    stored       BIGINT NOT NULL,
+    duplicates   BIGINT NOT NULL,
+    rejected     BIGINT NOT NULL
+);
+CREATE SEQUENCE IF NOT EXISTS quarantine_ids START 1;
+CREATE TABLE IF NOT EXISTS quarantine (
+    id          BIGINT PRIMARY KEY DEFAULT nextval('quarantine_ids'),
+    batch_id    VARCHAR NOT NULL,
+    source      VARCHAR NOT NULL,
+    kind        VARCHAR NOT NULL,
+    file        VARCHAR,
+    line        BIGINT,
+    record      VARCHAR,             -- JSON of the row, user_id replaced by its keyed hash
+    problems    VARCHAR NOT NULL,    -- JSON list of {"field", "message"}
+    status      VARCHAR NOT NULL,    -- open | resolved
+    created_at  TIMESTAMP NOT NULL,
+    resolved_by VARCHAR,
+    fingerprint VARCHAR NOT NULL       -- the same rejected row sent twice is kept once
+);
+CREATE TABLE IF NOT EXISTS weights (
+    source   VARCHAR NOT NULL,
+    person   BIGINT NOT NULL,
+    month    VARCHAR NOT NULL,
+    weight   DOUBLE NOT NULL,
+    batch_id VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS aggregates (
+    source   VARCHAR NOT NULL,
+    platform VARCHAR NOT NULL,
+    period   VARCHAR NOT NULL,
+    metric   VARCHAR NOT NULL,
+    value    DOUBLE NOT NULL,
+    batch_id VARCHAR NOT NULL
+);
+-- Months whose rollups must be rebuilt before they are read (set in the same transaction as the change).
+CREATE TABLE IF NOT EXISTS dirty_months (
+    source VARCHAR NOT NULL,
+    month  VARCHAR NOT NULL,
+    PRIMARY KEY (source, month)
+);
+-- Rollup per source x platform x month x province, weighted; the metric queries read only this.
+CREATE TABLE IF NOT EXISTS usage_month (
+    source        VARCHAR NOT NULL,
+    platform      VARCHAR NOT NULL,
+    month         VARCHAR NOT NULL,
+    province      VARCHAR,
+    persons       BIGINT NOT NULL,   -- unweighted active persons (sample size)
+    w_persons     DOUBLE NOT NULL,   -- sum of weights of active persons
+    w2_persons    DOUBLE NOT NULL,   -- sum of squared weights (effective sample size)
+    w_active_days DOUBLE NOT NULL,   -- sum of weight x active days
+    w_seconds     DOUBLE NOT NULL,
+    w_bytes       DOUBLE NOT NULL,
+    w_sessions    DOUBLE NOT NULL,
+    w_installs    DOUBLE NOT NULL
+);

@@ -1,0 +1,60 @@
+"""Shared fixtures: a fresh store home per test and a CLI runner that reads like the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from thuocdo.cli import app
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class Cli:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str | os.PathLike[str]) -> CliResult:
+        result = self.runner.invoke(app, ["--home", str(self.home), *[str(a) for a in args]],
+                                    catch_exceptions=False, env={"COLUMNS": "200"})
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    def metrics(self, period: str, *extra: str) -> list[dict[str, object]]:
+        result = self("metrics", "--period", period, "--format", "json", *extra)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def cli(home: Path) -> Cli:
+    return Cli(home)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def by_key(rows: list[dict[str, object]], *keys: str) -> dict[tuple[object, ...], dict[str, object]]:
+    return {tuple(r[k] for k in keys): r for r in rows}
+
+
+def table_rows(table: pa.Table) -> list[dict[str, object]]:
+    return table.to_pylist()
