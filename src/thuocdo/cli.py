@@ -195,7 +195,7 @@ def quarantine_retry(file: Annotated[Optional[Path], typer.Argument(help="Tệp 
 
 
 @app.command()
-def demo(persons: Annotated[int, typer.Option("--persons", help="Số người trong bảng mẫu.")] = 20_000,
+def demo(persons: Annotated[int, typer.Option("--persons", help="Số người trong bảng mẫu.")] = 2_000,
          seed: Annotated[int, typer.Option("--seed")] = 2022) -> None:
     """Tạo bộ dữ liệu mẫu, nạp và in bảng chỉ số quý I/2022."""
     from thuocdo.demo.run import run_demo

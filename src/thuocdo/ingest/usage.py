@@ -96,8 +96,8 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE good AS
         SELECT person, platform_id AS platform, day, month, active_seconds_n, bytes_n, sessions_n, installs_n,
-               province_code, md5_number_upper({key}) AS k1, md5_number_lower({key}) AS k2, _line
-        FROM keyed WHERE len(problems) = 0
+               province_code, CAST(h >> 64 AS UBIGINT) AS k1, CAST(h & 18446744073709551615 AS UBIGINT) AS k2, _line
+        FROM (SELECT *, md5_number({key}) AS h FROM keyed WHERE len(problems) = 0)
     """, {"secret": store.secret.hex()})
     n_good = con.execute("SELECT count(*) FROM good").fetchall()[0][0]  # type: ignore[index]
     con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM good QUALIFY row_number() OVER (PARTITION BY k1, k2 ORDER BY _line) = 1")

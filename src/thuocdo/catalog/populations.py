@@ -1,0 +1,58 @@
+"""Population and smartphone users per unit and year (``data/populations.csv``; method in SOURCES.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from thuocdo.catalog.model import LEVEL_NEW, LEVEL_OLD, CatalogError
+from thuocdo.catalog.tables import read_table
+
+POPULATIONS_FILE = "populations.csv"
+LEVEL_NATION: Final = "nation"
+NATION_CODE: Final = "VN"
+COLUMNS: Final = ("level", "code", "year", "population", "smartphone_users",
+                  "population_source", "smartphone_source")
+
+
+class PopulationTable:
+    """Lookup of ``populations.csv`` by (level, code, year)."""
+
+    def __init__(self, rows: Iterable[dict[str, str]]) -> None:
+        self._rows: list[dict[str, str]] = []
+        self._values: dict[tuple[str, str, int], tuple[float, float]] = {}
+        for row in rows:
+            where = f"{POPULATIONS_FILE} row {row.get('level')}/{row.get('code')}/{row.get('year')}"
+            if row["level"] not in (LEVEL_NEW, LEVEL_OLD, LEVEL_NATION):
+                raise CatalogError(f"{where}: unknown level")
+            try:
+                key = (row["level"], row["code"], int(row["year"]))
+                value = (float(row["population"]), float(row["smartphone_users"]))
+            except ValueError as exc:
+                raise CatalogError(f"{where}: {exc}") from exc
+            if key in self._values:
+                raise CatalogError(f"{where}: duplicate row")
+            self._values[key] = value
+            self._rows.append(dict(row))
+
+    @classmethod
+    def load(cls) -> PopulationTable:
+        return cls(read_table(POPULATIONS_FILE, COLUMNS))
+
+    def population(self, year: int, level: str, code: str) -> float | None:
+        found = self._values.get((level, code, year))
+        return None if found is None else found[0]
+
+    def smartphone_users(self, year: int, level: str, code: str) -> float | None:
+        found = self._values.get((level, code, year))
+        return None if found is None else found[1]
+
+    def rows(self) -> list[dict[str, object]]:
+        """Plain rows with numbers as numbers, for loading into a database."""
+        return [
+            {"level": r["level"], "code": r["code"], "year": int(r["year"]),
+             "population": int(r["population"]), "smartphone_users": int(r["smartphone_users"]),
+             "population_source": r["population_source"],
+             "smartphone_source": r["smartphone_source"]}
+            for r in self._rows
+        ]
