@@ -113,7 +113,7 @@ def quarantine_entries(home: str | Path | None, source: str | None = None, statu
     with open_store(home) as store:
         sql = ("SELECT id, source, kind, file, line, problems, record, created_at FROM quarantine WHERE status = ?"
                + (" AND source = ?" if source else "") + " ORDER BY id")
-        return store.con.execute(sql, [status] + ([source] if source else [])).to_arrow_table()
+        return store.con.sql(sql, params=[status] + ([source] if source else [])).to_arrow_table()
 
 
 def quarantine_export(home: str | Path | None, output: Path, source: str | None = None) -> int:

@@ -174,34 +174,37 @@ def _parse_csv(path: Path, plain: Path, rejections: list[Rejection], n_lines: in
     table = parse(threads=True)
     if bad_rows:  # line numbers of bad rows are only known to the single-threaded parser
         table = parse(threads=False)
+    exact = table.num_rows + len(bad_rows) + len(long_lines_of(rejections)) == n_lines - 1 and not bad_rows
+    starts = None if exact else _record_starts(plain)
     for number, text in bad_rows:
         excerpt = text[:60] + ("…" if len(text) > 60 else "")
-        rejections.append(Rejection(number, "*", f"Số cột không khớp với dòng tiêu đề ({len(header)} cột): «{excerpt}»."))
-    skipped = sorted(n for n, _ in bad_rows if n is not None)
-    lines = _csv_line_numbers(plain, table.num_rows, n_lines, skipped, long_lines=[r.line for r in rejections])
+        line = starts[number - 2] if starts is not None and number is not None and number - 2 < len(starts) else number
+        rejections.append(Rejection(line, "*", f"Số cột không khớp với dòng tiêu đề ({len(header)} cột): «{excerpt}»."))
+    if starts is None:
+        lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    else:
+        bad = {n - 2 for n, _ in bad_rows if n is not None}
+        kept = [line for i, line in enumerate(starts) if i not in bad]
+        lines = np.array(kept, dtype=np.int64) if len(kept) == table.num_rows else np.arange(2, table.num_rows + 2)
     return RawInput(path.name, "csv", table.append_column(LINE, pa.array(lines, pa.int64())), rejections)
 
 
-def _csv_line_numbers(plain: Path, n_rows: int, n_lines: int, skipped: list[int],
-                      long_lines: list[int | None]) -> np.ndarray:
-    """The first physical line of every parsed row."""
-    blank_free = n_rows + len(skipped) + len([x for x in long_lines if x is not None]) == n_lines - 1
-    if blank_free and not skipped:
-        return np.arange(2, n_rows + 2, dtype=np.int64)
-    # Slow path (blank lines, multi-line values or skipped rows): walk the file once with the csv module.
-    lines: list[int] = []
-    skip = set(skipped) | {x for x in long_lines if x is not None}
+def long_lines_of(rejections: list[Rejection]) -> list[int]:
+    return [r.line for r in rejections if r.line is not None]
+
+
+def _record_starts(plain: Path) -> list[int]:
+    """The first physical line of every non-blank record after the header (blank lines, multi-line values)."""
+    starts: list[int] = []
     with open(plain, encoding="utf-8-sig", errors="replace", newline="") as f:
         reader = csv.reader(f)
         next(reader, None)
         start = reader.line_num + 1
         for row in reader:
-            if row and any(cell != "" for cell in row) and start not in skip:
-                lines.append(start)
+            if row:
+                starts.append(start)
             start = reader.line_num + 1
-    if len(lines) != n_rows:  # cannot map exactly: fall back to the record's position
-        return np.arange(2, n_rows + 2, dtype=np.int64)
-    return np.array(lines, dtype=np.int64)
+    return starts
 
 
 def _read_ndjson(path: Path, plain: Path) -> RawInput:

@@ -50,9 +50,10 @@ def source_relation(raw: RawInput, contract: Contract) -> str:
     cols = ", ".join(
         f"CASE WHEN json_type(_json, '$.{f}') IN ('OBJECT', 'ARRAY') THEN json_extract(_json, '$.{f}')::VARCHAR "
         f"ELSE json_extract_string(_json, '$.{f}') END AS \"{f}\"" for f in contract.fields)
-    return (f"SELECT _line, _ok AS _json_ok, {cols} FROM "
-            f"(SELECT _line, json_valid(_json) AND json_type(_json) = 'OBJECT' AS _ok, "
-            f"CASE WHEN json_valid(_json) AND json_type(_json) = 'OBJECT' THEN _json END AS _json FROM raw_in)")
+    return (f"SELECT _line, _ok AS _json_ok, {cols} FROM ("
+            f"(SELECT _line, _ok, CASE WHEN _ok THEN _json END AS _json FROM "
+            f"(SELECT _line, _json, CASE WHEN json_valid(_json) THEN json_type(_json) = 'OBJECT' ELSE FALSE END AS _ok "
+            f"FROM raw_in)))")
 
 
 def register_platform_map(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
