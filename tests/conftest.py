@@ -58,3 +58,22 @@ def by_key(rows: list[dict[str, object]], *keys: str) -> dict[tuple[object, ...]
 
 def table_rows(table: pa.Table) -> list[dict[str, object]]:
     return table.to_pylist()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="Rewrite the golden files in tests/snapshots.")
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Compare text with tests/snapshots/NAME (rewritten with --update-golden)."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = Path(__file__).parent / "snapshots" / name
+        if update or not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        assert text == path.read_text(encoding="utf-8"), f"{name} changed; review and rerun with --update-golden"
+
+    return check

@@ -12,15 +12,16 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from rich.table import Table
 
+from thuocdo.catalog import load_catalog
 from thuocdo.reports.vietnamese import format_count, format_number, format_percent
 
 #: how the terminal table shows each known column (header, formatter)
 _DISPLAY = {
-    "platform": ("Nền tảng", str), "name": ("Tên", str), "category": ("Nhóm", str), "origin": ("Nguồn gốc", str),
+    "platform": ("Nền tảng", str), "name": ("Nền tảng", str), "category": ("Nhóm", str), "origin": ("Nguồn gốc", str),
     "province": ("Tỉnh", str), "source": ("Nguồn", str),
     "mau": ("MAU", format_count), "dau": ("DAU", format_count),
     "minutes_per_day": ("Phút/ngày", lambda v: format_number(v, 1)),
-    "mb_per_user": ("MB/người/tháng", lambda v: format_number(v, 1)),
+    "mb_per_user": ("MB/tháng", lambda v: format_number(v, 1)),
     "stickiness": ("DAU/MAU", lambda v: format_percent(v, 1)),
     "rank_in_category": ("Hạng", lambda v: format_number(v)),
     "mau_change_previous": ("So kỳ trước", lambda v: format_percent(v, 1)),
@@ -34,23 +35,49 @@ _DISPLAY = {
 _ORIGIN = {"vn": "Việt Nam", "foreign": "nước ngoài"}
 
 
+#: columns a person reads first; ids, sources and sample sizes stay in the CSV/JSON output
+_HIDDEN = {"period", "platform", "source", "sample_persons", "smartphone_users", "domestic_value", "foreign_value"}
+
+
 def format_table(table: pa.Table, title: str) -> Table:
-    shown = [c for c in _DISPLAY if c in table.column_names and c not in ("period", "name")]
+    shown = [c for c in _DISPLAY if c in table.column_names and c not in _HIDDEN]
+    if "name" in shown:
+        shown.remove("name")
+        shown.insert(0, "name")
     rich = Table(title=title, title_justify="left")
     for c in shown:
-        rich.add_column(_DISPLAY[c][0], justify="left" if c in ("platform", "category", "origin", "province", "source", "metric") else "right")
+        header = _DISPLAY[c][0]
+        text = c in ("name", "platform", "category", "origin", "province", "source", "metric")
+        rich.add_column(header, justify="left" if text else "right",
+                        min_width=14 if c == "name" else max(len(w) for w in header.split()))
     for row in table.to_pylist():
         cells = []
         for c in shown:
             v = row[c]
             if c == "origin":
                 cells.append(_ORIGIN.get(v, v or ""))
+            elif c == "category" and v:
+                cells.append(_category_name(v))
+            elif c == "province" and v:
+                cells.append(_province_name(v))
             elif v is None:
                 cells.append("–")
             else:
                 cells.append(_DISPLAY[c][1](v))
         rich.add_row(*cells)
     return rich
+
+
+def _category_name(category_id: str) -> str:
+    try:
+        return load_catalog().category(category_id).name_vi
+    except KeyError:
+        return category_id
+
+
+def _province_name(code: str) -> str:
+    names = {p.code: p.short_name for p in load_catalog().provinces_new}
+    return names.get(code, code)
 
 
 def quarantine_table(entries: pa.Table) -> Table:

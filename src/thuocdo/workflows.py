@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import sqlglot
 
 from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.engines.base import Relations
@@ -20,6 +21,7 @@ from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.tables import ingest_aggregates, ingest_weights
 from thuocdo.ingest.usage import ingest_usage, ingest_usage_file
 from thuocdo.metrics import query as mq
+from thuocdo.metrics import rollups
 from thuocdo.model.periods import Period
 from thuocdo.store import Store, resolve_home
 from thuocdo.store.rollups import rebuild_dirty
@@ -99,7 +101,15 @@ def metric_request(period: str, by: str = "platform", source: str | None = None)
 
 
 def explain(request: mq.MetricRequest, dialect: str = "duckdb") -> str:
-    return mq.render(mq.build(request), dialect)
+    """The whole computation as SQL for a dialect: the two rollups kept at ingestion, then the metric query."""
+    parts = [
+        ("Rollup kept in step at ingestion: person_month, from person_day", rollups.PERSON_MONTH),
+        ("Rollup kept in step at ingestion: usage_month, from person_month and weights", rollups.USAGE_MONTH),
+    ]
+    text = [f"-- {title}\n{mq.render(sqlglot.parse_one(sql, read='duckdb'), dialect)};" for title, sql in parts]
+    text.append(f"-- Metric query for {request.period.label}, by {request.breakdown.value}\n"
+                f"{mq.render(mq.build(request), dialect)};")
+    return "\n\n".join(text)
 
 
 def metrics(home: str | Path | None, request: mq.MetricRequest) -> pa.Table:
@@ -112,7 +122,7 @@ def metrics(home: str | Path | None, request: mq.MetricRequest) -> pa.Table:
 def quarantine_entries(home: str | Path | None, source: str | None = None, status: str = "open") -> pa.Table:
     with open_store(home) as store:
         sql = ("SELECT id, source, kind, file, line, problems, record, created_at FROM quarantine WHERE status = ?"
-               + (" AND source = ?" if source else "") + " ORDER BY id")
+               + (" AND source = ?" if source else "") + " ORDER BY created_at, file, line NULLS FIRST, id")
         return store.con.sql(sql, params=[status] + ([source] if source else [])).to_arrow_table()
 
 

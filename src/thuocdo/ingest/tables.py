@@ -130,10 +130,10 @@ def ingest_aggregates(store: Store, path: Path, source: str, catalog: Catalog) -
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE a_checked AS
         SELECT s._line, coalesce(nullif(trim(s.source), ''), $source) AS source, m.platform_id AS platform,
-               upper(trim(s.period)) AS period, trim(s.metric) AS metric, {value.replace('value', 's.value')} AS v,
+               upper(trim(s.period)) AS period, trim(s.metric) AS metric, {value.replace("(value)", "(s.value)")} AS v,
                s.platform AS platform_text, s.value AS value_text,
                list_filter([{problems}], lambda x: x IS NOT NULL) AS problems
-        FROM src s LEFT JOIN platform_map m ON s.platform = m.value
+        FROM src s LEFT JOIN platform_map m ON s.platform = m.platform_value
     """, {"source": source, "names": names})
     result = BatchResult(raw.name, source, "aggregates", uuid.uuid4().hex)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE q_rows AS

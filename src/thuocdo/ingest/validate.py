@@ -58,7 +58,7 @@ def source_relation(raw: RawInput, contract: Contract) -> str:
 
 def register_platform_map(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     values = [r[0] for r in con.execute("SELECT DISTINCT platform FROM src WHERE platform IS NOT NULL").fetchall()]
-    table = pa.table({"value": pa.array(values, pa.string()),
+    table = pa.table({"platform_value": pa.array(values, pa.string()),
                       "platform_id": pa.array([catalog.resolve_platform(v) for v in values], pa.string())})
     con.register("platform_map", table)
 
@@ -97,7 +97,7 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
                         ELSE try_cast({time} AS TIMESTAMP) - INTERVAL 7 HOUR END AS ts_utc,
                    {seconds} AS active_seconds_n, {bytes_} AS bytes_n, {sessions} AS sessions_n,
                    {installs} AS installs_n
-            FROM src s LEFT JOIN platform_map m ON s.platform = m.value
+            FROM src s LEFT JOIN platform_map m ON s.platform = m.platform_value
         )
         SELECT *, CAST(ts_utc + INTERVAL 7 HOUR AS DATE) AS day FROM t
     """)

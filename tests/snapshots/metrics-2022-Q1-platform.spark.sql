@@ -1,0 +1,226 @@
+-- Rollup kept in step at ingestion: person_month, from person_day
+WITH prov AS (
+  SELECT
+    source,
+    platform,
+    person,
+    month,
+    province,
+    SUM(CASE WHEN active THEN 1 ELSE 0 END) AS days,
+    SUM(active_seconds) AS secs
+  FROM person_day
+  WHERE
+    NOT province IS NULL
+  GROUP BY
+    source,
+    platform,
+    person,
+    month,
+    province
+), pick AS (
+  SELECT
+    source,
+    platform,
+    person,
+    month,
+    province,
+    days
+  FROM (
+    SELECT
+      source,
+      platform,
+      person,
+      month,
+      province,
+      days,
+      ROW_NUMBER() OVER (
+        PARTITION BY source, platform, person, month
+        ORDER BY days DESC, secs DESC, province ASC NULLS LAST
+      ) AS rn
+    FROM prov
+  ) AS ranked
+  WHERE
+    rn = 1
+), agg AS (
+  SELECT
+    source,
+    platform,
+    person,
+    month,
+    SUM(CASE WHEN active THEN 1 ELSE 0 END) AS active_days,
+    SUM(active_seconds) AS active_seconds,
+    SUM(bytes) AS bytes,
+    SUM(sessions) AS sessions,
+    SUM(installs) AS installs
+  FROM person_day
+  GROUP BY
+    source,
+    platform,
+    person,
+    month
+)
+SELECT
+  agg.source,
+  agg.platform,
+  agg.person,
+  agg.month,
+  pick.province,
+  agg.active_days,
+  agg.active_seconds,
+  agg.bytes,
+  agg.sessions,
+  agg.installs
+FROM agg
+LEFT JOIN pick
+  ON agg.source = pick.source
+  AND agg.platform = pick.platform
+  AND agg.person = pick.person
+  AND agg.month = pick.month
+  AND (
+    pick.days > 0 OR agg.active_days = 0
+  );
+
+-- Rollup kept in step at ingestion: usage_month, from person_month and weights
+WITH pw AS (
+  SELECT
+    pm.source,
+    pm.platform,
+    pm.month,
+    pm.province,
+    pm.active_days,
+    pm.active_seconds,
+    pm.bytes,
+    pm.sessions,
+    pm.installs,
+    COALESCE(w.weight, 1.0) AS w
+  FROM person_month AS pm
+  LEFT JOIN weights AS w
+    ON w.source = pm.source AND w.person = pm.person AND w.month = pm.month
+)
+SELECT
+  source,
+  platform,
+  month,
+  province,
+  SUM(CASE WHEN active_days > 0 THEN 1 ELSE 0 END) AS persons,
+  SUM(CASE WHEN active_days > 0 THEN w ELSE 0 END) AS w_persons,
+  SUM(CASE WHEN active_days > 0 THEN w * w ELSE 0 END) AS w2_persons,
+  SUM(w * active_days) AS w_active_days,
+  SUM(w * active_seconds) AS w_seconds,
+  SUM(w * bytes) AS w_bytes,
+  SUM(w * sessions) AS w_sessions,
+  SUM(w * installs) AS w_installs
+FROM pw
+GROUP BY
+  source,
+  platform,
+  month,
+  province;
+
+-- Metric query for 2022-Q1, by platform
+WITH monthly AS (
+  SELECT
+    u.source,
+    u.platform,
+    pm.period,
+    u.month,
+    SUM(u.w_persons) AS mau_m,
+    SUM(u.persons) AS n_m,
+    SUM(u.w_active_days) AS wdays,
+    SUM(u.w_seconds) AS wsec,
+    SUM(u.w_bytes) AS wbytes,
+    SUM(u.w_sessions) AS wsess,
+    SUM(u.w_installs) AS winst
+  FROM usage_month AS u
+  JOIN periods AS pm
+    ON u.month = pm.month
+  GROUP BY
+    u.source,
+    u.platform,
+    pm.period,
+    u.month
+), per AS (
+  SELECT
+    m.source,
+    m.platform,
+    m.period,
+    SUM(m.mau_m) / MAX(p.n_months) AS mau,
+    SUM(m.wdays) / MAX(p.n_days) AS dau,
+    SUM(m.wsec) / 60.0 / NULLIF(SUM(m.wdays), 0) AS minutes_per_day,
+    AVG(CASE WHEN m.mau_m > 0 THEN m.wbytes / 1000000.0 / m.mau_m END) AS mb_per_user,
+    SUM(m.wsess) AS sessions,
+    SUM(m.winst) AS installs,
+    SUM(m.n_m) * 1.0 / MAX(p.n_months) AS sample_persons
+  FROM monthly AS m
+  JOIN (
+    SELECT
+      period,
+      MAX(n_months) AS n_months,
+      MAX(n_days) AS n_days
+    FROM periods
+    GROUP BY
+      period
+  ) AS p
+    ON m.period = p.period
+  GROUP BY
+    m.source,
+    m.platform,
+    m.period
+), enriched AS (
+  SELECT
+    e.*,
+    pl.name,
+    pl.category,
+    pl.origin,
+    e.dau / NULLIF(e.mau, 0) AS stickiness,
+    RANK() OVER (PARTITION BY e.source, e.period, pl.category ORDER BY e.mau DESC) AS rank_in_category
+  FROM per AS e
+  JOIN platforms AS pl
+    ON e.platform = pl.platform
+)
+SELECT
+  *
+FROM (
+  SELECT
+    cur.period,
+    cur.source,
+    cur.platform,
+    cur.name,
+    cur.category,
+    cur.origin,
+    cur.mau,
+    cur.dau,
+    cur.minutes_per_day,
+    cur.mb_per_user,
+    cur.sessions,
+    cur.installs,
+    cur.stickiness,
+    cur.sample_persons,
+    cur.rank_in_category,
+    prev.mau AS mau_previous,
+    (
+      cur.mau - prev.mau
+    ) / NULLIF(prev.mau, 0) AS mau_change_previous,
+    ago.mau AS mau_year_ago,
+    (
+      cur.mau - ago.mau
+    ) / NULLIF(ago.mau, 0) AS mau_change_year,
+    s.users AS smartphone_users,
+    cur.mau / NULLIF(s.users, 0) AS penetration
+  FROM enriched AS cur
+  LEFT JOIN enriched AS prev
+    ON prev.source = cur.source
+    AND prev.platform = cur.platform
+    AND prev.period = '2021-Q4'
+  LEFT JOIN enriched AS ago
+    ON ago.source = cur.source AND ago.platform = cur.platform AND ago.period = '2021-Q1'
+  LEFT JOIN smartphones AS s
+    ON s.province = 'VN' AND s.year = 2022
+  WHERE
+    cur.period = '2022-Q1'
+) AS q
+ORDER BY
+  source NULLS LAST,
+  category NULLS LAST,
+  rank_in_category NULLS LAST,
+  platform NULLS LAST;
