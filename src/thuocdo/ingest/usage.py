@@ -40,25 +40,24 @@ def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, 
     con.register("raw_in", raw.table)
     try:
         stage_usage(con, raw, USAGE, catalog)
+        n_rows = con.execute("SELECT count(*) FROM src").fetchall()[0][0]
+        if n_rows == 0 and not raw.rejections:
+            raise InputError(f"Tệp {raw.name}: không có dòng dữ liệu nào (chỉ có tiêu đề hoặc dòng trống).")
+        ipad, opad = hmac_pads(store.secret)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE persons AS
+            SELECT user_id, {person_key_sql('user_id')} AS person
+            FROM (SELECT DISTINCT user_id FROM src WHERE user_id <> '' AND length(user_id) <= {MAX_USER_ID})
+        """, {"ipad": ipad, "opad": opad, "source": source})
+        con.execute("""
+            CREATE OR REPLACE TEMP VIEW keyed AS
+            SELECT c.*, coalesce(p.person, try_cast(c.user_key AS BIGINT)) AS person
+            FROM checked c LEFT JOIN persons p ON c.user_id = p.user_id
+        """)
+        rejected = _quarantine_bad_rows(store, raw, source, batch_id, kind)
+        stored, duplicates = _store_good_rows(store, source, batch_id)
     finally:
         con.unregister("raw_in")
-    n_rows = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]  # type: ignore[index]
-    if n_rows == 0 and not raw.rejections:
-        raise InputError(f"Tệp {raw.name}: không có dòng dữ liệu nào (chỉ có tiêu đề hoặc dòng trống).")
-    ipad, opad = hmac_pads(store.secret)
-    params = {"ipad": ipad, "opad": opad, "source": source}
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE persons AS
-        SELECT user_id, {person_key_sql('user_id')} AS person
-        FROM (SELECT DISTINCT user_id FROM checked WHERE user_id <> '' AND length(user_id) <= {MAX_USER_ID})
-    """, params)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE keyed AS
-        SELECT c.*, coalesce(p.person, try_cast(c.user_key AS BIGINT)) AS person
-        FROM checked c LEFT JOIN persons p ON c.user_id = p.user_id
-    """)
-    rejected = _quarantine_bad_rows(store, raw, source, batch_id, kind)
-    stored, duplicates = _store_good_rows(store, source, batch_id)
     result = BatchResult(raw.name, source, kind, batch_id, rows_read=n_rows + len(raw.rejections), stored=stored,
                          duplicates=duplicates, rejected=rejected)
     commit_batch(store, result, file_sha256=file_sha256, resolves=resolves or [])
@@ -94,13 +93,18 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
            "concat_ws(chr(31), 'c', person, platform_id, epoch_us(ts_utc), active_seconds_n, bytes_n, sessions_n, "
            "installs_n, coalesce(province_code, '')) END")
     con.execute(f"""
+        DROP TABLE IF EXISTS fresh;
         CREATE OR REPLACE TEMP TABLE good AS
         SELECT person, platform_id AS platform, day, month, active_seconds_n, bytes_n, sessions_n, installs_n,
                province_code, CAST(h >> 64 AS UBIGINT) AS k1, CAST(h & 18446744073709551615 AS UBIGINT) AS k2, _line
         FROM (SELECT *, md5_number({key}) AS h FROM keyed WHERE len(problems) = 0)
     """, {"secret": store.secret.hex()})
-    n_good = con.execute("SELECT count(*) FROM good").fetchall()[0][0]  # type: ignore[index]
-    con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM good QUALIFY row_number() OVER (PARTITION BY k1, k2 ORDER BY _line) = 1")
+    n_good, n_keys = con.execute("SELECT count(*), count(DISTINCT (k1, k2)) FROM good").fetchall()[0]
+    if n_keys == n_good:  # the usual case: no duplicate inside the file
+        con.execute("ALTER TABLE good RENAME TO fresh")
+    else:  # the first occurrence in the file wins
+        con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM good "
+                    "QUALIFY row_number() OVER (PARTITION BY k1, k2 ORDER BY _line) = 1")
     days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
     key_files = store.files("record_keys", source=source, days=days) if days else []
     if key_files:

@@ -64,32 +64,35 @@ def register_platform_map(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> N
 
 
 def register_province_map(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
-    rows = con.execute(
-        "SELECT DISTINCT province, day >= DATE '2025-07-01' FROM typed WHERE nullif(trim(province), '') IS NOT NULL"
-    ).fetchall()
-    values, after, codes = [], [], []
-    for value, is_after in rows:
-        on = REFORM_DAY if is_after else (None if is_after is None else REFORM_DAY - dt.timedelta(days=1))
-        resolved = catalog.resolve_province(value, on) if on is not None else None
-        values.append(value)
-        after.append(is_after)
-        codes.append(resolved.new_code if resolved else None)
-    con.register("province_map", pa.table({"value": pa.array(values, pa.string()),
-                                           "after_reform": pa.array(after, pa.bool_()),
-                                           "code": pa.array(codes, pa.string())}))
+    """Each distinct province value resolved for both eras (a bare code means another unit after 2025-07-01)."""
+    values = [r[0] for r in con.execute(
+        "SELECT DISTINCT province FROM src WHERE nullif(trim(province), '') IS NOT NULL").fetchall()]
+    before = REFORM_DAY - dt.timedelta(days=1)
+    rows = [(v, after, catalog.resolve_province(v, REFORM_DAY if after else before))
+            for v in values for after in (False, True)]
+    con.register("province_map", pa.table({
+        "province_value": pa.array([r[0] for r in rows], pa.string()),
+        "after_reform": pa.array([r[1] for r in rows], pa.bool_()),
+        "code": pa.array([r[2].new_code if r[2] else None for r in rows], pa.string())}))
 
 
 def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contract, catalog: Catalog) -> None:
-    """Create temp table `checked`: typed usage rows with `problems` (a list; empty when the row is good)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE src AS {source_relation(raw, contract)}")
+    """Define the view `checked`: typed usage rows with `problems` (a list; empty when the row is good).
+
+    Nothing is materialised here except NDJSON's extracted fields: the caller selects the good rows (numbers
+    and keys only) and the few bad ones from the view.
+    """
+    kind = "TABLE" if raw.format == "ndjson" else "VIEW"
+    con.execute(f"CREATE OR REPLACE TEMP {kind} src AS {source_relation(raw, contract)}")
     register_platform_map(con, catalog)
+    register_province_map(con, catalog)
     seconds, seconds_p = _int_column("active_seconds", 0, MAX_ACTIVE_SECONDS)
     bytes_, bytes_p = _int_column("bytes", 0, None)
     sessions, sessions_p = _int_column("sessions", 1, None)
     installs, installs_p = _int_column("installs", 0, None)
     time = "trim(\"time\")"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE typed AS
+        CREATE OR REPLACE TEMP VIEW typed AS
         WITH t AS (
             SELECT s.*, m.platform_id,
                    CASE WHEN NOT regexp_matches({time}, '{_TIME_RE}') THEN NULL
@@ -101,7 +104,6 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
         )
         SELECT *, CAST(ts_utc + INTERVAL 7 HOUR AS DATE) AS day FROM t
     """)
-    register_province_map(con, catalog)
     problems = [
         problem("NOT _json_ok", "*", "'dòng không phải một đối tượng JSON hợp lệ'"),
         problem("_json_ok AND (user_id IS NULL OR user_id = '') AND nullif(trim(user_key), '') IS NULL", "user_id",
@@ -126,12 +128,12 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
                  f"'tỉnh/thành ' || {excerpt('t.province')} || ' không nhận ra (dùng mã hoặc tên, cũ hoặc mới)'"),
     ]
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked AS
+        CREATE OR REPLACE TEMP VIEW checked AS
         SELECT t._line, nullif(t.record_id, '') AS record_id, t.user_id, nullif(trim(t.user_key), '') AS user_key,
                t.platform, t."time", t.active_seconds, t.bytes, t.sessions, t.installs, t.province,
                t.platform_id, t.ts_utc, t.day, strftime(t.day, '%Y-%m') AS month,
                t.active_seconds_n, t.bytes_n, t.sessions_n, t.installs_n, pm.code AS province_code,
                list_filter([{', '.join(problems)}], lambda x: x IS NOT NULL) AS problems
         FROM typed t
-        LEFT JOIN province_map pm ON t.province = pm.value AND (t.day >= DATE '2025-07-01') = pm.after_reform
+        LEFT JOIN province_map pm ON t.province = pm.province_value AND (t.day >= DATE '2025-07-01') = pm.after_reform
     """)
