@@ -104,3 +104,20 @@ d,zalo,2022-01-12
     assert zalo["mau_change_previous"] == pytest.approx(1.0)  # 4 vs 2 → +100%
     assert zalo["mau_year_ago"] == pytest.approx(1)
     assert zalo["mau_change_year"] == pytest.approx(3.0)
+
+
+def test_published_aggregates_fill_cells_without_records(loaded: Cli, tmp_path: Path) -> None:
+    published = """platform,period,metric,value
+vnexpress.net,2022-01,visits,135700000
+vnexpress,2022-01,web_rank,1
+zalo,2022-01,mau,74700000
+hue-s,2022-01,mau,610512
+"""
+    assert loaded("ingest", "aggregates", write(tmp_path / "a.csv", published), "--source", "web").exit_code == 0
+    rows = by_key(loaded.metrics("2022-01"), "platform")
+    assert rows[("vnexpress",)]["visits"] == 135_700_000 and rows[("vnexpress",)]["web_rank"] == 1
+    assert rows[("vnexpress",)]["basis"] == "published" and rows[("vnexpress",)]["mau"] is None
+    assert rows[("hue-s",)]["mau"] == 610_512 and rows[("hue-s",)]["source"] == "web"
+    assert rows[("zalo",)]["mau"] == pytest.approx(5)  # records win over a published figure
+    assert rows[("zalo",)]["basis"] == "records"
+    assert ("vnexpress",) not in by_key(loaded.metrics("2022-02"), "platform")  # only its own period

@@ -27,6 +27,8 @@ _DISPLAY = {
     "mau_change_previous": ("So kỳ trước", lambda v: format_percent(v, 1)),
     "mau_change_year": ("So cùng kỳ", lambda v: format_percent(v, 1)),
     "penetration": ("Thâm nhập", lambda v: format_percent(v, 1)),
+    "visits": ("Lượt truy cập", format_count), "web_rank": ("Hạng web", lambda v: format_number(v)),
+    "downloads_total": ("Lượt tải lũy kế", format_count),
     "metric": ("Chỉ số", str), "domestic_share": ("Tỷ trọng Việt Nam", lambda v: format_percent(v, 2)),
     "domestic_foreign_ratio": ("Việt Nam/nước ngoài", lambda v: format_number(v, 2)),
     "domestic_value": ("Việt Nam", lambda v: format_number(v, 1)),

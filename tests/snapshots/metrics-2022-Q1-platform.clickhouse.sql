@@ -123,103 +123,155 @@ GROUP BY
 SELECT
   *
 FROM (
-  WITH monthly AS (
-    SELECT
-      u.source,
-      u.platform,
-      pm.period,
-      u.month,
-      SUM(u.w_persons) AS mau_m,
-      SUM(u.persons) AS n_m,
-      SUM(u.w_active_days) AS wdays,
-      SUM(u.w_seconds) AS wsec,
-      SUM(u.w_bytes) AS wbytes,
-      SUM(u.w_sessions) AS wsess,
-      SUM(u.w_installs) AS winst
-    FROM usage_month AS u
-    JOIN periods AS pm
-      ON u.month = pm.month
-    GROUP BY
-      u.source,
-      u.platform,
-      pm.period,
-      u.month
-  ), per AS (
-    SELECT
-      m.source,
-      m.platform,
-      m.period,
-      SUM(m.mau_m) / MAX(p.n_months) AS mau,
-      SUM(m.wdays) / MAX(p.n_days) AS dau,
-      SUM(m.wsec) / 60.0 / nullIf(SUM(m.wdays), 0) AS minutes_per_day,
-      AVG(CASE WHEN m.mau_m > 0 THEN m.wbytes / 1000000.0 / m.mau_m END) AS mb_per_user,
-      SUM(m.wsess) AS sessions,
-      SUM(m.winst) AS installs,
-      SUM(m.n_m) * 1.0 / MAX(p.n_months) AS sample_persons
-    FROM monthly AS m
-    JOIN (
+  WITH recorded AS (
+    WITH monthly AS (
       SELECT
-        period,
-        MAX(n_months) AS n_months,
-        MAX(n_days) AS n_days
-      FROM periods
+        u.source,
+        u.platform,
+        pm.period,
+        u.month,
+        SUM(u.w_persons) AS mau_m,
+        SUM(u.persons) AS n_m,
+        SUM(u.w_active_days) AS wdays,
+        SUM(u.w_seconds) AS wsec,
+        SUM(u.w_bytes) AS wbytes,
+        SUM(u.w_sessions) AS wsess,
+        SUM(u.w_installs) AS winst
+      FROM usage_month AS u
+      JOIN periods AS pm
+        ON u.month = pm.month
       GROUP BY
-        period
-    ) AS p
-      ON m.period = p.period
-    GROUP BY
-      m.source,
-      m.platform,
-      m.period
-  ), enriched AS (
+        u.source,
+        u.platform,
+        pm.period,
+        u.month
+    ), per AS (
+      SELECT
+        m.source,
+        m.platform,
+        m.period,
+        SUM(m.mau_m) / MAX(p.n_months) AS mau,
+        SUM(m.wdays) / MAX(p.n_days) AS dau,
+        SUM(m.wsec) / 60.0 / nullIf(SUM(m.wdays), 0) AS minutes_per_day,
+        AVG(CASE WHEN m.mau_m > 0 THEN m.wbytes / 1000000.0 / m.mau_m END) AS mb_per_user,
+        SUM(m.wsess) AS sessions,
+        SUM(m.winst) AS installs,
+        SUM(m.n_m) * 1.0 / MAX(p.n_months) AS sample_persons
+      FROM monthly AS m
+      JOIN (
+        SELECT
+          period,
+          MAX(n_months) AS n_months,
+          MAX(n_days) AS n_days
+        FROM periods
+        GROUP BY
+          period
+      ) AS p
+        ON m.period = p.period
+      GROUP BY
+        m.source,
+        m.platform,
+        m.period
+    ), enriched AS (
+      SELECT
+        e.*,
+        pl.name,
+        pl.category,
+        pl.origin,
+        e.dau / nullIf(e.mau, 0) AS stickiness,
+        RANK() OVER (PARTITION BY e.source, e.period, pl.category ORDER BY e.mau DESC) AS rank_in_category
+      FROM per AS e
+      JOIN platforms AS pl
+        ON e.platform = pl.platform
+    )
     SELECT
-      e.*,
-      pl.name,
-      pl.category,
-      pl.origin,
-      e.dau / nullIf(e.mau, 0) AS stickiness,
-      RANK() OVER (PARTITION BY e.source, e.period, pl.category ORDER BY e.mau DESC) AS rank_in_category
-    FROM per AS e
-    JOIN platforms AS pl
-      ON e.platform = pl.platform
+      cur.period,
+      cur.source,
+      cur.platform,
+      cur.name,
+      cur.category,
+      cur.origin,
+      cur.mau,
+      cur.dau,
+      cur.minutes_per_day,
+      cur.mb_per_user,
+      cur.sessions,
+      cur.installs,
+      cur.stickiness,
+      cur.sample_persons,
+      cur.rank_in_category,
+      prev.mau AS mau_previous,
+      (
+        cur.mau - prev.mau
+      ) / nullIf(prev.mau, 0) AS mau_change_previous,
+      ago.mau AS mau_year_ago,
+      (
+        cur.mau - ago.mau
+      ) / nullIf(ago.mau, 0) AS mau_change_year,
+      s.users AS smartphone_users,
+      cur.mau / nullIf(s.users, 0) AS penetration
+    FROM enriched AS cur
+    LEFT JOIN enriched AS prev
+      ON prev.source = cur.source
+      AND prev.platform = cur.platform
+      AND prev.period = '2021-Q4'
+    LEFT JOIN enriched AS ago
+      ON ago.source = cur.source AND ago.platform = cur.platform AND ago.period = '2021-Q1'
+    LEFT JOIN smartphones AS s
+      ON s.province = 'VN' AND s.year = 2022
+    WHERE
+      cur.period = '2022-Q1'
+  ), published AS (
+    SELECT
+      platform,
+      MIN(source) AS published_source,
+      MAX(CASE WHEN metric = 'visits' THEN value END) AS pub_visits,
+      MAX(CASE WHEN metric = 'web_rank' THEN value END) AS pub_web_rank,
+      MAX(CASE WHEN metric = 'downloads_total' THEN value END) AS pub_downloads_total,
+      MAX(CASE WHEN metric = 'mau' THEN value END) AS pub_mau,
+      MAX(CASE WHEN metric = 'dau' THEN value END) AS pub_dau,
+      MAX(CASE WHEN metric = 'minutes_per_day' THEN value END) AS pub_minutes_per_day,
+      MAX(CASE WHEN metric = 'mb_per_user' THEN value END) AS pub_mb_per_user,
+      MAX(CASE WHEN metric = 'sessions' THEN value END) AS pub_sessions,
+      MAX(CASE WHEN metric = 'installs' THEN value END) AS pub_installs
+    FROM aggregates
+    WHERE
+      period = '2022-Q1'
+    GROUP BY
+      platform
   )
   SELECT
-    cur.period,
-    cur.source,
-    cur.platform,
-    cur.name,
-    cur.category,
-    cur.origin,
-    cur.mau,
-    cur.dau,
-    cur.minutes_per_day,
-    cur.mb_per_user,
-    cur.sessions,
-    cur.installs,
-    cur.stickiness,
-    cur.sample_persons,
-    cur.rank_in_category,
-    prev.mau AS mau_previous,
-    (
-      cur.mau - prev.mau
-    ) / nullIf(prev.mau, 0) AS mau_change_previous,
-    ago.mau AS mau_year_ago,
-    (
-      cur.mau - ago.mau
-    ) / nullIf(ago.mau, 0) AS mau_change_year,
-    s.users AS smartphone_users,
-    cur.mau / nullIf(s.users, 0) AS penetration
-  FROM enriched AS cur
-  LEFT JOIN enriched AS prev
-    ON prev.source = cur.source
-    AND prev.platform = cur.platform
-    AND prev.period = '2021-Q4'
-  LEFT JOIN enriched AS ago
-    ON ago.source = cur.source AND ago.platform = cur.platform AND ago.period = '2021-Q1'
-  LEFT JOIN smartphones AS s
-    ON s.province = 'VN' AND s.year = 2022
-  WHERE
-    cur.period = '2022-Q1'
+    '2022-Q1' AS period,
+    COALESCE(r.source, pb.published_source) AS source,
+    pl.platform,
+    pl.name,
+    pl.category,
+    pl.origin,
+    COALESCE(r.mau, pb.pub_mau) AS mau,
+    COALESCE(r.dau, pb.pub_dau) AS dau,
+    COALESCE(r.minutes_per_day, pb.pub_minutes_per_day) AS minutes_per_day,
+    COALESCE(r.mb_per_user, pb.pub_mb_per_user) AS mb_per_user,
+    COALESCE(r.sessions, pb.pub_sessions) AS sessions,
+    COALESCE(r.installs, pb.pub_installs) AS installs,
+    COALESCE(r.stickiness, pb.pub_dau / nullIf(pb.pub_mau, 0)) AS stickiness,
+    r.sample_persons,
+    r.rank_in_category,
+    r.mau_previous,
+    r.mau_change_previous,
+    r.mau_year_ago,
+    r.mau_change_year,
+    r.smartphone_users,
+    r.penetration,
+    pb.pub_visits AS visits,
+    pb.pub_web_rank AS web_rank,
+    pb.pub_downloads_total AS downloads_total,
+    CASE WHEN r.platform IS NULL THEN 'published' ELSE 'records' END AS basis,
+    pb.published_source
+  FROM recorded AS r
+  FULL OUTER JOIN published AS pb
+    ON r.platform = pb.platform
+  JOIN platforms AS pl
+    ON pl.platform = COALESCE(r.platform, pb.platform)
 ) AS q
 ORDER BY
   source,

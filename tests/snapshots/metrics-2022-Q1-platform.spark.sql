@@ -177,10 +177,7 @@ WITH monthly AS (
   FROM per AS e
   JOIN platforms AS pl
     ON e.platform = pl.platform
-)
-SELECT
-  *
-FROM (
+), recorded AS (
   SELECT
     cur.period,
     cur.source,
@@ -218,6 +215,60 @@ FROM (
     ON s.province = 'VN' AND s.year = 2022
   WHERE
     cur.period = '2022-Q1'
+), published AS (
+  SELECT
+    platform,
+    MIN(source) AS published_source,
+    MAX(CASE WHEN metric = 'visits' THEN value END) AS pub_visits,
+    MAX(CASE WHEN metric = 'web_rank' THEN value END) AS pub_web_rank,
+    MAX(CASE WHEN metric = 'downloads_total' THEN value END) AS pub_downloads_total,
+    MAX(CASE WHEN metric = 'mau' THEN value END) AS pub_mau,
+    MAX(CASE WHEN metric = 'dau' THEN value END) AS pub_dau,
+    MAX(CASE WHEN metric = 'minutes_per_day' THEN value END) AS pub_minutes_per_day,
+    MAX(CASE WHEN metric = 'mb_per_user' THEN value END) AS pub_mb_per_user,
+    MAX(CASE WHEN metric = 'sessions' THEN value END) AS pub_sessions,
+    MAX(CASE WHEN metric = 'installs' THEN value END) AS pub_installs
+  FROM aggregates
+  WHERE
+    period = '2022-Q1'
+  GROUP BY
+    platform
+)
+SELECT
+  *
+FROM (
+  SELECT
+    '2022-Q1' AS period,
+    COALESCE(r.source, pb.published_source) AS source,
+    pl.platform,
+    pl.name,
+    pl.category,
+    pl.origin,
+    COALESCE(r.mau, pb.pub_mau) AS mau,
+    COALESCE(r.dau, pb.pub_dau) AS dau,
+    COALESCE(r.minutes_per_day, pb.pub_minutes_per_day) AS minutes_per_day,
+    COALESCE(r.mb_per_user, pb.pub_mb_per_user) AS mb_per_user,
+    COALESCE(r.sessions, pb.pub_sessions) AS sessions,
+    COALESCE(r.installs, pb.pub_installs) AS installs,
+    COALESCE(r.stickiness, pb.pub_dau / NULLIF(pb.pub_mau, 0)) AS stickiness,
+    r.sample_persons,
+    r.rank_in_category,
+    r.mau_previous,
+    r.mau_change_previous,
+    r.mau_year_ago,
+    r.mau_change_year,
+    r.smartphone_users,
+    r.penetration,
+    pb.pub_visits AS visits,
+    pb.pub_web_rank AS web_rank,
+    pb.pub_downloads_total AS downloads_total,
+    CASE WHEN r.platform IS NULL THEN 'published' ELSE 'records' END AS basis,
+    pb.published_source
+  FROM recorded AS r
+  FULL OUTER JOIN published AS pb
+    ON r.platform = pb.platform
+  JOIN platforms AS pl
+    ON pl.platform = COALESCE(r.platform, pb.platform)
 ) AS q
 ORDER BY
   source NULLS LAST,

@@ -39,25 +39,18 @@ def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, 
     batch_id = uuid.uuid4().hex
     con.register("raw_in", raw.table)
     try:
-        stage_usage(con, raw, USAGE, catalog)
-        n_rows = con.execute("SELECT count(*) FROM src").fetchall()[0][0]
+        ipad, opad = hmac_pads(store.secret)
+        stage_usage(con, raw, USAGE, catalog, person_key_sql("user_id"), {"ipad": ipad, "opad": opad, "source": source})
+        n_rows = con.execute("SELECT count(*) FROM typed").fetchall()[0][0]
         if n_rows == 0 and not raw.rejections:
             raise InputError(f"Tệp {raw.name}: không có dòng dữ liệu nào (chỉ có tiêu đề hoặc dòng trống).")
-        ipad, opad = hmac_pads(store.secret)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE persons AS
-            SELECT user_id, {person_key_sql('user_id')} AS person
-            FROM (SELECT DISTINCT user_id FROM src WHERE user_id <> '' AND length(user_id) <= {MAX_USER_ID})
-        """, {"ipad": ipad, "opad": opad, "source": source})
-        con.execute("""
-            CREATE OR REPLACE TEMP VIEW keyed AS
-            SELECT c.*, coalesce(p.person, try_cast(c.user_key AS BIGINT)) AS person
-            FROM checked c LEFT JOIN persons p ON c.user_id = p.user_id
-        """)
         rejected = _quarantine_bad_rows(store, raw, source, batch_id, kind)
         stored, duplicates = _store_good_rows(store, source, batch_id)
     finally:
         con.unregister("raw_in")
+    if stored + duplicates + rejected - len(raw.rejections) != n_rows:  # every row is accounted for, or nothing is stored
+        raise RuntimeError(f"{raw.name}: {n_rows} rows read but {stored} stored, {duplicates} duplicates and "
+                           f"{rejected - len(raw.rejections)} rejected")
     result = BatchResult(raw.name, source, kind, batch_id, rows_read=n_rows + len(raw.rejections), stored=stored,
                          duplicates=duplicates, rejected=rejected)
     commit_batch(store, result, file_sha256=file_sha256, resolves=resolves or [])
@@ -73,7 +66,7 @@ def _quarantine_bad_rows(store: Store, raw: RawInput, source: str, batch_id: str
                         'time': "time", 'active_seconds': active_seconds, 'bytes': bytes, 'sessions': sessions,
                         'installs': installs, 'province': province}})::VARCHAR AS record,
                to_json(problems)::VARCHAR AS problems
-        FROM keyed WHERE len(problems) > 0
+        FROM rejected_rows
     """, {"source": source, "file": raw.name})
     con.register("q_rejections", quarantine.rejection_rows(raw.rejections, batch_id=batch_id, source=source,
                                                            kind=kind, file=raw.name))
@@ -95,9 +88,10 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
     con.execute(f"""
         DROP TABLE IF EXISTS fresh;
         CREATE OR REPLACE TEMP TABLE good AS
-        SELECT person, platform_id AS platform, day, month, active_seconds_n, bytes_n, sessions_n, installs_n,
-               province_code, CAST(h >> 64 AS UBIGINT) AS k1, CAST(h & 18446744073709551615 AS UBIGINT) AS k2, _line
-        FROM (SELECT *, md5_number({key}) AS h FROM keyed WHERE len(problems) = 0)
+        SELECT person, platform_id AS platform, day, strftime(day, '%Y-%m') AS month, active_seconds_n, bytes_n,
+               sessions_n, installs_n, province_code, CAST(h >> 64 AS UBIGINT) AS k1,
+               CAST(h & 18446744073709551615 AS UBIGINT) AS k2, _line
+        FROM (SELECT *, md5_number({key}) AS h FROM typed_ok WHERE ok)
     """, {"secret": store.secret.hex()})
     n_good, n_keys = con.execute("SELECT count(*), count(DISTINCT (k1, k2)) FROM good").fetchall()[0]
     if n_keys == n_good:  # the usual case: no duplicate inside the file
@@ -139,12 +133,11 @@ def _stage_person_days(store: Store, source: str, batch_id: str) -> None:
                                       THEN province_seconds * 1000 + (999 - CAST(province AS INTEGER)) END) AS province,
                max(province_seconds) AS province_seconds
         FROM ({union}) GROUP BY platform, person, day, month
-        ORDER BY day, platform, person
     """
     params = {"old": old_files} if old_files else {}
     stage_partitions(store, "person_day", source, batch_id, merged, params, replaces=old_files)
     stage_partitions(store, "record_keys", source, batch_id,
-                     "SELECT day, month, k1, k2 FROM fresh ORDER BY day, k1", {}, replaces=[])
+                     "SELECT day, month, k1, k2 FROM fresh", {}, replaces=[])
 
 
 def _sha256(path: Path) -> str:

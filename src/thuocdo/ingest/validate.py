@@ -67,43 +67,63 @@ def register_province_map(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> N
     """Each distinct province value resolved for both eras (a bare code means another unit after 2025-07-01)."""
     values = [r[0] for r in con.execute(
         "SELECT DISTINCT province FROM src WHERE nullif(trim(province), '') IS NOT NULL").fetchall()]
-    before = REFORM_DAY - dt.timedelta(days=1)
-    rows = [(v, after, catalog.resolve_province(v, REFORM_DAY if after else before))
-            for v in values for after in (False, True)]
+    before, after = REFORM_DAY - dt.timedelta(days=1), REFORM_DAY
+
+    def code(value: str, on: dt.date) -> str | None:
+        resolved = catalog.resolve_province(value, on)
+        return resolved.new_code if resolved else None
+
     con.register("province_map", pa.table({
-        "province_value": pa.array([r[0] for r in rows], pa.string()),
-        "after_reform": pa.array([r[1] for r in rows], pa.bool_()),
-        "code": pa.array([r[2].new_code if r[2] else None for r in rows], pa.string())}))
+        "province_value": pa.array(values, pa.string()),
+        "code_before": pa.array([code(v, before) for v in values], pa.string()),
+        "code_after": pa.array([code(v, after) for v in values], pa.string())}))
 
 
-def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contract, catalog: Catalog) -> None:
-    """Define the view `checked`: typed usage rows with `problems` (a list; empty when the row is good).
+_TIME = 'trim("time")'
+_TS_UTC = (f"CASE WHEN NOT regexp_matches({_TIME}, '{_TIME_RE}') THEN NULL "
+           f"WHEN regexp_matches({_TIME}, '{_OFFSET_RE}') THEN try_cast({_TIME} AS TIMESTAMPTZ)::TIMESTAMP "
+           f"ELSE try_cast({_TIME} AS TIMESTAMP) - INTERVAL 7 HOUR END")
+_FIRST_UTC, _LAST_UTC = "TIMESTAMP '1999-12-31 17:00:00'", "TIMESTAMP '2100-12-31 17:00:00'"
+_INTS = (("active_seconds", 0, MAX_ACTIVE_SECONDS), ("bytes", 0, None), ("sessions", 1, None), ("installs", 0, None))
 
-    Nothing is materialised here except NDJSON's extracted fields: the caller selects the good rows (numbers
-    and keys only) and the few bad ones from the view.
-    """
+
+def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contract, catalog: Catalog,
+                person_sql: str, params: dict[str, str]) -> None:
+    """Materialise `typed` (one pass over the input: typed values, person key and an `ok` flag) and define the
+    view `rejected_rows` (the bad rows with the list of all their problems, from the raw text)."""
     kind = "TABLE" if raw.format == "ndjson" else "VIEW"
     con.execute(f"CREATE OR REPLACE TEMP {kind} src AS {source_relation(raw, contract)}")
     register_platform_map(con, catalog)
     register_province_map(con, catalog)
-    seconds, seconds_p = _int_column("active_seconds", 0, MAX_ACTIVE_SECONDS)
-    bytes_, bytes_p = _int_column("bytes", 0, None)
-    sessions, sessions_p = _int_column("sessions", 1, None)
-    installs, installs_p = _int_column("installs", 0, None)
-    time = "trim(\"time\")"
     con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW typed AS
-        WITH t AS (
-            SELECT s.*, m.platform_id,
-                   CASE WHEN NOT regexp_matches({time}, '{_TIME_RE}') THEN NULL
-                        WHEN regexp_matches({time}, '{_OFFSET_RE}') THEN try_cast({time} AS TIMESTAMPTZ)::TIMESTAMP
-                        ELSE try_cast({time} AS TIMESTAMP) - INTERVAL 7 HOUR END AS ts_utc,
-                   {seconds} AS active_seconds_n, {bytes_} AS bytes_n, {sessions} AS sessions_n,
-                   {installs} AS installs_n
-            FROM src s LEFT JOIN platform_map m ON s.platform = m.platform_value
-        )
-        SELECT *, CAST(ts_utc + INTERVAL 7 HOUR AS DATE) AS day FROM t
+        CREATE OR REPLACE TEMP TABLE persons AS
+        SELECT user_id, {person_sql} AS person
+        FROM (SELECT DISTINCT user_id FROM src WHERE user_id <> '' AND length(user_id) <= {MAX_USER_ID})
+    """, params)
+    ints = ", ".join(f"{_int_column(name, default, upper)[0]} AS {name}_n" for name, default, upper in _INTS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE typed AS
+        SELECT s._line, s._json_ok, coalesce(p.person, try_cast(nullif(trim(s.user_key), '') AS BIGINT)) AS person,
+               nullif(s.record_id, '') AS record_id, m.platform_id, {_TS_UTC} AS ts_utc, {ints},
+               nullif(trim(s.province), '') IS NOT NULL AS has_province, pm.code_before, pm.code_after
+        FROM src s
+        LEFT JOIN platform_map m ON s.platform = m.platform_value
+        LEFT JOIN province_map pm ON s.province = pm.province_value
+        LEFT JOIN persons p ON s.user_id = p.user_id
     """)
+    upper = " AND ".join(f"{name}_n <= {limit}" for name, _, limit in _INTS if limit is not None)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW typed_ok AS
+        SELECT *, CAST(ts_utc + INTERVAL 7 HOUR AS DATE) AS day,
+               CASE WHEN ts_utc >= TIMESTAMP '2025-06-30 17:00:00' THEN code_after ELSE code_before END AS province_code,
+               coalesce(_json_ok AND person IS NOT NULL AND coalesce(length(record_id), 0) <= {MAX_RECORD_ID}
+               AND platform_id IS NOT NULL AND ts_utc >= {_FIRST_UTC} AND ts_utc < {_LAST_UTC}
+               AND {" AND ".join(f"{name}_n IS NOT NULL" for name, _, _ in _INTS)} AND {upper}
+               AND (NOT has_province OR province_code IS NOT NULL), FALSE) AS ok
+        FROM typed
+    """)
+    int_problems = [p for name, default, limit in _INTS for p in _int_column(name, default, limit)[1]]
+    time = _TIME
     problems = [
         problem("NOT _json_ok", "*", "'dòng không phải một đối tượng JSON hợp lệ'"),
         problem("_json_ok AND (user_id IS NULL OR user_id = '') AND nullif(trim(user_key), '') IS NULL", "user_id",
@@ -112,8 +132,8 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
                  f"'mã người dùng dài ' || length(user_id) || ' ký tự, tối đa {MAX_USER_ID}'"),
         problem("(user_id IS NULL OR user_id = '') AND nullif(trim(user_key), '') IS NOT NULL "
                  "AND try_cast(trim(user_key) AS BIGINT) IS NULL", "user_key", "'mã giả danh không hợp lệ'"),
-        problem(f"length(record_id) > {MAX_RECORD_ID}", "record_id",
-                 f"'mã bản ghi dài ' || length(record_id) || ' ký tự, tối đa {MAX_RECORD_ID}'"),
+        problem(f"length(s.record_id) > {MAX_RECORD_ID}", "record_id",
+                 f"'mã bản ghi dài ' || length(s.record_id) || ' ký tự, tối đa {MAX_RECORD_ID}'"),
         problem("_json_ok AND nullif(trim(platform), '') IS NULL", "platform", "'thiếu nền tảng'"),
         problem("nullif(trim(platform), '') IS NOT NULL AND platform_id IS NULL", "platform",
                  f"'nền tảng ' || {excerpt('platform')} || ' không có trong danh mục'"),
@@ -121,19 +141,17 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
         problem(f"nullif({time}, '') IS NOT NULL AND ts_utc IS NULL", "time",
                  f"'thời gian ' || {excerpt(time)} || ' không đúng định dạng ISO 8601 "
                  f"(ví dụ 2022-01-31T23:30:00+07:00, 2022-01-31 23:30:00 hoặc 2022-01-31)'"),
-        problem("ts_utc IS NOT NULL AND (year(day) < 2000 OR year(day) > 2100)", "time",
+        problem(f"ts_utc < {_FIRST_UTC} OR ts_utc >= {_LAST_UTC}", "time",
                  f"'thời gian ' || {excerpt(time)} || ' nằm ngoài khoảng năm 2000–2100'"),
-        *seconds_p, *bytes_p, *sessions_p, *installs_p,
-        problem("nullif(trim(t.province), '') IS NOT NULL AND day IS NOT NULL AND pm.code IS NULL", "province",
-                 f"'tỉnh/thành ' || {excerpt('t.province')} || ' không nhận ra (dùng mã hoặc tên, cũ hoặc mới)'"),
+        *int_problems,
+        problem("has_province AND day IS NOT NULL AND province_code IS NULL", "province",
+                 f"'tỉnh/thành ' || {excerpt('s.province')} || ' không nhận ra (dùng mã hoặc tên, cũ hoặc mới)'"),
     ]
     con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW checked AS
-        SELECT t._line, nullif(t.record_id, '') AS record_id, t.user_id, nullif(trim(t.user_key), '') AS user_key,
-               t.platform, t."time", t.active_seconds, t.bytes, t.sessions, t.installs, t.province,
-               t.platform_id, t.ts_utc, t.day, strftime(t.day, '%Y-%m') AS month,
-               t.active_seconds_n, t.bytes_n, t.sessions_n, t.installs_n, pm.code AS province_code,
+        CREATE OR REPLACE TEMP VIEW rejected_rows AS
+        SELECT t._line, t.person, s.record_id, s.platform, s."time", s.active_seconds, s.bytes, s.sessions,
+               s.installs, s.province,
                list_filter([{', '.join(problems)}], lambda x: x IS NOT NULL) AS problems
-        FROM typed t
-        LEFT JOIN province_map pm ON t.province = pm.province_value AND (t.day >= DATE '2025-07-01') = pm.after_reform
+        FROM (SELECT _line, person, platform_id, ts_utc, day, province_code, has_province FROM typed_ok WHERE NOT ok) t
+        JOIN src s ON s._line = t._line
     """)

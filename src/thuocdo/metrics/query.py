@@ -1,7 +1,7 @@
 """Metric queries for a request (period, breakdown), as SQLGlot expressions printable for any engine.
 
-The query reads four relations that every engine provides under these names:
-``usage_month`` (the rollup), ``platforms`` (platform, name, category, origin), ``periods`` (period, month,
+The query reads five relations that every engine provides under these names:
+``usage_month`` (the rollup), ``aggregates`` (published figures), ``platforms`` (platform, name, category, origin), ``periods`` (period, month,
 n_months, n_days) and ``smartphones`` (province, year, users; province ``VN`` for the nation).
 """
 
@@ -107,11 +107,47 @@ def _category_sql(req: MetricRequest) -> str:
     """
 
 
+#: figures that arrive only as published aggregates (web panels, platforms' own reports), shown beside the rest
+PUBLISHED_ONLY = ("visits", "web_rank", "downloads_total")
+#: dictionary metrics a published aggregate may supply when no records cover the platform
+PUBLISHED_FILL = ("mau", "dau", "minutes_per_day", "mb_per_user", "sessions", "installs")
+
+
+def _with_published(req: MetricRequest) -> str:
+    """Platform rows from records, completed by published aggregates of the same period (``basis`` says which)."""
+    label = req.period.label
+    pivot = ",\n               ".join(f"MAX(CASE WHEN metric = '{m}' THEN value END) AS pub_{m}"
+                                     for m in PUBLISHED_ONLY + PUBLISHED_FILL)
+    filled = ", ".join(f"COALESCE(r.{m}, pb.pub_{m}) AS {m}" for m in PUBLISHED_FILL)
+    shown = ", ".join(f"pb.pub_{m} AS {m}" for m in PUBLISHED_ONLY)
+    return f"""
+    WITH recorded AS ({_platform_sql(req)}),
+    published AS (
+        SELECT platform, MIN(source) AS published_source,
+               {pivot}
+        FROM aggregates
+        WHERE period = '{label}'
+        GROUP BY platform
+    )
+    SELECT '{label}' AS period, COALESCE(r.source, pb.published_source) AS source, pl.platform, pl.name,
+           pl.category, pl.origin, {filled},
+           COALESCE(r.stickiness, pb.pub_dau / NULLIF(pb.pub_mau, 0)) AS stickiness, r.sample_persons,
+           r.rank_in_category, r.mau_previous, r.mau_change_previous, r.mau_year_ago, r.mau_change_year,
+           r.smartphone_users, r.penetration, {shown},
+           CASE WHEN r.platform IS NULL THEN 'published' ELSE 'records' END AS basis,
+           pb.published_source
+    FROM recorded AS r
+    FULL OUTER JOIN published AS pb ON r.platform = pb.platform
+    JOIN platforms AS pl ON pl.platform = COALESCE(r.platform, pb.platform)
+    """
+
+
 def build(req: MetricRequest) -> exp.Expression:
     """The metric query for a request, as one engine-neutral SQLGlot expression."""
-    sql = _category_sql(req) if req.breakdown is Breakdown.CATEGORY else _platform_sql(req)
+    sql = {Breakdown.CATEGORY: _category_sql, Breakdown.PLATFORM: _with_published,
+           Breakdown.PROVINCE: _platform_sql}[req.breakdown](req)
     order = {
-        Breakdown.PLATFORM: "source, category, rank_in_category, platform",
+        Breakdown.PLATFORM: "source, category, rank_in_category NULLS LAST, platform",
         Breakdown.PROVINCE: "source, province NULLS LAST, category, rank_in_category, platform",
         Breakdown.CATEGORY: "source, category, metric",
     }[req.breakdown]

@@ -48,7 +48,7 @@ def rebuild_month(store: Store, source: str, month: str) -> None:
         con.execute(f"CREATE OR REPLACE TEMP VIEW person_day AS SELECT {literal(source)} AS source, * "
                     f"FROM read_parquet({literal(day_files)})")
         stage_partitions(store, "person_month", source, batch_id,
-                         f"SELECT * FROM ({_duckdb(PERSON_MONTH)}) ORDER BY platform, person", {},
+                         f"SELECT * FROM ({_duckdb(PERSON_MONTH)})", {},
                          replaces=old, daily=False)
     files, replaces = publish(store)
     with store.transaction():
