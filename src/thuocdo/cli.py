@@ -87,13 +87,16 @@ def _print_results(results: list[BatchResult], show: int) -> None:
     for r in results:
         table.add_row(r.file, f"{r.rows_read:,}", f"{r.stored:,}", f"{r.duplicates:,}", f"{r.rejected:,}")
     out.print(table)
+    shown = [p for r in results for p in r.problems][:show]
+    for p in shown:
+        err.print(p.text(), highlight=False, markup=False)
     rejected = sum(r.rejected for r in results)
     if rejected:
         err.print(f"{rejected:,} dòng bị loại, đã đưa vào khu cách ly; xem: thuocdo quarantine list", highlight=False)
 
 
 _STRICT = typer.Option("--strict", help="Thoát với mã 1 nếu có dòng bị loại.")
-_SHOW = typer.Option("--show", help="Số lỗi tối đa in ra.")
+_SHOW = typer.Option("--show", help="Số lỗi tối đa in ra màn hình (tất cả đều ở khu cách ly).")
 
 
 @ingest_app.command("usage")

@@ -16,6 +16,7 @@ from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.engines.base import Relations
 from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.ingest.contracts import USAGE
+from thuocdo.ingest.quarantine import problems_of
 from thuocdo.ingest.readers import LINE, InputError, RawInput, csv_text
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.tables import ingest_aggregates, ingest_weights
@@ -68,6 +69,11 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
                 result = None
             else:
                 report.results.append(result)
+                if result.rejected:
+                    rows = store.con.execute(
+                        "SELECT file, line, problems FROM quarantine WHERE batch_id = ? ORDER BY line LIMIT 50",
+                        [result.batch_id]).fetchall()
+                    result.problems = problems_of(rows)
             if on_file:
                 on_file(path, result)
         rebuild_dirty(store, on_rollup)
