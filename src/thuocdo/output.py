@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 import math
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ from thuocdo.catalog import load_catalog
 from thuocdo.reports.vietnamese import format_count, format_number, format_percent
 
 #: how the terminal table shows each known column (header, formatter)
-_DISPLAY = {
+_DISPLAY: dict[str, tuple[str, Callable[[Any], str]]] = {
     "platform": ("Nền tảng", str), "name": ("Nền tảng", str), "category": ("Nhóm", str), "origin": ("Nguồn gốc", str),
     "province": ("Tỉnh", str), "source": ("Nguồn", str),
     "mau": ("MAU", format_count), "dau": ("DAU", format_count),

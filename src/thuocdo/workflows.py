@@ -57,6 +57,7 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
     report = IngestReport()
     with open_store(home) as store:
         for path in files:
+            result: BatchResult | None = None
             try:
                 if kind == "usage":
                     result = ingest_usage_file(store, path, source, catalog)
@@ -66,7 +67,6 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
                     result = ingest_aggregates(store, path, source, catalog)
             except InputError as exc:
                 report.errors.append(str(exc))
-                result = None
             else:
                 report.results.append(result)
                 if result.rejected:

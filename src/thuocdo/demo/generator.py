@@ -107,7 +107,9 @@ def _write_month(out: Path, month: str, rng: np.random.Generator, person: np.nda
 
 def _write_weights(out: Path, rng: np.random.Generator, home: np.ndarray, panelists: np.ndarray,
                    provinces: list[str], catalog: Catalog) -> Path:
-    ids, months, weights = [], [], []
+    ids: list[str] = []
+    months: list[str] = []
+    weights: list[float] = []
     for month in MONTHS:
         year = int(month[:4])
         users = np.array([catalog.smartphone_users(year, c) or 0.0 for c in provinces])

@@ -16,7 +16,7 @@ class DuckDBEngine:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def run(self, query: exp.Expression, relations: Relations) -> pa.Table:
+    def run(self, query: exp.Expr, relations: Relations) -> pa.Table:
         con = self.store.con
         names = {"platforms": relations.platforms, "periods": relations.periods, "smartphones": relations.smartphones}
         for name, table in names.items():

@@ -142,7 +142,7 @@ def _with_published(req: MetricRequest) -> str:
     """
 
 
-def build(req: MetricRequest) -> exp.Expression:
+def build(req: MetricRequest) -> exp.Expr:
     """The metric query for a request, as one engine-neutral SQLGlot expression."""
     sql = {Breakdown.CATEGORY: _category_sql, Breakdown.PLATFORM: _with_published,
            Breakdown.PROVINCE: _platform_sql}[req.breakdown](req)
@@ -163,5 +163,5 @@ def period_rows(req: MetricRequest) -> list[tuple[str, str, int, int]]:
     return rows
 
 
-def render(expression: exp.Expression, dialect: str) -> str:
+def render(expression: exp.Expr, dialect: str) -> str:
     return expression.sql(dialect=dialect, pretty=True)
