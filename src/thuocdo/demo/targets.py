@@ -34,6 +34,6 @@ TARGETS: dict[str, tuple[float, float, float]] = {
 #: share of a user's days on which they are active, by platform (default 0.35)
 ACTIVITY = {"zalo": 0.85, "messenger": 0.75, "facebook": 0.8, "youtube": 0.6, "tiktok": 0.6, "mocha": 0.4}
 #: coach-ticket apps fell by about 80% from Q1/2021 to Q1/2022 (COVID-19): audience multiplier by year
-DECLINING = {"an-vui": (1.0, 0.2), "ve-xe-re": (1.0, 0.2)}
+DECLINING = {"an-vui": (1.0, 0.2), "vexere": (1.0, 0.2)}
 #: a provincial super-app used only in its province: (platform, new province code, penetration)
 PROVINCIAL = {"hue-s": ("46", 1.0)}
