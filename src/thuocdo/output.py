@@ -37,6 +37,8 @@ _DISPLAY: dict[str, tuple[str, Callable[[Any], str]]] = {
     "foreign_value": ("Nước ngoài", lambda v: format_number(v, 1)),
 }
 _ORIGIN = {"vn": "Việt Nam", "foreign": "nước ngoài"}
+_METRIC_LABELS = {"mau": "Người dùng tháng (MAU)", "dau": "Người dùng ngày (DAU)", "sessions": "Lượt phiên",
+                  "installs": "Lượt cài đặt", "mb_per_user": "Dữ liệu/người/tháng (MB)"}
 
 
 #: columns a person reads first; ids, sources and sample sizes stay in the CSV/JSON output
@@ -44,7 +46,9 @@ _HIDDEN = {"period", "platform", "source", "sample_persons", "smartphone_users",
 
 
 def format_table(table: pa.Table, title: str) -> Table:
-    shown = [c for c in _DISPLAY if c in table.column_names and c not in _HIDDEN]
+    rows = table.to_pylist()
+    shown = [c for c in _DISPLAY if c in table.column_names and c not in _HIDDEN
+             and any(r[c] is not None for r in rows)]
     if "name" in shown:
         shown.remove("name")
         shown.insert(0, "name")
@@ -54,7 +58,7 @@ def format_table(table: pa.Table, title: str) -> Table:
         text = c in ("name", "platform", "category", "origin", "province", "source", "metric")
         rich.add_column(header, justify="left" if text else "right",
                         min_width=14 if c == "name" else max(len(w) for w in header.split()))
-    for row in table.to_pylist():
+    for row in rows:
         cells = []
         for c in shown:
             v = row[c]
@@ -62,6 +66,8 @@ def format_table(table: pa.Table, title: str) -> Table:
                 cells.append(_ORIGIN.get(v, v or ""))
             elif c == "category" and v:
                 cells.append(_category_name(v))
+            elif c == "metric" and v:
+                cells.append(_METRIC_LABELS.get(v, v))
             elif c == "province" and v:
                 cells.append(_province_name(v))
             elif v is None:

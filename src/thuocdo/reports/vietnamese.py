@@ -10,6 +10,8 @@
 '74,7 triệu'
 >>> format_count(610_512)
 '610.512'
+>>> format_count(0.26)
+'0,3'
 """
 
 from __future__ import annotations
@@ -38,4 +40,6 @@ def format_count(value: float | None) -> str:
         return format_number(value / 1e9, 2).rstrip("0").rstrip(",") + " tỷ"
     if abs(value) >= 1e6:
         return format_number(value / 1e6, 1) + " triệu"
+    if abs(value) < 100 and value != round(value):
+        return format_number(value, 1)
     return format_number(value)

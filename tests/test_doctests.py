@@ -1,0 +1,17 @@
+"""The runnable examples in the docstrings of the pure modules."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["thuocdo.model.periods", "thuocdo.reports.vietnamese", "thuocdo.ingest.pseudonymise",
+           "thuocdo.catalog.names"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0
