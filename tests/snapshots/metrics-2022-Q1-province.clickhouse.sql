@@ -1,49 +1,5 @@
 -- Rollup kept in step at ingestion: person_month, from person_day
-WITH prov AS (
-  SELECT
-    source,
-    platform,
-    person,
-    month,
-    province,
-    SUM(CASE WHEN active THEN 1 ELSE 0 END) AS days,
-    SUM(active_seconds) AS secs
-  FROM person_day
-  WHERE
-    NOT (
-      province IS NULL
-    )
-  GROUP BY
-    source,
-    platform,
-    person,
-    month,
-    province
-), pick AS (
-  SELECT
-    source,
-    platform,
-    person,
-    month,
-    province,
-    days
-  FROM (
-    SELECT
-      source,
-      platform,
-      person,
-      month,
-      province,
-      days,
-      ROW_NUMBER() OVER (
-        PARTITION BY source, platform, person, month
-        ORDER BY days DESC, secs DESC, province ASC
-      ) AS rn
-    FROM prov
-  ) AS ranked
-  WHERE
-    rn = 1
-), agg AS (
+WITH agg AS (
   SELECT
     source,
     platform,
@@ -53,20 +9,90 @@ WITH prov AS (
     SUM(active_seconds) AS active_seconds,
     SUM(bytes) AS bytes,
     SUM(sessions) AS sessions,
-    SUM(installs) AS installs
+    SUM(installs) AS installs,
+    MIN(CASE WHEN active THEN province END) AS active_min,
+    MAX(CASE WHEN active THEN province END) AS active_max,
+    MIN(province) AS any_min,
+    MAX(province) AS any_max
   FROM person_day
   GROUP BY
     source,
     platform,
     person,
     month
+), ambiguous AS (
+  /* the few person-months seen in two provinces: only they need the ranking below */
+  SELECT
+    source,
+    platform,
+    person,
+    month
+  FROM agg
+  WHERE
+    (
+      active_days > 0 AND active_min <> active_max
+    )
+    OR (
+      active_days = 0 AND any_min <> any_max
+    )
+), prov AS (
+  SELECT
+    d.source,
+    d.platform,
+    d.person,
+    d.month,
+    d.province,
+    SUM(CASE WHEN d.active THEN 1 ELSE 0 END) AS days,
+    SUM(d.active_seconds) AS secs
+  FROM person_day AS d
+  JOIN ambiguous AS a
+    ON d.source = a.source
+    AND d.platform = a.platform
+    AND d.person = a.person
+    AND d.month = a.month
+  WHERE
+    NOT (
+      d.province IS NULL
+    )
+  GROUP BY
+    d.source,
+    d.platform,
+    d.person,
+    d.month,
+    d.province
+), pick AS (
+  SELECT
+    source,
+    platform,
+    person,
+    month,
+    province
+  FROM (
+    SELECT
+      source,
+      platform,
+      person,
+      month,
+      province,
+      ROW_NUMBER() OVER (
+        PARTITION BY source, platform, person, month
+        ORDER BY days DESC, secs DESC, province ASC
+      ) AS rn
+    FROM prov
+  ) AS ranked
+  WHERE
+    rn = 1
 )
 SELECT
   agg.source,
   agg.platform,
   agg.person,
   agg.month,
-  pick.province,
+  CASE
+    WHEN agg.active_days > 0
+    THEN CASE WHEN agg.active_min = agg.active_max THEN agg.active_min ELSE pick.province END
+    ELSE CASE WHEN agg.any_min = agg.any_max THEN agg.any_min ELSE pick.province END
+  END AS province,
   agg.active_days,
   agg.active_seconds,
   agg.bytes,
@@ -77,10 +103,7 @@ LEFT JOIN pick
   ON agg.source = pick.source
   AND agg.platform = pick.platform
   AND agg.person = pick.person
-  AND agg.month = pick.month
-  AND (
-    pick.days > 0 OR agg.active_days = 0
-  );
+  AND agg.month = pick.month;
 
 -- Rollup kept in step at ingestion: usage_month, from person_month and weights
 WITH pw AS (
