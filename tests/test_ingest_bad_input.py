@@ -148,3 +148,12 @@ def test_retry_after_the_catalog_learns_nothing_new_keeps_rows(cli: Cli, tmp_pat
     result = cli("quarantine", "retry")
     assert result.exit_code == 0
     assert len(quarantine(cli)) == 1  # still unknown: kept (once), not lost
+
+
+def test_negative_number_in_an_all_numeric_column(cli: Cli, tmp_path: Path) -> None:
+    # every value parses as an integer, so the column takes the typed path; the sign is still checked
+    path = write(tmp_path / "neg.csv", HEADER + GOOD + "b2,u3,zalo,2022-01-10,60,-7,1,0,\n")
+    assert cli("ingest", "usage", path, "--source", "s").exit_code == 0
+    got = problems(cli)
+    assert [(line, field) for line, field, _ in got] == [(3, "bytes")]
+    assert "«-7» không phải số nguyên không âm" in got[0][2]

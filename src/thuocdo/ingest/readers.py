@@ -242,8 +242,8 @@ def _read_parquet(path: Path, plain: Path) -> RawInput:
             col = col.cast(pa.string())  # naive timestamps are local times, like naive text
         elif pa.types.is_timestamp(col.type):
             col = pa.compute.strftime(col, format="%Y-%m-%dT%H:%M:%S%z")
-        elif not pa.types.is_string(col.type):
-            col = col.cast(pa.string())
+        elif not (pa.types.is_string(col.type) or pa.types.is_integer(col.type)):
+            col = col.cast(pa.string())  # integers stay typed: validation only checks their sign
         columns[name.strip()] = col
     columns[LINE] = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
     return RawInput(path.name, "parquet", pa.table(columns))

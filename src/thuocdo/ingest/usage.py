@@ -19,7 +19,7 @@ from thuocdo.ingest.contracts import MAX_USER_ID, USAGE
 from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
 from thuocdo.ingest.readers import InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.validate import stage_usage
+from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
 from thuocdo.store import Store
 from thuocdo.store.lake import commit_batch, stage_partitions
 
@@ -37,7 +37,8 @@ def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, 
     """Ingest a read file; `resolves` lists quarantine entries this batch supersedes (a repair)."""
     con = store.con
     batch_id = uuid.uuid4().hex
-    con.register("raw_in", raw.table)
+    table = raw.table if raw.format == "ndjson" else pretype_integers(raw.table, INTEGER_FIELDS)
+    con.register("raw_in", table)
     try:
         ipad, opad = hmac_pads(store.secret)
         stage_usage(con, raw, USAGE, catalog, person_key_sql("user_id"), {"ipad": ipad, "opad": opad, "source": source})

@@ -10,6 +10,7 @@ import datetime as dt
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from thuocdo.catalog import Catalog
 from thuocdo.ingest.contracts import MAX_ACTIVE_SECONDS, MAX_RECORD_ID, MAX_USER_ID, Contract
@@ -17,9 +18,9 @@ from thuocdo.ingest.readers import RawInput
 
 REFORM_DAY = dt.date(2025, 7, 1)  # the 34 provinces are in force from this day
 
-_TIME_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?$"
-_OFFSET_RE = r"[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})$"
-_INT_RE = r"^\d{1,18}$"
+#: ISO 8601: a date, or a date and time with an optional offset (Z or ±HH:MM), matched whole
+_TIME_RE = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?"
+_INT_RE = r"\d{1,18}"
 
 
 def excerpt(expr: str) -> str:
@@ -30,16 +31,47 @@ def problem(cond: str, field: str, message_sql: str) -> str:
     return f"CASE WHEN {cond} THEN {{'field': '{field}', 'message': {message_sql}}} END"
 
 
-def _int_column(name: str, default: int, upper: int | None) -> tuple[str, list[str]]:
-    """(typed expression, problem expressions) for an optional non-negative integer column."""
-    text = f"nullif(trim({name}), '')"
-    typed = f"CASE WHEN {text} IS NULL THEN {default} WHEN regexp_matches({text}, '{_INT_RE}') THEN CAST({text} AS BIGINT) END"
-    problems = [problem(f"{text} IS NOT NULL AND NOT regexp_matches({text}, '{_INT_RE}')", name,
-                         f"'giá trị ' || {excerpt(text)} || ' không phải số nguyên không âm'")]
+def _int_column(name: str, default: int, upper: int | None, *, typed_input: bool = False) -> tuple[str, list[str]]:
+    """(typed expression, problem expressions) for an optional non-negative integer column.
+
+    Text: the common case (digits, no blanks) costs one comparison and one match; blanks around are tolerated.
+    Already typed (see :func:`pretype_integers`): only the sign is left to check."""
+    x = f'"{name}"'
+    if typed_input:
+        typed = f"CASE WHEN {x} IS NULL THEN {default} WHEN {x} >= 0 THEN {x} END"
+        shown_value = f"CAST({x} AS VARCHAR)"
+    else:
+        typed = (f"CASE WHEN {x} IS NULL OR {x} = '' THEN {default} "
+                 f"WHEN regexp_full_match({x}, '{_INT_RE}') THEN CAST({x} AS BIGINT) "
+                 f"WHEN regexp_full_match(trim({x}), '{_INT_RE}') THEN CAST(trim({x}) AS BIGINT) "
+                 f"WHEN trim({x}) = '' THEN {default} END")
+        shown_value = x
+    problems = [problem(f"({typed}) IS NULL", name,
+                        f"'giá trị ' || {excerpt(shown_value)} || ' không phải số nguyên không âm'")]
     if upper is not None:
         shown = f"{upper:,}".replace(",", ".")
-        problems.append(problem(f"{typed} > {upper}", name, f"'giá trị ' || {typed} || ' vượt quá {shown}'"))
+        problems.append(problem(f"({typed}) > {upper}", name, f"'giá trị ' || ({typed}) || ' vượt quá {shown}'"))
     return typed, problems
+
+
+def pretype_integers(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
+    """Cast text integer columns to int64 where every value is plain digits (or empty): Arrow's strict cast
+    is far cheaper than checking each value in SQL. A column with any other value stays text."""
+    for name in names:
+        if name not in table.column_names:
+            continue
+        col = table[name]
+        if pa.types.is_integer(col.type):
+            typed = col.cast(pa.int64())
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            try:
+                typed = pc.cast(pc.if_else(pc.equal(col, ""), pa.scalar(None, col.type), col), pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+        else:
+            continue
+        table = table.set_column(table.column_names.index(name), name, typed)
+    return table
 
 
 def source_relation(raw: RawInput, contract: Contract) -> str:
@@ -65,8 +97,7 @@ def register_platform_map(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> N
 
 def register_province_map(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     """Each distinct province value resolved for both eras (a bare code means another unit after 2025-07-01)."""
-    values = [r[0] for r in con.execute(
-        "SELECT DISTINCT province FROM src WHERE nullif(trim(province), '') IS NOT NULL").fetchall()]
+    values = [r[0] for r in con.execute("SELECT DISTINCT province FROM src").fetchall() if r[0] and r[0].strip()]
     before, after = REFORM_DAY - dt.timedelta(days=1), REFORM_DAY
 
     def code(value: str, on: dt.date) -> str | None:
@@ -80,11 +111,15 @@ def register_province_map(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> N
 
 
 _TIME = 'trim("time")'
-_TS_UTC = (f"CASE WHEN NOT regexp_matches({_TIME}, '{_TIME_RE}') THEN NULL "
-           f"WHEN regexp_matches({_TIME}, '{_OFFSET_RE}') THEN try_cast({_TIME} AS TIMESTAMPTZ)::TIMESTAMP "
-           f"ELSE try_cast({_TIME} AS TIMESTAMP) - INTERVAL 7 HOUR END")
+#: the time text when it is ISO 8601 (blanks around tolerated), else NULL
+_TIME_CLEAN = (f"CASE WHEN regexp_full_match(\"time\", '{_TIME_RE}') THEN \"time\" "
+               f"WHEN regexp_full_match({_TIME}, '{_TIME_RE}') THEN {_TIME} END")
+#: UTC instant of a clean time text: with an offset as given, without one as Asia/Ho_Chi_Minh local time
+_TS_UTC = ("CASE WHEN t_clean[-1] IN ('Z', 'z') OR (t_clean[-3] = ':' AND t_clean[-6] IN ('+', '-')) "
+           "THEN try_cast(t_clean AS TIMESTAMPTZ)::TIMESTAMP ELSE try_cast(t_clean AS TIMESTAMP) - INTERVAL 7 HOUR END")
 _FIRST_UTC, _LAST_UTC = "TIMESTAMP '1999-12-31 17:00:00'", "TIMESTAMP '2100-12-31 17:00:00'"
 _INTS = (("active_seconds", 0, MAX_ACTIVE_SECONDS), ("bytes", 0, None), ("sessions", 1, None), ("installs", 0, None))
+INTEGER_FIELDS = tuple(name for name, _, _ in _INTS)
 
 
 def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contract, catalog: Catalog,
@@ -100,13 +135,17 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
         SELECT user_id, {person_sql} AS person
         FROM (SELECT DISTINCT user_id FROM src WHERE user_id <> '' AND length(user_id) <= {MAX_USER_ID})
     """, params)
-    ints = ", ".join(f"{_int_column(name, default, upper)[0]} AS {name}_n" for name, default, upper in _INTS)
+    types = {row[0]: row[1] for row in con.execute("DESCRIBE src").fetchall()}
+    typed_input = {name: types.get(name) == "BIGINT" for name, _, _ in _INTS}
+    int_columns = [(name, *_int_column(name, default, upper, typed_input=typed_input[name]))
+                   for name, default, upper in _INTS]
+    ints = ", ".join(f"{typed} AS {name}_n" for name, typed, _ in int_columns)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE typed AS
         SELECT s._line, s._json_ok, coalesce(p.person, try_cast(nullif(trim(s.user_key), '') AS BIGINT)) AS person,
                nullif(s.record_id, '') AS record_id, m.platform_id, {_TS_UTC} AS ts_utc, {ints},
                nullif(trim(s.province), '') IS NOT NULL AS has_province, pm.code_before, pm.code_after
-        FROM src s
+        FROM (SELECT *, {_TIME_CLEAN} AS t_clean FROM src) AS s
         LEFT JOIN platform_map m ON s.platform = m.platform_value
         LEFT JOIN province_map pm ON s.province = pm.province_value
         LEFT JOIN persons p ON s.user_id = p.user_id
@@ -122,7 +161,7 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
                AND (NOT has_province OR province_code IS NOT NULL), FALSE) AS ok
         FROM typed
     """)
-    int_problems = [p for name, default, limit in _INTS for p in _int_column(name, default, limit)[1]]
+    int_problems = [p for _, _, problems in int_columns for p in problems]
     time = _TIME
     problems = [
         problem("NOT _json_ok", "*", "'dòng không phải một đối tượng JSON hợp lệ'"),

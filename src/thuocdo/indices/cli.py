@@ -1,0 +1,206 @@
+"""`thuocdo index` and `thuocdo targets`: thin commands over ``thuocdo.indices.workflow``.
+
+``index_command`` and ``targets_command`` are plain functions for the main app to register
+(``app.command("index")(index_command)``); ``index_app`` holds both (with its own ``--home``) so that they
+also run on their own. ``write_demo_indicators`` writes the demo's indicator file for ``ingest indicators``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from thuocdo.catalog import Catalog, load_catalog
+from thuocdo.catalog.frameworks import MINISTRY_GROUPS, FrameworkError
+from thuocdo.indices import workflow
+from thuocdo.indices.demo_data import demo_indicators
+from thuocdo.indices.targets import UNIT_VI
+from thuocdo.ingest.indicators import INDICATORS
+from thuocdo.output import write_table
+from thuocdo.reports.vietnamese import format_number, format_percent
+
+__all__ = ["demo_indicators", "index_app", "index_command", "targets_command", "write_demo_indicators"]
+
+index_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                        help="Chỉ số tổng hợp (DTI, EGDI, DESI) và mục tiêu quốc gia: index | targets.")
+out = Console()
+err = Console(stderr=True)
+
+
+class Level(str, Enum):
+    province = "province"
+    ministry = "ministry"
+    nation = "nation"
+
+
+class Units(str, Enum):
+    old = "63"
+    new = "34"
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@index_app.callback()
+def _root(home: Annotated[Optional[Path], typer.Option("--home", envvar="THUOCDO_HOME",
+                                                       help="Thư mục kho dữ liệu (mặc định ~/.thuocdo).")] = None) -> None:
+    """Chỉ số tổng hợp và mục tiêu quốc gia."""
+
+
+def _home(ctx: typer.Context) -> Path | None:
+    """The --home of the root command: index_app's own, or the main app's when registered there."""
+    home = ctx.find_root().params.get("home")
+    return Path(home) if home else None
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def _write(table: pa.Table, fmt: Format, output: Path | None, rich: Table) -> None:
+    if fmt is Format.table:
+        out.print(rich)
+        if output is not None:
+            write_table(table, "csv", output)
+    else:
+        write_table(table, fmt.value, output)
+
+
+def _num(v: object, decimals: int) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return format_number(float(v), decimals)  # type: ignore[arg-type]
+
+
+def index_command(
+    ctx: typer.Context,
+    framework: Annotated[str, typer.Option("--framework", help="Bộ chỉ số: dti-2022, dti-2025, egdi, desi-2022.")],
+    period: Annotated[str, typer.Option("--period", help="Năm đánh giá, dạng YYYY.")],
+    level: Annotated[Level, typer.Option("--level", help="Cấp: tỉnh, bộ hoặc quốc gia.")] = Level.province,
+    units: Annotated[Optional[Units], typer.Option(
+        "--units", help="Cấp tỉnh: 63 tỉnh cũ hoặc 34 tỉnh mới (mặc định theo năm; 34 tính theo quy tắc gộp tỉnh).")] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    runs: Annotated[int, typer.Option("--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = 500,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Ghi ra tệp thay vì màn hình.")] = None,
+) -> None:
+    """Tính và xếp hạng một bộ chỉ số: điểm, thứ hạng, khoảng thứ hạng 5–95%, từng chỉ số thành phần."""
+    try:
+        run = workflow.run_index(_home(ctx), framework, period, level.value, units.value if units else None, runs)
+    except (FrameworkError, workflow.IndexRequestError) as exc:
+        raise _fail(str(exc)) from exc
+    table = workflow.index_table(run)
+    _write(table, fmt, output, _index_rich(run, table))
+
+
+def _index_rich(run: workflow.IndexRun, table: pa.Table) -> Table:
+    labels = workflow.node_labels(run)
+    unit_label = {"63": " (63 tỉnh cũ)", "34": " (34 tỉnh, thành phố)"}.get(run.units or "", "")
+    rich = Table(title=f"{run.framework.name_vi} — {run.level.label_vi}{unit_label}, năm {run.period}",
+                 title_justify="left", caption=run.framework.legal_source.split(" phê duyệt")[0], caption_justify="left")
+    decimals = run.level.decimals
+    main = [c for c in run.level.main_indices if c in table.column_names]
+    views = [v.code for v in run.level.views]
+    headers = [("rank", "Hạng"), ("name", "Đơn vị"), ("score", "Điểm")]
+    if "rank_p05" in table.column_names:
+        headers.append(("interval", "Khoảng hạng 5–95%"))
+    if "rank_change" in table.column_names:
+        headers.append(("rank_change", "Thay đổi hạng"))
+    headers += [(c, labels[c]) for c in (*main, *views)]
+    if "group" in table.column_names:
+        headers.insert(1, ("group", "Nhóm"))
+    headers.append(("notes", "Ghi chú"))
+    for key, header in headers:
+        rich.add_column(header, justify="left" if key in ("name", "group", "notes") else "right")
+    for row in table.to_pylist():
+        cells = []
+        for key, _ in headers:
+            v = row.get(key)
+            if key == "interval":
+                cells.append(f"{_num(row['rank_p05'], 0)}–{_num(row['rank_p95'], 0)}")
+            elif key == "rank_change":
+                cells.append("–" if v is None or math.isnan(v) else f"{int(v):+d}" if v else "0")
+            elif key == "group":
+                cells.append(MINISTRY_GROUPS.get(str(v), str(v)).removeprefix("Nhóm bộ, ngành "))
+            elif key in ("name", "notes"):
+                cells.append(str(v or ""))
+            elif key == "rank":
+                cells.append(_num(v, 0))
+            else:
+                cells.append(_num(v, decimals))
+        rich.add_row(*cells)
+    return rich
+
+
+def targets_command(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="Năm xem xét: số liệu đến hết năm này, mục tiêu từ năm này.")],
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Ghi ra tệp thay vì màn hình.")] = None,
+) -> None:
+    """Bảng mục tiêu quốc gia: thực tế, mục tiêu, mức đạt, khoảng cách, tăng trưởng cần mỗi năm, trạng thái."""
+    statuses = workflow.run_targets(_home(ctx), year)
+    table = workflow.targets_table(statuses)
+    _write(table, fmt, output, _targets_rich(year, table))
+
+
+def _value(v: object, unit: str) -> str:
+    if v is None:
+        return "–"
+    if unit == "rank":
+        return format_number(float(v), 0)  # type: ignore[arg-type]
+    text = format_number(float(v), 2).rstrip("0").rstrip(",")  # type: ignore[arg-type]
+    return f"{text}{UNIT_VI.get(unit, '') if unit in ('percent', 'percent_per_year') else ' ' + UNIT_VI.get(unit, '')}".rstrip()
+
+
+def _targets_rich(year: int, table: pa.Table) -> Table:
+    rich = Table(title=f"Mục tiêu quốc gia về chuyển đổi số — tình hình đến năm {year}", title_justify="left")
+    for header in ("Chỉ tiêu", "Năm", "Mục tiêu", "Thực tế", "Mức đạt", "Còn thiếu", "Cần mỗi năm", "Trạng thái", "Nguồn"):
+        rich.add_column(header, justify="left" if header in ("Chỉ tiêu", "Trạng thái", "Nguồn") else "right")
+    for r in table.to_pylist():
+        unit = r["unit"]
+        actual = "–" if r["actual"] is None else f"{_value(r['actual'], unit)} ({r['actual_year']})"
+        needed = r["needed_per_year"]
+        if needed is None:
+            need = "–"
+        elif unit == "rank":
+            need = f"{format_number(needed, 1)} bậc/năm"
+        else:
+            need = f"+{format_percent(needed, 1)}/năm"
+        if r["gap"] is None:
+            gap = "–"
+        elif r["gap"] <= 0:
+            gap = "0"
+        elif unit == "percent":  # a difference of shares is in percentage points
+            gap = f"{format_number(r['gap'], 2).rstrip('0').rstrip(',')} điểm %"
+        else:
+            gap = _value(r["gap"], unit)
+        rich.add_row(r["label"], str(r["target_year"]), _value(r["target_value"], unit), actual,
+                     "–" if r["attainment"] is None else format_percent(r["attainment"], 1), gap, need,
+                     r["status_vi"], r["source"])
+    return rich
+
+
+def write_demo_indicators(path: Path, catalog: Catalog | None = None, seed: int = 2024) -> Path:
+    """Write the demo's indicator values as a CSV for `thuocdo ingest indicators` (UTF-8, header row)."""
+    rows = demo_indicators(catalog or load_catalog(), seed)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[c for c in INDICATORS.fields if c != "source"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+index_app.command("index")(index_command)
+index_app.command("targets")(targets_command)
