@@ -117,3 +117,19 @@ def test_a_killed_ingest_leaves_all_or_nothing_and_a_retry_completes(tmp_path: P
         run(cli.home, None)  # retry the same command
         assert totals(cli, "2022-Q1") == expected
         assert list((cli.home / "lake").rglob("_staging/*")) == []
+
+
+def test_a_store_in_use_by_another_process_gives_a_clear_error(home: Path, cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", "usage", write(tmp_path / "u.csv", HEADER + "r1,u1,zalo,2022-01-03,1,0,1,0,\n"), "--source", "s")
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ready', flush=True); time.sleep(30)", str(home / "thuocdo.duckdb")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        result = subprocess.run([sys.executable, "-m", "thuocdo", "--home", str(home), "metrics", "--period",
+                                 "2022-01"], capture_output=True, text=True)
+        assert result.returncode == 2
+        assert "đang được một tiến trình khác dùng" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()

@@ -20,6 +20,7 @@ from thuocdo import workflows
 from thuocdo.ingest.results import BatchResult
 from thuocdo.model.periods import PeriodError
 from thuocdo.output import format_table, write_table
+from thuocdo.store import StoreError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="thuocdo: đo lường chuyển đổi số Việt Nam.")
 ingest_app = typer.Typer(no_args_is_help=True, help="Nạp dữ liệu: usage | weights | aggregates.")
@@ -208,7 +209,7 @@ def demo(persons: Annotated[int, typer.Option("--persons", help="Số người t
 
 def main() -> None:
     try:
-        app()
-    except workflows.InputError as exc:  # pragma: no cover - surfaced by the commands
+        app(standalone_mode=True)
+    except (workflows.InputError, StoreError) as exc:
         err.print(f"[red]Lỗi:[/red] {exc}", highlight=False)
         sys.exit(2)

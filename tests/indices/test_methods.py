@@ -17,6 +17,7 @@ from thuocdo.indices.rank import rank_ascending, rank_descending, rank_within_gr
 from thuocdo.indices.tree import IndexTree, TreeError
 
 SETTINGS = settings(max_examples=60, deadline=None)
+weights = st.one_of(st.just(0.0), st.floats(1e-3, 10.0))  # 0 (unscored) or a normal positive weight
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 maybe_missing = st.one_of(finite, st.just(math.nan))
 columns = st.lists(st.integers(-50, 50).map(float), min_size=2, max_size=30)
@@ -127,7 +128,7 @@ def test_imputations_match_naive_and_flag_every_filled_cell() -> None:
 
 # -- aggregation -----------------------------------------------------------------------------------------------
 @SETTINGS
-@given(st.lists(st.tuples(st.one_of(st.floats(0.01, 100), st.just(math.nan)), st.floats(0, 10)), min_size=1,
+@given(st.lists(st.tuples(st.one_of(st.floats(0.01, 100), st.just(math.nan)), weights), min_size=1,
                 max_size=12),
        st.floats(0.001, 1e4))
 def test_weighted_means_match_naive_and_scaling_the_weights_changes_nothing(pairs: list[tuple[float, float]],
@@ -154,7 +155,7 @@ def trees(draw: st.DrawFn) -> list[tuple[str, str | None, float]]:
     rows: list[tuple[str, str | None, float]] = [("n0", None, 1.0)]
     for i in range(1, n):
         parent = rows[draw(st.integers(0, i - 1))][0]
-        rows.append((f"n{i}", parent, draw(st.floats(0.0, 5.0))))
+        rows.append((f"n{i}", parent, draw(weights)))
     return rows
 
 

@@ -58,7 +58,11 @@ class Store:
         elif not (home / DATABASE_FILE).exists():
             raise StoreError(f"Không tìm thấy kho dữ liệu tại {home}: hãy nạp dữ liệu trước (thuocdo ingest …).")
         self._secret = _load_or_create_secret(home / SECRET_FILE, create=not read_only)
-        self.con = duckdb.connect(str(home / DATABASE_FILE), read_only=read_only)
+        try:
+            self.con = duckdb.connect(str(home / DATABASE_FILE), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(f"Kho dữ liệu {home} đang được một tiến trình khác dùng (đang nạp dữ liệu hoặc đang "
+                             f"phục vụ); hãy chờ tiến trình đó xong rồi chạy lại. Chi tiết: {exc}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             self.con.execute(resources.files("thuocdo.store").joinpath("schema.sql").read_text("utf-8"))
