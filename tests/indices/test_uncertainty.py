@@ -74,7 +74,7 @@ def test_first_order_indices_on_a_known_model() -> None:
     rng = np.random.default_rng(2)
     x = rng.uniform(size=(40000, 3))
     choice = rng.integers(0, 2, size=40000)
-    y = 3 * x[:, 0] + x[:, 1] + 2 * choice  # Var: 9/12, 1/12, 4·1/4 = 1 → S = 0.9/2.1·…
+    y = 3 * x[:, 0] + x[:, 1] + 2 * choice  # Var(3X₀) = 9/12, Var(X₁) = 1/12, Var(2C) = 1; X₂ has no effect
     s = first_order_indices(np.column_stack([x, choice]), y, bins=20)
     total = 9 / 12 + 1 / 12 + 1.0
     assert np.allclose(s, [9 / 12 / total, 1 / 12 / total, 0.0, 1.0 / total], atol=0.02)

@@ -8,6 +8,7 @@ Files that no transaction lists (left by a killed process) are swept when the st
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator, Sequence
@@ -61,8 +62,10 @@ class Store:
         try:
             self.con = duckdb.connect(str(home / DATABASE_FILE), read_only=read_only)
         except duckdb.IOException as exc:
-            raise StoreError(f"Kho dữ liệu {home} đang được một tiến trình khác dùng (đang nạp dữ liệu hoặc đang "
-                             f"phục vụ); hãy chờ tiến trình đó xong rồi chạy lại. Chi tiết: {exc}") from exc
+            pid = re.search(r"PID (\d+)", str(exc))
+            who = f" (PID {pid.group(1)})" if pid else ""
+            raise StoreError(f"Kho dữ liệu {home} đang được một tiến trình khác dùng{who}, đang nạp dữ liệu hoặc "
+                             f"đang phục vụ; hãy chờ tiến trình đó xong rồi chạy lại.") from exc
         self.con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             self.con.execute(resources.files("thuocdo.store").joinpath("schema.sql").read_text("utf-8"))
