@@ -45,9 +45,9 @@ _METRIC_LABELS = {"mau": "Người dùng tháng (MAU)", "dau": "Người dùng n
 _HIDDEN = {"period", "platform", "source", "sample_persons", "smartphone_users", "domestic_value", "foreign_value"}
 
 
-def format_table(table: pa.Table, title: str) -> Table:
+def format_table(table: pa.Table, title: str, columns: list[str] | None = None) -> Table:
     rows = table.to_pylist()
-    shown = [c for c in _DISPLAY if c in table.column_names and c not in _HIDDEN
+    shown = [c for c in (columns or _DISPLAY) if c in table.column_names and (columns or c not in _HIDDEN)
              and any(r[c] is not None for r in rows)]
     if "name" in shown:
         shown.remove("name")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pyarrow.compute as pc
 from rich.console import Console
 from rich.progress import Progress
 
@@ -15,6 +16,7 @@ from thuocdo.output import format_table
 from thuocdo.store import resolve_home
 
 PANEL_SOURCE = "demo-panel"
+SUMMARY_COLUMNS = ["name", "category", "mau", "minutes_per_day", "mb_per_user", "mau_change_year"]
 WEB_SOURCE = "demo-web-panel"
 
 
@@ -31,10 +33,12 @@ def run_demo(home: Path | None, *, persons: int, seed: int, console: Console, pr
         workflows.ingest(home, "usage", files.usage, PANEL_SOURCE, on_file=lambda *_: progress.advance(task))
         workflows.ingest(home, "aggregates", [files.aggregates], WEB_SOURCE)
         progress.advance(task)
-    request = workflows.metric_request("2022-Q1", "platform", PANEL_SOURCE)
-    table = workflows.metrics(home, request)
-    console.print(format_table(table, title="Chỉ số sử dụng nền tảng số, quý I/2022 (bảng mẫu demo-panel)"))
+    table = workflows.metrics(home, workflows.metric_request("2022-Q1", "platform", PANEL_SOURCE))
+    top = pc.less_equal(pc.fill_null(table["rank_in_category"], 99), 3)
+    console.print(format_table(table.filter(top), columns=SUMMARY_COLUMNS,
+                               title="Ba nền tảng dẫn đầu mỗi nhóm theo MAU, quý I/2022 (bảng mẫu)"))
     shares = workflows.metrics(home, workflows.metric_request("2022-Q1", "category", PANEL_SOURCE))
-    console.print(format_table(shares.filter(shares["metric"].to_numpy(zero_copy_only=False) == "mau"),
+    console.print(format_table(shares.filter(pc.equal(shares["metric"], "mau")),
+                               columns=["category", "domestic_share", "domestic_foreign_ratio"],
                                title="Tỷ trọng MAU của nền tảng Việt Nam theo nhóm, quý I/2022"))
-    console.print(f"Kho dữ liệu: {home}")
+    console.print(f"Kho dữ liệu: {home}. Xem đầy đủ: thuocdo --home {home} metrics --period 2022-Q1")
