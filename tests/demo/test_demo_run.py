@@ -1,0 +1,17 @@
+"""`thuocdo demo` runs the whole pipeline end to end (on a small panel here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Cli
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(cli: Cli) -> None:
+    result = cli("demo", "--persons", "150", "--seed", "7")
+    assert result.exit_code == 0, result.stderr
+    assert "Zalo" in result.stdout and "Tỷ trọng MAU của nền tảng Việt Nam" in result.stdout
+    rows = {r["platform"]: r for r in cli.metrics("2022-Q1", "--source", "demo-panel")}
+    assert rows["zalo"]["mau"] > rows["mocha"]["mau"] > 0  # calibrated audiences keep their order
+    assert rows["vnexpress"]["visits"] == 135_700_000  # a published figure from the second source
