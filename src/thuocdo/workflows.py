@@ -41,8 +41,9 @@ class IngestReport:
 
 
 @contextmanager
-def open_store(home: str | Path | None, *, read_only: bool = False) -> Iterator[Store]:
-    store = Store(resolve_home(home), read_only=read_only)
+def open_store(home: str | Path | None, *, read_only: bool = False, sweep: bool = True) -> Iterator[Store]:
+    """Open the store; `sweep` removes what a killed writer left (writers do it, readers need not)."""
+    store = Store(resolve_home(home), read_only=read_only, sweep=sweep)
     try:
         yield store
     finally:
@@ -119,7 +120,7 @@ def explain(request: mq.MetricRequest, dialect: str = "duckdb") -> str:
 
 
 def metrics(home: str | Path | None, request: mq.MetricRequest) -> pa.Table:
-    with open_store(home) as store:
+    with open_store(home, sweep=False) as store:
         rebuild_dirty(store)
         return DuckDBEngine(store).run(mq.build(request), relations(load_catalog(), request))
 

@@ -50,7 +50,7 @@ class PendingBatch:
 class Store:
     """An opened store. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, home: Path, *, read_only: bool = False) -> None:
+    def __init__(self, home: Path, *, read_only: bool = False, sweep: bool = True) -> None:
         self.home = home
         self.lake = home / LAKE_DIR
         self.pending = PendingBatch()
@@ -69,7 +69,8 @@ class Store:
         self.con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             self.con.execute(resources.files("thuocdo.store").joinpath("schema.sql").read_text("utf-8"))
-            self.sweep()
+            if sweep:
+                self.sweep()
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
