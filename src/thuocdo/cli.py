@@ -17,13 +17,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from thuocdo import workflows
+from thuocdo.indices.cli import index_command, targets_command
 from thuocdo.ingest.results import BatchResult
 from thuocdo.model.periods import PeriodError
 from thuocdo.output import format_table, write_table
 from thuocdo.store import StoreError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="thuocdo: đo lường chuyển đổi số Việt Nam.")
-ingest_app = typer.Typer(no_args_is_help=True, help="Nạp dữ liệu: usage | weights | aggregates.")
+ingest_app = typer.Typer(no_args_is_help=True, help="Nạp dữ liệu: usage | weights | aggregates | indicators.")
 quarantine_app = typer.Typer(no_args_is_help=True, help="Các dòng bị loại (cách ly): list | export | retry.")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(quarantine_app, name="quarantine")
@@ -122,6 +123,18 @@ def ingest_aggregates(files: Annotated[list[Path], typer.Argument()],
                       strict: Annotated[bool, _STRICT] = False, show: Annotated[int, _SHOW] = 20) -> None:
     """Nạp số liệu tổng hợp đã công bố (platform, period, metric, value)."""
     _ingest("aggregates", files, source, strict, show)
+
+
+@ingest_app.command("indicators")
+def ingest_indicators(files: Annotated[list[Path], typer.Argument(help="Tệp CSV, Parquet hoặc NDJSON: entity, indicator, period, value (+ self_score, council_score, evidence, source).")],
+                      source: Annotated[str, typer.Option("--source")],
+                      strict: Annotated[bool, _STRICT] = False, show: Annotated[int, _SHOW] = 20) -> None:
+    """Nạp giá trị chỉ số (quốc gia, bộ, tỉnh) cho các bộ chỉ số và mục tiêu."""
+    _ingest("indicators", files, source, strict, show)
+
+
+app.command("index")(index_command)
+app.command("targets")(targets_command)
 
 
 class Format(str, Enum):

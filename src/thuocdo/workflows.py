@@ -16,6 +16,7 @@ from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.engines.base import Relations
 from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.ingest.contracts import USAGE
+from thuocdo.ingest.indicators import ingest_indicators
 from thuocdo.ingest.quarantine import problems_of
 from thuocdo.ingest.readers import LINE, InputError, RawInput, csv_text
 from thuocdo.ingest.results import BatchResult
@@ -27,7 +28,7 @@ from thuocdo.model.periods import Period
 from thuocdo.store import Store, resolve_home
 from thuocdo.store.rollups import rebuild_dirty
 
-INGEST_KINDS = ("usage", "weights", "aggregates")
+INGEST_KINDS = ("usage", "weights", "aggregates", "indicators")
 
 
 @dataclass
@@ -64,6 +65,8 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
                     result = ingest_usage_file(store, path, source, catalog)
                 elif kind == "weights":
                     result = ingest_weights(store, path, source)
+                elif kind == "indicators":
+                    result = ingest_indicators(store, path, source, catalog)
                 else:
                     result = ingest_aggregates(store, path, source, catalog)
             except InputError as exc:

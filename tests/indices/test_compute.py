@@ -46,6 +46,11 @@ def test_a_missing_dti_index_scores_zero_and_is_flagged() -> None:
     assert dict(r.log[1].params) == {"methods": ["zero"], "filled": {"zero": 1}}
 
 
+def test_an_entity_without_any_value_gets_no_score_even_when_missing_values_score_zero() -> None:
+    r = compute_index(spec_from_framework(DTI), ["A", "none"], np.array([A, [np.nan] * 9]))
+    assert r.score()[0] == pytest.approx(0.605) and np.isnan(r.score()[1]) and np.isnan(r.rank[1])
+
+
 def test_renormalising_instead_of_zero_and_the_availability_threshold() -> None:
     spec = replace(spec_from_framework(DTI), imputation=(), min_coverage=0.9)
     a = list(A)

@@ -68,6 +68,13 @@ def test_rank_score_matches_naive_average_ranks(xs: list[float]) -> None:
     assert np.all((got[~np.isnan(got)] >= 0) & (got[~np.isnan(got)] <= 1))
 
 
+def test_missing_values_stay_missing_even_in_a_column_with_one_value() -> None:
+    x = np.array([[np.nan], [3.0], [np.nan]])
+    for method in ("min_max", "z_score", "rank", "none"):
+        got = Normalisation(method).apply(x).ravel()
+        assert np.isnan(got[0]) and np.isnan(got[2]) and not np.isnan(got[1]), method
+
+
 def test_normalisation_is_column_wise_and_flips_direction_per_indicator() -> None:
     x = np.array([[1.0, 10.0], [2.0, 30.0], [4.0, 20.0]])
     got = Normalisation("min_max").apply(x, np.array([1.0, -1.0]))

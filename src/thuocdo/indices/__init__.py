@@ -3,7 +3,8 @@
 One module per step, as in COINr: ``tree`` (the framework as data), ``impute``, ``normalise``, ``aggregate``,
 ``rank`` (with ties, changes), ``merge`` (the merged-province rule), ``spec`` (every step's parameters: the
 step log), ``compute`` (the pipeline), ``uncertainty`` (Monte Carlo and sensitivity) and ``targets`` (the
-national scorecard). ``cli`` is the thin command-line face; ``demo_data`` makes plausible indicator values.
+national scorecard). ``workflow`` (the use cases that read the store) and ``cli`` (the thin command-line
+face) are the only modules with I/O; ``demo_data`` makes plausible indicator values for the demo.
 """
 
 from thuocdo.indices.compute import IndexResult, compute_index

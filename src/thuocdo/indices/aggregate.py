@@ -41,7 +41,7 @@ def weighted_geometric(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     if np.any(present & (x <= 0) & (w > 0)):
         raise ValueError("geometric aggregation needs positive values: normalise onto a positive range first")
     logs = np.log(np.where(present & (x > 0), x, 1.0))
-    return np.exp(weighted_arithmetic(np.where(present, logs, np.nan), w))
+    return np.asarray(np.exp(weighted_arithmetic(np.where(present, logs, np.nan), w)), dtype=float)
 
 
 def aggregate(x: np.ndarray, w: np.ndarray, method: str) -> np.ndarray:

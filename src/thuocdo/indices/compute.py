@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ class Prepared:
     values: np.ndarray  # (entities, leaves)
     filled: np.ndarray  # (entities, leaves) of str: "" or the imputation method that filled the cell
     coverage: np.ndarray  # (entities,) share of scored indicators present before imputation
-    excluded: np.ndarray  # (entities,) bool
+    excluded: np.ndarray  # (entities,) bool: below the threshold, or without any value
 
 
 def prepare(spec: IndexSpec, values: np.ndarray, *, groups: Sequence[object] | None = None,
@@ -60,7 +61,7 @@ def prepare(spec: IndexSpec, values: np.ndarray, *, groups: Sequence[object] | N
             case _:
                 raise AssertionError(method)
         filled[mask & (filled == "")] = method
-    return Prepared(x, filled, cov, cov < spec.min_coverage)
+    return Prepared(x, filled, cov, (cov < spec.min_coverage) | (cov == 0))  # no data at all: never scored
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def compute_index(spec: IndexSpec, entities: Sequence[str], values: np.ndarray, 
     else:
         rank = rank_descending(root, spec.rank_method, spec.rank_decimals)
     counts = {m: int(np.sum(prepared.filled == m)) for m in spec.imputation}
-    data_steps = {
+    data_steps: dict[str, dict[str, Any]] = {
         "impute": {"filled": counts},
         "coverage": {"excluded": [e for e, x in zip(entities, prepared.excluded, strict=True) if x]},
         "rank": {"groups": rank_groups is not None},

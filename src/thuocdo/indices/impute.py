@@ -74,4 +74,4 @@ def coverage(x: np.ndarray, weights: Sequence[float] | np.ndarray | None = None)
     counted = np.ones(present.shape[1], dtype=bool) if weights is None else np.asarray(weights, dtype=float) > 0
     if not counted.any():
         return np.ones(present.shape[0])
-    return present[:, counted].mean(axis=1)
+    return np.asarray(present[:, counted].mean(axis=1), dtype=float)

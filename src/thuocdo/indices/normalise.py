@@ -80,7 +80,7 @@ def goalposts(x: np.ndarray, low: float | Sequence[float] | np.ndarray, high: fl
     if np.any(hi_ <= lo_):
         raise ValueError("each high goalpost must be above its low goalpost")
     s = np.where(d > 0, (a - lo_) / (hi_ - lo_), (hi_ - a) / (hi_ - lo_))
-    return np.clip(s, 0.0, 1.0) if cap else s
+    return np.asarray(np.clip(s, 0.0, 1.0) if cap else s, dtype=float)
 
 
 def distance_to_target(x: np.ndarray, target: float | Sequence[float] | np.ndarray,
@@ -93,7 +93,7 @@ def distance_to_target(x: np.ndarray, target: float | Sequence[float] | np.ndarr
         raise ValueError("targets must be positive")
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.where(d > 0, a / t, t / a)
-    return np.clip(s, 0.0, 1.0) if cap else s
+    return np.asarray(np.clip(s, 0.0, 1.0) if cap else s, dtype=float)
 
 
 def rank_score(x: np.ndarray, direction: float | Sequence[float] | np.ndarray = 1) -> np.ndarray:
@@ -103,7 +103,8 @@ def rank_score(x: np.ndarray, direction: float | Sequence[float] | np.ndarray = 
     ranks = rank_ascending(a.T, method="average").T  # 1 = smallest
     n = np.sum(~np.isnan(a), axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1, (ranks - 1) / np.where(n > 1, n - 1, 1), 0.5)
+        scores = np.where(n > 1, (ranks - 1) / np.where(n > 1, n - 1, 1), 0.5)
+    return np.where(np.isnan(a), np.nan, scores)
 
 
 @dataclass(frozen=True)

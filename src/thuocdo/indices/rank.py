@@ -82,7 +82,8 @@ def rank_change(current: Sequence[float] | np.ndarray, previous: Sequence[float]
     >>> rank_change([1, 5, 3], [2, 4, np.nan]).tolist()
     [1.0, -1.0, nan]
     """
-    return np.asarray(previous, dtype=float) - np.asarray(current, dtype=float)
+    change: np.ndarray = np.asarray(previous, dtype=float) - np.asarray(current, dtype=float)
+    return change
 
 
 def score_change(current: Sequence[float] | np.ndarray,

@@ -59,7 +59,7 @@ def _pace(target: Target, start: float, end: float, years: float) -> float | Non
         return (start - end) / years
     if start <= 0 or end < 0:
         return None
-    return (end / start) ** (1.0 / years) - 1.0
+    return float((end / start) ** (1.0 / years) - 1.0)
 
 
 def assess(target: Target, *, as_of: int, actual: float | None, actual_year: int | None,

@@ -19,6 +19,7 @@ each weight and to the choice of method (``sensitivity``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,7 +62,7 @@ class MonteCarloResult:
     @property
     def mean_shift(self) -> np.ndarray:
         """(runs,) mean absolute difference between each run's ranks and the nominal ranks."""
-        return np.nanmean(np.abs(self.ranks - self.nominal_rank), axis=1)
+        return np.asarray(np.nanmean(np.abs(self.ranks - self.nominal_rank), axis=1), dtype=float)
 
 
 def _ranks(root: np.ndarray, spec: IndexSpec, rank_groups: Sequence[object] | None) -> np.ndarray:
@@ -96,9 +97,10 @@ def monte_carlo(spec: IndexSpec, entities: Sequence[str], values: np.ndarray, *,
                                     method=spec.aggregation)[:, 0]
     nominal_scores[prepared.excluded] = np.nan
     nominal = _ranks(nominal_scores, spec, rank_groups)
-    with np.errstate(invalid="ignore"):
-        p05, median, p95 = (np.nanpercentile(ranks, q, axis=0, method="inverted_cdf") if runs else np.full(len(entities), np.nan)
-                            for q in (5, 50, 95))
+    with warnings.catch_warnings():  # an entity that is never scored has no rank: NaN, silently
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p05, median, p95 = (np.nanpercentile(ranks, q, axis=0, method="inverted_cdf") if runs
+                            else np.full(len(entities), np.nan) for q in (5, 50, 95))
     return MonteCarloResult(tuple(entities), nominal, ranks, multipliers, choice, alts, median, p05, p95)
 
 
@@ -114,7 +116,7 @@ def leave_one_out(spec: IndexSpec, values: np.ndarray, *, groups: Sequence[objec
     root = aggregate_tree(tree, leaf_scores, weights, spec.aggregation)[..., 0]
     root[:, prepared.excluded] = np.nan
     ranks = _ranks(root, spec, rank_groups)
-    return np.nanmean(np.abs(ranks[1:] - ranks[0]), axis=1)
+    return np.asarray(np.nanmean(np.abs(ranks[1:] - ranks[0]), axis=1), dtype=float)
 
 
 def first_order_indices(inputs: np.ndarray, output: np.ndarray, bins: int = 10) -> np.ndarray:

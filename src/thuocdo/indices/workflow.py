@@ -5,6 +5,7 @@ pure modules of this package and the SQL in ``thuocdo.ingest.indicators``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -157,11 +158,15 @@ def run_index(home: str | Path | None, framework_id: str, period: str, level_nam
 def _flags(run: IndexRun, i: int) -> str:
     notes = []
     r = run.current.result
-    zero = int(np.sum(r.filled[i] == "zero"))
+    tree = r.spec.tree
+    scored = tree.weights[[tree.position[c] for c in tree.leaves]] > 0
+    zero = int(np.sum((r.filled[i] == "zero") & scored))
     if zero:
         notes.append(f"{zero} chỉ số thiếu số liệu, tính 0 điểm")
     if run.current.merged_from[i] > 1:
         notes.append(f"gộp từ {run.current.merged_from[i]} tỉnh cũ")
+    if r.prepared.coverage[i] == 0:
+        return "chưa có số liệu"
     if r.prepared.excluded[i]:
         notes.append("không đủ dữ liệu")
     return "; ".join(notes)
@@ -192,11 +197,11 @@ def index_table(run: IndexRun) -> pa.Table:
     for code, values in r.views.items():
         columns[code] = values.tolist()
     columns["notes"] = [_flags(run, i) for i in range(len(r.entities))]
-    table = pa.table(columns)
+    table = pa.table({k: pa.array(v, from_pandas=True) for k, v in columns.items()})  # NaN → null (empty in CSV)
     group_order = {g: i for i, g in enumerate(MINISTRY_GROUPS)}
-    order = sorted(range(table.num_rows), key=lambda i: (
-        group_order.get(str(columns["group"][i]), -1) if "group" in columns else -1,
-        np.nan_to_num(columns["rank"][i], nan=1e9), columns["name"][i]))
+    groups = [str(g) for g in columns.get("group", [""] * table.num_rows)]
+    ranks = [1e9 if math.isnan(x) else x for x in r.rank.tolist()]
+    order = sorted(range(table.num_rows), key=lambda i: (group_order.get(groups[i], -1), ranks[i], str(columns["name"][i])))
     return table.take(order)
 
 

@@ -199,13 +199,13 @@ def ingest_indicators(store: Store, path: Path, source: str, catalog: Catalog | 
                arg_max(council_v, _line) AS council_score, arg_max(evidence_text, _line) AS evidence
         FROM i_checked WHERE len(problems) = 0 GROUP BY ALL""")
     ensure_table(store)
-    good = con.execute("SELECT count(*) FROM i_checked WHERE len(problems) = 0").fetchall()[0][0]  # type: ignore[index]
+    good = con.execute("SELECT count(*) FROM i_checked WHERE len(problems) = 0").fetchall()[0][0]
     unchanged = con.execute("""SELECT count(*) FROM i_good g JOIN indicator_values i
                                USING (source, level, entity, indicator, period)
                                WHERE i.value = g.value AND i.self_score IS NOT DISTINCT FROM g.self_score
                                AND i.council_score IS NOT DISTINCT FROM g.council_score
-                               AND i.evidence IS NOT DISTINCT FROM g.evidence""").fetchall()[0][0]  # type: ignore[index]
-    distinct = con.execute("SELECT count(*) FROM i_good").fetchall()[0][0]  # type: ignore[index]
+                               AND i.evidence IS NOT DISTINCT FROM g.evidence""").fetchall()[0][0]
+    distinct = con.execute("SELECT count(*) FROM i_good").fetchall()[0][0]
     result.rows_read = n + len(raw.rejections)
     result.stored = distinct - unchanged
     result.duplicates = good - result.stored
