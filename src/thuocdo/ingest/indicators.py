@@ -27,7 +27,7 @@ from thuocdo.catalog.provinces import REORGANISATION_DATE
 from thuocdo.ingest.contracts import Contract
 from thuocdo.ingest.readers import InputError, read_input
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.tables import _finish, _stage
+from thuocdo.ingest.tables import finish_table, stage_table
 from thuocdo.ingest.validate import excerpt, problem, source_relation
 from thuocdo.store import Store
 
@@ -146,7 +146,7 @@ def ingest_indicators(store: Store, path: Path, source: str, catalog: Catalog | 
     catalog = catalog or load_catalog()
     raw = read_input(path, INDICATORS)
     ensure_table(store)
-    n = _stage(store, raw, source_relation(raw, INDICATORS))
+    n = stage_table(store, raw, source_relation(raw, INDICATORS))
     con = store.con
     _register_maps(store, catalog)
     value, self_score, council = (_NUMBER.format(c=c) for c in ("value", "self_score", "council_score"))
@@ -217,7 +217,7 @@ def ingest_indicators(store: Store, path: Path, source: str, catalog: Catalog | 
                council_score, evidence, '{result.batch_id}' FROM i_good;
     """
     try:
-        _finish(store, raw, result, "indicators", upsert, None)
+        finish_table(store, raw, result, "indicators", upsert, None)
     finally:
         con.unregister("entity_map")
         con.unregister("indicator_ranges")

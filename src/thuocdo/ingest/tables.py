@@ -29,7 +29,7 @@ _NUMBER = "try_cast(trim({c}) AS DOUBLE)"
 EXTRA_AGGREGATE_METRICS = ("web_rank", "downloads_total", "visits", "dau", "stickiness")
 
 
-def _stage(store: Store, raw: RawInput, contract_sql: str) -> int:
+def stage_table(store: Store, raw: RawInput, contract_sql: str) -> int:
     con = store.con
     con.register("raw_in", raw.table)
     try:
@@ -42,7 +42,7 @@ def _stage(store: Store, raw: RawInput, contract_sql: str) -> int:
     return int(n)
 
 
-def _finish(store: Store, raw: RawInput, result: BatchResult, kind: str, upsert_sql: str, file_sha: str | None) -> None:
+def finish_table(store: Store, raw: RawInput, result: BatchResult, kind: str, upsert_sql: str, file_sha: str | None) -> None:
     con = store.con
     con.register("q_rejections", quarantine.rejection_rows(raw.rejections, batch_id=result.batch_id,
                                                            source=result.source, kind=kind, file=raw.name))
@@ -59,7 +59,7 @@ def _finish(store: Store, raw: RawInput, result: BatchResult, kind: str, upsert_
 
 def ingest_weights(store: Store, path: Path, source: str) -> BatchResult:
     raw = read_input(path, WEIGHTS)
-    n = _stage(store, raw, source_relation(raw, WEIGHTS))
+    n = stage_table(store, raw, source_relation(raw, WEIGHTS))
     con = store.con
     ipad, opad = hmac_pads(store.secret)
     weight = _NUMBER.format(c="weight")
@@ -104,13 +104,13 @@ def ingest_weights(store: Store, path: Path, source: str) -> BatchResult:
         INSERT INTO weights SELECT '{src}', person, month, weight, '{result.batch_id}' FROM w_good;
         INSERT INTO dirty_months SELECT DISTINCT '{src}', month FROM w_good ON CONFLICT DO NOTHING;
     """
-    _finish(store, raw, result, "weights", upsert, None)
+    finish_table(store, raw, result, "weights", upsert, None)
     return result
 
 
 def ingest_aggregates(store: Store, path: Path, source: str, catalog: Catalog) -> BatchResult:
     raw = read_input(path, AGGREGATES)
-    n = _stage(store, raw, source_relation(raw, AGGREGATES))
+    n = stage_table(store, raw, source_relation(raw, AGGREGATES))
     con = store.con
     register_platform_map(con, catalog)
     names = [m.name for m in METRICS] + list(EXTRA_AGGREGATE_METRICS) + [k.id for k in catalog.kpis]
@@ -157,5 +157,5 @@ def ingest_aggregates(store: Store, path: Path, source: str, catalog: Catalog) -
            AND aggregates.period = g.period AND aggregates.metric = g.metric;
         INSERT INTO aggregates SELECT source, platform, period, metric, value, '{result.batch_id}' FROM a_good;
     """
-    _finish(store, raw, result, "aggregates", upsert, None)
+    finish_table(store, raw, result, "aggregates", upsert, None)
     return result
