@@ -107,38 +107,42 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
                     {"files": key_files})
     n_fresh = con.execute("SELECT count(*) FROM fresh").fetchall()[0][0]  # type: ignore[index]
     if n_fresh:
-        _stage_person_days(store, source, batch_id)
+        _stage_person_days(store, source, batch_id, key_files)
     return n_fresh, n_good - n_fresh
 
 
-def _stage_person_days(store: Store, source: str, batch_id: str) -> None:
+def _stage_person_days(store: Store, source: str, batch_id: str, key_files: list[str]) -> None:
+    """Rewrite each touched day whole: its person-day rows merged with the new ones, and its record keys."""
     con = store.con
     days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
     old_files = store.files("person_day", source=source, days=days)
     existing = ("SELECT platform, person, day, month, active_seconds, bytes, sessions, installs, active, province, "
                 "province_seconds FROM read_parquet($old)") if old_files else None
     new_rows = f"""
-        SELECT platform, person, day, month, sum(active_seconds_n) AS active_seconds, sum(bytes_n) AS bytes,
-               sum(sessions_n) AS sessions, sum(installs_n) AS installs,
+        SELECT platform, person, day, month, CAST(sum(active_seconds_n) AS BIGINT) AS active_seconds,
+               CAST(sum(bytes_n) AS BIGINT) AS bytes, CAST(sum(sessions_n) AS BIGINT) AS sessions,
+               CAST(sum(installs_n) AS BIGINT) AS installs,
                bool_or(sessions_n > 0 OR active_seconds_n > 0) AS active,
                arg_max(province_code, {PROVINCE_SCORE}) AS province,
                max(CASE WHEN province_code IS NOT NULL THEN active_seconds_n END) AS province_seconds
         FROM fresh GROUP BY platform, person, day, month
     """
-    union = new_rows if existing is None else f"{new_rows} UNION ALL {existing}"
-    merged = f"""
+    merged = new_rows if existing is None else f"""
         SELECT platform, person, day, month, CAST(sum(active_seconds) AS BIGINT) AS active_seconds,
                CAST(sum(bytes) AS BIGINT) AS bytes, CAST(sum(sessions) AS BIGINT) AS sessions,
                CAST(sum(installs) AS BIGINT) AS installs, bool_or(active) AS active,
                arg_max(province, CASE WHEN province IS NOT NULL
                                       THEN province_seconds * 1000 + (999 - CAST(province AS INTEGER)) END) AS province,
                max(province_seconds) AS province_seconds
-        FROM ({union}) GROUP BY platform, person, day, month
+        FROM ({new_rows} UNION ALL {existing}) GROUP BY platform, person, day, month
     """
     params = {"old": old_files} if old_files else {}
     stage_partitions(store, "person_day", source, batch_id, merged, params, replaces=old_files)
-    stage_partitions(store, "record_keys", source, batch_id,
-                     "SELECT day, month, k1, k2 FROM fresh", {}, replaces=[])
+    keys = "SELECT day, month, k1, k2 FROM fresh"
+    if key_files:  # one key file per day: the stored keys of the touched days are rewritten with the new ones
+        keys += " UNION ALL SELECT day, month, k1, k2 FROM read_parquet($old_keys)"
+    stage_partitions(store, "record_keys", source, batch_id, keys, {"old_keys": key_files} if key_files else {},
+                     replaces=key_files)
 
 
 def _sha256(path: Path) -> str:
