@@ -133,3 +133,28 @@ def test_a_store_in_use_by_another_process_gives_a_clear_error(home: Path, cli: 
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_batch_that_fails_after_staging_publishes_nothing_later(home: Path, cli: Cli, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import thuocdo.ingest.usage as usage
+    from thuocdo.catalog import load_catalog
+    from thuocdo.store import Store
+    from thuocdo.store.rollups import rebuild_dirty
+
+    real = usage.commit_batch
+
+    def failing_commit(store: Store, result: object, **kwargs: object) -> None:
+        if getattr(result, "file") == "a.csv":
+            raise RuntimeError("disk full")
+        real(store, result, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(usage, "commit_batch", failing_commit)
+    a = write(tmp_path / "a.csv", HEADER + "r1,u1,zalo,2022-01-03,1,0,1,0,\n")
+    b = write(tmp_path / "b.csv", HEADER + "r2,u2,mocha,2022-01-04,1,0,1,0,\n")
+    with Store(home) as store:  # one store session: the failed batch must not leave staged files behind
+        with pytest.raises(RuntimeError):
+            usage.ingest_usage_file(store, a, "s", load_catalog())
+        usage.ingest_usage_file(store, b, "s", load_catalog())
+        rebuild_dirty(store)
+    assert [r["platform"] for r in cli.metrics("2022-01")] == ["mocha"]

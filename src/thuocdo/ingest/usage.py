@@ -21,7 +21,7 @@ from thuocdo.ingest.readers import InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
 from thuocdo.store import Store
-from thuocdo.store.lake import commit_batch, stage_partitions
+from thuocdo.store.lake import commit_batch, discard, stage_partitions
 
 #: the score that picks a person-day's province: the record with most active seconds, then the smallest code
 PROVINCE_SCORE = "CASE WHEN province_code IS NOT NULL THEN active_seconds_n * 1000 + (999 - CAST(province_code AS INTEGER)) END"
@@ -35,8 +35,17 @@ def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog) -
 def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, file_sha256: str | None = None,
                  kind: str = "usage", resolves: list[int] | None = None) -> BatchResult:
     """Ingest a read file; `resolves` lists quarantine entries this batch supersedes (a repair)."""
-    con = store.con
     batch_id = uuid.uuid4().hex
+    try:
+        return _ingest(store, raw, source, catalog, batch_id, file_sha256, kind, resolves or [])
+    except BaseException:
+        discard(store, batch_id)  # staged files of a failed batch are never published by a later one
+        raise
+
+
+def _ingest(store: Store, raw: RawInput, source: str, catalog: Catalog, batch_id: str, file_sha256: str | None,
+            kind: str, resolves: list[int]) -> BatchResult:
+    con = store.con
     table = raw.table if raw.format == "ndjson" else pretype_integers(raw.table, INTEGER_FIELDS)
     con.register("raw_in", table)
     try:
@@ -54,7 +63,7 @@ def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, 
                            f"{rejected - len(raw.rejections)} rejected")
     result = BatchResult(raw.name, source, kind, batch_id, rows_read=n_rows + len(raw.rejections), stored=stored,
                          duplicates=duplicates, rejected=rejected)
-    commit_batch(store, result, file_sha256=file_sha256, resolves=resolves or [])
+    commit_batch(store, result, file_sha256=file_sha256, resolves=resolves)
     return result
 
 

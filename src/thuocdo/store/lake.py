@@ -81,6 +81,12 @@ def list_files(store: Store, files: list[StagedFile], batch_id: str, replaces: l
         con.unregister("new_files")
 
 
+def discard(store: Store, batch_id: str) -> None:
+    """Forget a batch that failed before its commit: drop its staged files."""
+    store.pending = PendingBatch()
+    shutil.rmtree(store.lake / STAGING_DIR / batch_id, ignore_errors=True)
+
+
 def finish(store: Store, batch_id: str, replaces: list[str]) -> None:
     """After the commit: delete the unlisted files and the staging folder."""
     for path in replaces:
