@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test install clean bench
 
 $(STAMP): pyproject.toml
+	-@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && ! fc-list 2>/dev/null | grep -q "Liberation Serif"; then \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+		libharfbuzz-subset0 fonts-liberation2 >/dev/null; fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

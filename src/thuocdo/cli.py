@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from thuocdo import workflows
 from thuocdo.indices.cli import index_command, targets_command
+from thuocdo.reports.cli import report_command
 from thuocdo.ingest.results import BatchResult
 from thuocdo.model.periods import PeriodError
 from thuocdo.output import format_table, write_table
@@ -212,12 +213,16 @@ def quarantine_retry(file: Annotated[Optional[Path], typer.Argument(help="Tệp 
 
 
 @app.command()
-def demo(persons: Annotated[int, typer.Option("--persons", help="Số người trong bảng mẫu.")] = 2_000,
-         seed: Annotated[int, typer.Option("--seed")] = 2022) -> None:
-    """Tạo bộ dữ liệu mẫu, nạp và in bảng chỉ số quý I/2022."""
+def demo(persons: Annotated[Optional[int], typer.Option("--persons", help="Số người trong bảng mẫu (mặc định 3.400).")] = None,
+         seed: Annotated[int, typer.Option("--seed")] = 2022,
+         scale: Annotated[float, typer.Option("--scale", help="Nhân cỡ bảng mẫu và số bản ghi (ví dụ 2, 10).")] = 1.0) -> None:
+    """Tạo bộ dữ liệu mẫu, nạp, in bảng chỉ số và lập báo cáo quý I/2022 (MD, HTML, DOCX, PDF)."""
     from thuocdo.demo.run import run_demo
 
-    run_demo(State.home, persons=persons, seed=seed, console=out, progress_console=err)
+    run_demo(State.home, persons=persons, seed=seed, scale=scale, console=out, progress_console=err)
+
+
+app.command("report")(report_command)
 
 
 def main() -> None:

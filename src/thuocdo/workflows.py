@@ -128,6 +128,13 @@ def metrics(home: str | Path | None, request: mq.MetricRequest) -> pa.Table:
         return DuckDBEngine(store).run(mq.build(request), relations(load_catalog(), request))
 
 
+def published_figures(home: str | Path | None, period: str) -> pa.Table:
+    """Every published aggregate of a period (operator KPIs included): platform, period, metric, value, source."""
+    with open_store(home, sweep=False) as store:
+        return store.con.sql("SELECT platform, period, metric, value, source FROM aggregates WHERE period = ? "
+                             "ORDER BY platform, metric, source", params=[period]).to_arrow_table()
+
+
 # -- quarantine ------------------------------------------------------------------------------------------------
 def quarantine_entries(home: str | Path | None, source: str | None = None, status: str = "open") -> pa.Table:
     with open_store(home) as store:

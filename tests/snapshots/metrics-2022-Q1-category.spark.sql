@@ -149,6 +149,7 @@ WITH monthly AS (
     u.month,
     SUM(u.w_persons) AS mau_m,
     SUM(u.persons) AS n_m,
+    SUM(u.w2_persons) AS w2_m,
     SUM(u.w_active_days) AS wdays,
     SUM(u.w_seconds) AS wsec,
     SUM(u.w_bytes) AS wbytes,
@@ -173,7 +174,8 @@ WITH monthly AS (
     AVG(CASE WHEN m.mau_m > 0 THEN m.wbytes / 1000000.0 / m.mau_m END) AS mb_per_user,
     SUM(m.wsess) AS sessions,
     SUM(m.winst) AS installs,
-    SUM(m.n_m) * 1.0 / MAX(p.n_months) AS sample_persons
+    SUM(m.n_m) * 1.0 / MAX(p.n_months) AS sample_persons,
+    SUM(m.w2_m) / MAX(p.n_months) AS w2_persons
   FROM monthly AS m
   JOIN (
     SELECT
@@ -216,6 +218,7 @@ WITH monthly AS (
     cur.installs,
     cur.stickiness,
     cur.sample_persons,
+    cur.w2_persons,
     cur.rank_in_category,
     prev.mau AS mau_previous,
     (

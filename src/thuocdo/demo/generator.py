@@ -1,26 +1,43 @@
-"""A seeded synthetic weighted panel of smartphone users (numpy-vectorised), written as contract files.
+"""A seeded synthetic weighted panel (numpy-vectorised), written as contract files for ``thuocdo ingest``.
 
-Panelists are spread over the 34 provinces in proportion to their smartphone users; each person's weight
-in a month is the province's smartphone users divided by its panelists, so weighted counts estimate the
-nation. Audiences follow the reference figures in :mod:`thuocdo.demo.targets`.
+One usage record per person × platform × active day (Parquet, one file per month), the panel weights per
+person and month (Parquet), and the figures only a web panel or a platform's own report gives (CSV of
+published aggregates). :mod:`thuocdo.demo.panel` explains the universe, the sample and the weights; this module
+draws the activity:
+
+* a person uses a platform in a month when the person's fixed uniform number for it is below the month's reach;
+* a user is active on each day of the month with the profile's probability ``days`` (and on one day at least);
+* time on an active day = profile minutes × the person's intensity for the platform (log-normal, mean 1,
+  fixed over the period) × a daily factor (log-normal, mean 1);
+* data on an active day is proportional to its time, at the rate that gives the profile's MB per user-month;
+* sessions on an active day = 1 + Poisson(profile sessions − 1); a person who starts using a platform installs
+  it on the first active day of that month.
+
+Expected values equal the profiles exactly (the calibration is analytic), so the estimates differ from the
+reference figures only by sampling error: :mod:`thuocdo.demo.errors` computes it.
 """
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from thuocdo.catalog import Catalog
-from thuocdo.demo.targets import ACTIVITY, DECLINING, PROVINCIAL, TARGETS
+from thuocdo.demo.panel import PanelDesign, design
+from thuocdo.demo.targets import MONTHS, PROFILES
 
-MONTHS = tuple(f"{y}-{m:02d}" for y in (2021, 2022) for m in range(1, 13) if (y, m) <= (2022, 6))
-DEFAULT_REACH = 0.01
-DEFAULT_ACTIVITY = 0.35
+#: log-normal spreads (of the natural log): a person's intensity, a day's time, a day's data per minute
+SIGMA_INTENSITY = 0.5
+SIGMA_DAY = 0.6
+SIGMA_BYTES = 0.3
+FIRST_HOUR = 6  # activity is timed between 06:00 and 24:00 local time
 
 
 @dataclass(frozen=True)
@@ -29,100 +46,107 @@ class DemoFiles:
     weights: Path
     aggregates: Path
     records: int
+    design: PanelDesign
 
 
-def generate(catalog: Catalog, out: Path, persons: int, seed: int) -> DemoFiles:
+def _lognormal(rng: np.random.Generator, sigma: float, size: int | tuple[int, ...]) -> np.ndarray:
+    """Log-normal factors with mean 1."""
+    return rng.lognormal(-sigma * sigma / 2, sigma, size)
+
+
+def expected_days(share: np.ndarray, days: int) -> np.ndarray:
+    """Expected active days of a user in a month: one sure day, the others each with probability `share`."""
+    return 1 + (days - 1) * share
+
+
+def generate(catalog: Catalog, out: Path, persons: int, seed: int,
+             on_month: Callable[[str, int], None] | None = None) -> DemoFiles:
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
-    provinces = [p.code for p in catalog.provinces_new]
-    users = np.array([catalog.smartphone_users(2022, c) or 0.0 for c in provinces])
-    home = rng.choice(len(provinces), size=persons, p=users / users.sum())
-    panelists = np.bincount(home, minlength=len(provinces))
-    old_names = {c: [o.name for o in catalog.provinces_old if o.new_code == c] for c in provinces}
-    person_province = np.array([rng.choice(old_names[provinces[h]]) for h in home], dtype=object)
-    nation = catalog.smartphone_users(2022) or float(users.sum())
+    panel = design(catalog, persons, rng)
+    n, n_plat = panel.persons, len(panel.platforms)
+    profiles = [PROFILES[p] for p in panel.platforms]
+    share = np.array([p.days for p in profiles])
+    minutes = np.array([p.minutes for p in profiles])
+    mb = np.array([p.mb for p in profiles])
+    sessions = np.array([p.sessions for p in profiles])
+    latent = rng.random((n, n_plat), dtype=np.float32)
+    intensity = _lognormal(rng, SIGMA_INTENSITY, (n, n_plat)).astype(np.float32)
+    user_ids = pa.array([f"demo-{i:06d}" for i in range(n)])
+    old_unit = _old_units(catalog, panel, rng)
+    old_names = pa.array([o.name for o in catalog.provinces_old])
+    platform_names = pa.array(list(panel.platforms))
 
-    platforms = [p.id for p in catalog.platforms]
-    reach = np.array([min(0.98, TARGETS[p][0] / nation) if p in TARGETS else DEFAULT_REACH for p in platforms])
-    for pid, (code, share) in PROVINCIAL.items():
-        if pid in platforms:
-            reach[platforms.index(pid)] = 0.0  # handled below: only its province's residents
-    is_user = rng.random((persons, len(platforms))) < reach
-    for pid, (code, share) in PROVINCIAL.items():
-        if pid in platforms and code in provinces:
-            local = home == provinces.index(code)
-            is_user[:, platforms.index(pid)] = local & (rng.random(persons) < 0.98 * share)
-    person_idx, platform_idx = np.nonzero(is_user)
-
-    files = []
-    total = 0
-    for m_index, month in enumerate(MONTHS):
-        year, mon = (int(x) for x in month.split("-"))
-        days = calendar.monthrange(year, mon)[1]
-        monthly = np.full(len(person_idx), 0.95)
-        for pid, (first, last) in DECLINING.items():
-            if pid in platforms:
-                factor = first + (last - first) * min(1.0, m_index / 12)
-                monthly[platform_idx == platforms.index(pid)] *= factor
-        active_month = rng.random(len(person_idx)) < monthly
-        pairs_p, pairs_f = person_idx[active_month], platform_idx[active_month]
-        q = np.array([ACTIVITY.get(platforms[f], DEFAULT_ACTIVITY) for f in range(len(platforms))])[pairs_f]
-        day_mask = rng.random((len(pairs_p), days)) < q[:, None]
-        day_mask[np.arange(len(pairs_p)), rng.integers(0, days, len(pairs_p))] = True  # active at least once
-        rows, day0 = np.nonzero(day_mask)
-        total += len(rows)
-        files.append(_write_month(out, month, rng, pairs_p[rows], pairs_f[rows], day0, q[rows], platforms,
-                                  person_province, m_index == 0))
-    weights = _write_weights(out, rng, home, panelists, provinces, catalog)
+    files, total = [], 0
+    was_user = np.zeros((n, n_plat), dtype=bool)
+    for m, month in enumerate(MONTHS):
+        is_user = latent < panel.reach[:, m, :].T[panel.home]  # (persons, platforms)
+        person, plat = np.nonzero(is_user)
+        new_user = ~was_user[person, plat] if m > 0 else np.zeros(person.size, dtype=bool)
+        was_user = is_user
+        days = calendar.monthrange(*(int(x) for x in month.split("-")))[1]
+        mask = rng.random((person.size, days), dtype=np.float32) < share[plat, None]
+        first = rng.integers(0, days, person.size)
+        mask[np.arange(person.size), first] = True
+        pair, day = np.nonzero(mask)
+        first_active = np.zeros(mask.shape, dtype=bool)
+        first_active[np.arange(person.size), mask.argmax(axis=1)] = True
+        installs = (first_active[pair, day] & new_user[pair]).astype(np.int64)
+        p_of, f_of = person[pair], plat[pair]
+        k = pair.size
+        seconds = minutes[f_of] * 60 * intensity[p_of, f_of] * _lognormal(rng, SIGMA_DAY, k)
+        rate = (mb * 1e6 / np.maximum(expected_days(share, days) * minutes * 60, 1.0))[f_of]  # bytes per active second
+        data = rate * seconds * _lognormal(rng, SIGMA_BYTES, k)
+        seconds = np.clip(np.round(seconds), 1, 86_400).astype(np.int64)
+        local = (np.datetime64(f"{month}-01", "s") + day.astype("timedelta64[D]")
+                 + np.timedelta64(FIRST_HOUR, "h") + rng.integers(0, (24 - FIRST_HOUR) * 3600, k).astype("timedelta64[s]"))
+        table = pa.table({
+            "user_id": pa.DictionaryArray.from_arrays(pa.array(p_of.astype(np.int32)), user_ids),
+            "platform": pa.DictionaryArray.from_arrays(pa.array(f_of.astype(np.int32)), platform_names),
+            "time": pa.array(local, pa.timestamp("s")),
+            "active_seconds": seconds,
+            "bytes": np.round(data).astype(np.int64),
+            "sessions": 1 + rng.poisson(np.maximum(sessions[f_of] - 1, 0)),
+            "installs": installs,
+            "province": pa.DictionaryArray.from_arrays(pa.array(old_unit[p_of]), old_names),
+        })
+        path = out / f"usage-{month}.parquet"
+        pq.write_table(table, path, compression="zstd")
+        files.append(path)
+        total += k
+        if on_month:
+            on_month(month, k)
+    weights = _write_weights(out, panel, user_ids)
     aggregates = _write_aggregates(out, catalog)
-    return DemoFiles(files, weights, aggregates, total)
+    return DemoFiles(files, weights, aggregates, total, panel)
 
 
-def _write_month(out: Path, month: str, rng: np.random.Generator, person: np.ndarray, platform: np.ndarray,
-                 day0: np.ndarray, q: np.ndarray, platforms: list[str], person_province: np.ndarray,
-                 first_month: bool) -> Path:
-    n = len(person)
-    minutes = np.array([TARGETS.get(p, (0, 10.0, 30.0))[1] for p in platforms])[platform]
-    mb = np.array([TARGETS.get(p, (0, 10.0, 30.0))[2] for p in platforms])[platform]
-    seconds = np.minimum(86_400, np.round(minutes * 60 * rng.lognormal(-0.125, 0.5, n))).astype(np.int64)
-    expected_days = q * 30
-    data = np.round(mb * 1e6 / expected_days * rng.lognormal(-0.125, 0.5, n)).astype(np.int64)
-    local = (np.datetime64(f"{month}-01") + day0.astype("timedelta64[D]")).astype("datetime64[s]")
-    local = local + rng.integers(0, 86_400, n).astype("timedelta64[s]")
-    utc = local - np.timedelta64(7, "h")
+def _old_units(catalog: Catalog, panel: PanelDesign, rng: np.random.Generator) -> np.ndarray:
+    """Each panelist's former (63-unit) province, drawn within the new unit in proportion to smartphone users."""
+    rows = [r for r in catalog.population_rows() if r["level"] == "old" and r["year"] == 2022]
+    users = {str(r["code"]): float(r["smartphone_users"]) for r in rows}  # type: ignore[arg-type]
+    index = np.empty(panel.persons, dtype=np.int32)
+    for h, code in enumerate(panel.provinces):
+        olds = [i for i, o in enumerate(catalog.provinces_old) if o.new_code == code]
+        p = np.array([users.get(catalog.provinces_old[i].code, 1.0) for i in olds])
+        who = np.nonzero(panel.home == h)[0]
+        index[who] = np.array(olds, dtype=np.int32)[rng.choice(len(olds), size=who.size, p=p / p.sum())]
+    return index  # into catalog.provinces_old
+
+
+def _write_weights(out: Path, panel: PanelDesign, user_ids: pa.Array) -> Path:
+    n = panel.persons
     table = pa.table({
-        "user_id": pa.array([f"demo-{p:06d}" for p in person]),
-        "platform": pa.array(np.array(platforms, dtype=object)[platform]),
-        "time": pa.array(utc, pa.timestamp("s", tz="UTC")),
-        "active_seconds": seconds,
-        "bytes": data,
-        "sessions": rng.poisson(2.0, n) + 1,
-        "installs": np.zeros(n, dtype=np.int64) if not first_month else (rng.random(n) < 0.02).astype(np.int64),
-        "province": pa.array(person_province[person]),
+        "user_id": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(n, dtype=np.int32), len(MONTHS))), user_ids),
+        "month": pa.array(np.repeat(np.array(MONTHS, dtype=object), n), pa.string()),
+        "weight": np.concatenate([panel.weights(m) for m in range(len(MONTHS))]),
     })
-    path = out / f"usage-{month}.csv"
-    pacsv.write_csv(table, path)
+    path = out / "weights.parquet"
+    pq.write_table(table, path, compression="zstd")
     return path
 
 
-def _write_weights(out: Path, rng: np.random.Generator, home: np.ndarray, panelists: np.ndarray,
-                   provinces: list[str], catalog: Catalog) -> Path:
-    ids: list[str] = []
-    months: list[str] = []
-    weights: list[float] = []
-    for month in MONTHS:
-        year = int(month[:4])
-        users = np.array([catalog.smartphone_users(year, c) or 0.0 for c in provinces])
-        w = users[home] / np.maximum(panelists[home], 1)
-        ids.extend(f"demo-{p:06d}" for p in range(len(home)))
-        months.extend([month] * len(home))
-        weights.extend(w.tolist())
-    path = out / "weights.csv"
-    pacsv.write_csv(pa.table({"user_id": ids, "month": months, "weight": weights}), path)
-    return path
-
-
-#: figures that only a web panel or a platform's own report gives (seed report, Q1/2022)
+#: figures that only a web panel, an app-market panel or a platform's own report gives (seed report, Q1/2022)
 PUBLISHED = [
     ("vnexpress", "2022-Q1", "visits", 135.7e6), ("vnexpress", "2022-Q1", "web_rank", 1),
     ("vietnamnet", "2022-Q1", "visits", 41.07e6), ("vietnamnet", "2022-Q1", "web_rank", 8),
@@ -130,8 +154,21 @@ PUBLISHED = [
     ("vo-so", "2022-Q1", "visits", 109_000), ("vo-so", "2022-Q1", "web_rank", 43),
     ("postmart", "2022-Q1", "visits", 50_000), ("postmart", "2022-Q1", "web_rank", 274),
     ("azota", "2022-Q1", "visits", 25.6e6), ("hoc-mai", "2022-Q1", "visits", 2.9e6),
-    ("on-luyen", "2022-Q1", "visits", 470_000), ("hue-s", "2022-02", "downloads_total", 793_050),
+    ("on-luyen", "2022-Q1", "visits", 470_000),
+    ("hue-s", "2022-02", "downloads_total", 793_050), ("hue-s", "2022-Q1", "downloads_total", 793_050),
     ("so-suc-khoe-dien-tu", "2022-Q1", "downloads_total", 34e6),
+    # the Mobile Money pilot after three months (operators' report) and Hue-S's own figures (Huế's report)
+    ("mobile-money", "2022-Q1", "mobile_money_customers", 835_000),
+    ("mobile-money", "2022-Q1", "mobile_money_rural_customers", 487_000),
+    ("mobile-money", "2022-Q1", "mobile_money_active_accounts", 834_376),
+    ("mobile-money", "2022-Q1", "mobile_money_points_of_sale", 2_642),
+    ("mobile-money", "2022-Q1", "mobile_money_rural_points_of_sale", 537),
+    ("mobile-money", "2022-Q1", "mobile_money_merchants", 11_254),
+    ("mobile-money", "2022-Q1", "mobile_money_transactions", 7.5e6),
+    ("mobile-money", "2022-Q1", "mobile_money_transaction_value", 280e9),
+    ("hue-s", "2021", "hue_s_fines_collected", 3_098_490_000),
+    ("hue-s", "2021", "hue_s_satisfied_share", 56.8), ("hue-s", "2021", "hue_s_accepted_share", 18.6),
+    ("hue-s", "2021", "hue_s_dissatisfied_share", 24.6),
 ]
 
 

@@ -1,4 +1,9 @@
-"""`thuocdo demo`: generate the demo panel, ingest it through the real pipeline and show the metrics."""
+"""`thuocdo demo`: generate the demo panel, ingest it through the real pipeline, print the metrics and
+scorecards, and write the quarterly report for quarter I/2022 in Markdown, HTML, DOCX and PDF.
+
+The default panel (``DEFAULT_PERSONS`` panelists, about 6 million person-day records) runs in about two
+minutes on two cores; ``scale`` multiplies the panelists (and the records) for a larger, more precise panel.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,17 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from thuocdo import workflows
 from thuocdo.catalog import load_catalog
 from thuocdo.demo.generator import generate
+from thuocdo.demo.targets import MONTHS
 from thuocdo.indices import workflow as index_workflow
 from thuocdo.indices.cli import write_demo_indicators
 from thuocdo.output import format_table
+from thuocdo.reports.render import FORMATS, RenderError
 from thuocdo.reports.vietnamese import format_number
 from thuocdo.store import resolve_home
 
@@ -23,35 +30,85 @@ PANEL_SOURCE = "demo-panel"
 SUMMARY_COLUMNS = ["name", "category", "mau", "minutes_per_day", "mb_per_user", "mau_change_year"]
 WEB_SOURCE = "demo-web-panel"
 INDICATOR_SOURCE = "demo-indicators"
+REPORT_PERIOD = "2022-Q1"
+#: panelists of the default demo: about 6 million person-day records over 18 months
+DEFAULT_PERSONS = 3_400
 
 
-def run_demo(home: Path | None, *, persons: int, seed: int, console: Console, progress_console: Console) -> None:
+def _vn(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022, scale: float = 1.0,
+             console: Console, progress_console: Console, report_dir: Path | None = None,
+             formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
+    """Run the whole demo; returns the report files written (format → path)."""
     home = resolve_home(home)
-    with tempfile.TemporaryDirectory(prefix="thuocdo-demo-") as tmp, Progress(console=progress_console,
+    n = max(50, int(round((persons or DEFAULT_PERSONS) * scale)))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with tempfile.TemporaryDirectory(prefix="thuocdo-demo-") as tmp, Progress(*columns, console=progress_console,
                                                                               transient=True) as progress:
-        task = progress.add_task(f"Tạo bảng mẫu {persons:,} người".replace(",", "."), total=None)
-        files = generate(load_catalog(), Path(tmp), persons, seed)
-        progress.update(task, total=len(files.usage) + 3, completed=1,
-                        description=f"Nạp {files.records:,} bản ghi".replace(",", "."))
+        task = progress.add_task(f"Tạo bảng mẫu {_vn(n)} người", total=len(MONTHS))
+        files = generate(load_catalog(), Path(tmp), n, seed, on_month=lambda *_: progress.advance(task))
+        progress.update(task, completed=len(MONTHS))
+        load = progress.add_task(f"Nạp {_vn(files.records)} bản ghi", total=len(files.usage) + 3)
         workflows.ingest(home, "weights", [files.weights], PANEL_SOURCE)
-        progress.advance(task)
-        workflows.ingest(home, "usage", files.usage, PANEL_SOURCE, on_file=lambda *_: progress.advance(task))
+        progress.advance(load)
+        workflows.ingest(home, "usage", files.usage, PANEL_SOURCE, on_file=lambda *_: progress.advance(load),
+                         on_rollup=lambda src, month: progress.update(load, description=f"Cập nhật bảng tổng hợp {month}"))
         workflows.ingest(home, "aggregates", [files.aggregates], WEB_SOURCE)
-        progress.advance(task)
+        progress.advance(load)
         indicators = write_demo_indicators(Path(tmp) / "indicators.csv")
         workflows.ingest(home, "indicators", [indicators], INDICATOR_SOURCE)
-    table = workflows.metrics(home, workflows.metric_request("2022-Q1", "platform", PANEL_SOURCE))
+        progress.advance(load)
+        written = _write_report(home, report_dir or home / "bao-cao", formats, progress)
+    table = workflows.metrics(home, workflows.metric_request(REPORT_PERIOD, "platform", PANEL_SOURCE))
     top = pc.less_equal(pc.fill_null(table["rank_in_category"], 99), 3)
     console.print(format_table(table.filter(top), columns=SUMMARY_COLUMNS,
                                title="Ba nền tảng dẫn đầu mỗi nhóm theo MAU, quý I/2022 (bảng mẫu)"))
-    shares = workflows.metrics(home, workflows.metric_request("2022-Q1", "category", PANEL_SOURCE))
+    shares = workflows.metrics(home, workflows.metric_request(REPORT_PERIOD, "category", PANEL_SOURCE))
     console.print(format_table(shares.filter(pc.equal(shares["metric"], "mau")),
                                columns=["category", "domestic_share", "domestic_foreign_ratio"],
                                title="Tỷ trọng MAU của nền tảng Việt Nam theo nhóm, quý I/2022"))
     _print_scorecards(home, console)
-    console.print(f"Kho dữ liệu: {home}. Xem đầy đủ: thuocdo --home {home} metrics --period 2022-Q1; "
-                  f"thuocdo --home {home} index --framework dti-2025 --period 2024; "
-                  f"thuocdo --home {home} targets --year 2024")
+    _print_reports(written, console)
+    console.print(f"Bảng mẫu: {_vn(n)} người, {_vn(files.records)} bản ghi. Kho dữ liệu: {home}. Xem thêm: "
+                  f"thuocdo --home {home} metrics --period 2022-Q1; "
+                  f"thuocdo --home {home} report --period 2022-Q1 --output DIR; "
+                  f"thuocdo --home {home} index --framework dti-2025 --period 2024", highlight=False)
+    return written
+
+
+def _write_report(home: Path, out: Path, formats: tuple[str, ...], progress: Progress) -> dict[str, Path]:
+    from thuocdo.reports.cli import write_reports
+
+    task = progress.add_task("Lập báo cáo quý I/2022", total=len(formats) + 2)
+
+    def step(name: str) -> None:
+        progress.update(task, description=f"Lập báo cáo: {name}")
+        progress.advance(task)
+
+    try:
+        _, written = write_reports(home, REPORT_PERIOD, list(formats), out, PANEL_SOURCE, on_step=step)
+    except RenderError as exc:  # e.g. no PDF renderer: write the other formats and say why
+        progress.console.print(f"[yellow]Cảnh báo:[/yellow] {exc}", highlight=False)
+        rest = tuple(f for f in formats if f != "pdf")
+        _, written = write_reports(home, REPORT_PERIOD, list(rest), out, PANEL_SOURCE)
+    return written
+
+
+_FORMAT_NAMES = {"md": "Markdown", "html": "HTML (tự chứa)", "docx": "Word (Nghị định 30/2020/NĐ-CP)", "pdf": "PDF"}
+
+
+def _print_reports(written: dict[str, Path], console: Console) -> None:
+    folder = next(iter(written.values())).parent if written else Path(".")
+    rich = Table(title=f"Báo cáo chuyên đề quý I/2022 đã lập, trong thư mục {folder}", title_justify="left")
+    rich.add_column("Định dạng")
+    rich.add_column("Tệp", overflow="fold")
+    rich.add_column("Dung lượng", justify="right")
+    for fmt, path in written.items():
+        rich.add_row(_FORMAT_NAMES.get(fmt, fmt), path.name, f"{format_number(path.stat().st_size / 1024)} KB")
+    console.print(rich)
 
 
 def _print_scorecards(home: Path, console: Console) -> None:

@@ -32,6 +32,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("installs", "SUM(m.winst)", "installs", "Σ installs × w."),
     Metric("sample_persons", "SUM(m.n_m) * 1.0 / MAX(p.n_months)", "persons",
            "unweighted active persons (panel sample size), mean over the period's months."),
+    Metric("w2_persons", "SUM(m.w2_m) / MAX(p.n_months)", "persons²",
+           "Σ w² over active persons, mean over the period's months (for the effective sample size)."),
 )
 
 #: derived per row after the period aggregates
@@ -41,6 +43,6 @@ STICKINESS = "dau / NULLIF(mau, 0)"
 SHARE_METRICS: tuple[str, ...] = ("mau", "dau", "sessions", "installs", "mb_per_user")
 
 MONTHLY_SUMS = {
-    "mau_m": "w_persons", "n_m": "persons", "wdays": "w_active_days", "wsec": "w_seconds",
+    "mau_m": "w_persons", "n_m": "persons", "w2_m": "w2_persons", "wdays": "w_active_days", "wsec": "w_seconds",
     "wbytes": "w_bytes", "wsess": "w_sessions", "winst": "w_installs",
 }

@@ -75,7 +75,7 @@ def _platform_sql(req: MetricRequest) -> str:
     )
     SELECT cur.period, cur.source, cur.platform, cur.name, cur.category, cur.origin,
            {'cur.province, ' if by_province else ''}cur.mau, cur.dau, cur.minutes_per_day, cur.mb_per_user,
-           cur.sessions, cur.installs, cur.stickiness, cur.sample_persons, cur.rank_in_category,
+           cur.sessions, cur.installs, cur.stickiness, cur.sample_persons, cur.w2_persons, cur.rank_in_category,
            prev.mau AS mau_previous, (cur.mau - prev.mau) / NULLIF(prev.mau, 0) AS mau_change_previous,
            ago.mau AS mau_year_ago, (cur.mau - ago.mau) / NULLIF(ago.mau, 0) AS mau_change_year,
            s.users AS smartphone_users, cur.mau / NULLIF(s.users, 0) AS penetration
@@ -131,7 +131,7 @@ def _with_published(req: MetricRequest) -> str:
     )
     SELECT '{label}' AS period, COALESCE(r.source, pb.published_source) AS source, pl.platform, pl.name,
            pl.category, pl.origin, {filled},
-           COALESCE(r.stickiness, pb.pub_dau / NULLIF(pb.pub_mau, 0)) AS stickiness, r.sample_persons,
+           COALESCE(r.stickiness, pb.pub_dau / NULLIF(pb.pub_mau, 0)) AS stickiness, r.sample_persons, r.w2_persons,
            r.rank_in_category, r.mau_previous, r.mau_change_previous, r.mau_year_ago, r.mau_change_year,
            r.smartphone_users, r.penetration, {shown},
            CASE WHEN r.platform IS NULL THEN 'published' ELSE 'records' END AS basis,

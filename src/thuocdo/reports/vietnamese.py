@@ -1,4 +1,4 @@
-"""Numbers as Vietnamese readers write them: '.' groups thousands, ',' is the decimal mark.
+"""Numbers, dates and periods as Vietnamese readers write them: '.' groups thousands, ',' is the decimal mark.
 
 >>> format_number(3098490000)
 '3.098.490.000'
@@ -12,15 +12,36 @@
 '610.512'
 >>> format_count(0.26)
 '0,3'
+>>> format_persons(3_650_000), format_persons(12_200_000), format_persons(74_700_000), format_persons(20_400)
+('3,65 triệu', '12,2 triệu', '74,7 triệu', '20.400')
+>>> format_quarter("2022-Q1"), format_quarter("2021-Q4", capital=True)
+('quý I/2022', 'Quý IV/2021')
+>>> import datetime as dt
+>>> format_date(dt.date(2022, 4, 1))
+'ngày 01 tháng 4 năm 2022'
+>>> format_duration(80), format_duration(34 + 52 / 60, seconds=True), format_duration(28.2)
+('1 giờ 20 phút', '34 phút 52 giây', '28 phút')
+>>> format_change(-0.8), format_change(0.0523), format_change(None)
+('giảm 80,0%', 'tăng 5,2%', '')
+>>> format_ratio(1.4299)
+'1,43 lần'
+>>> roman(4), roman(9)
+('IV', 'IX')
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import unicodedata
+
+
+def _missing(value: float | int | None) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
 def format_number(value: float | int | None, decimals: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return "–"
     text = f"{value:,.{decimals}f}"
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
@@ -43,3 +64,110 @@ def format_count(value: float | None) -> str:
     if abs(value) < 100 and value != round(value):
         return format_number(value, 1)
     return format_number(value)
+
+
+def format_persons(value: float | None, significant: int = 3) -> str:
+    """A count as the seed report writes it: millions with three significant digits ('3,65 triệu',
+    '12,2 triệu'), billions as 'tỷ', smaller counts rounded to three significant digits in full ('20.400')."""
+    if _missing(value):
+        return "–"
+    assert value is not None
+    for scale, word in ((1e9, " tỷ"), (1e6, " triệu")):
+        if abs(value) >= scale:
+            x = value / scale
+            decimals = max(0, significant - 1 - int(math.floor(math.log10(abs(x)))))
+            text = format_number(round(x, decimals), decimals)
+            return (text.rstrip("0").rstrip(",") if "," in text else text) + word
+    if value == 0:
+        return "0"
+    digits = significant - 1 - int(math.floor(math.log10(abs(value))))
+    return format_number(round(value, min(0, digits)))
+
+
+def format_ratio(value: float | None, decimals: int = 2) -> str:
+    return "–" if _missing(value) else f"{format_number(value, decimals)} lần"
+
+
+def format_change(ratio: float | None, decimals: int = 1) -> str:
+    """A relative change as words: 'tăng 5,2%', 'giảm 80,0%', 'không đổi'; '' when unknown."""
+    if _missing(ratio):
+        return ""
+    assert ratio is not None
+    if round(ratio * 100, decimals) == 0:
+        return "không đổi"
+    return f"{'tăng' if ratio > 0 else 'giảm'} {format_number(abs(ratio) * 100, decimals)}%"
+
+
+def format_signed_percent(ratio: float | None, decimals: int = 1) -> str:
+    """'+5,2%' or '−80,0%' (true minus sign) for tables; '–' when unknown."""
+    if _missing(ratio):
+        return "–"
+    assert ratio is not None
+    sign = "+" if ratio > 0 else "−" if ratio < 0 else ""
+    return sign + format_number(abs(ratio) * 100, decimals) + "%"
+
+
+def format_duration(minutes: float | None, seconds: bool = False) -> str:
+    """Time per day: '28 phút', '1 giờ 20 phút'; with `seconds`, '34 phút 52 giây' under an hour."""
+    if _missing(minutes):
+        return "–"
+    assert minutes is not None
+    total = int(round(minutes * 60))
+    hours, rest = divmod(total, 3600)
+    mins, secs = divmod(rest, 60)
+    if hours:
+        mins = int(round((rest) / 60))
+        return f"{hours} giờ {mins} phút" if mins else f"{hours} giờ"
+    if seconds and secs:
+        return f"{mins} phút {secs} giây"
+    return f"{int(round(minutes))} phút"
+
+
+def format_mb(value: float | None) -> str:
+    """Data volume per user: '591 MB', '413,3 MB', '1,8 GB'."""
+    if _missing(value):
+        return "–"
+    assert value is not None
+    if value >= 1000:
+        return format_number(value / 1000, 1) + " GB"
+    text = format_number(value, 1)
+    return (text[:-2] if text.endswith(",0") else text) + " MB"
+
+
+ROMAN = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"),
+         (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+
+
+def roman(n: int) -> str:
+    out = []
+    for value, letters in ROMAN:
+        while n >= value:
+            out.append(letters)
+            n -= value
+    return "".join(out)
+
+
+def format_quarter(label: str, capital: bool = False) -> str:
+    """'2022-Q1' → 'quý I/2022'; '2022-03' → 'tháng 3/2022'."""
+    year, part = label.split("-")
+    if part.upper().startswith("Q"):
+        text = f"quý {roman(int(part[1:]))}/{year}"
+    else:
+        text = f"tháng {int(part)}/{year}"
+    return text[0].upper() + text[1:] if capital else text
+
+
+def format_date(day: dt.date) -> str:
+    """'ngày 01 tháng 4 năm 2022' (day with two digits, month without, as in administrative documents)."""
+    return f"ngày {day.day:02d} tháng {day.month} năm {day.year}"
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def join_names(names: list[str]) -> str:
+    """'A', 'A và B', 'A, B và C'."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " và " + names[-1]

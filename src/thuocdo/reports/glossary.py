@@ -1,0 +1,73 @@
+"""Every label a reader of a report sees, in Vietnamese, keyed by the ids the data use.
+
+Identifiers stay English in the code and the data; nothing English reaches a document: the renderers look
+every id up here (categories come from the catalog's ``name_vi``).
+"""
+
+from __future__ import annotations
+
+from thuocdo.catalog import Catalog
+
+ORIGIN = {"vn": "Việt Nam", "foreign": "Nước ngoài"}
+ORIGIN_SHORT = {"vn": "VN", "foreign": "NN"}
+
+METRIC = {
+    "mau": "Số người sử dụng hằng tháng (MAU)",
+    "dau": "Số người sử dụng hằng ngày (DAU)",
+    "minutes_per_day": "Thời gian sử dụng trung bình mỗi ngày của một người dùng",
+    "mb_per_user": "Dữ liệu trung bình mỗi người dùng mỗi tháng",
+    "sessions": "Số phiên sử dụng",
+    "installs": "Số lượt cài đặt mới",
+    "stickiness": "Tỷ lệ người dùng hằng ngày trên người dùng hằng tháng (DAU/MAU)",
+    "visits": "Số lượt truy cập website trung bình mỗi tháng",
+    "web_rank": "Thứ hạng theo lượt truy cập website",
+    "downloads_total": "Tổng số lượt tải ứng dụng lũy kế",
+    "penetration": "Tỷ lệ so với số người sử dụng điện thoại thông minh",
+    "domestic_share": "Tỷ trọng của nền tảng Việt Nam",
+}
+
+#: column headers of the report's tables
+HEADER = {
+    "rank": "Hạng", "name": "Nền tảng", "origin": "Nguồn gốc", "mau": "Người dùng hằng tháng",
+    "margin": "Sai số (±, 95%)", "change_previous": "So với quý trước", "change_year": "So với cùng kỳ",
+    "minutes": "Phút/ngày", "mb": "MB/tháng", "category": "Nhóm nền tảng", "domestic": "Việt Nam",
+    "foreign": "Nước ngoài", "share": "Tỷ trọng Việt Nam", "ratio": "Việt Nam/nước ngoài",
+    "visits": "Lượt truy cập/tháng", "web_rank": "Hạng truy cập", "downloads": "Lượt tải lũy kế",
+    "quarter": "Quý", "figure": "Số liệu", "value": "Giá trị", "source": "Nguồn",
+}
+
+#: data sources the demo and common deliveries use; other sources are named by their id
+SOURCE = {
+    "demo-panel": "Bảng mẫu người dùng điện thoại di động (dữ liệu mô phỏng của bộ dữ liệu mẫu thuocdo)",
+    "demo-web-panel": ("Số liệu công bố của bảng mẫu đo lường truy cập website và báo cáo của doanh nghiệp "
+                       "(dữ liệu mẫu theo báo cáo 04/BC-UBQGCĐS)"),
+}
+
+METHOD = {
+    "records": "ước lượng có trọng số từ bản ghi sử dụng của bảng mẫu",
+    "published": "số liệu tổng hợp đã công bố, nhập nguyên trạng",
+    "derived": "tính trong báo cáo từ bảng chỉ số",
+}
+
+#: section titles where "Nền tảng số Việt Nam phục vụ …" does not read well
+SECTION_TITLE = {
+    "social": "Nền tảng số Việt Nam trong lĩnh vực mạng xã hội",
+    "government": "Nền tảng chính quyền số, siêu ứng dụng của Việt Nam",
+}
+
+
+def source_label(source: str | None) -> str:
+    if not source:
+        return "không rõ nguồn"
+    return SOURCE.get(source, f"nguồn dữ liệu «{source}»")
+
+
+def category_name(catalog: Catalog, category: str) -> str:
+    try:
+        return catalog.category(category).name_vi
+    except KeyError:
+        return category
+
+
+def section_title(catalog: Catalog, category: str) -> str:
+    return SECTION_TITLE.get(category, f"Nền tảng số Việt Nam phục vụ {category_name(catalog, category)}")
