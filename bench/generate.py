@@ -191,7 +191,7 @@ def _file_records(u: Universe, rng: np.random.Generator, n: int, day_lo: int, da
         day = day_lo + rng.choice(day_hi - day_lo, size=m, p=dw)
         if late:  # late deliveries: records of the previous file's last two days
             is_late = rng.random(m) < 0.03
-            day = np.where(is_late, day_lo - 1 - rng.integers(0, 2, m), day)
+            day = np.where(is_late, np.maximum(day_lo - 1 - rng.integers(0, 2, m), 0), day)
         k = 1 + rng.poisson(u.mean_records_per_day[platform] - 1.0)
         parts.append({"person": np.repeat(person, k), "platform": np.repeat(platform, k), "day": np.repeat(day, k)})
         total += int(k.sum())

@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -104,7 +105,8 @@ def phase_prepare(workdir: Path) -> dict:
                 "columns = {'value': 'VARCHAR', 'code': 'VARCHAR'})", {"f": m["provinces_file"]})
     load_s = time.perf_counter() - t0
     n, bad_time, unmapped = con.execute("""
-        SELECT count(*), count(*) FILTER (WHERE "time" IS NULL),
+        SELECT count(*), count(*) FILTER (WHERE "time" IS NULL OR CAST(timezone('Asia/Ho_Chi_Minh', "time") AS DATE)
+                                          NOT BETWEEN DATE '2022-01-01' AND DATE '2022-03-31'),
                count(*) FILTER (WHERE p.code IS NULL)
         FROM raw LEFT JOIN provinces p ON raw.province = p.value""").fetchone()
     if m["record_ids"]:
@@ -115,7 +117,7 @@ def phase_prepare(workdir: Path) -> dict:
                                   ON raw.province = p.value)""").fetchone()[0]
     if n != m["records"] or distinct != n or bad_time or unmapped:
         raise SystemExit(f"generated data unusable: rows={n} expected={m['records']} distinct keys={distinct} "
-                         f"unparsed times={bad_time} unmapped provinces={unmapped}")
+                         f"unparsed times or days outside 2022-Q1={bad_time} unmapped provinces={unmapped}")
     homes = con.execute("""SELECT count(*) FROM (SELECT user_id FROM raw JOIN provinces p ON raw.province = p.value
                            GROUP BY user_id HAVING count(DISTINCT p.code) > 1)""").fetchone()[0]
     if homes:
@@ -151,7 +153,8 @@ def phase_ingest(workdir: Path, profile: bool) -> dict:
         now = time.perf_counter()
         marks.append((path.name, now - last[0]))
         last[0] = now
-        log(f"    {path.name}: {marks[-1][1]:6.2f} s, {result.stored if result else 'ERROR'} stored")
+        stored = f"{result.stored:,}" if result else "ERROR"
+        log(f"    {path.name}: {marks[-1][1]:6.2f} s, {stored} stored")
 
     def on_rollup(source: str, month: str) -> None:
         now = time.perf_counter()
@@ -363,7 +366,8 @@ class Profiler:
         for module_name, names in self.STEPS.items():
             module = importlib.import_module(module_name)
             for name in names:
-                setattr(module, name, self._timed(f"{module_name.rsplit('.', 1)[-1]}.{name}", getattr(module, name)))
+                if hasattr(module, name):  # thuocdo's internals move; time what is there
+                    setattr(module, name, self._timed(f"{module_name.rsplit('.', 1)[-1]}.{name}", getattr(module, name)))
         original_init = home_mod.Store.__init__
         profiler = self
 
@@ -390,6 +394,12 @@ class Profiler:
         return {"steps": summary(self.steps), "sql": summary(self.sql)[:25]}
 
 
+def _statement_label(sql: object) -> str:
+    """A statement's first words with literals (paths, dates, ids) blanked, so repeated statements group."""
+    text = re.sub(r"'[^']*'", "'…'", " ".join(str(sql).split()))
+    return text[:110]
+
+
 class _TimedConnection:
     def __init__(self, con, sink) -> None:
         self._con = con
@@ -400,8 +410,7 @@ class _TimedConnection:
         try:
             return self._con.execute(sql, *args, **kwargs)
         finally:
-            label = " ".join(str(sql).split())
-            self._sink[label[:110]].append(time.perf_counter() - t0)
+            self._sink[_statement_label(sql)].append(time.perf_counter() - t0)
 
     def __getattr__(self, name):
         return getattr(self._con, name)
@@ -453,6 +462,7 @@ def run_phase(name: str, workdir: Path, extra: list[str] | None = None) -> dict:
         raise SystemExit(f"phase {name} failed (exit {proc.returncode})")
     out = json.loads((workdir / f"phase_{name}.json").read_text())
     out["process_s"] = time.perf_counter() - t0
+    log(f"  ({name}: thuocdo {out.get('revision', '?')}, peak RSS {out['peak_rss_mb']:,.0f} MB)")
     return out
 
 
@@ -494,7 +504,9 @@ def main(argv: list[str] | None = None) -> int:
               "thuocdo": lambda: phase_thuocdo(workdir), "sql": lambda: phase_sql(workdir),
               "pandas": lambda: phase_pandas(workdir)}[args.phase]
         load0 = os.getloadavg()[0]
+        revision = code_revision()
         out = fn()
+        out["revision"] = revision
         out["peak_rss_mb"] = peak_rss_mb()
         out["load"] = max(load0, os.getloadavg()[0])
         (workdir / f"phase_{args.phase}.json").write_text(json.dumps(out))
