@@ -74,14 +74,17 @@ def ingest_weights(store: Store, path: Path, source: str) -> BatchResult:
         problem(f"{weight} <= 0", "weight", f"'trọng số ' || {weight} || ' phải lớn hơn 0'"),
     ])
     con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE w_persons AS
+        SELECT user_id, {person_key_sql('user_id')} AS person
+        FROM (SELECT DISTINCT user_id FROM src WHERE user_id <> '' AND length(user_id) <= {MAX_USER_ID})
+    """, {"ipad": ipad, "opad": opad, "source": source})  # each distinct id is hashed once
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE w_checked AS
         SELECT _line, trim(month) AS month, {weight} AS w,
-               CASE WHEN coalesce(user_id, '') <> '' AND length(user_id) <= {MAX_USER_ID} THEN {person_key_sql('user_id')}
-                    ELSE try_cast(trim(user_key) AS BIGINT) END AS person,
-               weight, user_id,
+               coalesce(p.person, try_cast(trim(user_key) AS BIGINT)) AS person, weight,
                list_filter([{problems}], lambda x: x IS NOT NULL) AS problems
-        FROM src
-    """, {"ipad": ipad, "opad": opad, "source": source})
+        FROM src LEFT JOIN w_persons p USING (user_id)
+    """)
     result = BatchResult(raw.name, source, "weights", uuid.uuid4().hex)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE q_rows AS
         SELECT '{result.batch_id}' AS batch_id, $source AS source, 'weights' AS kind, $file AS file, _line AS line,
