@@ -145,6 +145,11 @@ class Format(str, Enum):
     parquet = "parquet"
 
 
+class EngineName(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 class By(str, Enum):
     platform = "platform"
     province = "province"
@@ -158,7 +163,9 @@ def metrics(period: Annotated[str, typer.Option("--period", help="Kỳ: YYYY-MM 
             fmt: Annotated[Format, typer.Option("--format")] = Format.table,
             output: Annotated[Optional[Path], typer.Option("--output", help="Ghi ra tệp thay vì màn hình.")] = None,
             explain: Annotated[bool, typer.Option("--explain", help="In câu SQL, không chạy.")] = False,
-            dialect: Annotated[str, typer.Option("--dialect", help="Phương ngữ SQL cho --explain.")] = "duckdb") -> None:
+            dialect: Annotated[str, typer.Option("--dialect", help="Phương ngữ SQL cho --explain.")] = "duckdb",
+            engine: Annotated[EngineName, typer.Option("--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark.")] = EngineName.duckdb,
+            master: Annotated[Optional[str], typer.Option("--master", help="Spark master: local[*], spark://máy:7077 (mặc định local[2]).")] = None) -> None:
     """Tính bộ chỉ số sử dụng cho một kỳ."""
     try:
         request = workflows.metric_request(period, by.value, source)
@@ -169,7 +176,9 @@ def metrics(period: Annotated[str, typer.Option("--period", help="Kỳ: YYYY-MM 
         return
     if fmt is Format.parquet and output is None:
         raise fail("--format parquet cần --output TỆP.")
-    table = workflows.metrics(State.home, request)
+    if master and engine is not EngineName.spark:
+        raise fail("--master chỉ dùng với --engine spark.")
+    table = workflows.metrics(State.home, request, engine.value, master)
     if fmt is Format.table:
         out.print(format_table(table, title=f"Chỉ số kỳ {request.period.label}"))
         if output:

@@ -13,7 +13,7 @@ import pyarrow.csv as pacsv
 import sqlglot
 
 from thuocdo.catalog import Catalog, load_catalog
-from thuocdo.engines.base import Relations
+from thuocdo.engines.base import Engine, Relations
 from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.indicators import ingest_indicators
@@ -122,10 +122,31 @@ def explain(request: mq.MetricRequest, dialect: str = "duckdb") -> str:
     return "\n\n".join(text)
 
 
-def metrics(home: str | Path | None, request: mq.MetricRequest) -> pa.Table:
+# -- engine choice (issue 6) -----------------------------------------------------------------------------------
+#: the engines that run the metric queries: the embedded default, and Apache Spark for data beyond one machine
+ENGINES = ("duckdb", "spark")
+
+
+def metrics(home: str | Path | None, request: mq.MetricRequest, engine: str = "duckdb",
+            master: str | None = None) -> pa.Table:
+    """The metric table of a request, on `engine` (`master`: Spark's master URL, ``local[2]`` by default)."""
     with open_store(home, sweep=False) as store:
         rebuild_dirty(store)
-        return DuckDBEngine(store).run(mq.build(request), relations(load_catalog(), request))
+        return _engine(store, engine, master).run(mq.build(request), relations(load_catalog(), request))
+
+
+def _engine(store: Store, name: str, master: str | None) -> Engine:
+    if name == "duckdb":
+        return DuckDBEngine(store)
+    if name != "spark":
+        raise InputError(f"Không có engine '{name}': chọn một trong {', '.join(ENGINES)}.")
+    try:
+        from thuocdo.engines.spark import SparkEngine
+
+        return SparkEngine(store, master=master)
+    except ImportError as exc:
+        raise InputError("--engine spark cần PySpark (pip install pyspark) và Java 17.") from exc
+# -- end of engine choice --------------------------------------------------------------------------------------
 
 
 def published_figures(home: str | Path | None, period: str) -> pa.Table:
