@@ -25,11 +25,6 @@ TEST_SETTINGS = {"spark.sql.shuffle.partitions": "1", "spark.sql.adaptive.enable
 ENGINE_NAMES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # until pyproject.toml lists it with the other markers
-    config.addinivalue_line("markers", "spark: runs on Apache Spark (local mode, or a standalone cluster when also slow)")
-
-
 @dataclass(frozen=True)
 class FixtureStore:
     home: Path

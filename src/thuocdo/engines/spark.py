@@ -12,7 +12,9 @@ Engine quirks (the only differences from DuckDB, all in this file):
 * a fractional literal (``1.0``) is a DECIMAL in both engines, but DuckDB divides decimals in DOUBLE and Spark in
   DECIMAL rounded to six places; Spark is given such literals as DOUBLE (:func:`spark_sql`);
 * ``RANK()`` is INT in Spark and BIGINT in DuckDB: results are handed back with DuckDB's types
-  (:func:`_duckdb_types`), so nothing downstream can tell which engine ran.
+  (:func:`_duckdb_types`), so nothing downstream can tell which engine ran;
+* Spark does not use a cached DataFrame inside a query's WITH clauses, so the (small) ``usage_month`` is handed
+  back to Spark as a local relation once built, and every metric query reads that.
 """
 
 from __future__ import annotations
