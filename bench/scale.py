@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -46,43 +47,50 @@ PHASES = ("rollup", "duckdb", "duckdb-raw", "spark", "sketch-build", "sketch-mau
 
 # -- data ------------------------------------------------------------------------------------------------------
 def generate(home: Path, n: int, seed: int = 6) -> None:
-    """A store with n person_day rows of 2022-Q1, listed in the manifest, its months marked for the rollup."""
+    """A store with n person_day rows of 2022-Q1, listed in the manifest, its months marked for the rollup.
+
+    Written day by day (memory bounded by one day's rows, ≈ n/90): each day draws its distinct (person,
+    platform) pairs, so (person, platform, day) is unique as ingestion guarantees.
+    """
     from thuocdo.catalog import load_catalog
     from thuocdo.store import Store
 
     catalog = load_catalog()
-    platforms = np.array([p.id for p in catalog.platforms][:N_PLATFORMS])
-    provinces = np.array(sorted(p.code for p in catalog.provinces_new))
+    platforms = pa.array([p.id for p in catalog.platforms][:N_PLATFORMS])
+    provinces = pa.array(sorted(p.code for p in catalog.provinces_new))
     rng = np.random.default_rng(seed)
     persons = max(n // 40, 1000)
-    want = int(n * 1.08)
-    person = (persons * rng.random(want) ** 2).astype(np.int64)  # heavy users first
     popularity = 1.0 / np.arange(1, N_PLATFORMS + 1)
-    platform = rng.choice(N_PLATFORMS, size=want, p=popularity / popularity.sum())
-    day = rng.integers(0, N_DAYS, want)
-    key = np.unique((person * N_PLATFORMS + platform) * N_DAYS + day)
-    key = key[rng.permutation(len(key))[:n]]
-    day, rest = key % N_DAYS, key // N_DAYS
-    platform, person = rest % N_PLATFORMS, rest // N_PLATFORMS
-    m = len(key)
-    active = rng.random(m) < 0.9
-    seconds = np.where(active, rng.lognormal(6, 1.2, m).astype(np.int64), 0)
-    table = pa.table({
-        "platform": platforms[platform], "person": person * 2654435761 - (1 << 40),  # spread like keyed hashes
-        "day": pa.array(np.datetime64(FIRST_DAY) + day.astype("timedelta64[D]")),
-        "active_seconds": seconds, "bytes": seconds * rng.integers(1_000, 60_000, m),
-        "sessions": np.where(active, 1 + rng.poisson(2, m), 0), "installs": (rng.random(m) < 0.002).astype(np.int64),
-        "active": active, "province": provinces[(person * 7919) % len(provinces)],
-    })
-    table = table.append_column("province_seconds", table.column("active_seconds"))
+    popularity /= popularity.sum()
     with Store(home) as store:
         rows = []
         for d in range(N_DAYS):
+            n_day = n // N_DAYS + (1 if d < n % N_DAYS else 0)
+            key = np.empty(0, dtype=np.int64)
+            while len(key) < n_day:  # heavy users collide: draw 8% more, then again if still short
+                want = int((n_day - len(key)) * 1.08) + 16
+                person = (persons * rng.random(want) ** 2).astype(np.int64)  # heavy users first
+                platform = rng.choice(N_PLATFORMS, size=want, p=popularity)
+                key = np.unique(np.concatenate([key, person * N_PLATFORMS + platform]))
+            key = key[rng.permutation(len(key))[:n_day]]
+            platform, person = key % N_PLATFORMS, key // N_PLATFORMS
+            m = len(key)
+            active = rng.random(m) < 0.9
+            seconds = np.where(active, rng.lognormal(6, 1.2, m).astype(np.int64), 0)
             date = FIRST_DAY + dt.timedelta(days=d)
             month = date.strftime("%Y-%m")
-            part = table.filter(pc.equal(table.column("day"), pa.scalar(date, pa.date32())))
+            part = pa.table({
+                "platform": platforms.take(pa.array(platform)),
+                "person": person * 2654435761 - (1 << 40),  # spread like keyed hashes
+                "day": pa.array(np.full(m, np.datetime64(date, "D"))),
+                "month": pa.array(np.full(m, month)),
+                "active_seconds": seconds, "bytes": seconds * rng.integers(1_000, 60_000, m),
+                "sessions": np.where(active, 1 + rng.poisson(2, m), 0),
+                "installs": (rng.random(m) < 0.002).astype(np.int64),
+                "active": active, "province": provinces.take(pa.array((person * 7919) % len(provinces))),
+                "province_seconds": seconds,
+            })
             part = part.sort_by([("platform", "ascending"), ("person", "ascending")])
-            part = part.add_column(3, "month", pa.array([month] * part.num_rows))
             relative = f"person_day/source={SOURCE}/month={month}/day={date.isoformat()}/bench_{d}.parquet"
             (store.lake / relative).parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(part, store.lake / relative, compression="zstd")
@@ -154,7 +162,9 @@ def run_phase(phase: str, home: Path, master: str) -> dict[str, object]:
         started = time.perf_counter()
         with Store(home, read_only=True) as store:
             extra["rows"] = metric_set(SparkEngine(store, spark))
-        extra["jvm_peak_mb"] = _peak_mb(int(spark.sparkContext._jvm.ProcessHandle.current().pid()))  # type: ignore[union-attr]
+        jvm = int(spark.sparkContext._jvm.ProcessHandle.current().pid())  # type: ignore[union-attr]
+        extra["jvm_peak_mb"] = _peak_mb(jvm)
+        extra["jvm_cpu_s"] = _cpu_s(jvm)
     elif phase == "sketch-build":
         from thuocdo.engines import sketches
 
@@ -174,12 +184,24 @@ def run_phase(phase: str, home: Path, master: str) -> dict[str, object]:
             extra["rows"] = sum(t.num_rows for t in monthly) + distinct_q.num_rows + by_province.num_rows
             exact = store.con.sql("SELECT platform, sum(persons) FROM usage_month WHERE month = '2022-01' GROUP BY 1").fetchall()
             est = {r["platform"]: r["estimate"] for r in monthly[0].to_pylist()}
-            extra["max_rel_error_mau"] = round(max(abs(est[p] - n) / n for p, n in exact if n), 5)
+            extra["max_rel_error_mau"] = round(max((abs(est[p] - n) / n for p, n in exact if n), default=float("nan")), 5)
             extra["rse"] = round(sketches.relative_standard_error(), 5)
     else:
         raise SystemExit(f"unknown phase {phase}")
     seconds = time.perf_counter() - started
-    return {"phase": phase, "seconds": round(seconds, 2), "python_peak_mb": _peak_mb(os.getpid()), **extra}
+    return {"phase": phase, "seconds": round(seconds, 2), "python_peak_mb": _peak_mb(os.getpid()),
+            "python_cpu_s": _cpu_s(os.getpid()), **extra}
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
+
+
+def _load() -> float:
+    """The 1-minute load average (what ``uptime`` shows first)."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def _peak_mb(pid: int) -> int:
@@ -199,6 +221,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/thuocdo-scale"))
     parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES)
     parser.add_argument("--spark-master", default="local[2]")
+    parser.add_argument("--clean", action="store_true", help="delete each size's store once its phases ran")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -206,27 +229,35 @@ def main() -> None:
         print(json.dumps(run_phase(args.phase, args.home, args.spark_master)), flush=True)
         return
     results = []
-    print(f"{'records':>12} {'phase':<13} {'seconds':>8} {'records/s':>12} {'peak MB':>8}  notes", flush=True)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"{'records':>12} {'phase':<13} {'seconds':>8} {'records/s':>12} {'peak MB':>8} {'CPU s':>7} "
+          f"{'load':>9}  notes", flush=True)
     for n in args.sizes:
         home = args.workdir / f"n{n}"
         if not (home / "thuocdo.duckdb").exists():
-            t = time.perf_counter()
+            t, load = time.perf_counter(), _load()
             generate(home, n)
-            print(f"{n:>12,} {'generate':<13} {time.perf_counter() - t:>8.1f}", flush=True)
+            print(f"{n:>12,} {'generate':<13} {time.perf_counter() - t:>8.1f} {'':>12} {'':>8} {'':>7} "
+                  f"{load:>4.1f}-{_load():<4.1f}", flush=True)
         for phase in args.phases:
+            load = _load()
             child = subprocess.run([sys.executable, __file__, "--phase", phase, "--home", str(home),
                                     "--spark-master", args.spark_master], capture_output=True, text=True)
             lines = [line for line in child.stdout.splitlines() if line.startswith("{")]
             if child.returncode or not lines:
                 print(f"{n:>12,} {phase:<13} failed: {child.stderr[-2000:]}", flush=True)
                 continue
-            r = json.loads(lines[-1]) | {"records": n}
+            r = json.loads(lines[-1]) | {"records": n, "load_before": load, "load_after": _load()}
             results.append(r)
+            (args.workdir / "results.json").write_text(json.dumps(results, indent=1))
             peak = int(r["python_peak_mb"]) + int(r.get("jvm_peak_mb", 0))
-            notes = {k: v for k, v in r.items() if k not in ("phase", "seconds", "python_peak_mb", "records")}
-            print(f"{n:>12,} {phase:<13} {r['seconds']:>8.1f} {n / max(r['seconds'], 1e-9):>12,.0f} {peak:>8,}  {notes}",
-                  flush=True)
-    (args.workdir / "results.json").write_text(json.dumps(results, indent=1))
+            cpu = float(r["python_cpu_s"]) + float(r.get("jvm_cpu_s", 0))
+            notes = {k: v for k, v in r.items() if k not in (
+                "phase", "seconds", "python_peak_mb", "python_cpu_s", "records", "load_before", "load_after")}
+            print(f"{n:>12,} {phase:<13} {r['seconds']:>8.1f} {n / max(r['seconds'], 1e-9):>12,.0f} {peak:>8,} "
+                  f"{cpu:>7.1f} {load:>4.1f}-{r['load_after']:<4.1f}  {notes}", flush=True)
+        if args.clean:
+            shutil.rmtree(home)
 
 
 if __name__ == "__main__":
