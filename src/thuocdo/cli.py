@@ -127,7 +127,7 @@ def ingest_aggregates(files: Annotated[list[Path], typer.Argument()],
 
 
 @ingest_app.command("indicators")
-def ingest_indicators(files: Annotated[list[Path], typer.Argument(help="Tệp CSV, Parquet hoặc NDJSON: entity, indicator, period, value (+ self_score, council_score, evidence, source).")],
+def ingest_indicators(files: Annotated[list[Path], typer.Argument(help="Tệp CSV, Parquet, NDJSON hoặc Excel (.xlsx): entity, indicator, period, value (+ self_score, council_score, evidence, source).")],
                       source: Annotated[str, typer.Option("--source")],
                       strict: Annotated[bool, _STRICT] = False, show: Annotated[int, _SHOW] = 20) -> None:
     """Nạp giá trị chỉ số (quốc gia, bộ, tỉnh) cho các bộ chỉ số và mục tiêu."""
@@ -150,6 +150,11 @@ class EngineName(str, Enum):
     spark = "spark"
 
 
+class DistinctCount(str, Enum):
+    exact = "exact"
+    sketch = "sketch"
+
+
 class By(str, Enum):
     platform = "platform"
     province = "province"
@@ -165,7 +170,8 @@ def metrics(period: Annotated[str, typer.Option("--period", help="Kỳ: YYYY-MM 
             explain: Annotated[bool, typer.Option("--explain", help="In câu SQL, không chạy.")] = False,
             dialect: Annotated[str, typer.Option("--dialect", help="Phương ngữ SQL cho --explain.")] = "duckdb",
             engine: Annotated[EngineName, typer.Option("--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark.")] = EngineName.duckdb,
-            master: Annotated[Optional[str], typer.Option("--master", help="Spark master: local[*], spark://máy:7077 (mặc định local[2]).")] = None) -> None:
+            master: Annotated[Optional[str], typer.Option("--master", help="Spark master: local[*], spark://máy:7077 (mặc định local[2]).")] = None,
+            distinct: Annotated[DistinctCount, typer.Option("--distinct", help="MAU: exact (đếm chính xác, mặc định) hoặc sketch (ước lượng HLL, kèm sai số).")] = DistinctCount.exact) -> None:
     """Tính bộ chỉ số sử dụng cho một kỳ."""
     try:
         request = workflows.metric_request(period, by.value, source)
@@ -178,9 +184,12 @@ def metrics(period: Annotated[str, typer.Option("--period", help="Kỳ: YYYY-MM 
         raise fail("--format parquet cần --output TỆP.")
     if master and engine is not EngineName.spark:
         raise fail("--master chỉ dùng với --engine spark.")
-    table = workflows.metrics(State.home, request, engine.value, master)
+    if distinct is DistinctCount.sketch and by is By.category:
+        raise fail("--distinct sketch chỉ dùng với --by platform hoặc --by province.")
+    table = workflows.metrics(State.home, request, engine.value, master, distinct.value)
     if fmt is Format.table:
-        out.print(format_table(table, title=f"Chỉ số kỳ {request.period.label}"))
+        note = " (MAU ước lượng từ sketch HLL; xem cột distinct và mau_rse)" if distinct is DistinctCount.sketch else ""
+        out.print(format_table(table, title=f"Chỉ số kỳ {request.period.label}{note}"))
         if output:
             write_table(table, "csv", output)
         return

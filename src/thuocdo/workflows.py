@@ -17,6 +17,7 @@ from thuocdo.engines.base import Engine, Relations
 from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.indicators import ingest_indicators
+from thuocdo.ingest.indicators import retry_quarantined as retry_quarantined_indicators
 from thuocdo.ingest.quarantine import problems_of
 from thuocdo.ingest.readers import LINE, InputError, RawInput, csv_text
 from thuocdo.ingest.results import BatchResult
@@ -128,11 +129,20 @@ ENGINES = ("duckdb", "spark")
 
 
 def metrics(home: str | Path | None, request: mq.MetricRequest, engine: str = "duckdb",
-            master: str | None = None) -> pa.Table:
-    """The metric table of a request, on `engine` (`master`: Spark's master URL, ``local[2]`` by default)."""
+            master: str | None = None, distinct: str = "exact") -> pa.Table:
+    """The metric table of a request, on `engine` (`master`: Spark's master URL, ``local[2]`` by default).
+
+    `distinct` ``"sketch"``: ``mau`` from the stored HLL sketches, with its bounds and RSE
+    (:mod:`thuocdo.metrics.distinct`); exact counts (the default) otherwise."""
+    from thuocdo.metrics.distinct import Distinct, with_sketch_mau
+
+    how = Distinct(distinct)
+    if how is Distinct.SKETCH and request.breakdown is mq.Breakdown.CATEGORY:
+        raise InputError("--distinct sketch chỉ dùng với --by platform hoặc --by province.")
     with open_store(home, sweep=False) as store:
         rebuild_dirty(store)
-        return _engine(store, engine, master).run(mq.build(request), relations(load_catalog(), request))
+        table = _engine(store, engine, master).run(mq.build(request), relations(load_catalog(), request))
+        return with_sketch_mau(store, request, table) if how is Distinct.SKETCH else table
 
 
 def _engine(store: Store, name: str, master: str | None) -> Engine:
@@ -180,7 +190,8 @@ def quarantine_export(home: str | Path | None, output: Path, source: str | None 
 
 
 def quarantine_retry(home: str | Path | None, file: Path | None = None, source: str | None = None) -> list[BatchResult]:
-    """Re-ingest quarantined usage rows: as stored (after a catalog fix) or from a repaired export file."""
+    """Re-ingest quarantined rows: usage rows as stored (after a catalog fix) or from a repaired export file;
+    indicator rows as stored (after the catalog or a framework learnt what they lacked)."""
     catalog = load_catalog()
     with open_store(home) as store:
         if file is not None:
@@ -200,6 +211,8 @@ def quarantine_retry(home: str | Path | None, file: Path | None = None, source: 
             cols[LINE] = pa.array([int(r["quarantine_id"] or 0) for r in records], pa.int64())
             raw = RawInput(file.name if file else "quarantine", "csv", pa.table(cols))
             results.append(ingest_usage(store, raw, src, catalog, kind="usage", resolves=ids))
+        if file is None:
+            results += retry_quarantined_indicators(store, source, catalog)
         rebuild_dirty(store)
         return results
 

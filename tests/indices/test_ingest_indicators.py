@@ -102,7 +102,7 @@ def test_ndjson_input_and_unreadable_files(store: Store, tmp_path: Path) -> None
     result = ingest_indicators(store, path, "un")
     assert (result.stored, result.rejected) == (1, 1)
     assert problems(store) == ["dòng 2: *: dòng không phải một đối tượng JSON hợp lệ"]
-    with pytest.raises(InputError, match="chưa đọc được tệp Excel"):
+    with pytest.raises(InputError, match="không đọc được như tệp Excel .xlsx"):
         ingest_indicators(store, write(tmp_path / "v.xlsx", "x"), "un")
     with pytest.raises(InputError, match="thiếu cột bắt buộc `value`"):
         ingest_indicators(store, write(tmp_path / "v.csv", "entity,indicator,period\nVN,egdi_rank,2024\n"), "un")

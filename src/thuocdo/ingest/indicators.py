@@ -7,13 +7,18 @@ province: a code or a name is read as one of the 63 former units for periods bef
 of the 34 units from then on; ``old:`` or ``new:`` before a code or name forces the set (``old:80`` is Long
 An whatever the period). Validation follows the other long tables: every problem of every row is collected
 in SQL, bad rows go to the quarantine with their problems, good rows replace earlier values of the same key
-(source, entity, indicator, period), and the whole file is one transaction. CSV, Parquet and NDJSON are read
-(XLSX needs `openpyxl`, which is not a dependency: save the sheet as CSV UTF-8).
+(source, entity, indicator, period), and the whole file is one transaction. CSV, Parquet, NDJSON and Excel
+workbooks (.xlsx, .xlsm: the first sheet with the required columns; problems name the spreadsheet row) are read.
+
+``ingest_indicators`` reads a file; ``ingest_indicator_input`` takes rows already read (the HTTP API, the
+indicators computed from usage metrics, quarantine retries); ``retry_quarantined`` re-ingests open quarantine
+entries of indicator rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,10 +30,11 @@ from thuocdo.catalog.frameworks import known_indicators, load_ministries
 from thuocdo.catalog.names import loose_key, nfc, province_key
 from thuocdo.catalog.provinces import REORGANISATION_DATE
 from thuocdo.ingest.contracts import Contract
-from thuocdo.ingest.readers import InputError, read_input
+from thuocdo.ingest.readers import LINE, InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.tables import finish_table, stage_table
 from thuocdo.ingest.validate import excerpt, problem, source_relation
+from thuocdo.ingest.xlsx import is_excel, read_xlsx
 from thuocdo.store import Store
 
 INDICATORS = Contract(
@@ -57,7 +63,6 @@ _NUMBER = "try_cast(nullif(trim({c}), '') AS DOUBLE)"
 _NATION_KEYS = {"vn", "vietnam", "nation", "quocgia", "canuoc", "toanquoc"}
 _OLD_PREFIXES = ("old:", "cu:", "cũ:")
 _NEW_PREFIXES = ("new:", "moi:", "mới:")
-_EXCEL = (".xlsx", ".xlsm", ".xls")
 
 
 def ensure_table(store: Store) -> None:
@@ -138,13 +143,30 @@ def _register_maps(store: Store, catalog: Catalog) -> None:
 
 def ingest_indicators(store: Store, path: Path, source: str, catalog: Catalog | None = None) -> BatchResult:
     """Ingest one file of indicator values into a source as one atomic batch."""
+    raw = read_xlsx(path, INDICATORS) if is_excel(path) else read_input(path, INDICATORS)
+    return ingest_indicator_input(store, raw, source, catalog)
+
+
+def input_from_rows(name: str, rows: Sequence[dict[str, object]], lines: Sequence[int] | None = None) -> RawInput:
+    """Rows of the long format (dicts; values of any type, None or absent for empty) as a read input: what the
+    HTTP API and the computed indicators hand to :func:`ingest_indicator_input`. ``lines`` number the rows
+    in problems (1, 2, … by default)."""
+    def text(v: object) -> str | None:
+        return None if v is None or v == "" else str(v)
+
+    cols = {f: pa.array([text(r.get(f)) for r in rows], pa.string()) for f in INDICATORS.fields}
+    cols[LINE] = pa.array(list(lines) if lines is not None else range(1, len(rows) + 1), pa.int64())
+    return RawInput(name, "rows", pa.table(cols))
+
+
+def ingest_indicator_input(store: Store, raw: RawInput, source: str, catalog: Catalog | None = None, *,
+                           resolves: Sequence[int] = ()) -> BatchResult:
+    """Ingest rows already read (text columns of ``INDICATORS.fields`` and ``_line``) as one atomic batch;
+    ``resolves`` lists open quarantine entries that this batch retries (marked resolved when it commits; a row
+    that fails again is quarantined anew with its current problems)."""
     from thuocdo.catalog import load_catalog
 
-    if path.suffix.lower() in _EXCEL:
-        raise InputError(f"Tệp {path.name}: chưa đọc được tệp Excel (cần thư viện openpyxl); "
-                         "hãy lưu bảng tính thành CSV UTF-8 rồi nạp lại.")
     catalog = catalog or load_catalog()
-    raw = read_input(path, INDICATORS)
     ensure_table(store)
     n = stage_table(store, raw, source_relation(raw, INDICATORS))
     con = store.con
@@ -216,6 +238,10 @@ def ingest_indicators(store: Store, path: Path, source: str, catalog: Catalog | 
         INSERT INTO indicator_values SELECT source, level, entity, indicator, period, value, self_score,
                council_score, evidence, '{result.batch_id}' FROM i_good;
     """
+    if resolves:
+        ids = ", ".join(str(int(i)) for i in resolves)
+        upsert += (f"UPDATE quarantine SET status = 'resolved', resolved_by = '{result.batch_id}' "
+                   f"WHERE status = 'open' AND id IN ({ids});")
     try:
         finish_table(store, raw, result, "indicators", upsert, None)
     finally:
@@ -240,3 +266,22 @@ def read_values(store: Store, indicators: Sequence[str], levels: Sequence[str], 
         params["source"] = source
     rows = store.con.execute(sql + " GROUP BY ALL ORDER BY ALL", params).fetchall()
     return [(str(a), str(b), str(c), str(d), float(e)) for a, b, c, d, e in rows]
+
+
+def retry_quarantined(store: Store, source: str | None = None, catalog: Catalog | None = None) -> list[BatchResult]:
+    """Re-ingest the open quarantine entries of indicator rows as they were kept (after the catalog or a
+    framework learnt a missing entity or indicator): one batch per source and file, problems still naming the
+    original file and row; entries that pass are resolved, the others stay open with their current problems."""
+    ensure_table(store)
+    entries = store.con.execute(
+        "SELECT id, source, file, line, record FROM quarantine WHERE status = 'open' AND kind = 'indicators' "
+        "AND record IS NOT NULL" + (" AND source = ?" if source else "") + " ORDER BY id",
+        [source] if source else []).fetchall()
+    groups: dict[tuple[str, str], list[tuple[int, int | None, dict[str, object]]]] = {}
+    for qid, src, file, line, record in entries:
+        groups.setdefault((src, file or "quarantine"), []).append((int(qid), line, json.loads(record)))
+    results = []
+    for (src, file), items in groups.items():
+        raw = input_from_rows(file, [r for _, _, r in items], [line if line is not None else 0 for _, line, _ in items])
+        results.append(ingest_indicator_input(store, raw, src, catalog, resolves=[qid for qid, _, _ in items]))
+    return results
