@@ -150,11 +150,6 @@ class EngineName(str, Enum):
     spark = "spark"
 
 
-class DistinctCount(str, Enum):
-    exact = "exact"
-    sketch = "sketch"
-
-
 class By(str, Enum):
     platform = "platform"
     province = "province"
@@ -170,8 +165,7 @@ def metrics(period: Annotated[str, typer.Option("--period", help="Kỳ: YYYY-MM 
             explain: Annotated[bool, typer.Option("--explain", help="In câu SQL, không chạy.")] = False,
             dialect: Annotated[str, typer.Option("--dialect", help="Phương ngữ SQL cho --explain.")] = "duckdb",
             engine: Annotated[EngineName, typer.Option("--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark.")] = EngineName.duckdb,
-            master: Annotated[Optional[str], typer.Option("--master", help="Spark master: local[*], spark://máy:7077 (mặc định local[2]).")] = None,
-            distinct: Annotated[DistinctCount, typer.Option("--distinct", help="MAU: exact (đếm chính xác, mặc định) hoặc sketch (ước lượng HLL, kèm sai số).")] = DistinctCount.exact) -> None:
+            master: Annotated[Optional[str], typer.Option("--master", help="Spark master: local[*], spark://máy:7077 (mặc định local[2]).")] = None) -> None:
     """Tính bộ chỉ số sử dụng cho một kỳ."""
     try:
         request = workflows.metric_request(period, by.value, source)
@@ -184,12 +178,9 @@ def metrics(period: Annotated[str, typer.Option("--period", help="Kỳ: YYYY-MM 
         raise fail("--format parquet cần --output TỆP.")
     if master and engine is not EngineName.spark:
         raise fail("--master chỉ dùng với --engine spark.")
-    if distinct is DistinctCount.sketch and by is By.category:
-        raise fail("--distinct sketch chỉ dùng với --by platform hoặc --by province.")
-    table = workflows.metrics(State.home, request, engine.value, master, distinct.value)
+    table = workflows.metrics(State.home, request, engine.value, master)
     if fmt is Format.table:
-        note = " (MAU ước lượng từ sketch HLL; xem cột distinct và mau_rse)" if distinct is DistinctCount.sketch else ""
-        out.print(format_table(table, title=f"Chỉ số kỳ {request.period.label}{note}"))
+        out.print(format_table(table, title=f"Chỉ số kỳ {request.period.label}"))
         if output:
             write_table(table, "csv", output)
         return
