@@ -27,6 +27,19 @@ from thuocdo.store.lake import commit_batch, discard, stage_partitions
 PROVINCE_SCORE = "CASE WHEN province_code IS NOT NULL THEN active_seconds_n * 1000 + (999 - CAST(province_code AS INTEGER)) END"
 
 
+#: the key of a record within its source: its record_id, or else its parsed content (keyed with the secret)
+RECORD_KEY_SQL = ("CASE WHEN record_id IS NOT NULL THEN $secret || chr(31) || 'i' || record_id ELSE $secret || "
+                  "chr(31) || concat_ws(chr(31), 'c', person, platform_id, epoch_us(ts_utc), active_seconds_n, "
+                  "bytes_n, sessions_n, installs_n, coalesce(province_code, '')) END")
+#: the good rows of `typed_ok`, keyed (k1, k2 = the two halves of the record key's md5); parameter $secret
+GOOD_ROWS_SQL = f"""
+    SELECT person, platform_id AS platform, day, strftime(day, '%Y-%m') AS month, active_seconds_n, bytes_n,
+           sessions_n, installs_n, province_code, CAST(h >> 64 AS UBIGINT) AS k1,
+           CAST(h & 18446744073709551615 AS UBIGINT) AS k2, _line
+    FROM (SELECT *, md5_number({RECORD_KEY_SQL}) AS h FROM typed_ok WHERE ok)
+"""
+
+
 def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog) -> BatchResult:
     raw = read_input(path, USAGE)
     return ingest_usage(store, raw, source, catalog, file_sha256=_sha256(path))
@@ -35,6 +48,9 @@ def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog) -
 def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, file_sha256: str | None = None,
                  kind: str = "usage", resolves: list[int] | None = None) -> BatchResult:
     """Ingest a read file; `resolves` lists quarantine entries this batch supersedes (a repair)."""
+    from thuocdo.ingest.stream import flush_inbox
+
+    flush_inbox(store, source)  # records accepted over HTTP are in the lake before this batch is checked against it
     batch_id = uuid.uuid4().hex
     try:
         return _ingest(store, raw, source, catalog, batch_id, file_sha256, kind, resolves or [])
@@ -92,17 +108,8 @@ def _quarantine_bad_rows(store: Store, raw: RawInput, source: str, batch_id: str
 def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int]:
     """Stage the deduplicated good rows as new partition files; return (stored, duplicates)."""
     con = store.con
-    key = ("CASE WHEN record_id IS NOT NULL THEN $secret || chr(31) || 'i' || record_id ELSE $secret || chr(31) || "
-           "concat_ws(chr(31), 'c', person, platform_id, epoch_us(ts_utc), active_seconds_n, bytes_n, sessions_n, "
-           "installs_n, coalesce(province_code, '')) END")
-    con.execute(f"""
-        DROP TABLE IF EXISTS fresh;
-        CREATE OR REPLACE TEMP TABLE good AS
-        SELECT person, platform_id AS platform, day, strftime(day, '%Y-%m') AS month, active_seconds_n, bytes_n,
-               sessions_n, installs_n, province_code, CAST(h >> 64 AS UBIGINT) AS k1,
-               CAST(h & 18446744073709551615 AS UBIGINT) AS k2, _line
-        FROM (SELECT *, md5_number({key}) AS h FROM typed_ok WHERE ok)
-    """, {"secret": store.secret.hex()})
+    con.execute(f"DROP TABLE IF EXISTS fresh; CREATE OR REPLACE TEMP TABLE good AS {GOOD_ROWS_SQL}",
+                {"secret": store.secret.hex()})
     n_good, n_keys = con.execute("SELECT count(*), count(DISTINCT (k1, k2)) FROM good").fetchall()[0]
     if n_keys == n_good:  # the usual case: no duplicate inside the file
         con.execute("ALTER TABLE good RENAME TO fresh")
@@ -116,12 +123,13 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
                     {"files": key_files})
     n_fresh = con.execute("SELECT count(*) FROM fresh").fetchall()[0][0]  # type: ignore[index]
     if n_fresh:
-        _stage_person_days(store, source, batch_id, key_files)
+        stage_person_days(store, source, batch_id, key_files)
     return n_fresh, n_good - n_fresh
 
 
-def _stage_person_days(store: Store, source: str, batch_id: str, key_files: list[str]) -> None:
-    """Rewrite each touched day whole: its person-day rows merged with the new ones, and its record keys."""
+def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[str]) -> None:
+    """Rewrite each touched day whole: its person-day rows merged with the new rows of the temporary table
+    `fresh`, and its record keys (`key_files`: the listed key files of those days)."""
     con = store.con
     days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
     old_files = store.files("person_day", source=source, days=days)

@@ -78,7 +78,8 @@ def source_relation(raw: RawInput, contract: Contract) -> str:
     """SQL selecting the contract's text columns (and `_json_ok`) from the registered `raw_in`."""
     if raw.format != "ndjson":
         cols = ", ".join(f'"{f}"' for f in contract.fields)
-        return f"SELECT _line, TRUE AS _json_ok, {cols} FROM raw_in"
+        ok = "_json_ok" if "_json_ok" in raw.table.column_names else "TRUE AS _json_ok"  # records parsed from JSON
+        return f"SELECT _line, {ok}, {cols} FROM raw_in"
     cols = ", ".join(
         f"CASE WHEN json_type(_json, '$.{f}') IN ('OBJECT', 'ARRAY') THEN json_extract(_json, '$.{f}')::VARCHAR "
         f"ELSE json_extract_string(_json, '$.{f}') END AS \"{f}\"" for f in contract.fields)

@@ -71,3 +71,40 @@ CREATE TABLE IF NOT EXISTS usage_month (
     w_sessions    DOUBLE NOT NULL,
     w_installs    DOUBLE NOT NULL
 );
+-- Records accepted through the HTTP API and not yet merged into the lake. Each one is already validated,
+-- pseudonymised and checked against the stored keys; the inbox is merged into the day partitions in the
+-- background and before anything reads the records (metrics, file ingestion of the same source).
+CREATE SEQUENCE IF NOT EXISTS inbox_seq START 1;
+CREATE TABLE IF NOT EXISTS inbox (
+    seq              BIGINT NOT NULL DEFAULT nextval('inbox_seq'),
+    source           VARCHAR NOT NULL,
+    batch_id         VARCHAR NOT NULL,
+    person           BIGINT NOT NULL,
+    platform         VARCHAR NOT NULL,
+    day              DATE NOT NULL,
+    month            VARCHAR NOT NULL,
+    active_seconds_n BIGINT NOT NULL,
+    bytes_n          BIGINT NOT NULL,
+    sessions_n       BIGINT NOT NULL,
+    installs_n       BIGINT NOT NULL,
+    province_code    VARCHAR,
+    k1               UBIGINT NOT NULL,
+    k2               UBIGINT NOT NULL
+);
+-- Every write through the HTTP API: who (key id and role), what (action, source or entity, batch), when and
+-- how many rows, written in the same transaction as the data.
+CREATE SEQUENCE IF NOT EXISTS audit_seq START 1;
+CREATE TABLE IF NOT EXISTS audit_log (
+    id         BIGINT PRIMARY KEY DEFAULT nextval('audit_seq'),
+    "at"       TIMESTAMP NOT NULL,
+    key_id     VARCHAR,
+    role       VARCHAR NOT NULL,
+    action     VARCHAR NOT NULL,     -- usage | weights | aggregates | indicators
+    target     VARCHAR NOT NULL,     -- the source or the entity written to
+    batch_id   VARCHAR,
+    received   BIGINT NOT NULL,
+    stored     BIGINT NOT NULL,
+    duplicates BIGINT NOT NULL,
+    rejected   BIGINT NOT NULL,
+    client     VARCHAR
+);
