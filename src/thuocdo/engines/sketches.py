@@ -245,6 +245,12 @@ def rolling_distinct(store: Store, first_day: dt.date, last_day: dt.date, window
     return pa.concat_tables(parts) if parts else union_cells(cells, by, lg_k)
 
 
+def weighted_sources(store: Store, months: Sequence[str]) -> set[str]:
+    """Sources with panel weights in any of the months: their MAU is Σ weights, which a sketch cannot give."""
+    return {r[0] for r in store.con.sql("SELECT DISTINCT source FROM weights WHERE list_contains($m, month)",
+                                         params={"m": list(months)}).fetchall()}
+
+
 def months_between(first: dt.date, last: dt.date) -> list[str]:
     months, y, m = [], first.year, first.month
     while (y, m) <= (last.year, last.month):
