@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from thuocdo import workflows
-from thuocdo.indices.cli import index_command, targets_command
+from thuocdo.indices.cli import compute_indicators_command, index_command, targets_command
 from thuocdo.reports.cli import report_command
 from thuocdo.ingest.results import BatchResult
 from thuocdo.model.periods import PeriodError
@@ -136,6 +136,7 @@ def ingest_indicators(files: Annotated[list[Path], typer.Argument(help="Tệp CS
 
 app.command("index")(index_command)
 app.command("targets")(targets_command)
+app.command("compute-indicators")(compute_indicators_command)
 
 
 class Format(str, Enum):

@@ -19,15 +19,17 @@ from rich.console import Console
 from rich.table import Table
 
 from thuocdo.catalog import Catalog, load_catalog
-from thuocdo.catalog.frameworks import MINISTRY_GROUPS, FrameworkError
+from thuocdo.catalog.frameworks import MINISTRY_GROUPS, FrameworkError, indicator_labels
 from thuocdo.indices import workflow
 from thuocdo.indices.demo_data import demo_indicators
 from thuocdo.indices.targets import UNIT_VI
+from thuocdo.indices.usage import INDICATORS as COMPUTED_INDICATORS
 from thuocdo.ingest.indicators import INDICATORS
 from thuocdo.output import write_table
 from thuocdo.reports.vietnamese import format_number, format_percent
 
-__all__ = ["demo_indicators", "index_app", "index_command", "targets_command", "write_demo_indicators"]
+__all__ = ["compute_indicators_command", "demo_indicators", "index_app", "index_command", "targets_command",
+           "write_demo_indicators"]
 
 index_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Chỉ số tổng hợp (DTI, EGDI, DESI) và mục tiêu quốc gia: index | targets.")
@@ -192,6 +194,34 @@ def _targets_rich(year: int, table: pa.Table) -> Table:
     return rich
 
 
+def compute_indicators_command(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="Năm cần tính, từ số liệu sử dụng các quý của năm.")],
+    usage_source: Annotated[Optional[str], typer.Option(
+        "--usage-source", help="Nguồn số liệu sử dụng (khi kho có nhiều nguồn).")] = None,
+) -> None:
+    """Tính các chỉ số từ số liệu sử dụng nền tảng (tỷ trọng MAU nền tảng Việt Nam, tỷ lệ thâm nhập…) cho cả
+    nước và từng tỉnh, lưu vào nguồn computed-usage để `index`, `targets` và `scorecard` dùng."""
+    try:
+        result = workflow.compute_usage_indicators(_home(ctx), year, usage_source)
+    except workflow.IndexRequestError as exc:
+        raise _fail(str(exc)) from exc
+    home = _home(ctx)
+    rows = workflow.read_computed(home, year)
+    labels = indicator_labels()
+    rich = Table(title=f"Chỉ số tính từ số liệu sử dụng nền tảng, năm {year} (nguồn computed-usage)", title_justify="left")
+    for header in ("Chỉ số", "Cả nước", "Số tỉnh có số liệu"):
+        rich.add_column(header, justify="left" if header == "Chỉ số" else "right")
+    for indicator in COMPUTED_INDICATORS:
+        nation = [v for level, _e, ind, _p, v in rows if ind == indicator and level == "nation"]
+        provinces = sum(1 for level, _e, ind, _p, _v in rows if ind == indicator and level == "province_new")
+        rich.add_row(labels.get(indicator, indicator), format_number(nation[0], 2) + "%" if nation else "–",
+                     str(provinces))
+    out.print(rich)
+    out.print(f"Lưu mới {format_number(result.stored)} giá trị, {format_number(result.duplicates)} giá trị không đổi, "
+              f"{format_number(result.rejected)} bị loại.", highlight=False)
+
+
 def write_demo_indicators(path: Path, catalog: Catalog | None = None, seed: int = 2024) -> Path:
     """Write the demo's indicator values as a CSV for `thuocdo ingest indicators` (UTF-8, header row)."""
     rows = demo_indicators(catalog or load_catalog(), seed)
@@ -204,3 +234,4 @@ def write_demo_indicators(path: Path, catalog: Catalog | None = None, seed: int 
 
 index_app.command("index")(index_command)
 index_app.command("targets")(targets_command)
+index_app.command("compute-indicators")(compute_indicators_command)

@@ -30,7 +30,9 @@ from thuocdo.indices.rank import rank_change, score_change
 from thuocdo.indices.spec import IndexSpec, spec_from_framework
 from thuocdo.indices.targets import TargetStatus, assess
 from thuocdo.indices.uncertainty import MonteCarloResult, monte_carlo
-from thuocdo.ingest.indicators import NATION, read_values
+from thuocdo.indices import usage as usage_indicators
+from thuocdo.ingest.indicators import NATION, ingest_indicator_input, input_from_rows, read_values
+from thuocdo.ingest.results import BatchResult
 from thuocdo.workflows import open_store
 
 _YEAR = re.compile(r"^\d{4}$")
@@ -246,3 +248,39 @@ def targets_table(statuses: Sequence[TargetStatus]) -> pa.Table:
                         ("gap", pa.float64()), ("needed_per_year", pa.float64()), ("observed_per_year", pa.float64()),
                         ("status", pa.string()), ("status_vi", pa.string()), ("source", pa.string())])
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+# -- indicators computed from the usage metrics ----------------------------------------------------------------
+def compute_usage_indicators(home: str | Path | None, year: int, usage_source: str | None = None) -> BatchResult:
+    """Compute the year's usage-based indicators (``thuocdo.indices.usage``) from the metric tables of its
+    quarters and store them as indicator values of the source ``computed-usage`` (re-running stores nothing
+    twice; new usage data replace the values)."""
+    from thuocdo import workflows
+
+    quarters = [f"{year}-Q{q}" for q in range(1, 5)]
+    if usage_source is None:
+        found = sorted({str(r["source"]) for q in quarters
+                        for r in workflows.metrics(home, workflows.metric_request(q, "platform")).to_pylist()
+                        if r.get("basis") == "records" and r.get("source")})
+        if len(found) > 1:
+            raise IndexRequestError(f"Kho có số liệu sử dụng của nhiều nguồn ({', '.join(found)}): chọn một bằng "
+                                    "--usage-source.")
+        if not found:
+            raise IndexRequestError(f"Chưa có số liệu sử dụng nào trong năm {year}: nạp bằng `thuocdo ingest usage`.")
+        usage_source = found[0]
+    platforms = {q: workflows.metrics(home, workflows.metric_request(q, "platform", usage_source)) for q in quarters}
+    provinces = {q: workflows.metrics(home, workflows.metric_request(q, "province", usage_source)) for q in quarters}
+    rows = (usage_indicators.nation_indicators(str(year), platforms, usage_source)
+            + usage_indicators.province_indicators(str(year), provinces, usage_source))
+    if not rows:
+        raise IndexRequestError(f"Nguồn {usage_source} chưa có số liệu sử dụng nào trong năm {year}.")
+    with open_store(home) as store:
+        return ingest_indicator_input(store, input_from_rows(f"usage:{usage_source}:{year}", rows),
+                                      usage_indicators.COMPUTED_SOURCE)
+
+
+def read_computed(home: str | Path | None, year: int) -> list[tuple[str, str, str, str, float]]:
+    """The stored usage-based indicator values of a year (level, entity, indicator, period, value)."""
+    with open_store(home) as store:
+        return read_values(store, usage_indicators.INDICATORS, ("nation", "province_new"), periods=[str(year)],
+                           source=usage_indicators.COMPUTED_SOURCE)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -147,7 +147,7 @@ def ingest_indicators(store: Store, path: Path, source: str, catalog: Catalog | 
     return ingest_indicator_input(store, raw, source, catalog)
 
 
-def input_from_rows(name: str, rows: Sequence[dict[str, object]], lines: Sequence[int] | None = None) -> RawInput:
+def input_from_rows(name: str, rows: Sequence[Mapping[str, object]], lines: Sequence[int] | None = None) -> RawInput:
     """Rows of the long format (dicts; values of any type, None or absent for empty) as a read input: what the
     HTTP API and the computed indicators hand to :func:`ingest_indicator_input`. ``lines`` number the rows
     in problems (1, 2, … by default)."""
