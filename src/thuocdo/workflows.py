@@ -117,9 +117,16 @@ def explain(request: mq.MetricRequest, dialect: str = "duckdb") -> str:
         ("Rollup kept in step at ingestion: person_month, from person_day", rollups.PERSON_MONTH),
         ("Rollup kept in step at ingestion: usage_month, from person_month and weights", rollups.USAGE_MONTH),
     ]
-    text = [f"-- {title}\n{mq.render(sqlglot.parse_one(sql, read='duckdb'), dialect)};" for title, sql in parts]
+    def render(expression: sqlglot.exp.Expr) -> str:
+        if dialect == "spark":  # as the Spark engine runs it, with its literal casts (thuocdo.engines.spark)
+            from thuocdo.engines.spark import spark_sql
+
+            return spark_sql(expression)
+        return mq.render(expression, dialect)
+
+    text = [f"-- {title}\n{render(sqlglot.parse_one(sql, read='duckdb'))};" for title, sql in parts]
     text.append(f"-- Metric query for {request.period.label}, by {request.breakdown.value}\n"
-                f"{mq.render(mq.build(request), dialect)};")
+                f"{render(mq.build(request))};")
     return "\n\n".join(text)
 
 

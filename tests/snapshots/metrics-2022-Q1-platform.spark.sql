@@ -115,7 +115,7 @@ WITH pw AS (
     pm.bytes,
     pm.sessions,
     pm.installs,
-    COALESCE(w.weight, 1.0) AS w
+    COALESCE(w.weight, CAST(1.0 AS DOUBLE)) AS w
   FROM person_month AS pm
   LEFT JOIN weights AS w
     ON w.source = pm.source AND w.person = pm.person AND w.month = pm.month
@@ -170,11 +170,11 @@ WITH monthly AS (
     m.period,
     SUM(m.mau_m) / MAX(p.n_months) AS mau,
     SUM(m.wdays) / MAX(p.n_days) AS dau,
-    SUM(m.wsec) / 60.0 / NULLIF(SUM(m.wdays), 0) AS minutes_per_day,
-    AVG(CASE WHEN m.mau_m > 0 THEN m.wbytes / 1000000.0 / m.mau_m END) AS mb_per_user,
+    SUM(m.wsec) / CAST(60.0 AS DOUBLE) / NULLIF(SUM(m.wdays), 0) AS minutes_per_day,
+    AVG(CASE WHEN m.mau_m > 0 THEN m.wbytes / CAST(1000000.0 AS DOUBLE) / m.mau_m END) AS mb_per_user,
     SUM(m.wsess) AS sessions,
     SUM(m.winst) AS installs,
-    SUM(m.n_m) * 1.0 / MAX(p.n_months) AS sample_persons,
+    SUM(m.n_m) * CAST(1.0 AS DOUBLE) / MAX(p.n_months) AS sample_persons,
     SUM(m.w2_m) / MAX(p.n_months) AS w2_persons
   FROM monthly AS m
   JOIN (
@@ -198,7 +198,7 @@ WITH monthly AS (
     pl.category,
     pl.origin,
     e.dau / NULLIF(e.mau, 0) AS stickiness,
-    RANK() OVER (PARTITION BY e.source, e.period, pl.category ORDER BY e.mau DESC) AS rank_in_category
+    RANK() OVER (PARTITION BY e.source, e.period, pl.category ORDER BY ROUND(e.mau, 6) DESC) AS rank_in_category
   FROM per AS e
   JOIN platforms AS pl
     ON e.platform = pl.platform

@@ -207,7 +207,10 @@ FROM (
       pl.category,
       pl.origin,
       e.dau / nullIf(e.mau, 0) AS stickiness,
-      RANK() OVER (PARTITION BY e.source, e.period, e.province, pl.category ORDER BY e.mau DESC) AS rank_in_category
+      RANK() OVER (
+        PARTITION BY e.source, e.period, e.province, pl.category
+        ORDER BY ROUND(e.mau, 6) DESC
+      ) AS rank_in_category
     FROM per AS e
     JOIN platforms AS pl
       ON e.platform = pl.platform

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from thuocdo.engines import sketches
-from thuocdo.metrics.query import Breakdown, MetricRequest
+from thuocdo.metrics.query import RANK_DECIMALS, Breakdown, MetricRequest
 from thuocdo.model.periods import Period
 from thuocdo.store import Store
 
@@ -112,7 +112,7 @@ def _rank(rows: list[dict[str, Any]], partition: list[str]) -> None:
         if row["distinct"] == "sketch":
             groups.setdefault(tuple(row[c] for c in partition), []).append(row)
     for members in groups.values():
-        ordered = sorted(members, key=lambda r: -r["mau"])
+        ordered = sorted(members, key=lambda r: -round(r["mau"], RANK_DECIMALS))
         for i, row in enumerate(ordered):
-            tied = i > 0 and ordered[i - 1]["mau"] == row["mau"]
+            tied = i > 0 and round(ordered[i - 1]["mau"], RANK_DECIMALS) == round(row["mau"], RANK_DECIMALS)
             row["rank_in_category"] = ordered[i - 1]["rank_in_category"] if tied else i + 1

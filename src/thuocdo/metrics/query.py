@@ -37,6 +37,11 @@ class MetricRequest:
         return (self.period, self.period.previous(), self.period.year_ago())
 
 
+#: the rank compares MAU rounded to 6 decimals: engines sum the same weights in different orders (≈ 1e-15 relative
+#: apart), and equal MAUs must tie on every engine
+RANK_DECIMALS = 6
+
+
 def _platform_sql(req: MetricRequest) -> str:
     by_province = req.breakdown is Breakdown.PROVINCE
     dims = ["source", "platform"] + (["province"] if by_province else [])
@@ -69,7 +74,7 @@ def _platform_sql(req: MetricRequest) -> str:
         GROUP BY {m_dims}, m.period
     ), enriched AS (
         SELECT e.*, pl.name, pl.category, pl.origin, {STICKINESS.replace('dau', 'e.dau').replace('mau', 'e.mau')} AS stickiness,
-               RANK() OVER (PARTITION BY {partition} ORDER BY e.mau DESC) AS rank_in_category
+               RANK() OVER (PARTITION BY {partition} ORDER BY ROUND(e.mau, {RANK_DECIMALS}) DESC) AS rank_in_category
         FROM per AS e
         JOIN platforms AS pl ON e.platform = pl.platform
     )
