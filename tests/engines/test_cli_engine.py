@@ -31,3 +31,44 @@ def test_cli_spark_engine_gives_the_default_numbers(fixture_store: FixtureStore,
                 assert math.isclose(s[key], value, rel_tol=1e-9), (d["platform"], key)
             else:
                 assert s[key] == value, (d["platform"], key)
+
+
+def test_explain_for_spark_is_what_the_spark_engine_runs(tmp_path: Path) -> None:
+    from thuocdo import workflows
+    from thuocdo.engines.spark import rollup_sql, spark_sql
+    from thuocdo.metrics import query as mq
+    from thuocdo.metrics.rollups import PERSON_MONTH, USAGE_MONTH
+
+    result = Cli(tmp_path / "home")("metrics", "--period", "2022-Q1", "--explain", "--dialect", "spark")
+    assert result.exit_code == 0, result.stderr
+    for sql in (spark_sql(rollup_sql(PERSON_MONTH)), spark_sql(rollup_sql(USAGE_MONTH)),
+                spark_sql(mq.build(workflows.metric_request("2022-Q1")))):
+        assert sql + ";" in result.stdout
+    assert "CAST(1.0 AS DOUBLE)" in result.stdout
+
+
+def test_equal_mau_summed_in_another_order_ties_in_the_rank() -> None:
+    """0.1 + 0.2 and 0.3 differ in the last bit: the rank compares MAU at 6 decimals, so both are first."""
+    import duckdb
+    import pyarrow as pa
+
+    from thuocdo import workflows
+    from thuocdo.catalog import load_catalog
+    from thuocdo.metrics import query as mq
+
+    request = workflows.metric_request("2022-01")
+    rel = workflows.relations(load_catalog(), request)
+    con = duckdb.connect()
+    rows = [("s", "zalo", 0.1), ("s", "zalo", 0.2), ("s", "viber", 0.3), ("s", "mocha", 0.2)]
+    con.register("usage_month", pa.table({
+        "source": [r[0] for r in rows], "platform": [r[1] for r in rows], "month": ["2022-01"] * 4,
+        "province": [str(i) for i in range(4)], "persons": [1] * 4, "w_persons": [r[2] for r in rows],
+        "w2_persons": [0.0] * 4, "w_active_days": [1.0] * 4, "w_seconds": [60.0] * 4, "w_bytes": [0.0] * 4,
+        "w_sessions": [1.0] * 4, "w_installs": [0.0] * 4}))
+    con.execute("CREATE TABLE aggregates (source VARCHAR, platform VARCHAR, period VARCHAR, metric VARCHAR, value DOUBLE)")
+    for name in ("platforms", "periods", "smartphones"):
+        con.register(name, getattr(rel, name))
+    got = {r["platform"]: r for r in con.sql(mq.build(request).sql(dialect="duckdb")).to_arrow_table().to_pylist()
+           if r["platform"] in ("zalo", "viber", "mocha")}
+    assert got["zalo"]["mau"] != got["viber"]["mau"]  # 0.30000000000000004 and 0.3
+    assert (got["zalo"]["rank_in_category"], got["viber"]["rank_in_category"], got["mocha"]["rank_in_category"]) == (1, 1, 3)
