@@ -23,6 +23,7 @@ from thuocdo.ingest.results import BatchResult
 from thuocdo.model.periods import PeriodError
 from thuocdo.output import format_table, write_table
 from thuocdo.store import StoreError
+from thuocdo.web.cli import keys_app, publish_command, serve_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="thuocdo: đo lường chuyển đổi số Việt Nam.")
 ingest_app = typer.Typer(no_args_is_help=True, help="Nạp dữ liệu: usage | weights | aggregates | indicators.")
@@ -233,6 +234,9 @@ def demo(persons: Annotated[Optional[int], typer.Option("--persons", help="Số 
 
 
 app.command("report")(report_command)
+app.command("serve")(serve_command)
+app.command("publish")(publish_command)
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:

@@ -106,15 +106,19 @@ def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
         assert output is not None
         pq.write_table(table, output)
     elif fmt == "csv":
-        sink = pa.BufferOutputStream()
-        pacsv.write_csv(table, sink)
-        data = sink.getvalue().to_pybytes()
-        _emit(data, output)
+        _emit(csv_bytes(table), output)
     elif fmt == "json":
         rows = [{k: _json_value(v) for k, v in r.items()} for r in table.to_pylist()]
         _emit(json.dumps(rows, ensure_ascii=False, default=str, indent=1).encode() + b"\n", output)
     else:
         raise ValueError(fmt)
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    """The table as CSV (header, then one line per row; numbers unrounded, nulls empty)."""
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink)
+    return sink.getvalue().to_pybytes()  # type: ignore[no-any-return]
 
 
 def _json_value(v: object) -> object:

@@ -1,0 +1,1 @@
+"""The web face: the HTTP API and the Vietnamese dashboard (`thuocdo serve`)."""

@@ -1,0 +1,103 @@
+"""Commands of the web face: `serve`, `keys create|list|revoke`, `publish`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from thuocdo.model.periods import PeriodError
+from thuocdo.store import resolve_home
+from thuocdo.web.access import ROLES, Access, AccessError
+
+keys_app = typer.Typer(no_args_is_help=True, help="Khóa API: create | list | revoke.")
+out = Console()
+err = Console(stderr=True)
+
+
+def _home(ctx: typer.Context) -> Path:
+    home = ctx.find_root().params.get("home")
+    return resolve_home(home)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Địa chỉ lắng nghe (mặc định chỉ máy này).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Cổng.")] = 8000,
+    flush_rows: Annotated[int, typer.Option("--flush-rows", help="Gộp hộp thư vào kho khi có chừng này bản ghi.")] = 200_000,
+    log_level: Annotated[str, typer.Option("--log-level", help="Mức ghi log của uvicorn.")] = "info",
+) -> None:
+    """Chạy bảng điều khiển và API (http://127.0.0.1:8000/, API tại /api/v1, tài liệu tại /api/v1/docs)."""
+    import uvicorn
+
+    from thuocdo.web.app import create_app
+    from thuocdo.web.service import Settings
+
+    home = _home(ctx)
+    app = create_app(home, Settings(flush_rows=flush_rows))
+    err.print(f"thuocdo phục vụ kho {home} tại http://{host}:{port}/ (API: /api/v1, tài liệu: /api/v1/docs)",
+              highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Option("--role", help=f"Vai trò: {', '.join(ROLES)}.")],
+    source: Annotated[Optional[str], typer.Option("--source", help="Nguồn mà khóa source được ghi vào.")] = None,
+    entity: Annotated[Optional[str], typer.Option("--entity", help="Tỉnh/thành hoặc bộ mà khóa entity nộp chỉ số.")] = None,
+    label: Annotated[Optional[str], typer.Option("--label", help="Ghi chú (ai giữ khóa).")] = None,
+) -> None:
+    """Tạo khóa API. Khóa chỉ in ra một lần; kho chỉ giữ bản băm."""
+    try:
+        key, info = Access(_home(ctx)).create_key(role, source=source, entity=entity, label=label, actor="cli")
+    except AccessError as exc:
+        raise _fail(str(exc)) from exc
+    err.print(f"Đã tạo khóa {info.id} (vai trò {info.role}{', nguồn ' + info.source if info.source else ''}"
+              f"{', đơn vị ' + info.entity if info.entity else ''}). Lưu khóa dưới đây: nó không được in lại.",
+              highlight=False)
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context) -> None:
+    """Liệt kê các khóa (mã khóa, vai trò, phạm vi, ngày tạo, ngày thu hồi)."""
+    table = Table(title="Khóa API")
+    for column in ("Mã khóa", "Vai trò", "Nguồn / đơn vị", "Ghi chú", "Tạo lúc", "Thu hồi lúc"):
+        table.add_column(column)
+    for k in Access(_home(ctx)).keys():
+        table.add_row(k.id, k.role, k.source or k.entity or "", k.label or "", k.created_at, k.revoked_at or "")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="Mã khóa (trong keys list).")]) -> None:
+    """Thu hồi một khóa; có hiệu lực ngay cả khi máy chủ đang chạy."""
+    try:
+        info = Access(_home(ctx)).revoke_key(key_id, actor="cli")
+    except AccessError as exc:
+        raise _fail(str(exc)) from exc
+    err.print(f"Đã thu hồi khóa {info.id} lúc {info.revoked_at}.", highlight=False)
+
+
+def publish_command(
+    ctx: typer.Context,
+    periods: Annotated[list[str], typer.Argument(help="Các kỳ: YYYY-MM, YYYY-Qn hoặc YYYY.")],
+    withdraw: Annotated[bool, typer.Option("--withdraw", help="Rút lại việc công bố.")] = False,
+) -> None:
+    """Công bố các kỳ (khách xem được trên bảng điều khiển và API); một quý công bố cả ba tháng của nó."""
+    access = Access(_home(ctx))
+    try:
+        for period in periods:
+            access.publish(period, actor="cli", withdraw=withdraw)
+    except PeriodError as exc:
+        raise _fail(str(exc)) from exc
+    err.print(f"Các kỳ đã công bố: {', '.join(access.publications()) or 'chưa có'}.", highlight=False)

@@ -1,0 +1,217 @@
+"""What the web face asks of the store, safe to call from many request threads at once.
+
+One process holds the store (DuckDB allows one writer process). Every use of the database goes through one
+lock; reads call the same workflows as the command line, so the web never computes a metric itself. Posted
+usage batches are queued to a writer thread that accepts whatever batches are waiting as one group
+(:func:`thuocdo.ingest.stream.accept_usage`) and merges the inbox into the lake when it grows large or the
+server falls idle.
+"""
+
+from __future__ import annotations
+
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from thuocdo import workflows
+from thuocdo.catalog import Catalog, load_catalog
+from thuocdo.ingest.results import BatchResult
+from thuocdo.ingest.stream import Outcome, Submission, Writer, accept_usage, flush_inbox, inbox_size, record_write
+from thuocdo.reports.uncertainty import MIN_CELL
+from thuocdo.store import Store, resolve_home
+from thuocdo.web.access import Access, Principal
+
+#: metric columns withheld from the public when a figure rests on fewer than MIN_CELL panelists
+SUPPRESSED_COLUMNS = ("mau", "dau", "minutes_per_day", "mb_per_user", "sessions", "installs", "stickiness",
+                      "w2_persons", "mau_previous", "mau_change_previous", "mau_year_ago", "mau_change_year",
+                      "penetration")
+#: the most records accepted together in one group
+GROUP_RECORDS = 50_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    flush_rows: int = 200_000     # merge the inbox into the lake when it holds this many records
+    flush_idle: float = 2.0       # ... or when no batch arrived for this many seconds
+
+
+class Service:
+    def __init__(self, home: str | Path | None, settings: Settings | None = None) -> None:
+        self.home = resolve_home(home)
+        self.settings = settings or Settings()
+        self.lock = threading.RLock()
+        self.store = Store(self.home)
+        self.catalog: Catalog = load_catalog()
+        self.access = Access(self.home)
+        self._queue: queue.Queue[tuple[str, Submission, Future[Outcome]] | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="thuocdo-writer", daemon=True)
+        self._writer.start()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._writer.join(timeout=60)
+        with self.lock:
+            flush_inbox(self.store)
+            self.store.close()
+
+    @contextmanager
+    def db(self) -> Iterator[Store]:
+        with self.lock:
+            yield self.store
+
+    # -- writes ------------------------------------------------------------------------------------------------
+    def submit_usage(self, source: str, submission: Submission) -> Future[Outcome]:
+        """Queue a usage batch; the future gives its outcome once committed."""
+        future: Future[Outcome] = Future()
+        self._queue.put((source, submission, future))
+        return future
+
+    def _write_loop(self) -> None:
+        last_write = time.monotonic()
+        while True:
+            try:
+                item = self._queue.get(timeout=0.25)
+            except queue.Empty:
+                if time.monotonic() - last_write > self.settings.flush_idle:
+                    self._flush_if_any()
+                    last_write = time.monotonic()
+                continue
+            if item is None:
+                return
+            group = [item]
+            records = item[1].raw.table.num_rows
+            while records < GROUP_RECORDS:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                group.append(nxt)
+                records += nxt[1].raw.table.num_rows
+            self._accept(group)
+            last_write = time.monotonic()
+
+    def _accept(self, group: list[tuple[str, Submission, Future[Outcome]]]) -> None:
+        by_source: dict[str, list[tuple[Submission, Future[Outcome]]]] = {}
+        for source, sub, fut in group:
+            by_source.setdefault(source, []).append((sub, fut))
+        for source, items in by_source.items():
+            try:
+                with self.lock:
+                    outcomes = accept_usage(self.store, self.catalog, source, [s for s, _ in items])
+            except BaseException as exc:  # noqa: BLE001 - every waiting request gets the error
+                for _, fut in items:
+                    fut.set_exception(exc)
+                continue
+            for (_, fut), outcome in zip(items, outcomes, strict=True):
+                fut.set_result(outcome)
+        with self.lock:
+            if inbox_size(self.store) >= self.settings.flush_rows:
+                flush_inbox(self.store)
+
+    def _flush_if_any(self) -> None:
+        with self.lock:
+            if inbox_size(self.store):
+                flush_inbox(self.store)
+
+    def ingest_table(self, kind: str, source: str, rows: list[dict[str, object]], writer: Writer,
+                     name: str) -> BatchResult:
+        """Weights, aggregates or indicator values posted as JSON records: ingested like a file of them."""
+        with tempfile.TemporaryDirectory(prefix="thuocdo-api-") as tmp:
+            path = Path(tmp) / f"{name}.ndjson"
+            path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+            with self.lock:
+                report = workflows.ingest(self.home, kind, [path], source)
+                if report.errors:
+                    raise workflows.InputError(report.errors[0])
+                result = report.results[0]
+                with self.store.transaction() as con:
+                    record_write(con, writer, kind, source, result.batch_id, result.rows_read, result.stored,
+                                 result.duplicates, result.rejected)
+        return result
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    def metrics(self, period: str, by: str = "platform", source: str | None = None) -> pa.Table:
+        request = workflows.metric_request(period, by, source)
+        with self.lock:
+            return workflows.metrics(self.home, request)
+
+    def public_metrics(self, period: str, by: str, principal: Principal, source: str | None = None) -> pa.Table:
+        """The metric table as `principal` may see it: published periods only (unless analyst or admin), and
+        panel figures from fewer than MIN_CELL panelists withheld (a `suppressed` column says which)."""
+        table = self.metrics(period, by, source)
+        if principal.sees_unpublished:
+            return table
+        return suppress(table)
+
+    def months_with_data(self) -> list[str]:
+        with self.lock:
+            workflows_rows = self.store.con.execute(
+                "SELECT DISTINCT month FROM usage_month UNION SELECT DISTINCT month FROM dirty_months "
+                "UNION SELECT DISTINCT month FROM inbox ORDER BY 1").fetchall()
+        return [r[0] for r in workflows_rows]
+
+    def index(self, framework: str, period: str, level: str = "province", units: str | None = None,
+              runs: int = 500) -> object:
+        from thuocdo.indices.workflow import run_index
+
+        with self.lock:
+            return run_index(self.home, framework, period, level, units, runs=runs)
+
+    def targets(self, year: int) -> pa.Table:
+        from thuocdo.indices.workflow import run_targets, targets_table
+
+        with self.lock:
+            return targets_table(run_targets(self.home, year))
+
+    def audit(self, limit: int = 200) -> pa.Table:
+        with self.lock:
+            return self.store.con.sql(f'SELECT id, "at", key_id, role, action, target, batch_id, received, stored, '
+                                      f"duplicates, rejected, client FROM audit_log ORDER BY id DESC LIMIT {int(limit)}"
+                                      ).to_arrow_table()
+
+    def report(self, period: str, fmt: str) -> Path:
+        """The report of a quarter in a format, written under the home on first request (kept until data change)."""
+        from thuocdo.reports.cli import write_reports
+
+        with self.lock:
+            stamp = self.store.con.execute("SELECT coalesce(max(committed_at)::VARCHAR, '') FROM batches").fetchall()[0][0]
+            folder = self.home / "reports" / period / _slug(stamp)
+            target = folder / f"bao-cao-{period}.{fmt}"
+            existing = sorted(folder.glob(f"*.{fmt}")) if folder.exists() else []
+            if existing:
+                return existing[0]
+            folder.mkdir(parents=True, exist_ok=True)
+            _, files = write_reports(self.home, period, [fmt], folder)
+            return files.get(fmt, target)
+
+
+def suppress(table: pa.Table) -> pa.Table:
+    """Withhold the metric values of rows resting on fewer than MIN_CELL active panelists."""
+    if "sample_persons" not in table.column_names:
+        return table
+    sample = table["sample_persons"]
+    hide = pc.fill_null(pc.less(sample, MIN_CELL), False)
+    for name in SUPPRESSED_COLUMNS:
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            col = table[name]
+            table = table.set_column(i, name, pc.if_else(hide, pa.scalar(None, col.type), col))
+    return table.append_column("suppressed", hide)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text) or "empty"
+

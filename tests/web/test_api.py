@@ -1,0 +1,182 @@
+"""The HTTP API through the ASGI app: data delivery with a per-record answer, retries, results, audit."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from pathlib import Path
+
+import orjson
+import pytest
+
+from thuocdo import workflows
+from thuocdo.ingest.stream import Submission, Writer, parse_records
+from tests.web.conftest import Served
+
+USAGE = "/api/v1/sources/telco-a/usage"
+
+#: six records worked by hand: 1-3 and 6 are new, 4 repeats the record_id of 1, 5 names an unknown platform;
+#: record 2 is 06:30 on 4 January in Vietnam, record 6 is 08:00 on 1 February in Vietnam (20:00 on 31 January at -05:00)
+BATCH = [
+    {"record_id": "r1", "user_id": "0901", "platform": "zalo", "time": "2022-01-03T08:00:00+07:00", "active_seconds": 600},
+    {"record_id": "r2", "user_id": "0902", "platform": "zalo", "time": "2022-01-03T23:30:00Z", "active_seconds": 300},
+    {"record_id": "r3", "user_id": "0901", "platform": "messenger", "time": "2022-01-05", "active_seconds": 120,
+     "bytes": 5_000_000},
+    {"record_id": "r1", "user_id": "0901", "platform": "zalo", "time": "2022-01-03T09:00:00+07:00", "active_seconds": 5},
+    {"record_id": "r5", "user_id": "0903", "platform": "no-such-app", "time": "2022-01-03"},
+    {"record_id": "r6", "user_id": "0904", "platform": "zalo", "time": "2022-01-31T20:00:00-05:00", "active_seconds": 60},
+]
+
+
+def post(served: Served, body: object, who: str = "telco-a", path: str = USAGE, **headers: str):
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    return served.client.post(path, content=data, headers={**served.headers(who), "Content-Type": "application/json",
+                                                              **headers})
+
+
+def metrics(served: Served, period: str, who: str | None = "analyst", **params: str) -> dict[str, dict]:
+    r = served.client.get("/api/v1/metrics", params={"period": period, **params}, headers=served.headers(who))
+    assert r.status_code == 200, r.text
+    return {row["platform"]: row for row in r.json()["rows"]}
+
+
+def test_a_batch_is_answered_record_by_record(served: Served) -> None:
+    r = post(served, BATCH)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert (answer["received"], answer["stored"], answer["duplicates"], answer["rejected"]) == (6, 4, 1, 1)
+    statuses = [(x["index"], x["status"]) for x in answer["records"]]
+    assert statuses == [(1, "stored"), (2, "stored"), (3, "stored"), (4, "duplicate"), (5, "rejected"), (6, "stored")]
+    [problem] = answer["records"][4]["problems"]
+    assert problem["field"] == "platform" and "no-such-app" in problem["message"]
+
+
+def test_a_retried_batch_stores_nothing_twice(served: Served) -> None:
+    first = post(served, BATCH).json()
+    again = post(served, BATCH).json()
+    assert (again["stored"], again["duplicates"], again["rejected"]) == (0, 5, 1)
+    assert again["batch_id"] != first["batch_id"]
+    with served.service.db() as store:
+        assert store.con.execute("SELECT count(*) FROM quarantine WHERE status = 'open'").fetchall()[0][0] == 1
+    jan = metrics(served, "2022-01")
+    assert jan["zalo"]["mau"] == 2 and jan["messenger"]["mau"] == 1
+    assert jan["zalo"]["minutes_per_day"] == pytest.approx((600 + 300) / 60 / 2)  # two person-days
+    assert jan["messenger"]["mb_per_user"] == pytest.approx(5.0)
+    assert metrics(served, "2022-02")["zalo"]["mau"] == 1  # record 6 is on 1 February in Vietnam
+
+
+def test_ndjson_and_gzip_bodies(served: Served) -> None:
+    lines = [json.dumps(BATCH[0]), "", "{not json", json.dumps(BATCH[2])]
+    body = gzip.compress(("\n".join(lines) + "\n").encode())
+    r = post(served, body, **{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert [(x["index"], x["status"]) for x in answer["records"]] == [(1, "stored"), (3, "rejected"), (4, "stored")]
+
+
+def test_unreadable_and_oversized_bodies_store_nothing(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert post(served, b"[{").status_code == 400
+    assert post(served, b'{"a": 1}\n{"b": 2}').json()["rejected"] == 2  # NDJSON of objects lacking every field
+    assert post(served, b"").status_code == 400
+    monkeypatch.setattr("thuocdo.ingest.stream.MAX_RECORDS", 3)
+    assert post(served, BATCH).status_code == 413
+    with served.service.db() as store:
+        assert store.con.execute("SELECT count(*) FROM inbox").fetchall()[0][0] == 0
+
+
+def test_records_posted_and_filed_are_stored_once(served: Served, tmp_path: Path) -> None:
+    post(served, BATCH)
+    csv = tmp_path / "same.csv"
+    csv.write_text("record_id,user_id,platform,time,active_seconds\n"
+                   "r1,0901,zalo,2022-01-03T08:00:00+07:00,600\nr7,0905,zalo,2022-01-10,60\n", encoding="utf-8")
+    with served.service.db():
+        report = workflows.ingest(served.home, "usage", [csv], "telco-a")
+    assert (report.results[0].stored, report.results[0].duplicates) == (1, 1)
+    assert metrics(served, "2022-01")["zalo"]["mau"] == 3
+
+
+def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(served: Served) -> None:
+    batches = [[{"record_id": f"b{b}-{i}", "user_id": f"u{(b * 7 + i) % 40}", "platform": "zalo",
+                 "time": f"2022-03-{1 + i % 28:02d}T12:00:00+07:00", "active_seconds": 10} for i in range(50)]
+               for b in range(8)]
+    outcomes = []
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        for b in range(8):  # every client sends every batch: one store, seven retries of each
+            sub = Submission(parse_records(orjson.dumps(batches[(b + k) % 8]), f"c{k}"), Writer(None, "source"))
+            out = served.service.submit_usage("telco-a", sub).result(timeout=60)
+            with lock:
+                outcomes.append(out)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(o.stored for o in outcomes) == 8 * 50
+    assert sum(o.duplicates for o in outcomes) == 3 * 8 * 50
+    with served.service.db() as store:
+        workflows_rows = store.con.execute("SELECT count(*) FROM inbox").fetchall()[0][0]
+    assert workflows_rows == 400
+    expected_persons = len({(b * 7 + i) % 40 for b in range(8) for i in range(50)})
+    assert metrics(served, "2022-03")["zalo"]["mau"] == expected_persons
+
+
+def test_every_write_is_in_the_audit_log(served: Served) -> None:
+    post(served, BATCH)
+    r = served.client.get("/api/v1/audit", headers=served.headers("admin"))
+    assert r.status_code == 200
+    [row] = r.json()["rows"]
+    key_id = served.keys["telco-a"].split("_")[1]
+    assert (row["key_id"], row["role"], row["action"], row["target"]) == (key_id, "source", "usage", "telco-a")
+    assert (row["received"], row["stored"], row["duplicates"], row["rejected"]) == (6, 4, 1, 1)
+
+
+def test_weights_and_aggregates_of_a_source(served: Served) -> None:
+    post(served, BATCH)
+    w = post(served, [{"user_id": "0901", "month": "2022-01", "weight": 1000},
+                      {"user_id": "0902", "month": "2022-01", "weight": 500},
+                      {"user_id": "0903", "month": "2022-13", "weight": 2}], path="/api/v1/sources/telco-a/weights")
+    assert w.status_code == 200, w.text
+    assert (w.json()["stored"], w.json()["rejected"]) == (2, 1)
+    assert w.json()["problems"][0]["field"] == "month"
+    assert metrics(served, "2022-01")["zalo"]["mau"] == 1500  # persons 0901 and 0902, weighted
+    a = post(served, [{"platform": "zalo", "period": "2022-01", "metric": "web_rank", "value": 3}],
+             path="/api/v1/sources/telco-a/aggregates")
+    assert a.status_code == 200 and a.json()["stored"] == 1
+
+
+def test_publication_and_small_cells(served: Served) -> None:
+    post(served, BATCH)
+    assert served.client.get("/api/v1/metrics", params={"period": "2022-01"}).status_code == 403
+    assert served.client.get("/api/v1/metrics", params={"period": "2022-01"},
+                             headers=served.headers("telco-a")).status_code == 403
+    r = served.client.post("/api/v1/publications", json={"period": "2022-Q1"}, headers=served.headers("admin"))
+    assert r.status_code == 201 and r.json() == ["2022-Q1"]
+    public = metrics(served, "2022-01", who=None)
+    assert public["zalo"]["suppressed"] is True and public["zalo"]["mau"] is None  # 2 panelists < 20
+    assert metrics(served, "2022-01")["zalo"]["mau"] == 2  # analysts see the figure
+    assert served.client.get("/api/v1/metrics", params={"period": "2022-04"}).status_code == 403
+
+
+def test_results_in_csv_like_the_command_line(served: Served) -> None:
+    post(served, BATCH)
+    r = served.client.get("/api/v1/metrics", params={"period": "2022-Q1", "format": "csv"},
+                          headers=served.headers("analyst"))
+    assert r.status_code == 200
+    header = r.text.splitlines()[0].replace('"', "").split(",")
+    for column in ("period", "platform", "category", "origin", "mau", "dau", "minutes_per_day", "mb_per_user",
+                   "sessions", "installs", "stickiness"):
+        assert column in header
+
+
+def test_catalog_and_openapi(served: Served) -> None:
+    platforms = served.client.get("/api/v1/catalog/platforms").json()
+    assert any(p["id"] == "zalo" for p in platforms)
+    provinces = served.client.get("/api/v1/catalog/provinces").json()
+    assert len(provinces) == 34 + 63
+    schema = served.client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/sources/{source}/usage" in schema["paths"]
+    assert "UsageRecord" in schema["components"]["schemas"]
