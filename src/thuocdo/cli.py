@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from thuocdo import workflows
 from thuocdo.indices.cli import compute_indicators_command, index_command, targets_command
-from thuocdo.reports.cli import report_command
+from thuocdo.reports.cli import report_command, scorecard_command
 from thuocdo.ingest.results import BatchResult
 from thuocdo.model.periods import PeriodError
 from thuocdo.output import format_table, write_table
@@ -138,6 +138,7 @@ def ingest_indicators(files: Annotated[list[Path], typer.Argument(help="Tệp CS
 app.command("index")(index_command)
 app.command("targets")(targets_command)
 app.command("compute-indicators")(compute_indicators_command)
+app.command("scorecard")(scorecard_command)
 
 
 class Format(str, Enum):

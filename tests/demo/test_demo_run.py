@@ -15,3 +15,6 @@ def test_demo_runs_end_to_end(cli: Cli) -> None:
     rows = {r["platform"]: r for r in cli.metrics("2022-Q1", "--source", "demo-panel")}
     assert rows["zalo"]["mau"] > rows["mocha"]["mau"] > 0  # calibrated audiences keep their order
     assert rows["vnexpress"]["visits"] == 135_700_000  # a published figure from the second source
+    scorecard = (cli.home / "bao-cao" / "bao-cao-chi-so-chuyen-doi-so-2024.md").read_text(encoding="utf-8")
+    assert "Xếp hạng 34 tỉnh, thành phố" in scorecard and "Tình hình thực hiện các mục tiêu quốc gia" in scorecard
+    assert "Chỉ số tính từ dữ liệu sử dụng nền tảng số" in scorecard  # computed from the demo panel (2022)

@@ -1,5 +1,6 @@
-"""`thuocdo demo`: generate the demo panel, ingest it through the real pipeline, print the metrics and
-scorecards, and write the quarterly report for quarter I/2022 in Markdown, HTML, DOCX and PDF.
+"""`thuocdo demo`: generate the demo panel, ingest it through the real pipeline, compute the usage-based
+indicators, print the metrics and scorecards, and write the quarterly report for quarter I/2022 and the
+scorecard report for 2024 in Markdown, HTML, DOCX and PDF.
 
 The default panel (``DEFAULT_PERSONS`` panelists, about 6 million person-day records) runs in about two
 minutes on two cores; ``scale`` multiplies the panelists (and the records) for a larger, more precise panel.
@@ -31,6 +32,10 @@ SUMMARY_COLUMNS = ["name", "category", "mau", "minutes_per_day", "mb_per_user", 
 WEB_SOURCE = "demo-web-panel"
 INDICATOR_SOURCE = "demo-indicators"
 REPORT_PERIOD = "2022-Q1"
+#: the year of the demo's scorecard (DTI of the 63 provinces, and the 34 by the merged-province rule)
+SCORECARD_YEAR = 2024
+#: the years of the demo panel whose usage-based indicators are computed
+USAGE_YEARS = (2021, 2022)
 #: panelists of the default demo: about 6 million person-day records over 18 months
 DEFAULT_PERSONS = 3_400
 
@@ -60,8 +65,11 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
         progress.advance(load)
         indicators = write_demo_indicators(Path(tmp) / "indicators.csv")
         workflows.ingest(home, "indicators", [indicators], INDICATOR_SOURCE)
+        for year in USAGE_YEARS:
+            index_workflow.compute_usage_indicators(home, year, PANEL_SOURCE)
         progress.advance(load)
         written = _write_report(home, report_dir or home / "bao-cao", formats, progress)
+        scorecard = _write_scorecard(home, report_dir or home / "bao-cao", formats, progress)
     table = workflows.metrics(home, workflows.metric_request(REPORT_PERIOD, "platform", PANEL_SOURCE))
     top = pc.less_equal(pc.fill_null(table["rank_in_category"], 99), 3)
     console.print(format_table(table.filter(top), columns=SUMMARY_COLUMNS,
@@ -71,11 +79,13 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
                                columns=["category", "domestic_share", "domestic_foreign_ratio"],
                                title="Tỷ trọng MAU của nền tảng Việt Nam theo nhóm, quý I/2022"))
     _print_scorecards(home, console)
-    _print_reports(written, console)
+    _print_reports(written, console, "Báo cáo chuyên đề quý I/2022")
+    _print_reports(scorecard, console, f"Báo cáo chỉ số chuyển đổi số và mục tiêu quốc gia năm {SCORECARD_YEAR}")
     console.print(f"Bảng mẫu: {_vn(n)} người, {_vn(files.records)} bản ghi. Kho dữ liệu: {home}. Xem thêm: "
                   f"thuocdo --home {home} metrics --period 2022-Q1; "
                   f"thuocdo --home {home} report --period 2022-Q1 --output DIR; "
-                  f"thuocdo --home {home} index --framework dti-2025 --period 2024", highlight=False)
+                  f"thuocdo --home {home} index --framework dti-2025 --period 2024; "
+                  f"thuocdo --home {home} scorecard --year {SCORECARD_YEAR} --output DIR", highlight=False)
     return written
 
 
@@ -100,9 +110,26 @@ def _write_report(home: Path, out: Path, formats: tuple[str, ...], progress: Pro
 _FORMAT_NAMES = {"md": "Markdown", "html": "HTML (tự chứa)", "docx": "Word (Nghị định 30/2020/NĐ-CP)", "pdf": "PDF"}
 
 
-def _print_reports(written: dict[str, Path], console: Console) -> None:
+def _write_scorecard(home: Path, out: Path, formats: tuple[str, ...], progress: Progress) -> dict[str, Path]:
+    from thuocdo.reports.cli import write_scorecard
+
+    task = progress.add_task(f"Lập báo cáo chỉ số năm {SCORECARD_YEAR}", total=len(formats) + 2)
+
+    def step(name: str) -> None:
+        progress.update(task, description=f"Lập báo cáo chỉ số: {name}")
+        progress.advance(task)
+
+    try:
+        _, written = write_scorecard(home, SCORECARD_YEAR, list(formats), out, on_step=step)
+    except RenderError as exc:
+        progress.console.print(f"[yellow]Cảnh báo:[/yellow] {exc}", highlight=False)
+        _, written = write_scorecard(home, SCORECARD_YEAR, [f for f in formats if f != "pdf"], out)
+    return written
+
+
+def _print_reports(written: dict[str, Path], console: Console, title: str) -> None:
     folder = next(iter(written.values())).parent if written else Path(".")
-    rich = Table(title=f"Báo cáo chuyên đề quý I/2022 đã lập, trong thư mục {folder}", title_justify="left")
+    rich = Table(title=f"{title} đã lập, trong thư mục {folder}", title_justify="left")
     rich.add_column("Định dạng")
     rich.add_column("Tệp", overflow="fold")
     rich.add_column("Dung lượng", justify="right")

@@ -31,7 +31,7 @@ from thuocdo.indices.spec import IndexSpec, spec_from_framework
 from thuocdo.indices.targets import TargetStatus, assess
 from thuocdo.indices.uncertainty import MonteCarloResult, monte_carlo
 from thuocdo.indices import usage as usage_indicators
-from thuocdo.ingest.indicators import NATION, ingest_indicator_input, input_from_rows, read_values
+from thuocdo.ingest.indicators import NATION, ensure_table, ingest_indicator_input, input_from_rows, read_values
 from thuocdo.ingest.results import BatchResult
 from thuocdo.workflows import open_store
 
@@ -284,3 +284,10 @@ def read_computed(home: str | Path | None, year: int) -> list[tuple[str, str, st
     with open_store(home) as store:
         return read_values(store, usage_indicators.INDICATORS, ("nation", "province_new"), periods=[str(year)],
                            source=usage_indicators.COMPUTED_SOURCE)
+
+
+def indicator_sources(home: str | Path | None) -> list[str]:
+    """The sources that hold indicator values."""
+    with open_store(home) as store:
+        ensure_table(store)
+        return [str(r[0]) for r in store.con.execute("SELECT DISTINCT source FROM indicator_values ORDER BY 1").fetchall()]

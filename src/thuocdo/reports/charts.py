@@ -40,6 +40,12 @@ def _figure(chart: Chart) -> Any:
                 return _shares(chart.data)
             case "trend":
                 return _trend(chart.data)
+            case "pillars":
+                return _pillars(chart.data)
+            case "intervals":
+                return _intervals(chart.data)
+            case "attainment":
+                return _attainment(chart.data)
             case _:
                 raise ValueError(chart.kind)
 
@@ -102,6 +108,61 @@ def _trend(d: dict[str, Any]) -> Any:
     ax.yaxis.set_major_formatter(_vn(1 if peak < 5 else 0))
     ax.grid(axis="y", color="#dddddd", lw=0.6)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=7.5)
+    fig.tight_layout()
+    return fig
+
+
+def _pillars(d: dict[str, Any]) -> Any:
+    """Grouped horizontal bars: each unit's pillar scores (0–1), the first unit on top."""
+    labels, series = d["labels"][::-1], d["series"]
+    fig, ax = plt.subplots(figsize=(6.3, 0.42 * len(labels) + 1.0))
+    height = 0.8 / max(1, len(series))
+    for i, s in enumerate(series):
+        values = [v if v is not None else 0.0 for v in s["values"][::-1]]
+        ys = [y + (len(series) - 1 - i - (len(series) - 1) / 2) * height for y in range(len(labels))]
+        ax.barh(ys, values, height=height, color=_LINE_COLOURS[i % len(_LINE_COLOURS)], label=s["label"])
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(_vn(1))
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="x", color="#dddddd", lw=0.6)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=len(series), frameon=False, fontsize=7.5)
+    fig.tight_layout()
+    return fig
+
+
+def _intervals(d: dict[str, Any]) -> Any:
+    """Each unit's rank (dot) and its 5–95% rank interval (line), rank 1 on top."""
+    labels = d["labels"]
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(6.3, 0.14 * n + 1.0))
+    ys = list(range(n))
+    for y, lo, hi in zip(ys, d["low"], d["high"]):
+        if lo is not None and hi is not None:
+            ax.plot([lo, hi], [y, y], color=FOREIGN, lw=1.2)
+    ax.plot(d["rank"], ys, "o", color=DOMESTIC, markersize=2.8)
+    ax.set_yticks(ys, labels, fontsize=6 if n > 40 else 7.5)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(0.5, n + 0.5)
+    ax.set_xlabel("Thứ hạng", fontsize=8)
+    ax.xaxis.set_major_formatter(_vn(0))
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="x", color="#eeeeee", lw=0.6)
+    fig.tight_layout()
+    return fig
+
+
+def _attainment(d: dict[str, Any]) -> Any:
+    """Attainment of each target (share of the target reached, capped at 150%), with the 100% line."""
+    labels, values, colours = d["labels"][::-1], [v * 100 for v in d["values"][::-1]], d["colours"][::-1]
+    fig, ax = plt.subplots(figsize=(6.3, 0.3 * len(labels) + 0.9))
+    ax.barh(labels, values, color=colours)
+    for y, v in enumerate(values):
+        ax.text(v + 1, y, format_number(v, 1) + "%", va="center", fontsize=7.5)
+    ax.axvline(100, color="#333333", lw=0.8, linestyle="--")
+    ax.set_xlim(0, max(115.0, max(values, default=0) + 15))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
+    ax.tick_params(axis="y", length=0, labelsize=7.5)
     fig.tight_layout()
     return fig
 

@@ -17,11 +17,14 @@ from rich.console import Console
 
 from thuocdo import workflows
 from thuocdo.catalog import load_catalog
+from thuocdo.catalog.frameworks import FrameworkError
+from thuocdo.indices import workflow as index_workflow
 from thuocdo.model.periods import Period, PeriodError, PeriodKind
 from thuocdo.reports.build import ReportSettings, build_report
 from thuocdo.reports.context import ReportInputs, trend_periods
 from thuocdo.reports.model import Report
 from thuocdo.reports.render import FORMATS, RenderError, write
+from thuocdo.reports.scorecard import Ranking, ScorecardInputs, build_scorecard, format_value
 from thuocdo.reports.uncertainty import MIN_CELL
 
 out = Console()
@@ -104,6 +107,92 @@ def report_command(
         formats = parse_formats(fmt)
         _, written = write_reports(_home(ctx), period, formats, output, source)
     except (PeriodError, ReportRequestError, RenderError) as exc:
+        err.print(f"[red]Lỗi:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    for f, path in written.items():
+        out.print(f"{f.upper():5s} {path}", highlight=False)
+
+
+# -- the scorecard -----------------------------------------------------------------------------------------------
+#: Monte Carlo runs behind the rank intervals of the scorecard
+SCORECARD_RUNS = 300
+
+
+def default_framework(year: int) -> str:
+    """DTI under Decision 405/QĐ-BKHCN from the 2024 assessment, under Decision 922/QĐ-BTTTT before."""
+    return "dti-2025" if year >= 2024 else "dti-2022"
+
+
+def _computed(home: Path | None, year: int) -> list[dict[str, object]]:
+    from thuocdo.catalog.frameworks import indicator_labels
+    from thuocdo.indices.usage import INDICATORS
+
+    catalog = load_catalog()
+    names = {p.code: p.short_name for p in catalog.provinces_new}
+    labels = indicator_labels()
+    for y in range(year, year - 6, -1):  # the latest year with computed values, up to the report's
+        rows = index_workflow.read_computed(home, y)
+        if rows:
+            break
+    else:
+        return []
+    out: list[dict[str, object]] = []
+    for indicator in INDICATORS:
+        nation = [v for level, _e, ind, _p, v in rows if ind == indicator and level == "nation"]
+        provinces = [(v, e) for level, e, ind, _p, v in rows if ind == indicator and level == "province_new"]
+        top = max(provinces, default=None)
+        out.append({"label": labels.get(indicator, indicator), "unit": "percent_open", "year": y,
+                    "nation": nation[0] if nation else None, "provinces": len(provinces),
+                    "top": None if top is None else f"{names.get(top[1], top[1])} ({format_value(top[0], 'percent')})"})
+    return out
+
+
+def scorecard_inputs(home: Path | None, year: int, framework: str | None = None,
+                     runs: int = SCORECARD_RUNS) -> ScorecardInputs:
+    """The results the scorecard reads: the provincial ranking in the 63 and the 34 views (those with data),
+    the national targets as of the year, and the indicators computed from usage."""
+    framework_id = framework or default_framework(year)
+    rankings = []
+    run = None
+    for units in ("63", "34"):
+        try:
+            run = index_workflow.run_index(home, framework_id, str(year), "province", units, runs)
+        except index_workflow.IndexRequestError:
+            continue
+        views = [(v.code, v.label_vi) for v in run.level.views]
+        merged = bool((run.current.merged_from > 1).any())
+        rankings.append(Ranking(units, index_workflow.index_table(run).to_pylist(), run.level.decimals, views, merged))
+    if run is None:
+        raise ReportRequestError(f"Chưa có giá trị chỉ số cấp tỉnh của {framework_id} cho năm {year}: nạp bằng "
+                                 "`thuocdo ingest indicators`.")
+    targets = index_workflow.targets_table(index_workflow.run_targets(home, year)).to_pylist()
+    demo = any(s.startswith("demo") for s in index_workflow.indicator_sources(home))
+    return ScorecardInputs(year, run.framework.name_vi, run.framework.legal_source, run.level.label_vi.lower(),
+                           rankings, targets, _computed(home, year), runs, demo)
+
+
+def write_scorecard(home: Path | None, year: int, formats: list[str], output: Path, framework: str | None = None,
+                    runs: int = SCORECARD_RUNS, on_step: Callable[[str], None] | None = None) -> tuple[Report, dict[str, Path]]:
+    if on_step:
+        on_step("xếp hạng")
+    report = build_scorecard(scorecard_inputs(home, year, framework, runs))
+    return report, write(report, output, formats, on_step)
+
+
+def scorecard_command(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="Năm đánh giá (ví dụ 2024).")],
+    framework: Annotated[Optional[str], typer.Option(
+        "--framework", help="Bộ chỉ số cấp tỉnh: dti-2025 (mặc định từ năm 2024) hoặc dti-2022.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Các định dạng, cách nhau bởi dấu phẩy: md, html, docx, pdf.")] = ",".join(FORMATS),
+    output: Annotated[Path, typer.Option("--output", help="Thư mục ghi báo cáo.")] = Path("bao-cao"),
+    runs: Annotated[int, typer.Option("--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = SCORECARD_RUNS,
+) -> None:
+    """Lập báo cáo xếp hạng chỉ số chuyển đổi số cấp tỉnh và các mục tiêu quốc gia (Markdown, HTML, DOCX, PDF)."""
+    try:
+        formats = parse_formats(fmt)
+        _, written = write_scorecard(_home(ctx), year, formats, output, framework, runs)
+    except (ReportRequestError, RenderError, FrameworkError) as exc:
         err.print(f"[red]Lỗi:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from exc
     for f, path in written.items():

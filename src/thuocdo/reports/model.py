@@ -64,6 +64,7 @@ class Report:
     closing: str
     recipients: list[str]
     signer: str
+    stem: str = ""  # file name stem (ASCII); default: the quarterly report's
 
     def sections(self) -> list[Section]:
         """Every section and subsection, in reading order."""

@@ -25,7 +25,7 @@ class RenderError(RuntimeError):
 
 
 def file_stem(report: Report) -> str:
-    return f"bao-cao-nen-tang-so-{report.period}"
+    return report.stem or f"bao-cao-nen-tang-so-{report.period}"
 
 
 @functools.lru_cache(maxsize=1)
