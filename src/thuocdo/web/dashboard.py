@@ -114,6 +114,10 @@ def _period_label(label: str, capital: bool = False) -> str:
     return vn.format_quarter(label, capital=capital)
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _target_value(value: float | None, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -181,7 +185,7 @@ def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | 
     domestic = sum(r["domestic_value"] or 0.0 for r in categories)
     foreign = sum(r["foreign_value"] or 0.0 for r in categories)
     total = domestic + foreign
-    names = {c.id: c.name_vi for c in service.catalog.categories}
+    names = {c.id: _capital(c.name_vi) for c in service.catalog.categories}
     shares = sorted(({"category": r["category"], "name": names.get(r["category"], r["category"]),
                       "share": r["domestic_share"], "domestic": r["domestic_value"], "foreign": r["foreign_value"]}
                      for r in categories if r["total_value"]), key=lambda r: -(r["share"] or 0))
@@ -211,7 +215,7 @@ def platforms_page(request: Request, who: Caller, ky: str | None = None, nhom: s
     if period is None:
         return _no_data(request, "Nền tảng")
     rows, source, sources = _platform_rows(service, who, period, nguon)
-    known = {c.id: c.name_vi for c in service.catalog.categories}
+    known = {c.id: _capital(c.name_vi) for c in service.catalog.categories}
     present = [c for c in known if any(r["category"] == c for r in rows)]
     if nhom and nhom not in known:
         raise NotFound(f"Không có nhóm nền tảng '{nhom[:40]}'.")
@@ -261,7 +265,7 @@ def platform_page(request: Request, who: Caller, platform_id: str, ky: str | Non
     chart = line_chart([(s["period"], s["mau"]) for s in series], vn.format_persons)
     return _page(request, "platform.j2", title=platform.name, platform=platform, period=period, periods=periods,
                  current=current, series=series, chart=chart, provinces=provinces, source=source, sources=sources,
-                 category=glossary.category_name(service.catalog, platform.category),
+                 category=_capital(glossary.category_name(service.catalog, platform.category)),
                  source_label=glossary.source_label(source),
                  any_suppressed=any(r.get("suppressed") for r in provinces) or any(s["suppressed"] for s in series))
 
@@ -339,7 +343,7 @@ def index_page(request: Request, who: Caller, bo: str = "dti-2022", nam: str | N
                     "left": 100 * (lo - 1) / (n - 1), "width": max(100 * (hi - lo) / (n - 1), 0.8),
                     "dot": 100 * ((r.get("rank") or lo) - 1) / (n - 1)}
             main = [c for c in run.level.main_indices if c in (table[0] if table else {})]
-            context.update(rows=table, units=run.units, main=[(c, labels.get(c, c)) for c in main],
+            context.update(rows=table, units=run.units, has_change=any(r.get("rank_change") is not None for r in table), main=[(c, labels.get(c, c)) for c in main],
                            level_label=run.level.label_vi, scale=run.level.scale)
     return _page(request, "index.j2", **context)
 
@@ -352,9 +356,9 @@ def reports_page(request: Request, who: Caller) -> HTMLResponse:
 
 
 # -- charts ---------------------------------------------------------------------------------------------------------------
-def line_chart(points: list[tuple[str, float | None]], label: Any, width: int = 720, height: int = 260) -> dict[str, Any]:
+def line_chart(points: list[tuple[str, float | None]], label: Any, width: int = 1100, height: int = 300) -> dict[str, Any]:
     """An SVG line chart's geometry: one point per period (None: a gap), y from 0, four gridlines."""
-    left, right, top, bottom = 88, 16, 16, 40
+    left, right, top, bottom = 90, 40, 16, 40
     values = [v for _, v in points if v is not None]
     top_value = _nice(max(values)) if values else 1.0
     n = max(len(points) - 1, 1)
