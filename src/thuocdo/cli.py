@@ -153,6 +153,11 @@ class EngineName(str, Enum):
     spark = "spark"
 
 
+class DistinctCount(str, Enum):
+    exact = "exact"
+    sketch = "sketch"
+
+
 class By(str, Enum):
     platform = "platform"
     province = "province"
@@ -168,7 +173,8 @@ def metrics(period: Annotated[str, typer.Option("--period", help="Kỳ: YYYY-MM 
             explain: Annotated[bool, typer.Option("--explain", help="In câu SQL, không chạy.")] = False,
             dialect: Annotated[str, typer.Option("--dialect", help="Phương ngữ SQL cho --explain.")] = "duckdb",
             engine: Annotated[EngineName, typer.Option("--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark.")] = EngineName.duckdb,
-            master: Annotated[Optional[str], typer.Option("--master", help="Spark master: local[*], spark://máy:7077 (mặc định local[2]).")] = None) -> None:
+            master: Annotated[Optional[str], typer.Option("--master", help="Spark master: local[*], spark://máy:7077 (mặc định local[2]).")] = None,
+            distinct: Annotated[DistinctCount, typer.Option("--distinct", help="MAU: exact (đếm chính xác, mặc định) hoặc sketch (ước lượng HLL, kèm sai số).")] = DistinctCount.exact) -> None:
     """Tính bộ chỉ số sử dụng cho một kỳ."""
     try:
         request = workflows.metric_request(period, by.value, source)
@@ -181,9 +187,12 @@ def metrics(period: Annotated[str, typer.Option("--period", help="Kỳ: YYYY-MM 
         raise fail("--format parquet cần --output TỆP.")
     if master and engine is not EngineName.spark:
         raise fail("--master chỉ dùng với --engine spark.")
-    table = workflows.metrics(State.home, request, engine.value, master)
+    if distinct is DistinctCount.sketch and by is By.category:
+        raise fail("--distinct sketch chỉ dùng với --by platform hoặc --by province.")
+    table = workflows.metrics(State.home, request, engine.value, master, distinct.value)
     if fmt is Format.table:
-        out.print(format_table(table, title=f"Chỉ số kỳ {request.period.label}"))
+        note = " (MAU ước lượng từ sketch HLL; xem cột distinct và mau_rse)" if distinct is DistinctCount.sketch else ""
+        out.print(format_table(table, title=f"Chỉ số kỳ {request.period.label}{note}"))
         if output:
             write_table(table, "csv", output)
         return
