@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 from pathlib import Path
 
 import orjson
@@ -12,6 +13,7 @@ import pytest
 
 from thuocdo import workflows
 from thuocdo.ingest.stream import Submission, Writer, parse_records
+from thuocdo.web.service import Settings
 from tests.web.conftest import Served
 
 USAGE = "/api/v1/sources/telco-a/usage"
@@ -96,7 +98,9 @@ def test_records_posted_and_filed_are_stored_once(served: Served, tmp_path: Path
     assert metrics(served, "2022-01")["zalo"]["mau"] == 3
 
 
-def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(served: Served) -> None:
+@pytest.mark.parametrize("flush_rows", [1_000_000, 120], ids=["inbox", "merged-meanwhile"])
+def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(served: Served, flush_rows: int) -> None:
+    served.service.settings = Settings(flush_rows=flush_rows, flush_idle=3600)  # 120: merges while batches arrive
     batches = [[{"record_id": f"b{b}-{i}", "user_id": f"u{(b * 7 + i) % 40}", "platform": "zalo",
                  "time": f"2022-03-{1 + i % 28:02d}T12:00:00+07:00", "active_seconds": 10} for i in range(50)]
                for b in range(8)]
@@ -117,9 +121,16 @@ def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(ser
         t.join()
     assert sum(o.stored for o in outcomes) == 8 * 50
     assert sum(o.duplicates for o in outcomes) == 3 * 8 * 50
-    with served.service.db() as store:
-        workflows_rows = store.con.execute("SELECT count(*) FROM inbox").fetchall()[0][0]
-    assert workflows_rows == 400
+    for _ in range(300):  # the background merge runs on its own time: wait for it (small inbox) or not (large)
+        with served.service.db() as store:
+            in_inbox = store.con.execute("SELECT count(*) FROM inbox").fetchall()[0][0]
+            keys = store.files("record_keys", source="telco-a")
+            in_lake = store.con.execute("SELECT count(*) FROM read_parquet($f)", {"f": keys}).fetchall()[0][0] if keys else 0
+        assert in_inbox + in_lake == 400
+        if flush_rows > 400 or in_lake:
+            break
+        time.sleep(0.1)
+    assert (in_lake > 0) == (flush_rows < 400)
     expected_persons = len({(b * 7 + i) % 40 for b in range(8) for i in range(50)})
     assert metrics(served, "2022-03")["zalo"]["mau"] == expected_persons
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import uuid
 import zlib
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -309,12 +310,15 @@ def inbox_size(store: Store) -> int:
     return store.con.execute("SELECT count(*) FROM inbox").fetchall()[0][0]  # type: ignore[no-any-return]
 
 
-def flush_inbox(store: Store, source: str | None = None) -> int:
+def flush_inbox(store: Store, source: str | None = None, *,
+                commit_lock: AbstractContextManager[object] | None = None) -> int:
     """Merge the inbox (of one source, or all) into the day partitions; return how many records moved.
 
     Per source, one batch: the touched days are rewritten with the inbox's person-days and keys, and the new
     files are listed, the moved rows deleted from the inbox and their months marked for the rollup in one
-    transaction."""
+    transaction. With `commit_lock`, only that transaction and the removal of the replaced files hold the
+    lock: the server keeps accepting batches while the days are rewritten (through another connection, and
+    with no other flush at the same time)."""
     con = store.con
     where = "" if source is None else "WHERE source = $source"
     sources = con.execute(f"SELECT source, max(seq) FROM inbox {where} GROUP BY source ORDER BY source",
@@ -334,12 +338,13 @@ def flush_inbox(store: Store, source: str | None = None) -> int:
             stage_person_days(store, src, batch_id, key_files)
             files, replaces = publish(store)
             months = sorted({f.month for f in files if f.dataset == "person_day"})
-            with store.transaction():
-                list_files(store, files, batch_id, replaces)
-                con.execute("DELETE FROM inbox WHERE source = ? AND seq <= ?", [src, last])
-                for month in months:
-                    con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [src, month])
-            finish(store, batch_id, replaces)
+            with commit_lock or nullcontext():
+                with store.transaction():
+                    list_files(store, files, batch_id, replaces)
+                    con.execute("DELETE FROM inbox WHERE source = ? AND seq <= ?", [src, last])
+                    for month in months:
+                        con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [src, month])
+                finish(store, batch_id, replaces)
         except BaseException:
             discard(store, batch_id)
             raise

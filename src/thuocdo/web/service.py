@@ -46,28 +46,48 @@ class Settings:
 
 
 class Service:
+    """Locks: `lock` guards the main connection; `flush_lock` is held by whatever merges the inbox into the lake
+    or reads through the workflows (which merge it first). Always taken in the order flush_lock, then lock;
+    accepting a batch takes `lock` only, so batches keep being accepted while the inbox is merged."""
+
     def __init__(self, home: str | Path | None, settings: Settings | None = None) -> None:
         self.home = resolve_home(home)
         self.settings = settings or Settings()
         self.lock = threading.RLock()
+        self.flush_lock = threading.RLock()
         self.store = Store(self.home)
+        self._flusher_store = Store(self.home, sweep=False)  # a second connection, used by the flusher only
         self.catalog: Catalog = load_catalog()
         self.access = Access(self.home)
         self._queue: queue.Queue[tuple[str, Submission, Future[Outcome]] | None] = queue.Queue()
+        self._flush_wanted = threading.Event()
+        self._closing = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="thuocdo-writer", daemon=True)
+        self._flusher = threading.Thread(target=self._flush_loop, name="thuocdo-flusher", daemon=True)
         self._writer.start()
+        self._flusher.start()
 
     def close(self) -> None:
         self._queue.put(None)
         self._writer.join(timeout=60)
-        with self.lock:
+        self._closing.set()
+        self._flush_wanted.set()
+        self._flusher.join(timeout=600)
+        with self.exclusive():
             flush_inbox(self.store)
+            self._flusher_store.close()
             self.store.close()
 
     @contextmanager
     def db(self) -> Iterator[Store]:
-        with self.lock:
+        """The store, for reading or writing anything (no flush runs meanwhile)."""
+        with self.exclusive():
             yield self.store
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self.flush_lock, self.lock:
+            yield
 
     # -- writes ------------------------------------------------------------------------------------------------
     def submit_usage(self, source: str, submission: Submission) -> Future[Outcome]:
@@ -83,7 +103,7 @@ class Service:
                 item = self._queue.get(timeout=0.25)
             except queue.Empty:
                 if time.monotonic() - last_write > self.settings.flush_idle:
-                    self._flush_if_any()
+                    self._flush_wanted.set()
                     last_write = time.monotonic()
                 continue
             if item is None:
@@ -119,12 +139,18 @@ class Service:
                 fut.set_result(outcome)
         with self.lock:
             if inbox_size(self.store) >= self.settings.flush_rows:
-                flush_inbox(self.store)
+                self._flush_wanted.set()
 
-    def _flush_if_any(self) -> None:
-        with self.lock:
-            if inbox_size(self.store):
-                flush_inbox(self.store)
+    def _flush_loop(self) -> None:
+        """Merge the inbox into the lake when asked, through the flusher's own connection."""
+        while not self._closing.is_set():
+            self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            if self._closing.is_set():
+                return
+            with self.flush_lock:
+                if inbox_size(self._flusher_store):
+                    flush_inbox(self._flusher_store, commit_lock=self.lock)
 
     def ingest_table(self, kind: str, source: str, rows: list[dict[str, object]], writer: Writer,
                      name: str) -> BatchResult:
@@ -132,7 +158,7 @@ class Service:
         with tempfile.TemporaryDirectory(prefix="thuocdo-api-") as tmp:
             path = Path(tmp) / f"{name}.ndjson"
             path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
-            with self.lock:
+            with self.exclusive():
                 report = workflows.ingest(self.home, kind, [path], source)
                 if report.errors:
                     raise workflows.InputError(report.errors[0])
@@ -145,7 +171,7 @@ class Service:
     # -- reads -------------------------------------------------------------------------------------------------
     def metrics(self, period: str, by: str = "platform", source: str | None = None) -> pa.Table:
         request = workflows.metric_request(period, by, source)
-        with self.lock:
+        with self.exclusive():
             return workflows.metrics(self.home, request)
 
     def public_metrics(self, period: str, by: str, principal: Principal, source: str | None = None) -> pa.Table:
@@ -158,22 +184,22 @@ class Service:
 
     def months_with_data(self) -> list[str]:
         with self.lock:
-            workflows_rows = self.store.con.execute(
+            rows = self.store.con.execute(
                 "SELECT DISTINCT month FROM usage_month UNION SELECT DISTINCT month FROM dirty_months "
                 "UNION SELECT DISTINCT month FROM inbox ORDER BY 1").fetchall()
-        return [r[0] for r in workflows_rows]
+        return [r[0] for r in rows]
 
     def index(self, framework: str, period: str, level: str = "province", units: str | None = None,
               runs: int = 500) -> object:
         from thuocdo.indices.workflow import run_index
 
-        with self.lock:
+        with self.exclusive():
             return run_index(self.home, framework, period, level, units, runs=runs)
 
     def targets(self, year: int) -> pa.Table:
         from thuocdo.indices.workflow import run_targets, targets_table
 
-        with self.lock:
+        with self.exclusive():
             return targets_table(run_targets(self.home, year))
 
     def audit(self, limit: int = 200) -> pa.Table:
@@ -186,7 +212,7 @@ class Service:
         """The report of a quarter in a format, written under the home on first request (kept until data change)."""
         from thuocdo.reports.cli import write_reports
 
-        with self.lock:
+        with self.exclusive():
             stamp = self.store.con.execute("SELECT coalesce(max(committed_at)::VARCHAR, '') FROM batches").fetchall()[0][0]
             folder = self.home / "reports" / period / _slug(stamp)
             target = folder / f"bao-cao-{period}.{fmt}"
