@@ -79,7 +79,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = root / "home"
     _demo_store(home, root / "demo")
     service = Service(home, Settings(flush_rows=1_000_000, flush_idle=3600))
-    for period in ("2021-Q4", PERIOD, "2022"):
+    for period in ("2021-Q4", PERIOD, "2022", "2024"):
         service.access.publish(period)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

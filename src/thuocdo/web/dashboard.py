@@ -9,6 +9,7 @@ sheet and the font are served from ``/static``: the pages need no network.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 import unicodedata
@@ -189,9 +190,10 @@ def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | 
     shares = sorted(({"category": r["category"], "name": names.get(r["category"], r["category"]),
                       "share": r["domestic_share"], "domestic": r["domestic_value"], "foreign": r["foreign_value"]}
                      for r in categories if r["total_value"]), key=lambda r: -(r["share"] or 0))
-    year = Period.parse(period).year
+    years = _index_years(service, who)
+    year = int(years[0]) if years else None  # the targets as of the latest published year
     targets: list[dict[str, Any]] | None = None
-    if who.sees_unpublished or service.access.is_published(str(year)):
+    if year is not None:
         targets = _rows(service.targets(year))
         for t in targets:
             t["css"] = STATUS_CLASS.get(t["status"], "none")
@@ -305,10 +307,10 @@ def provinces_page(request: Request, who: Caller, ky: str | None = None,
 
 
 def _index_years(service: Service, who: Principal) -> list[str]:
+    """Years whose index results and targets the visitor may see: published years (any year for analysts)."""
+    years = {p for p in service.access.publications() if len(p) == 4}
     if who.sees_unpublished:
-        years = {m[:4] for m in service.months_with_data()} | {p for p in service.access.publications() if len(p) == 4}
-    else:
-        years = {p for p in service.access.publications() if len(p) == 4}
+        years |= {m[:4] for m in service.months_with_data()} | {str(y) for y in range(2020, dt.date.today().year + 1)}
     return sorted(years, reverse=True)
 
 
@@ -324,7 +326,8 @@ def index_page(request: Request, who: Caller, bo: str = "dti-2022", nam: str | N
     years = _index_years(service, who)
     if nam is not None and nam not in years:
         raise NotFound(f"Năm {nam[:8]} chưa được công bố.")
-    year = nam or (years[0] if years else None)
+    own = [y for y in years if int(y) in framework.years] or years  # the framework's own editions first
+    year = nam or (own[0] if own else None)
     units = don_vi if cap == "province" and don_vi in ("63", "34") else None
     context: dict[str, Any] = dict(title="Chỉ số chuyển đổi số", framework=framework, frameworks=framework_ids(),
                                    years=years, year=year, level=cap, units=units, rows=[], error=None)
