@@ -115,6 +115,12 @@ def _period_label(label: str, capital: bool = False) -> str:
     return vn.format_quarter(label, capital=capital)
 
 
+def _collate(text: str) -> tuple[str, str]:
+    """A sort key close to Vietnamese alphabetical order (Đ with D, accents second)."""
+    base = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in base if not unicodedata.combining(c)).casefold(), text
+
+
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -263,7 +269,7 @@ def platform_page(request: Request, who: Caller, platform_id: str, ky: str | Non
                  if r["platform"] == platform.id]
     for r in provinces:
         r["province_name"] = names.get(r["province"] or "", "Không rõ tỉnh")
-    provinces.sort(key=lambda r: (r.get("mau") is None, -(r.get("mau") or 0), r["province_name"]))
+    provinces.sort(key=lambda r: (r.get("mau") is None, -(r.get("mau") or 0), _collate(r["province_name"])))
     chart = line_chart([(s["period"], s["mau"]) for s in series], vn.format_persons)
     return _page(request, "platform.j2", title=platform.name, platform=platform, period=period, periods=periods,
                  current=current, series=series, chart=chart, provinces=provinces, source=source, sources=sources,
@@ -295,7 +301,7 @@ def provinces_page(request: Request, who: Caller, ky: str | None = None,
     names = {p.code: p.short_name for p in service.catalog.provinces_new}
     table = [dict(r, province_name=names.get(r["province"], r["province"]))
              for r in rows if r["platform"] == nen_tang and r.get("province")]
-    table.sort(key=lambda r: (r.get("penetration") is None, -(r.get("penetration") or 0), r["province_name"]))
+    table.sort(key=lambda r: (r.get("penetration") is None, -(r.get("penetration") or 0), _collate(r["province_name"])))
     for i, r in enumerate(table, 1):
         r["position"] = i if r.get("penetration") is not None else None
     old = [{"code": p.code, "name": p.name, "new_name": names.get(p.new_code, p.new_code), "new_code": p.new_code}
