@@ -135,16 +135,32 @@ def records_input(name: str, items: list[Any], numbers: list[int], rejections: l
     same rules and messages apply as to a file; an item that is not an object is flagged (`_json_ok`). The
     pseudonymous `user_key` of repaired quarantine rows is not accepted from clients."""
     ok = [isinstance(item, dict) for item in items]
+    records = [item if good else {} for item, good in zip(items, ok, strict=True)]
     columns: dict[str, pa.Array] = {}
     for f in USAGE.fields:
         if f == "user_key":
             columns[f] = pa.nulls(len(items), pa.string())
             continue
-        values = [_text(item.get(f)) if good else None for item, good in zip(items, ok, strict=True)]
-        columns[f] = pa.array(values, pa.string())
+        values = [r.get(f) for r in records]
+        columns[f] = _integers(values) if f in INTEGER_FIELDS else None
+        if columns[f] is None:
+            try:  # the common case: every value a string (or absent)
+                columns[f] = pa.array(values, pa.string())
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
+                columns[f] = pa.array([_text(v) for v in values], pa.string())
     columns["_json_ok"] = pa.array(ok, pa.bool_())
     columns[LINE] = pa.array(numbers, pa.int64())
     return RawInput(name, "records", pa.table(columns), rejections)
+
+
+def _integers(values: list[Any]) -> pa.Array | None:
+    """An int64 column when every value is a JSON integer (or absent), else None (validation judges the text)."""
+    if not all(type(v) is int or v is None for v in values):
+        return None
+    try:
+        return pa.array(values, pa.int64())
+    except (OverflowError, pa.ArrowInvalid):
+        return None
 
 
 def _text(value: Any) -> str | None:

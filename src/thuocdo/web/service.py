@@ -175,8 +175,9 @@ class Service:
             return workflows.metrics(self.home, request)
 
     def public_metrics(self, period: str, by: str, principal: Principal, source: str | None = None) -> pa.Table:
-        """The metric table as `principal` may see it: published periods only (unless analyst or admin), and
-        panel figures from fewer than MIN_CELL panelists withheld (a `suppressed` column says which)."""
+        """The metric table as `principal` may see it: for anyone but an analyst or an admin, panel figures from
+        fewer than MIN_CELL panelists withheld (a `suppressed` column says which). Whether the period is
+        published is the caller's check (the API answers 403, the dashboard does not offer it)."""
         table = self.metrics(period, by, source)
         if principal.sees_unpublished:
             return table
