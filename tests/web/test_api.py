@@ -191,3 +191,17 @@ def test_catalog_and_openapi(served: Served) -> None:
     schema = served.client.get("/api/v1/openapi.json").json()
     assert "/api/v1/sources/{source}/usage" in schema["paths"]
     assert "UsageRecord" in schema["components"]["schemas"]
+
+
+def test_report_downloads(served: Served) -> None:
+    post(served, BATCH)
+    served.service.access.publish("2022-Q1")
+    listed = served.client.get("/api/v1/reports").json()
+    assert [r["period"] for r in listed] == ["2022-Q1"]
+    r = served.client.get(listed[0]["formats"]["md"])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/markdown")
+    assert "BÁO CÁO" in r.text.upper() and "2022" in r.text
+    again = served.client.get(listed[0]["formats"]["md"])
+    assert again.text == r.text  # kept, not rewritten
+    assert served.client.get("/api/v1/reports/2022-Q2/md").status_code == 403  # not published
+    assert served.client.get("/api/v1/reports/2022-Q2/md", headers=served.headers("analyst")).status_code == 404

@@ -9,6 +9,7 @@ server falls idle.
 
 from __future__ import annotations
 
+import os
 import queue
 import tempfile
 import threading
@@ -60,6 +61,7 @@ class Service:
         self.catalog: Catalog = load_catalog()
         self.access = Access(self.home)
         self._queue: queue.Queue[tuple[str, Submission, Future[Outcome]] | None] = queue.Queue()
+        self._report_lock = threading.Lock()
         self._flush_wanted = threading.Event()
         self._closing = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="thuocdo-writer", daemon=True)
@@ -210,19 +212,31 @@ class Service:
                                       ).to_arrow_table()
 
     def report(self, period: str, fmt: str) -> Path:
-        """The report of a quarter in a format, written under the home on first request (kept until data change)."""
-        from thuocdo.reports.cli import write_reports
+        """The report of a quarter in a format, written under the home on first request and kept until the
+        data change. Only reading the metric tables holds the store; the rendering (PDF: seconds) does not."""
+        from thuocdo.reports.build import ReportSettings, build_report
+        from thuocdo.reports.cli import report_inputs
+        from thuocdo.reports.render import write
 
-        with self.exclusive():
-            stamp = self.store.con.execute("SELECT coalesce(max(committed_at)::VARCHAR, '') FROM batches").fetchall()[0][0]
-            folder = self.home / "reports" / period / _slug(stamp)
-            target = folder / f"bao-cao-{period}.{fmt}"
-            existing = sorted(folder.glob(f"*.{fmt}")) if folder.exists() else []
-            if existing:
-                return existing[0]
-            folder.mkdir(parents=True, exist_ok=True)
-            _, files = write_reports(self.home, period, [fmt], folder)
-            return files.get(fmt, target)
+        with self._report_lock:
+            with self.exclusive():
+                stamp = self.store.con.execute("SELECT coalesce(max(committed_at)::VARCHAR, '') FROM batches"
+                                               ).fetchall()[0][0]
+                folder = self.home / "reports" / period / _slug(stamp)
+                existing = sorted(folder.glob(f"*.{fmt}")) if folder.exists() else []
+                if existing:
+                    return existing[0]
+                inputs = report_inputs(self.home, period)
+            report = build_report(inputs, self.catalog, ReportSettings())
+            with tempfile.TemporaryDirectory(prefix="thuocdo-report-", dir=self.home) as tmp:
+                files = write(report, Path(tmp), [fmt])
+                folder.mkdir(parents=True, exist_ok=True)
+                for path in Path(tmp).rglob("*"):
+                    if path.is_file():
+                        target = folder / path.relative_to(tmp)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(path, target)
+            return folder / files[fmt].relative_to(tmp)
 
 
 def suppress(table: pa.Table) -> pa.Table:
