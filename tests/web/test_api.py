@@ -205,3 +205,19 @@ def test_report_downloads(served: Served) -> None:
     assert again.text == r.text  # kept, not rewritten
     assert served.client.get("/api/v1/reports/2022-Q2/md").status_code == 403  # not published
     assert served.client.get("/api/v1/reports/2022-Q2/md", headers=served.headers("analyst")).status_code == 404
+
+
+def test_an_entity_submits_its_own_indicator_values(served: Served) -> None:
+    rows = [{"indicator": "dti_awareness", "period": "2024", "value": 0.8125, "self_score": 0.9,
+             "council_score": 0.8125, "evidence": "Nghị quyết số 05"},
+            {"indicator": "no_such_indicator", "period": "2024", "value": 1}]
+    r = post(served, rows, who="hue", path="/api/v1/entities/hue/indicators")
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert (answer["stored"], answer["rejected"]) == (1, 1)
+    assert answer["problems"][0]["field"] == "indicator"
+    with served.service.db() as store:
+        stored = store.con.execute("SELECT entity, indicator, period, value FROM indicator_values").fetchall()
+    assert [(i, p, v) for _, i, p, v in stored] == [("dti_awareness", "2024", 0.8125)]
+    audit = served.client.get("/api/v1/audit", headers=served.headers("admin")).json()["rows"]
+    assert (audit[0]["role"], audit[0]["action"], audit[0]["target"]) == ("entity", "indicators", "entity-hue")
