@@ -221,3 +221,24 @@ def test_an_entity_submits_its_own_indicator_values(served: Served) -> None:
     assert [(i, p, v) for _, i, p, v in stored] == [("dti_awareness", "2024", 0.8125)]
     audit = served.client.get("/api/v1/audit", headers=served.headers("admin")).json()["rows"]
     assert (audit[0]["role"], audit[0]["action"], audit[0]["target"]) == ("entity", "indicators", "entity-hue")
+
+
+def _mau_card(html: str) -> str:
+    import re
+
+    m = re.search(r'data-figure="mau">.*?<div class="card-value">(.*?)</div>', html, re.S)
+    assert m, html[:500]
+    return re.sub(r"<[^>]+>", "", m.group(1)).strip()
+
+
+def test_posted_records_move_the_dashboard(served: Served) -> None:
+    served.service.access.publish("2022-01")
+
+    def users(first: int, n: int) -> list[dict[str, object]]:
+        return [{"user_id": f"p{i}", "platform": "zalo", "time": "2022-01-15T09:00:00+07:00", "active_seconds": 60}
+                for i in range(first, first + n)]
+
+    assert post(served, users(0, 25)).json()["stored"] == 25
+    assert _mau_card(served.client.get("/nen-tang/zalo", params={"ky": "2022-01"}).text) == "25"
+    assert post(served, users(20, 10)).json()["stored"] == 5  # five are already stored
+    assert _mau_card(served.client.get("/nen-tang/zalo", params={"ky": "2022-01"}).text) == "30"
