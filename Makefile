@@ -11,9 +11,6 @@ $(STAMP): pyproject.toml
 	-@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && ! fc-list 2>/dev/null | grep -q "Liberation Serif"; then \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
 		libharfbuzz-subset0 fonts-liberation2 >/dev/null; fi
-	-@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then \
-		(apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
-		(apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -24,7 +21,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/thuocdo --home $${THUOCDO_HOME:-.thuocdo-demo} demo
 
+# The browser tests drive Debian's chromium (never a downloaded browser): installed here when missing.
 test: $(STAMP)
+	-@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then \
+		(apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)); fi
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
