@@ -242,3 +242,18 @@ def test_posted_records_move_the_dashboard(served: Served) -> None:
     assert _mau_card(served.client.get("/nen-tang/zalo", params={"ky": "2022-01"}).text) == "25"
     assert post(served, users(20, 10)).json()["stored"] == 5  # five are already stored
     assert _mau_card(served.client.get("/nen-tang/zalo", params={"ky": "2022-01"}).text) == "30"
+
+
+def test_metrics_as_parquet_and_from_sketches(served: Served) -> None:
+    import io
+
+    import pyarrow.parquet as pq
+
+    post(served, BATCH)
+    r = served.client.get("/api/v1/metrics", params={"period": "2022-01", "format": "parquet"},
+                          headers=served.headers("analyst"))
+    assert r.status_code == 200
+    table = pq.read_table(io.BytesIO(r.content))
+    assert dict(zip(table["platform"].to_pylist(), table["mau"].to_pylist()))["zalo"] == 2
+    sketch = metrics(served, "2022-01", distinct="sketch")
+    assert sketch["zalo"]["mau"] == pytest.approx(2, abs=0.01)  # HLL is exact at such small counts

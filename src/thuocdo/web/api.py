@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import pyarrow as pa
+import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
@@ -306,6 +307,10 @@ def _jsonable(value: Any) -> Any:
 def _table_response(table: pa.Table, fmt: str, meta: dict[str, Any]) -> Response:
     if fmt == "csv":
         return Response(csv_bytes(table), media_type="text/csv; charset=utf-8")
+    if fmt == "parquet":
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        return Response(sink.getvalue().to_pybytes(), media_type="application/vnd.apache.parquet")
     rows = [{k: _jsonable(v) for k, v in r.items()} for r in table.to_pylist()]
     return Response(orjson.dumps({**meta, "columns": table.column_names, "rows": rows},
                                  option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME, default=str),
@@ -319,14 +324,18 @@ Fmt = Annotated[Literal["json", "csv"], Query(description="json hoặc csv")]
 def get_metrics(request: Request, who: Caller,
                 period: Annotated[str, Query(description="YYYY-MM hoặc YYYY-Qn", max_length=16)],
                 by: Annotated[Literal["platform", "province", "category"], Query()] = "platform",
-                source: Annotated[str | None, Query(max_length=64)] = None, format: Fmt = "json") -> Response:
-    """Các chỉ số sử dụng của một kỳ, cùng cột với `thuocdo metrics` (cộng cột `suppressed` cho khách)."""
+                source: Annotated[str | None, Query(max_length=64)] = None,
+                distinct: Annotated[Literal["exact", "sketch"], Query(
+                    description="exact (mặc định) hoặc sketch: MAU từ các sketch HLL đã lưu, kèm cận và sai số")] = "exact",
+                format: Annotated[Literal["json", "csv", "parquet"], Query()] = "json") -> Response:
+    """Các chỉ số sử dụng của một kỳ, cùng tham số và cột với `thuocdo metrics` (cộng cột `suppressed` cho
+    khách: số liệu dựa trên dưới 20 người trong mẫu không được công bố)."""
     service = service_of(request)
     _may_read(service, who, period)
     if source is not None:
         _check_source(source)
     try:
-        table = service.public_metrics(period, by, who, source)
+        table = service.public_metrics(period, by, who, source, distinct)
     except (PeriodError, InputError) as exc:
         raise HTTPException(422, str(exc)) from exc
     return _table_response(table, format, {"period": normalise_period(period), "by": by})

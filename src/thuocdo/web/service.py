@@ -171,16 +171,18 @@ class Service:
         return result
 
     # -- reads -------------------------------------------------------------------------------------------------
-    def metrics(self, period: str, by: str = "platform", source: str | None = None) -> pa.Table:
+    def metrics(self, period: str, by: str = "platform", source: str | None = None,
+                distinct: str = "exact") -> pa.Table:
         request = workflows.metric_request(period, by, source)
         with self.exclusive():
-            return workflows.metrics(self.home, request)
+            return workflows.metrics(self.home, request, distinct=distinct)
 
-    def public_metrics(self, period: str, by: str, principal: Principal, source: str | None = None) -> pa.Table:
+    def public_metrics(self, period: str, by: str, principal: Principal, source: str | None = None,
+                       distinct: str = "exact") -> pa.Table:
         """The metric table as `principal` may see it: for anyone but an analyst or an admin, panel figures from
         fewer than MIN_CELL panelists withheld (a `suppressed` column says which). Whether the period is
         published is the caller's check (the API answers 403, the dashboard does not offer it)."""
-        table = self.metrics(period, by, source)
+        table = self.metrics(period, by, source, distinct)
         if principal.sees_unpublished:
             return table
         return suppress(table)
