@@ -14,7 +14,10 @@ Engine quirks (the only differences from DuckDB, all in this file):
 * ``RANK()`` is INT in Spark and BIGINT in DuckDB: results are handed back with DuckDB's types
   (:func:`_duckdb_types`), so nothing downstream can tell which engine ran;
 * Spark does not use a cached DataFrame inside a query's WITH clauses, so the (small) ``usage_month`` is handed
-  back to Spark as a local relation once built, and every metric query reads that.
+  back to Spark as a local relation once built, and every metric query reads that;
+* Spark computes a WITH clause again at every reference. The person_month rollup refers twice to ``agg``, its
+  one aggregation of all the records (sort-based in Spark: MIN/MAX of a string), so ``agg`` runs once as its
+  own query, is checkpointed, and the rest of the rollup reads it (:func:`split_cte`).
 """
 
 from __future__ import annotations
@@ -128,6 +131,22 @@ def rollup_sql(sql: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read="duckdb")
 
 
+def split_cte(query: exp.Expr, name: str) -> tuple[exp.Expr, exp.Expr]:
+    """The WITH clause `name` of `query` as a query of its own, and `query` without it (reading `name` as a table).
+
+    >>> first, rest = split_cte(sqlglot.parse_one("WITH a AS (SELECT 1 AS x), b AS (SELECT x FROM a) "
+    ...                                           "SELECT * FROM a JOIN b USING (x)"), "a")
+    >>> first.sql(), rest.sql()
+    ('SELECT 1 AS x', 'WITH b AS (SELECT x FROM a) SELECT * FROM a JOIN b USING (x)')
+    """
+    rest = query.copy()
+    with_clause = rest.find(exp.With)
+    assert with_clause is not None, "a query with WITH clauses"
+    cte = next(c for c in with_clause.expressions if c.alias == name)
+    cte.pop()
+    return cte.this, rest
+
+
 class SparkEngine:
     name = "spark"
     dialect = "spark"
@@ -187,7 +206,9 @@ class SparkEngine:
         self.person_day(ordered).createOrReplaceTempView("person_day")
         self._store_table("SELECT source, person, month, weight FROM weights WHERE list_contains($m, month)",
                           {"m": ordered}).createOrReplaceTempView("weights")
-        self.spark.sql(spark_sql(rollup_sql(PERSON_MONTH))).createOrReplaceTempView("person_month")
+        agg, person_month = split_cte(rollup_sql(PERSON_MONTH), "agg")  # the records aggregated once (module doc)
+        self.spark.sql(spark_sql(agg)).localCheckpoint().createOrReplaceTempView("agg")
+        self.spark.sql(spark_sql(person_month)).createOrReplaceTempView("person_month")
         # usage_month is small (source × platform × month × province): collected once and handed back as a local
         # relation, so that every query joins it by broadcast. (A cached DataFrame is not enough: Spark does not
         # substitute the cache inside the metric query's WITH clauses and would rebuild the rollups each time.)
