@@ -20,6 +20,7 @@ from thuocdo import workflows
 from thuocdo.catalog import load_catalog
 from thuocdo.demo.generator import generate
 from thuocdo.demo.targets import MONTHS
+from thuocdo.demo.web import api_round_trip, print_round_trip
 from thuocdo.indices import workflow as index_workflow
 from thuocdo.indices.cli import write_demo_indicators
 from thuocdo.output import format_table
@@ -70,6 +71,8 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
         progress.advance(load)
         written = _write_report(home, report_dir or home / "bao-cao", formats, progress)
         scorecard = _write_scorecard(home, report_dir or home / "bao-cao", formats, progress)
+        progress.console.print("Gửi một lô bản ghi qua API HTTP …", highlight=False)
+        trip = api_round_trip(home)
     table = workflows.metrics(home, workflows.metric_request(REPORT_PERIOD, "platform", PANEL_SOURCE))
     top = pc.less_equal(pc.fill_null(table["rank_in_category"], 99), 3)
     console.print(format_table(table.filter(top), columns=SUMMARY_COLUMNS,
@@ -81,6 +84,7 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
     _print_scorecards(home, console)
     _print_reports(written, console, "Báo cáo chuyên đề quý I/2022")
     _print_reports(scorecard, console, f"Báo cáo chỉ số chuyển đổi số và mục tiêu quốc gia năm {SCORECARD_YEAR}")
+    print_round_trip(trip, home, console)
     console.print(f"Bảng mẫu: {_vn(n)} người, {_vn(files.records)} bản ghi. Kho dữ liệu: {home}. Xem thêm: "
                   f"thuocdo --home {home} metrics --period 2022-Q1; "
                   f"thuocdo --home {home} report --period 2022-Q1 --output DIR; "
