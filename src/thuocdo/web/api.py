@@ -71,6 +71,13 @@ def _check_source(source: str) -> None:
         raise HTTPException(422, f"Tên nguồn '{source[:64]}' không hợp lệ: chữ thường, số, '.', '_' hoặc '-', tối đa 64 ký tự.")
 
 
+def _may_write_source(who: Principal, source: str) -> None:
+    _require_key(who)
+    _check_source(source)
+    if not who.may_write_source(source):
+        raise HTTPException(403, f"Khóa này không được ghi vào nguồn '{source}'.")
+
+
 def _writer(who: Principal, request: Request) -> Writer:
     return Writer(who.key_id, who.role, request.client.host if request.client else None)
 
@@ -206,10 +213,7 @@ async def _body(request: Request) -> bytes:
 async def post_usage(source: str, request: Request, who: Caller) -> Any:
     """Gửi một lô bản ghi sử dụng vào nguồn của mình. Kết quả nêu từng bản ghi: đã lưu, trùng hay bị loại
     (kèm lý do). Gửi lại cùng một lô (thử lại) không lưu gì hai lần."""
-    _require_key(who)
-    _check_source(source)
-    if not who.may_write_source(source):
-        raise HTTPException(403, f"Khóa này không được ghi vào nguồn '{source}'.")
+    _may_write_source(who, source)
     body = await _body(request)
     gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
     name = f"api-{source}"
@@ -256,10 +260,7 @@ async def _post_table(request: Request, who: Caller, kind: str, source: str, row
              openapi_extra=_table_body("WeightRecord"))
 async def post_weights(source: str, request: Request, who: Caller) -> Any:
     """Gửi trọng số bảng mẫu (user_id, month, weight) của nguồn mình; gửi lại thì thay giá trị cũ."""
-    _require_key(who)
-    _check_source(source)
-    if not who.may_write_source(source):
-        raise HTTPException(403, f"Khóa này không được ghi vào nguồn '{source}'.")
+    _may_write_source(who, source)
     rows = _json_rows(await _body(request), WeightRecord)
     return await _post_table(request, who, "weights", source, rows, f"api-{source}-weights")
 
@@ -268,10 +269,7 @@ async def post_weights(source: str, request: Request, who: Caller) -> Any:
              openapi_extra=_table_body("AggregateRecord"))
 async def post_aggregates(source: str, request: Request, who: Caller) -> Any:
     """Gửi số liệu tổng hợp đã công bố (platform, period, metric, value) của nguồn mình."""
-    _require_key(who)
-    _check_source(source)
-    if not who.may_write_source(source):
-        raise HTTPException(403, f"Khóa này không được ghi vào nguồn '{source}'.")
+    _may_write_source(who, source)
     rows = _json_rows(await _body(request), AggregateRecord)
     return await _post_table(request, who, "aggregates", source, rows, f"api-{source}-aggregates")
 
