@@ -1,6 +1,6 @@
 """Scale benchmark (issue 6): the full quarterly metric set on DuckDB, on Spark local and via stored sketches.
 
-    .venv/bin/python bench/scale.py [--sizes 1000000 10000000] [--workdir DIR] [--spark-master local[2]]
+    .venv/bin/python bench/scale.py [--sizes 1000000 10000000] [--phases ...] [--workdir DIR] [--spark-master local[2]] [--clean]
 
 For each size N it writes a store whose lake holds N person_day rows of 2022-Q1 (one source, no panel weights,
 50 platforms with Zipf popularity, N/40 persons with a heavy-tailed activity and one home province each, 90 daily
