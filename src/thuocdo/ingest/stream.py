@@ -210,17 +210,23 @@ def accept_usage(store: Store, catalog: Catalog, source: str, submissions: list[
         "batch_id": [s.batch_id for s in submissions], "file": [s.raw.name for s in submissions]}))
     try:
         ipad, opad = hmac_pads(store.secret)
-        stage_usage(con, group, USAGE, catalog, person_key_sql("user_id"), {"ipad": ipad, "opad": opad, "source": source})
+        view = stage_usage(con, group, USAGE, catalog, person_key_sql("user_id"),
+                           {"ipad": ipad, "opad": opad, "source": source}, rejected_view=False)
         _fresh_candidates(store, source)
         n_bad = con.execute("SELECT count(*) FROM typed_ok WHERE NOT ok").fetchall()[0][0]
-        con.execute("CREATE OR REPLACE TEMP TABLE rejected AS " +
-                    ("SELECT * FROM rejected_rows" if n_bad else "SELECT * FROM rejected_rows LIMIT 0"))
-        _quarantine_rows(con, source, submissions)
+        bad = n_bad > 0 or any(s.raw.rejections for s in submissions)
+        rejected = ""
+        if n_bad:  # the problem lists are worked out only when there is a bad record
+            con.execute(view)
+            con.execute("CREATE OR REPLACE TEMP TABLE rejected AS SELECT * FROM rejected_rows")
+            rejected = f"""UNION ALL
+                SELECT r._line // {LINE_BASE}, r._line % {LINE_BASE}, 'rejected', to_json(r.problems)::VARCHAR
+                FROM rejected r"""
+        if bad:
+            _quarantine_rows(con, source, submissions, with_rows=n_bad > 0)
         status = con.execute(f"""
             SELECT _line // {LINE_BASE}, _line % {LINE_BASE}, 'stored', NULL FROM cand
-            UNION ALL
-            SELECT r._line // {LINE_BASE}, r._line % {LINE_BASE}, 'rejected', to_json(r.problems)::VARCHAR
-            FROM rejected r
+            {rejected}
             UNION ALL
             SELECT _line // {LINE_BASE}, _line % {LINE_BASE}, 'duplicate', NULL FROM good ANTI JOIN cand USING (_line)
         """).fetchall()
@@ -241,7 +247,7 @@ def accept_usage(store: Store, catalog: Catalog, source: str, submissions: list[
                        c.sessions_n, c.installs_n, c.province_code, c.k1, c.k2
                 FROM cand c JOIN req_map m ON m.req = c._line // {LINE_BASE} ORDER BY c._line
             """, {"source": source})
-            if n_bad or any(s.raw.rejections for s in submissions):
+            if bad:
                 quarantine.insert(con, "SELECT * FROM q_batch")
             con.execute("INSERT INTO batches SELECT batch_id, $source, 'usage', file, NULL, now()::TIMESTAMP, received, "
                         "stored, duplicates, rejected FROM ledger", {"source": source})
@@ -278,18 +284,21 @@ def _fresh_candidates(store: Store, source: str) -> None:
                     "AND cand.k2 = k.k2", {"files": key_files})
 
 
-def _quarantine_rows(con: Any, source: str, submissions: list[Submission]) -> None:
+def _quarantine_rows(con: Any, source: str, submissions: list[Submission], *, with_rows: bool) -> None:
     """`q_batch`: the rejected records of every batch, pseudonymised, with their batch, name and number."""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE q_batch AS
-        SELECT m.batch_id, $source AS source, 'usage' AS kind, m.file, r._line % {LINE_BASE} AS line,
-               to_json({{'record_id': record_id, 'user_key': CAST(person AS VARCHAR), 'platform': platform,
-                        'time': "time", 'active_seconds': active_seconds, 'bytes': bytes, 'sessions': sessions,
-                        'installs': installs, 'province': province}})::VARCHAR AS record,
-               to_json(problems)::VARCHAR AS problems
-        FROM rejected r JOIN req_map m ON m.req = r._line // {LINE_BASE}
-    """, {"source": source})
-    con.execute("CREATE OR REPLACE TEMP TABLE q_batch AS SELECT *, md5(record || problems) AS fingerprint FROM q_batch")
+    con.execute("CREATE OR REPLACE TEMP TABLE q_batch (batch_id VARCHAR, source VARCHAR, kind VARCHAR, file VARCHAR, "
+                "line BIGINT, record VARCHAR, problems VARCHAR, fingerprint VARCHAR)")
+    if with_rows:
+        con.execute(f"""
+            INSERT INTO q_batch BY NAME
+            SELECT *, md5(record || problems) AS fingerprint FROM (
+                SELECT m.batch_id, $source AS source, 'usage' AS kind, m.file, r._line % {LINE_BASE} AS line,
+                       to_json({{'record_id': record_id, 'user_key': CAST(person AS VARCHAR), 'platform': platform,
+                                'time': "time", 'active_seconds': active_seconds, 'bytes': bytes,
+                                'sessions': sessions, 'installs': installs, 'province': province}})::VARCHAR AS record,
+                       to_json(problems)::VARCHAR AS problems
+                FROM rejected r JOIN req_map m ON m.req = r._line // {LINE_BASE})
+        """, {"source": source})
     for sub in submissions:
         if sub.raw.rejections:
             con.register("q_rejections", quarantine.rejection_rows(sub.raw.rejections, batch_id=sub.batch_id,

@@ -124,9 +124,10 @@ INTEGER_FIELDS = tuple(name for name, _, _ in _INTS)
 
 
 def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contract, catalog: Catalog,
-                person_sql: str, params: dict[str, str]) -> None:
+                person_sql: str, params: dict[str, str], *, rejected_view: bool = True) -> str:
     """Materialise `typed` (one pass over the input: typed values, person key and an `ok` flag) and define the
-    view `rejected_rows` (the bad rows with the list of all their problems, from the raw text)."""
+    view `rejected_rows` (the bad rows with the list of all their problems, from the raw text). Returns the
+    view's statement; with `rejected_view=False` it is not run (a caller that finds no bad row skips its cost)."""
     kind = "TABLE" if raw.format == "ndjson" else "VIEW"
     con.execute(f"CREATE OR REPLACE TEMP {kind} src AS {source_relation(raw, contract)}")
     register_platform_map(con, catalog)
@@ -187,11 +188,14 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
         problem("has_province AND day IS NOT NULL AND province_code IS NULL", "province",
                  f"'tỉnh/thành ' || {excerpt('s.province')} || ' không nhận ra (dùng mã hoặc tên, cũ hoặc mới)'"),
     ]
-    con.execute(f"""
+    view = f"""
         CREATE OR REPLACE TEMP VIEW rejected_rows AS
         SELECT t._line, t.person, s.record_id, s.platform, s."time", s.active_seconds, s.bytes, s.sessions,
                s.installs, s.province,
                list_filter([{', '.join(problems)}], lambda x: x IS NOT NULL) AS problems
         FROM (SELECT _line, person, platform_id, ts_utc, day, province_code, has_province FROM typed_ok WHERE NOT ok) t
         JOIN src s ON s._line = t._line
-    """)
+    """
+    if rejected_view:
+        con.execute(view)
+    return view

@@ -36,8 +36,9 @@ from thuocdo.web.access import Access, Principal
 SUPPRESSED_COLUMNS = ("mau", "dau", "minutes_per_day", "mb_per_user", "sessions", "installs", "stickiness",
                       "w2_persons", "mau_previous", "mau_change_previous", "mau_year_ago", "mau_change_year",
                       "penetration")
-#: the most records accepted together in one group
+#: the most records accepted together in one group, and how long the first batch waits for others to join it
 GROUP_RECORDS = 50_000
+GROUP_WAIT = 0.010
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,11 @@ class Service:
                 return
             group = [item]
             records = item[1].raw.table.num_rows
+            deadline = time.monotonic() + GROUP_WAIT
             while records < GROUP_RECORDS:
-                try:
-                    nxt = self._queue.get_nowait()
+                try:  # batches arriving within GROUP_WAIT join the group: one set of statements serves them all
+                    wait = deadline - time.monotonic()
+                    nxt = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None:
