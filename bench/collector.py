@@ -40,6 +40,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def make_batches(n_batches: int, size: int, seed: int = 5) -> list[bytes]:
     from thuocdo.catalog import load_catalog
 
@@ -120,6 +131,8 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
                     for name in ("received", "stored", "duplicates", "rejected"):
                         totals[name] += answer[name]
 
+    print(f"running {clients} clients for {seconds:.0f} s …", file=sys.stderr)
+    server_cpu0, client_cpu0 = cpu_seconds(server.pid), _own_cpu()
     t_start = time.monotonic()
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads:
@@ -127,6 +140,7 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
     for t in threads:
         t.join()
     elapsed = time.monotonic() - t_start
+    server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu0, _own_cpu() - client_cpu0
     server.send_signal(signal.SIGINT)  # a clean stop merges the inbox into the lake
     server.wait(timeout=600)
 
@@ -145,6 +159,7 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
         "records_per_s": totals["received"] / elapsed, "new_records_per_s": totals["stored"] / elapsed,
         "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
         "p99_ms": float(np.percentile(lat, 99)), "max_ms": float(lat.max()),
+        "server_cores": server_cpu / elapsed, "client_cores": client_cpu / elapsed,
         "retries": totals["retries"], "duplicates": totals["duplicates"], "errors": totals["errors"],
         "distinct_sent": expected, "stored_answered": totals["stored"], "keys_in_store": keys,
         "distinct_keys_in_store": distinct_keys, "left_in_inbox": inbox,
@@ -164,7 +179,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--retry", type=float, default=0.1)
     parser.add_argument("--gzip", action="store_true")
-    parser.add_argument("--flush-rows", type=int, default=200_000)
+    parser.add_argument("--flush-rows", type=int, default=1_000_000)
     args = parser.parse_args()
     r = run(args.seconds, args.clients, args.batch, args.retry, args.gzip, args.flush_rows)
     load = os.getloadavg()
@@ -173,6 +188,7 @@ def main() -> None:
     print(f"records/s sustained      {r['records_per_s']:>12,.0f}   (retries included)")
     print(f"new records/s            {r['new_records_per_s']:>12,.0f}")
     print(f"latency p50 / p95 / p99  {r['p50_ms']:>7.0f} / {r['p95_ms']:.0f} / {r['p99_ms']:.0f} ms (max {r['max_ms']:.0f})")
+    print(f"CPU used                 {r['server_cores']:>12.2f}   cores by the server, {r['client_cores']:.2f} by the load generator")
     print(f"batches retried          {r['retries']:>12,}   ({r['duplicates']:,} records answered as duplicates)")
     print(f"distinct records sent    {r['distinct_sent']:>12,}")
     print(f"stored (answers)         {r['stored_answered']:>12,}")

@@ -8,9 +8,12 @@ merged into the day partitions (:func:`flush_inbox`) in the background and befor
 the metric rollups and a file ingestion of the same source flush it first, so no reader misses a record
 and no record is stored twice.
 
-Several batches of one source can be accepted together (:func:`accept_usage` takes a list): the per-statement
-cost is paid once per group instead of once per batch, while each batch keeps its own id, ledger entry and
-per-record answer.
+Accepting is two steps, so that a server can overlap them. :func:`stage_batches` does everything that needs no
+store (validation, the person keys, the record keys) on a private in-memory database. :func:`commit_staged`
+then checks the staged records against the inbox and the lake's keys and commits them. Several batches of one
+source go through each step together: the per-statement cost is paid once per group instead of once per
+batch, while each batch keeps its own id, ledger entry and per-record answer. :func:`accept_usage` runs both
+steps in one call.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from __future__ import annotations
 import gzip
 import uuid
 import zlib
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +34,7 @@ import pyarrow.compute as pc
 from thuocdo.catalog import Catalog
 from thuocdo.ingest import quarantine
 from thuocdo.ingest.contracts import MAX_LINE_BYTES, USAGE
+from thuocdo.ingest.keys import LakeKeys
 from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
 from thuocdo.ingest.readers import LINE, InputError, RawInput, Rejection
 from thuocdo.ingest.usage import GOOD_ROWS_SQL, stage_person_days
@@ -67,7 +73,10 @@ class Submission:
 
 @dataclass
 class Outcome:
-    """What happened to one batch: counts, and for every record its status and (if rejected) problems."""
+    """What happened to one batch: counts, and for every record its status and (if rejected) problems.
+
+    The per-record list is built when asked for (:attr:`records`), in the thread that answers the request,
+    from the record numbers and their states (0 stored, 1 duplicate, 2 rejected)."""
 
     batch_id: str
     source: str
@@ -75,11 +84,31 @@ class Outcome:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
-    records: list[dict[str, Any]] = field(default_factory=list)
+    numbers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    states: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    problems: dict[int, str] = field(default_factory=dict)  # record number -> its problems (JSON text)
+    unreadable: list[Rejection] = field(default_factory=list)  # lines of NDJSON that could not be read
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        records = [{"index": n, "status": _STATES[s]} for n, s in
+                   zip(self.numbers.tolist(), self.states.tolist(), strict=True)]
+        if self.problems:
+            for entry in records:
+                if entry["status"] == "rejected":
+                    entry["problems"] = orjson.loads(self.problems[entry["index"]])
+        if self.unreadable:
+            records.extend({"index": r.line, "status": "rejected", "problems": [{"field": r.field, "message": r.message}]}
+                           for r in self.unreadable)
+            records.sort(key=lambda e: e["index"])
+        return records
 
     def as_json(self) -> dict[str, Any]:
         return {"batch_id": self.batch_id, "source": self.source, "received": self.received, "stored": self.stored,
                 "duplicates": self.duplicates, "rejected": self.rejected, "records": self.records}
+
+
+_STATES = ("stored", "duplicate", "rejected")
 
 
 # -- request bodies ----------------------------------------------------------------------------------------------
@@ -134,8 +163,17 @@ def records_input(name: str, items: list[Any], numbers: list[int], rejections: l
     A value is kept as the text JSON gives it (strings as they are, other values as JSON text), so that the
     same rules and messages apply as to a file; an item that is not an object is flagged (`_json_ok`). The
     pseudonymous `user_key` of repaired quarantine rows is not accepted from clients."""
-    ok = [isinstance(item, dict) for item in items]
-    records = [item if good else {} for item, good in zip(items, ok, strict=True)]
+    columns = _columns_of_objects(items)
+    if columns is None:
+        columns = _columns_by_value(items)
+    columns["_json_ok"] = pa.array([type(item) is dict for item in items], pa.bool_())
+    columns[LINE] = pa.array(numbers, pa.int64())
+    return RawInput(name, "records", pa.table(columns), rejections)
+
+
+def _columns_by_value(items: list[Any]) -> dict[str, pa.Array]:
+    """The contract's columns, value by value (any JSON): items that are not objects give empty rows."""
+    records = [item if type(item) is dict else {} for item in items]
     columns: dict[str, pa.Array] = {}
     for f in USAGE.fields:
         if f == "user_key":
@@ -148,9 +186,34 @@ def records_input(name: str, items: list[Any], numbers: list[int], rejections: l
                 columns[f] = pa.array(values, pa.string())
             except (pa.ArrowTypeError, pa.ArrowInvalid):
                 columns[f] = pa.array([_text(v) for v in values], pa.string())
-    columns["_json_ok"] = pa.array(ok, pa.bool_())
-    columns[LINE] = pa.array(numbers, pa.int64())
-    return RawInput(name, "records", pa.table(columns), rejections)
+    return columns
+
+
+def _columns_of_objects(items: list[Any]) -> dict[str, pa.Array] | None:
+    """The usual batch (every item an object, every field all strings, or all integers for the integer fields)
+    converted by Arrow in one pass; None for anything else, which the general path handles value by value
+    with the same result."""
+    if not items or not all(type(item) is dict for item in items):
+        return None
+    try:
+        struct = pa.array(items)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        return None
+    if not pa.types.is_struct(struct.type):
+        return None
+    columns: dict[str, pa.Array] = {}
+    for f in USAGE.fields:
+        i = struct.type.get_field_index(f)
+        if f == "user_key" or i < 0:
+            columns[f] = pa.nulls(len(items), pa.string())
+            continue
+        child = struct.field(i)
+        if pa.types.is_null(child.type):
+            child = pa.nulls(len(items), pa.string())
+        elif not (pa.types.is_string(child.type) or (f in INTEGER_FIELDS and child.type == pa.int64())):
+            return None
+        columns[f] = child
+    return columns
 
 
 def _integers(values: list[Any]) -> pa.Array | None:
@@ -193,12 +256,36 @@ def gzip_body(body: bytes) -> bytes:
 
 
 # -- accepting batches ---------------------------------------------------------------------------------------------
-def accept_usage(store: Store, catalog: Catalog, source: str, submissions: list[Submission]) -> list[Outcome]:
-    """Validate, key and deduplicate batches of one source; put their new records in the inbox, their rejected
-    ones in the quarantine, and record each batch in the ledger and the audit log, all in one transaction."""
-    if not submissions:
-        return []
-    con = store.con
+@dataclass
+class Staged:
+    """Batches of one source validated, pseudonymised and keyed: all the work that needs no store. What is left
+    (:func:`commit_staged`) is the check against the stored keys and the commit.
+
+    A record's `_line` is its batch's position in `submissions` × LINE_BASE + its number in the batch."""
+
+    source: str
+    submissions: list[Submission]
+    good: pa.Table        # the good records, keyed (GOOD_ROWS_SQL)
+    rejected: pa.Table    # _line, problems (JSON text) of the records found bad
+    quarantine: pa.Table  # their quarantine rows, with the lines that could not be read
+
+
+_NO_QUARANTINE = pa.table({"batch_id": pa.array([], pa.string()), "source": pa.array([], pa.string()),
+                           "kind": pa.array([], pa.string()), "file": pa.array([], pa.string()),
+                           "line": pa.array([], pa.int64()), "record": pa.array([], pa.string()),
+                           "problems": pa.array([], pa.string()), "fingerprint": pa.array([], pa.string())})
+
+
+def staging_connection() -> duckdb.DuckDBPyConnection:
+    """A private in-memory database for :func:`stage_batches`: statements there do not touch the store."""
+    con = duckdb.connect()
+    con.execute("SET threads = 1")  # a group of batches is small; parallel plans would only cost
+    return con
+
+
+def stage_batches(con: duckdb.DuckDBPyConnection, catalog: Catalog, secret: bytes, source: str,
+                  submissions: list[Submission]) -> Staged:
+    """Validate, pseudonymise and key batches of one source on `con` (see :func:`staging_connection`)."""
     tables = []
     for i, sub in enumerate(submissions):
         t = sub.raw.table
@@ -209,28 +296,57 @@ def accept_usage(store: Store, catalog: Catalog, source: str, submissions: list[
         "req": pa.array(range(len(submissions)), pa.int64()),
         "batch_id": [s.batch_id for s in submissions], "file": [s.raw.name for s in submissions]}))
     try:
-        ipad, opad = hmac_pads(store.secret)
+        ipad, opad = hmac_pads(secret)
         view = stage_usage(con, group, USAGE, catalog, person_key_sql("user_id"),
                            {"ipad": ipad, "opad": opad, "source": source}, rejected_view=False)
-        _fresh_candidates(store, source)
+        good = con.sql(GOOD_ROWS_SQL, params={"secret": secret.hex()}).to_arrow_table()
         n_bad = con.execute("SELECT count(*) FROM typed_ok WHERE NOT ok").fetchall()[0][0]
-        bad = n_bad > 0 or any(s.raw.rejections for s in submissions)
-        rejected = ""
+        rejected = pa.table({LINE: pa.array([], pa.int64()), "problems": pa.array([], pa.string())})
         if n_bad:  # the problem lists are worked out only when there is a bad record
             con.execute(view)
             con.execute("CREATE OR REPLACE TEMP TABLE rejected AS SELECT * FROM rejected_rows")
-            rejected = f"""UNION ALL
-                SELECT r._line // {LINE_BASE}, r._line % {LINE_BASE}, 'rejected', to_json(r.problems)::VARCHAR
-                FROM rejected r"""
-        if bad:
+            rejected = con.sql(f"SELECT {LINE}, to_json(problems)::VARCHAR AS problems FROM rejected").to_arrow_table()
+        if n_bad or any(s.raw.rejections for s in submissions):
             _quarantine_rows(con, source, submissions, with_rows=n_bad > 0)
-        status = con.execute(f"""
-            SELECT _line // {LINE_BASE}, _line % {LINE_BASE}, 'stored', NULL FROM cand
-            {rejected}
-            UNION ALL
-            SELECT _line // {LINE_BASE}, _line % {LINE_BASE}, 'duplicate', NULL FROM good ANTI JOIN cand USING (_line)
-        """).fetchall()
-        outcomes = _outcomes(source, submissions, status)
+            q = con.sql("SELECT * FROM q_batch").to_arrow_table()
+        else:
+            q = _NO_QUARANTINE
+    finally:
+        for name in ("raw_in", "req_map"):
+            con.unregister(name)
+    return Staged(source, submissions, good, rejected, q)
+
+
+def commit_staged(store: Store, staged: list[Staged], lake_keys: LakeKeys) -> list[Outcome]:
+    """Keep the staged records that are new (first of their key in the group, in neither the inbox nor the
+    lake); put them in the inbox, the rejected ones in the quarantine, and record each batch in the ledger and
+    the audit log, all in one transaction. The staged groups (of one source) are committed together."""
+    source = staged[0].source
+    submissions = [s for st in staged for s in st.submissions]
+    goods, rejected = [], []
+    offset = 0
+    for st in staged:
+        shift = offset * LINE_BASE
+        goods.append(st.good.set_column(st.good.column_names.index(LINE), LINE, pc.add(st.good[LINE], shift)))
+        rejected.append(st.rejected.set_column(0, LINE, pc.add(st.rejected[LINE], shift)))
+        offset += len(st.submissions)
+    good = pa.concat_tables(goods)
+    bad = pa.concat_tables(rejected)
+    quarantined = pa.concat_tables([st.quarantine for st in staged])
+    fresh = good.filter(_first_of_key(good))
+    con = store.con
+    con.register("cand_keys", fresh.select([LINE, "day", "k1", "k2"]))
+    try:
+        in_inbox = con.execute(f"""
+            SELECT c.{LINE} FROM cand_keys c
+            SEMI JOIN (SELECT day, k1, k2 FROM inbox WHERE source = $source) i USING (day, k1, k2)
+        """, {"source": source}).fetchnumpy()[LINE]
+        new = ~np.isin(fresh[LINE].to_numpy(), in_inbox)
+        new &= ~lake_keys.stored(store, source, fresh["day"], fresh["k1"], fresh["k2"])
+        fresh = fresh.filter(pa.array(new))
+        outcomes = _outcomes(source, submissions, good[LINE].to_numpy(), fresh[LINE].to_numpy(), bad)
+        batch_ids = pa.array([s.batch_id for s in submissions])
+        con.register("cand", fresh.append_column("batch_id", pc.take(batch_ids, pc.divide(fresh[LINE], LINE_BASE))))
         con.register("ledger", pa.table({
             "batch_id": [o.batch_id for o in outcomes], "file": [s.raw.name for s in submissions],
             "received": pa.array([o.received for o in outcomes], pa.int64()),
@@ -240,14 +356,16 @@ def accept_usage(store: Store, catalog: Catalog, source: str, submissions: list[
             "key_id": [s.writer.key_id for s in submissions], "role": [s.writer.role for s in submissions],
             "client": [s.writer.client for s in submissions]}))
         with store.transaction():
-            con.execute(f"""
-                INSERT INTO inbox (source, batch_id, person, platform, day, month, active_seconds_n, bytes_n,
+            seq = con.execute("SELECT nextval('inbox_seq')").fetchall()[0][0]  # one per group: merges take whole groups
+            con.execute("""
+                INSERT INTO inbox (seq, source, batch_id, person, platform, day, month, active_seconds_n, bytes_n,
                                    sessions_n, installs_n, province_code, k1, k2)
-                SELECT $source, m.batch_id, c.person, c.platform, c.day, c.month, c.active_seconds_n, c.bytes_n,
-                       c.sessions_n, c.installs_n, c.province_code, c.k1, c.k2
-                FROM cand c JOIN req_map m ON m.req = c._line // {LINE_BASE} ORDER BY c._line
-            """, {"source": source})
-            if bad:
+                SELECT $seq, $source, batch_id, person, platform, day, month, active_seconds_n, bytes_n, sessions_n,
+                       installs_n, province_code, k1, k2
+                FROM cand
+            """, {"seq": seq, "source": source})
+            if quarantined.num_rows:
+                con.register("q_batch", quarantined)
                 quarantine.insert(con, "SELECT * FROM q_batch")
             con.execute("INSERT INTO batches SELECT batch_id, $source, 'usage', file, NULL, now()::TIMESTAMP, received, "
                         "stored, duplicates, rejected FROM ledger", {"source": source})
@@ -255,9 +373,23 @@ def accept_usage(store: Store, catalog: Catalog, source: str, submissions: list[
                         "duplicates, rejected, client) SELECT now()::TIMESTAMP, key_id, role, 'usage', $source, "
                         "batch_id, received, stored, duplicates, rejected, client FROM ledger", {"source": source})
     finally:
-        for name in ("raw_in", "req_map", "ledger"):
-            con.unregister(name)
+        for name in ("cand_keys", "cand", "ledger", "q_batch"):
+            with suppress(Exception):
+                con.unregister(name)
     return outcomes
+
+
+def accept_usage(store: Store, catalog: Catalog, source: str, submissions: list[Submission],
+                 lake_keys: LakeKeys | None = None) -> list[Outcome]:
+    """Stage and commit batches of one source in one go (the server runs the two steps in separate threads)."""
+    if not submissions:
+        return []
+    con = staging_connection()
+    try:
+        staged = stage_batches(con, catalog, store.secret, source, submissions)
+    finally:
+        con.close()
+    return commit_staged(store, [staged], lake_keys or LakeKeys())
 
 
 def record_write(con: Any, writer: Writer, action: str, target: str, batch_id: str | None, received: int,
@@ -269,19 +401,18 @@ def record_write(con: Any, writer: Writer, action: str, target: str, batch_id: s
                  writer.client])
 
 
-def _fresh_candidates(store: Store, source: str) -> None:
-    """`cand`: the good rows that are new: first of their key in the group, and in neither the inbox nor the lake."""
-    con = store.con
-    con.execute(f"CREATE OR REPLACE TEMP TABLE good AS {GOOD_ROWS_SQL}", {"secret": store.secret.hex()})
-    con.execute("CREATE OR REPLACE TEMP TABLE cand AS SELECT * FROM good "
-                "QUALIFY row_number() OVER (PARTITION BY k1, k2 ORDER BY _line) = 1")
-    con.execute("DELETE FROM cand USING inbox i WHERE i.source = $source AND i.day = cand.day AND i.k1 = cand.k1 "
-                "AND i.k2 = cand.k2", {"source": source})
-    days = [r[0] for r in con.execute("SELECT DISTINCT day FROM cand").fetchall()]
-    key_files = store.files("record_keys", source=source, days=days) if days else []
-    if key_files:
-        con.execute("DELETE FROM cand USING read_parquet($files) k WHERE cand.day = k.day AND cand.k1 = k.k1 "
-                    "AND cand.k2 = k.k2", {"files": key_files})
+def _first_of_key(good: pa.Table) -> pa.Array:
+    """True for the first record (smallest line) of each record key in the group."""
+    if good.num_rows == 0:
+        return pa.array([], pa.bool_())
+    k1, k2, line = (good[c].to_numpy() for c in ("k1", "k2", LINE))
+    order = np.lexsort((line, k2, k1))
+    s1, s2 = k1[order], k2[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (s1[1:] != s1[:-1]) | (s2[1:] != s2[:-1])
+    mask = np.zeros(len(order), dtype=bool)
+    mask[order[first]] = True
+    return pa.array(mask)
 
 
 def _quarantine_rows(con: Any, source: str, submissions: list[Submission], *, with_rows: bool) -> None:
@@ -307,26 +438,27 @@ def _quarantine_rows(con: Any, source: str, submissions: list[Submission], *, wi
             con.unregister("q_rejections")
 
 
-def _outcomes(source: str, submissions: list[Submission], status: list[tuple[int, int, str, str | None]]) -> list[Outcome]:
-    outcomes = [Outcome(s.batch_id, source) for s in submissions]
-    for req, number, state, problems in status:
-        entry: dict[str, Any] = {"index": number, "status": state}
-        if problems is not None:
-            entry["problems"] = orjson.loads(problems)
-        outcomes[req].records.append(entry)
-    for sub, out in zip(submissions, outcomes, strict=True):
-        for r in sub.raw.rejections:
-            out.records.append({"index": r.line, "status": "rejected",
-                                "problems": [{"field": r.field, "message": r.message}]})
-        out.records.sort(key=lambda e: e["index"])
-        for e in out.records:
-            if e["status"] == "stored":
-                out.stored += 1
-            elif e["status"] == "duplicate":
-                out.duplicates += 1
-            else:
-                out.rejected += 1
-        out.received = len(out.records)
+def _outcomes(source: str, submissions: list[Submission], good_lines: np.ndarray, stored_lines: np.ndarray,
+              bad: pa.Table) -> list[Outcome]:
+    """Each batch's outcome: every record stored, duplicate or rejected, in record order."""
+    bad_lines = bad[LINE].to_numpy()
+    lines = np.concatenate([good_lines, bad_lines])
+    state = np.concatenate([np.where(np.isin(good_lines, stored_lines), 0, 1), np.full(len(bad_lines), 2)])
+    order = np.argsort(lines, kind="stable")
+    lines, state = lines[order], state[order]
+    bounds = np.searchsorted(lines // LINE_BASE, np.arange(len(submissions) + 1))
+    problems = dict(zip(bad_lines.tolist(), bad["problems"].to_pylist(), strict=True)) if len(bad_lines) else {}
+    outcomes = []
+    for req, sub in enumerate(submissions):
+        seg = slice(bounds[req], bounds[req + 1])
+        numbers, states = lines[seg] % LINE_BASE, state[seg]
+        counts = np.bincount(states, minlength=3)
+        out = Outcome(sub.batch_id, source, received=len(numbers) + len(sub.raw.rejections), stored=int(counts[0]),
+                      duplicates=int(counts[1]), rejected=int(counts[2]) + len(sub.raw.rejections),
+                      numbers=numbers, states=states, unreadable=list(sub.raw.rejections))
+        if counts[2]:
+            out.problems = {n % LINE_BASE: problems[n] for n in lines[seg][states == 2].tolist()}
+        outcomes.append(out)
     return outcomes
 
 

@@ -32,7 +32,7 @@ def serve_command(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Địa chỉ lắng nghe (mặc định chỉ máy này).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Cổng.")] = 8000,
-    flush_rows: Annotated[int, typer.Option("--flush-rows", help="Gộp hộp thư vào kho khi có chừng này bản ghi.")] = 200_000,
+    flush_rows: Annotated[int, typer.Option("--flush-rows", help="Gộp hộp thư vào kho khi có chừng này bản ghi.")] = 1_000_000,
     log_level: Annotated[str, typer.Option("--log-level", help="Mức ghi log của uvicorn.")] = "info",
 ) -> None:
     """Chạy bảng điều khiển và API (http://127.0.0.1:8000/, API tại /api/v1, tài liệu tại /api/v1/docs)."""

@@ -1,10 +1,15 @@
 """What the web face asks of the store, safe to call from many request threads at once.
 
 One process holds the store (DuckDB allows one writer process). Every use of the database goes through one
-lock; reads call the same workflows as the command line, so the web never computes a metric itself. Posted
-usage batches are queued to a writer thread that accepts whatever batches are waiting as one group
-(:func:`thuocdo.ingest.stream.accept_usage`) and merges the inbox into the lake when it grows large or the
-server falls idle.
+lock; reads call the same workflows as the command line, so the web never computes a metric itself.
+
+Posted usage batches go through a two-step pipeline. A stager thread takes whatever batches are waiting and
+validates, pseudonymises and keys them together on a private in-memory database
+(:func:`thuocdo.ingest.stream.stage_batches`), without the store's lock. A writer thread commits the staged
+groups (:func:`thuocdo.ingest.stream.commit_staged`): it checks them against the inbox and the lake's keys
+(held in memory, :class:`thuocdo.ingest.keys.LakeKeys`) and commits them in one transaction. The two steps
+overlap, so one group is staged while the one before it is committed. A flusher thread merges the inbox into
+the lake when the inbox grows large or the server falls idle.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ import pyarrow.compute as pc
 from thuocdo import workflows
 from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.stream import Outcome, Submission, Writer, accept_usage, flush_inbox, inbox_size, record_write
+from thuocdo.ingest.keys import LakeKeys
+from thuocdo.ingest.stream import (Outcome, Staged, Submission, Writer, commit_staged, flush_inbox, inbox_size,
+                                    record_write, stage_batches, staging_connection)
 from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.store import Store, resolve_home
 from thuocdo.web.access import Access, Principal
@@ -43,7 +50,7 @@ GROUP_WAIT = 0.010
 
 @dataclass(frozen=True)
 class Settings:
-    flush_rows: int = 200_000     # merge the inbox into the lake when it holds this many records
+    flush_rows: int = 1_000_000   # merge the inbox into the lake when it holds this many records
     flush_idle: float = 2.0       # ... or when no batch arrived for this many seconds
 
 
@@ -61,17 +68,23 @@ class Service:
         self._flusher_store = Store(self.home, sweep=False)  # a second connection, used by the flusher only
         self.catalog: Catalog = load_catalog()
         self.access = Access(self.home)
+        self.lake_keys = LakeKeys()
+        self._inbox_rows = inbox_size(self.store)
         self._queue: queue.Queue[tuple[str, Submission, Future[Outcome]] | None] = queue.Queue()
+        self._staged: queue.Queue[tuple[Staged, list[Future[Outcome]]] | None] = queue.Queue()
         self._report_lock = threading.Lock()
         self._flush_wanted = threading.Event()
         self._closing = threading.Event()
-        self._writer = threading.Thread(target=self._write_loop, name="thuocdo-writer", daemon=True)
+        self._stager = threading.Thread(target=self._stage_loop, name="thuocdo-stager", daemon=True)
+        self._writer = threading.Thread(target=self._commit_loop, name="thuocdo-writer", daemon=True)
         self._flusher = threading.Thread(target=self._flush_loop, name="thuocdo-flusher", daemon=True)
+        self._stager.start()
         self._writer.start()
         self._flusher.start()
 
     def close(self) -> None:
         self._queue.put(None)
+        self._stager.join(timeout=60)
         self._writer.join(timeout=60)
         self._closing.set()
         self._flush_wanted.set()
@@ -99,52 +112,87 @@ class Service:
         self._queue.put((source, submission, future))
         return future
 
-    def _write_loop(self) -> None:
+    def _take_group(self) -> list[tuple[str, Submission, Future[Outcome]]] | None:
+        """The next batches to stage together: the first waiting one and those arriving within GROUP_WAIT
+        (up to GROUP_RECORDS records); None when the service closes."""
+        item = self._queue.get()
+        if item is None:
+            return None
+        group = [item]
+        records = item[1].raw.table.num_rows
+        deadline = time.monotonic() + GROUP_WAIT
+        while records < GROUP_RECORDS:
+            try:
+                wait = deadline - time.monotonic()
+                nxt = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                self._queue.put(None)
+                break
+            group.append(nxt)
+            records += nxt[1].raw.table.num_rows
+        return group
+
+    def _stage_loop(self) -> None:
+        """Validate, pseudonymise and key waiting batches on a private database (no lock), then hand them on."""
+        staging = staging_connection()
+        try:
+            while (group := self._take_group()) is not None:
+                by_source: dict[str, list[tuple[Submission, Future[Outcome]]]] = {}
+                for source, sub, fut in group:
+                    by_source.setdefault(source, []).append((sub, fut))
+                for source, items in by_source.items():
+                    futures = [f for _, f in items]
+                    try:
+                        staged = stage_batches(staging, self.catalog, self.store.secret, source, [s for s, _ in items])
+                    except BaseException as exc:  # noqa: BLE001 - every waiting request gets the error
+                        for fut in futures:
+                            fut.set_exception(exc)
+                        continue
+                    self._staged.put((staged, futures))
+        finally:
+            staging.close()
+            self._staged.put(None)
+
+    def _commit_loop(self) -> None:
+        """Commit staged groups (all that are waiting, one transaction per source) under the store's lock."""
         last_write = time.monotonic()
         while True:
             try:
-                item = self._queue.get(timeout=0.25)
+                item = self._staged.get(timeout=0.25)
             except queue.Empty:
                 if time.monotonic() - last_write > self.settings.flush_idle:
                     self._flush_wanted.set()
                     last_write = time.monotonic()
                 continue
-            if item is None:
-                return
-            group = [item]
-            records = item[1].raw.table.num_rows
-            deadline = time.monotonic() + GROUP_WAIT
-            while records < GROUP_RECORDS:
-                try:  # batches arriving within GROUP_WAIT join the group: one set of statements serves them all
-                    wait = deadline - time.monotonic()
-                    nxt = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            items = [item]
+            while items[-1] is not None:
+                try:
+                    items.append(self._staged.get_nowait())
                 except queue.Empty:
                     break
-                if nxt is None:
-                    self._queue.put(None)
-                    break
-                group.append(nxt)
-                records += nxt[1].raw.table.num_rows
-            self._accept(group)
-            last_write = time.monotonic()
-
-    def _accept(self, group: list[tuple[str, Submission, Future[Outcome]]]) -> None:
-        by_source: dict[str, list[tuple[Submission, Future[Outcome]]]] = {}
-        for source, sub, fut in group:
-            by_source.setdefault(source, []).append((sub, fut))
-        for source, items in by_source.items():
-            try:
-                with self.lock:
-                    outcomes = accept_usage(self.store, self.catalog, source, [s for s, _ in items])
-            except BaseException as exc:  # noqa: BLE001 - every waiting request gets the error
-                for _, fut in items:
-                    fut.set_exception(exc)
-                continue
-            for (_, fut), outcome in zip(items, outcomes, strict=True):
-                fut.set_result(outcome)
-        with self.lock:
-            if inbox_size(self.store) >= self.settings.flush_rows:
+            done = items[-1] is None
+            by_source: dict[str, list[tuple[Staged, list[Future[Outcome]]]]] = {}
+            for staged, futures in (i for i in items if i is not None):
+                by_source.setdefault(staged.source, []).append((staged, futures))
+            for batch in by_source.values():
+                futures = [f for _, fs in batch for f in fs]
+                try:
+                    with self.lock:
+                        outcomes = commit_staged(self.store, [st for st, _ in batch], self.lake_keys)
+                        self._inbox_rows += sum(o.stored for o in outcomes)
+                except BaseException as exc:  # noqa: BLE001 - every waiting request gets the error
+                    for fut in futures:
+                        fut.set_exception(exc)
+                    continue
+                for fut, outcome in zip(futures, outcomes, strict=True):
+                    fut.set_result(outcome)
+            if self._inbox_rows >= self.settings.flush_rows:
                 self._flush_wanted.set()
+            last_write = time.monotonic()
+            if done:
+                return
 
     def _flush_loop(self) -> None:
         """Merge the inbox into the lake when asked, through the flusher's own connection."""
@@ -156,6 +204,8 @@ class Service:
             with self.flush_lock:
                 if inbox_size(self._flusher_store):
                     flush_inbox(self._flusher_store, commit_lock=self.lock)
+                with self.lock:
+                    self._inbox_rows = inbox_size(self.store)
 
     def ingest_table(self, kind: str, source: str, rows: list[dict[str, object]], writer: Writer,
                      name: str) -> BatchResult:
