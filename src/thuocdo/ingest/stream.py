@@ -300,7 +300,7 @@ def stage_batches(con: duckdb.DuckDBPyConnection, catalog: Catalog, secret: byte
         view = stage_usage(con, group, USAGE, catalog, person_key_sql("user_id"),
                            {"ipad": ipad, "opad": opad, "source": source}, rejected_view=False)
         good = con.sql(GOOD_ROWS_SQL, params={"secret": secret.hex()}).to_arrow_table()
-        n_bad = con.execute("SELECT count(*) FROM typed_ok WHERE NOT ok").fetchall()[0][0]
+        n_bad = group.table.num_rows - good.num_rows  # `typed` has one row per record (its joins are on distinct values)
         rejected = pa.table({LINE: pa.array([], pa.int64()), "problems": pa.array([], pa.string())})
         if n_bad:  # the problem lists are worked out only when there is a bad record
             con.execute(view)

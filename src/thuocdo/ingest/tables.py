@@ -115,7 +115,7 @@ def ingest_aggregates(store: Store, path: Path, source: str, catalog: Catalog) -
     raw = read_input(path, AGGREGATES)
     n = stage_table(store, raw, source_relation(raw, AGGREGATES))
     con = store.con
-    register_platform_map(con, catalog)
+    register_platform_map(con, catalog, raw)
     names = [m.name for m in METRICS] + list(EXTRA_AGGREGATE_METRICS) + [k.id for k in catalog.kpis]
     value = _NUMBER.format(c="value")
     problems = ", ".join([

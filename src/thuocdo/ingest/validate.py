@@ -89,16 +89,23 @@ def source_relation(raw: RawInput, contract: Contract) -> str:
             f"FROM raw_in)))")
 
 
-def register_platform_map(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
-    values = [r[0] for r in con.execute("SELECT DISTINCT platform FROM src WHERE platform IS NOT NULL").fetchall()]
+def _distinct(con: duckdb.DuckDBPyConnection, raw: RawInput, column: str) -> list[str | None]:
+    """The distinct values of a text column of `src`: from the Arrow table itself when `src` is its columns."""
+    if raw.format != "ndjson" and column in raw.table.column_names:
+        return pc.unique(raw.table[column]).to_pylist()  # type: ignore[no-any-return]
+    return [r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM src").fetchall()]
+
+
+def register_platform_map(con: duckdb.DuckDBPyConnection, catalog: Catalog, raw: RawInput) -> None:
+    values = [v for v in _distinct(con, raw, "platform") if v is not None]
     table = pa.table({"platform_value": pa.array(values, pa.string()),
                       "platform_id": pa.array([catalog.resolve_platform(v) for v in values], pa.string())})
     con.register("platform_map", table)
 
 
-def register_province_map(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
+def register_province_map(con: duckdb.DuckDBPyConnection, catalog: Catalog, raw: RawInput) -> None:
     """Each distinct province value resolved for both eras (a bare code means another unit after 2025-07-01)."""
-    values = [r[0] for r in con.execute("SELECT DISTINCT province FROM src").fetchall() if r[0] and r[0].strip()]
+    values = [v for v in _distinct(con, raw, "province") if v and v.strip()]
     before, after = REFORM_DAY - dt.timedelta(days=1), REFORM_DAY
 
     def code(value: str, on: dt.date) -> str | None:
@@ -130,8 +137,8 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
     view's statement; with `rejected_view=False` it is not run (a caller that finds no bad row skips its cost)."""
     kind = "TABLE" if raw.format == "ndjson" else "VIEW"
     con.execute(f"CREATE OR REPLACE TEMP {kind} src AS {source_relation(raw, contract)}")
-    register_platform_map(con, catalog)
-    register_province_map(con, catalog)
+    register_platform_map(con, catalog, raw)
+    register_province_map(con, catalog, raw)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE persons AS
         SELECT user_id, {person_sql} AS person
