@@ -46,6 +46,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_ticks() -> list[int]:
+    """The machine's CPU ticks so far (user, nice, system, idle, iowait, irq, softirq, steal), from /proc/stat."""
+    return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
 def _own_cpu() -> float:
     t = os.times()
     return t.user + t.system
@@ -132,7 +137,7 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
                         totals[name] += answer[name]
 
     print(f"running {clients} clients for {seconds:.0f} s …", file=sys.stderr)
-    server_cpu0, client_cpu0 = cpu_seconds(server.pid), _own_cpu()
+    server_cpu0, client_cpu0, ticks0 = cpu_seconds(server.pid), _own_cpu(), machine_ticks()
     t_start = time.monotonic()
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads:
@@ -141,6 +146,7 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
         t.join()
     elapsed = time.monotonic() - t_start
     server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu0, _own_cpu() - client_cpu0
+    ticks = [b - a for a, b in zip(ticks0, machine_ticks(), strict=True)]
     server.send_signal(signal.SIGINT)  # a clean stop merges the inbox into the lake
     server.wait(timeout=600)
 
@@ -160,6 +166,7 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
         "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
         "p99_ms": float(np.percentile(lat, 99)), "max_ms": float(lat.max()),
         "server_cores": server_cpu / elapsed, "client_cores": client_cpu / elapsed,
+        "idle_share": (ticks[3] + ticks[4]) / max(sum(ticks), 1), "steal_share": ticks[7] / max(sum(ticks), 1),
         "retries": totals["retries"], "duplicates": totals["duplicates"], "errors": totals["errors"],
         "distinct_sent": expected, "stored_answered": totals["stored"], "keys_in_store": keys,
         "distinct_keys_in_store": distinct_keys, "left_in_inbox": inbox,
@@ -188,7 +195,8 @@ def main() -> None:
     print(f"records/s sustained      {r['records_per_s']:>12,.0f}   (retries included)")
     print(f"new records/s            {r['new_records_per_s']:>12,.0f}")
     print(f"latency p50 / p95 / p99  {r['p50_ms']:>7.0f} / {r['p95_ms']:.0f} / {r['p99_ms']:.0f} ms (max {r['max_ms']:.0f})")
-    print(f"CPU used                 {r['server_cores']:>12.2f}   cores by the server, {r['client_cores']:.2f} by the load generator")
+    print(f"CPU used                 {r['server_cores']:>12.2f}   cores by the server, {r['client_cores']:.2f} by the load generator; "
+          f"machine {r['idle_share']:.0%} idle, {r['steal_share']:.0%} taken by the hypervisor (steal)")
     print(f"batches retried          {r['retries']:>12,}   ({r['duplicates']:,} records answered as duplicates)")
     print(f"distinct records sent    {r['distinct_sent']:>12,}")
     print(f"stored (answers)         {r['stored_answered']:>12,}")
