@@ -12,7 +12,8 @@ import orjson
 import pytest
 
 from thuocdo import workflows
-from thuocdo.ingest.stream import Submission, Writer, parse_records
+from thuocdo.ingest.bodies import parse_records
+from thuocdo.ingest.stream import Submission, Writer
 from thuocdo.web.service import Settings
 from tests.web.conftest import Served
 
@@ -81,7 +82,7 @@ def test_unreadable_and_oversized_bodies_store_nothing(served: Served, monkeypat
     assert post(served, b"[{").status_code == 400
     assert post(served, b'{"a": 1}\n{"b": 2}').json()["rejected"] == 2  # NDJSON of objects lacking every field
     assert post(served, b"").status_code == 400
-    monkeypatch.setattr("thuocdo.ingest.stream.MAX_RECORDS", 3)
+    monkeypatch.setattr("thuocdo.ingest.bodies.MAX_RECORDS", 3)
     assert post(served, BATCH).status_code == 413
     with served.service.db() as store:
         assert store.con.execute("SELECT count(*) FROM inbox").fetchall()[0][0] == 0

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from thuocdo.catalog import load_catalog
 from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.keys import LakeKeys, _DayKeys, _member
-from thuocdo.ingest.stream import (Submission, Writer, _columns_by_value, _columns_of_objects, commit_staged,
-                                   flush_inbox, parse_records, stage_batches, staging_connection)
+from thuocdo.ingest.bodies import _columns_by_value, _columns_of_objects, parse_records
+from thuocdo.ingest.stream import Submission, Writer, commit_staged, flush_inbox, stage_batches, staging_connection
 from thuocdo.store import Store
 
 # -- JSON records to columns -------------------------------------------------------------------------------------

@@ -89,10 +89,6 @@ class LakeKeys:
         entry = self._days.pop(key)
         self._held -= len(entry.k1)
 
-    def clear(self) -> None:
-        self._days.clear()
-        self._held = 0
-
 
 def _member(keys: _DayKeys, c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
     """Exact membership of (c1, c2) pairs in the sorted (k1, k2) arrays."""

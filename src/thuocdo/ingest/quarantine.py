@@ -11,6 +11,8 @@ from thuocdo.ingest.readers import Rejection
 from thuocdo.ingest.results import Problem
 
 QUARANTINE_COLUMNS = ("batch_id", "source", "kind", "file", "line", "record", "problems", "fingerprint")
+#: the rows :func:`insert` takes
+SCHEMA = pa.schema([(c, pa.int64() if c == "line" else pa.string()) for c in QUARANTINE_COLUMNS])
 
 
 def rejection_rows(rejections: list[Rejection], *, batch_id: str, source: str, kind: str, file: str) -> pa.Table:

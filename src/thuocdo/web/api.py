@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field
 
 from thuocdo.indices.workflow import IndexRequestError, index_table
 from thuocdo.ingest.readers import InputError
-from thuocdo.ingest.stream import MAX_BODY_BYTES, MAX_RECORDS, BodyTooLarge, Submission, Writer, parse_records
+from thuocdo.ingest.bodies import MAX_BODY_BYTES, MAX_RECORDS, BodyTooLarge, parse_records
+from thuocdo.ingest.stream import Submission, Writer
 from thuocdo.model.periods import PeriodError
 from thuocdo.output import csv_bytes
 from thuocdo.web.access import ANONYMOUS_PRINCIPAL, ROLES, AccessError, Principal, normalise_period
