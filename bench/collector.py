@@ -150,11 +150,12 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
     server.send_signal(signal.SIGINT)  # a clean stop merges the inbox into the lake
     server.wait(timeout=600)
 
+    from thuocdo.ingest.inbox import inbox_size
     from thuocdo.store import Store
 
     with Store(home, sweep=False) as store:
         keys = store.con.execute("SELECT coalesce(sum(rows), 0) FROM lake_files WHERE dataset = 'record_keys'").fetchall()[0][0]
-        inbox = store.con.execute("SELECT count(*) FROM inbox").fetchall()[0][0]
+        inbox = inbox_size(store)
         distinct_keys = store.con.execute(
             "SELECT count(*) FROM (SELECT DISTINCT day, k1, k2 FROM read_parquet($f))",
             {"f": store.files("record_keys", source=SOURCE)}).fetchall()[0][0] if keys else 0

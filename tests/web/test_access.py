@@ -33,7 +33,7 @@ def _send(served: Served, method: str, path: str, body: object, headers: dict[st
 
 def _nothing_written(served: Served) -> None:
     with served.service.db() as store:
-        for table in ("inbox", "batches", "audit_log", "weights", "aggregates", "quarantine"):
+        for table in ("inbox", "inbox_segments", "batches", "audit_log", "weights", "aggregates", "quarantine"):
             assert store.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == 0, table
     assert served.service.access.publications() == []
 

@@ -13,6 +13,7 @@ import pytest
 
 from thuocdo import workflows
 from thuocdo.ingest.bodies import parse_records
+from thuocdo.ingest.inbox import inbox_size
 from thuocdo.ingest.stream import Submission, Writer
 from thuocdo.web.service import Settings
 from tests.web.conftest import Served
@@ -85,7 +86,7 @@ def test_unreadable_and_oversized_bodies_store_nothing(served: Served, monkeypat
     monkeypatch.setattr("thuocdo.ingest.bodies.MAX_RECORDS", 3)
     assert post(served, BATCH).status_code == 413
     with served.service.db() as store:
-        assert store.con.execute("SELECT count(*) FROM inbox").fetchall()[0][0] == 0
+        assert inbox_size(store) == 0
 
 
 def test_records_posted_and_filed_are_stored_once(served: Served, tmp_path: Path) -> None:
@@ -99,8 +100,10 @@ def test_records_posted_and_filed_are_stored_once(served: Served, tmp_path: Path
     assert metrics(served, "2022-01")["zalo"]["mau"] == 3
 
 
+@pytest.mark.parametrize("staging", ["arrow", "sql"])
 @pytest.mark.parametrize("flush_rows", [1_000_000, 120], ids=["inbox", "merged-meanwhile"])
-def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(served: Served, flush_rows: int) -> None:
+def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(served: Served, flush_rows: int,
+                                                                              staging: str) -> None:
     served.service.settings = Settings(flush_rows=flush_rows, flush_idle=3600)  # 120: merges while batches arrive
     batches = [[{"record_id": f"b{b}-{i}", "user_id": f"u{(b * 7 + i) % 40}", "platform": "zalo",
                  "time": f"2022-03-{1 + i % 28:02d}T12:00:00+07:00", "active_seconds": 10} for i in range(50)]
@@ -111,6 +114,9 @@ def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(ser
     def client(k: int) -> None:
         for b in range(8):  # every client sends every batch: one store, seven retries of each
             sub = Submission(parse_records(orjson.dumps(batches[(b + k) % 8]), f"c{k}"), Writer(None, "source"))
+            if staging == "arrow":  # staged in this thread, as a request thread stages a clean batch
+                sub.clean = served.service.clean_rows("telco-a", sub.raw)
+                assert sub.clean is not None
             out = served.service.submit_usage("telco-a", sub).result(timeout=60)
             with lock:
                 outcomes.append(out)
@@ -124,7 +130,7 @@ def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(ser
     assert sum(o.duplicates for o in outcomes) == 3 * 8 * 50
     for _ in range(300):  # the background merge runs on its own time: wait for it (small inbox) or not (large)
         with served.service.db() as store:
-            in_inbox = store.con.execute("SELECT count(*) FROM inbox").fetchall()[0][0]
+            in_inbox = inbox_size(store)
             keys = store.files("record_keys", source="telco-a")
             in_lake = store.con.execute("SELECT count(*) FROM read_parquet($f)", {"f": keys}).fetchall()[0][0] if keys else 0
         assert in_inbox + in_lake == 400

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from thuocdo.catalog import load_catalog
 from thuocdo.ingest.contracts import USAGE
-from thuocdo.ingest.keys import LakeKeys, _DayKeys, _member
+from thuocdo.ingest.keys import StoredKeys, _DayKeys, _member
 from thuocdo.ingest.bodies import _columns_by_value, _columns_of_objects, parse_records
-from thuocdo.ingest.stream import Submission, Writer, commit_staged, flush_inbox, stage_batches, staging_connection
+from thuocdo.ingest.inbox import flush_inbox, inbox_rows
+from thuocdo.ingest.stream import Submission, Writer, commit_staged, stage_batches, staging_connection
 from thuocdo.store import Store
 
 # -- JSON records to columns -------------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def _records(prefix: str, days: list[int]) -> list[dict]:
              "time": f"2022-01-{d:02d}T10:00:00+07:00", "active_seconds": 60} for i, d in enumerate(days)]
 
 
-def _commit(store: Store, keys: LakeKeys, *groups: list[Submission]):
+def _commit(store: Store, keys: StoredKeys, *groups: list[Submission]):
     con = staging_connection()
     try:
         staged = [stage_batches(con, load_catalog(), store.secret, "telco-a", g) for g in groups]
@@ -87,18 +88,20 @@ def _commit(store: Store, keys: LakeKeys, *groups: list[Submission]):
 
 
 def test_lake_keys_are_read_once_per_day_and_again_when_the_day_is_rewritten(tmp_path: Path) -> None:
-    keys = LakeKeys()
+    keys = StoredKeys()
     with Store(tmp_path) as store:
         first = _records("a", [3, 3, 4])
         _commit(store, keys, [_batch(first)])
         assert keys.reads == 0  # nothing in the lake yet: the inbox holds them
         flush_inbox(store)
+        keys.forget()
         [again] = _commit(store, keys, [_batch(first)])
         assert (again.stored, again.duplicates) == (0, 3)  # found in the lake's keys
         assert keys.reads == 2  # days 3 and 4, read once
         [more] = _commit(store, keys, [_batch(first + _records("b", [3]))])
         assert (more.stored, more.duplicates, keys.reads) == (1, 3, 2)  # same files: nothing read again
         flush_inbox(store)  # day 3 is rewritten under a new file name
+        keys.forget()
         [last] = _commit(store, keys, [_batch(_records("b", [3]) + _records("c", [4]))])
         assert (last.stored, last.duplicates, keys.reads) == (1, 1, 3)  # day 3 read again, day 4 unchanged
         day = store.con.execute("SELECT count(*) FROM read_parquet($f)",
@@ -108,10 +111,11 @@ def test_lake_keys_are_read_once_per_day_and_again_when_the_day_is_rewritten(tmp
 
 
 def test_a_memory_bound_drops_the_least_recent_days(tmp_path: Path) -> None:
-    keys = LakeKeys(max_keys=2)
+    keys = StoredKeys(max_keys=2)
     with Store(tmp_path) as store:
         _commit(store, keys, [_batch(_records("a", [3, 3, 4, 5]))])
         flush_inbox(store)
+        keys.forget()
         [answer] = _commit(store, keys, [_batch(_records("a", [3, 3, 4, 5]))])
         assert answer.duplicates == 4  # exact whatever is held
         assert keys._held <= 2
@@ -120,11 +124,13 @@ def test_a_memory_bound_drops_the_least_recent_days(tmp_path: Path) -> None:
 def test_groups_committed_together_keep_the_first_of_a_record(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
         one, two = _batch(_records("a", [3, 4])), _batch(_records("a", [3]) + _records("z", [9]))
-        outcomes = _commit(store, LakeKeys(), [one], [two])
+        outcomes = _commit(store, StoredKeys(), [one], [two])
         assert [(o.stored, o.duplicates) for o in outcomes] == [(2, 0), (1, 1)]
         assert [r["status"] for r in outcomes[1].records] == ["duplicate", "stored"]
-        inbox = store.con.execute("SELECT batch_id, count(*) FROM inbox GROUP BY ALL ORDER BY 2 DESC").fetchall()
-        assert inbox == [(one.batch_id, 2), (two.batch_id, 1)]
+        inbox = inbox_rows(store).group_by("batch_id").aggregate([("batch_id", "count")]).sort_by(
+            [("batch_id_count", "descending")])
+        assert inbox.to_pylist() == [{"batch_id": one.batch_id, "batch_id_count": 2},
+                                     {"batch_id": two.batch_id, "batch_id_count": 1}]
 
 
 @pytest.mark.parametrize("body", [b'[{"user_id": "1"}, 5, {"user_id": 2}]', b'{"user_id": "1"}\n7\n'])

@@ -1,13 +1,17 @@
-"""The record keys of the lake's day partitions, held in memory for checking posted batches against them.
+"""The record keys already stored, held in memory for checking posted batches against them.
 
-A posted batch must be checked against every key already stored for the days it touches. Reading those days'
-key files for every batch costs more as the store grows (a month of a large source is millions of keys), so
-the server keeps each (source, day)'s keys as sorted arrays, read once. An entry is valid for exactly the files
-it was read from: the key files of a day are listed in `lake_files`, and when a merge rewrites the day under a
-new file name the entry no longer matches and is read again. Keys in the inbox are not held here; they are
-checked in the database.
+A posted batch must be checked against every key already stored for the days it touches: in the lake's day
+partitions and in the inbox. Asking the database for every group costs a statement or two each time, and
+reading the days' key files costs more as the store grows (a month of a large source is millions of keys), so
+the server keeps:
 
-Memory is bounded: 16 bytes per key, and the least recently used days are dropped beyond `max_keys`.
+- each (source, day)'s lake keys as sorted arrays, read once. An entry is valid for exactly the files it was
+  read from: when a merge rewrites the day under a new file name, the entry no longer matches and is read
+  again. Memory is bounded: 16 bytes per key, the least recently used days dropped beyond `max_keys`;
+- the list of each day's key files, and each source's inbox keys (24 bytes each: the inbox holds at most one
+  merge's worth of records), as a few sorted runs, merged as they grow (:class:`_Runs`). Both are read from the database on first use and kept up to date
+  by the writer (:meth:`StoredKeys.added`); whatever else changes the lake or the inbox (a merge, a file
+  ingestion) must call :meth:`StoredKeys.forget`, under the same lock, before the next lookup.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from thuocdo.ingest.inbox import inbox_rows
 from thuocdo.store import Store
 
 #: keys held in memory at most (16 bytes each: 30 M keys are about 480 MB)
@@ -33,16 +38,18 @@ class _DayKeys:
     k2: np.ndarray
 
 
-class LakeKeys:
-    """Which candidate records (day, k1, k2) of a source are already stored in the lake.
+class StoredKeys:
+    """Which candidate records (day, k1, k2) of a source are stored already, in the lake or in the inbox.
 
-    Not thread-safe: call it where the store's main connection is held (the lake's file list must not change
-    during a lookup)."""
+    Not thread-safe: call it where the store's main connection is held, so that neither the lake's file list
+    nor the inbox changes during a lookup."""
 
     def __init__(self, max_keys: int = MAX_KEYS) -> None:
         self.max_keys = max_keys
         self._days: OrderedDict[tuple[str, dt.date], _DayKeys] = OrderedDict()
         self._held = 0
+        self._listing: dict[str, dict[dt.date, tuple[str, ...]]] = {}  # source -> day -> its key files
+        self._inbox: dict[str, _Runs] = {}  # source -> the keys of its inbox rows
         self.reads = 0  # days read from their files (for tests and benchmarks)
 
     def stored(self, store: Store, source: str, day: pa.Array, k1: pa.Array, k2: pa.Array) -> np.ndarray:
@@ -53,17 +60,46 @@ class LakeKeys:
         days = np.asarray(day.to_numpy(zero_copy_only=False), dtype="datetime64[D]")
         c1 = np.asarray(k1.to_numpy(zero_copy_only=False), dtype=np.uint64)
         c2 = np.asarray(k2.to_numpy(zero_copy_only=False), dtype=np.uint64)
-        touched = np.unique(days)
-        listed = store.con.execute(
-            "SELECT day, list(path ORDER BY path) FROM lake_files WHERE dataset = 'record_keys' AND source = ? "
-            "AND list_contains(?::DATE[], day) GROUP BY day",
-            [source, [d.item() for d in touched]]).fetchall()
-        for d, paths in listed:
-            files = tuple(str(store.lake / p) for p in paths)
-            keys = self._day(source, d, files)
-            rows = np.flatnonzero(days == np.datetime64(d, "D"))
-            hit[rows] = _member(keys, c1[rows], c2[rows])
+        listing = self._files(store, source)
+        for d in np.unique(days).tolist():
+            files = listing.get(d)
+            if files:
+                rows = np.flatnonzero(days == np.datetime64(d, "D"))
+                hit[rows] = _member(self._day(source, d, files), c1[rows], c2[rows])
+        hit |= self._inbox_keys(store, source).contains(days.astype(np.int64), c1, c2)
         return hit
+
+    def added(self, source: str, day: pa.Array, k1: pa.Array, k2: pa.Array) -> None:
+        """Records the writer has just committed to the inbox (after :meth:`stored` for the same source)."""
+        if source in self._inbox and len(day):
+            days = np.asarray(day.to_numpy(zero_copy_only=False), dtype="datetime64[D]").astype(np.int64)
+            self._inbox[source].add(days, np.asarray(k1.to_numpy(zero_copy_only=False), dtype=np.uint64),
+                                    np.asarray(k2.to_numpy(zero_copy_only=False), dtype=np.uint64))
+
+    def forget(self) -> None:
+        """Drop what may be stale after a merge or an ingestion: the file lists and the inbox keys (they are
+        read again when next needed). The lake keys of each day stay: they are checked against the files."""
+        self._listing.clear()
+        self._inbox.clear()
+
+    def _files(self, store: Store, source: str) -> dict[dt.date, tuple[str, ...]]:
+        listing = self._listing.get(source)
+        if listing is None:
+            rows = store.con.execute(
+                "SELECT day, list(path ORDER BY path) FROM lake_files WHERE dataset = 'record_keys' AND source = ? "
+                "GROUP BY day", [source]).fetchall()
+            listing = self._listing[source] = {d: tuple(str(store.lake / p) for p in paths) for d, paths in rows}
+        return listing
+
+    def _inbox_keys(self, store: Store, source: str) -> _Runs:
+        keys = self._inbox.get(source)
+        if keys is None:
+            rows = inbox_rows(store, source, columns=("day", "k1", "k2"))
+            keys = self._inbox[source] = _Runs()
+            if rows.num_rows:
+                keys.add(np.asarray(rows["day"].to_numpy(), dtype="datetime64[D]").astype(np.int64),
+                         rows["k1"].to_numpy().astype(np.uint64), rows["k2"].to_numpy().astype(np.uint64))
+        return keys
 
     def _day(self, source: str, day: dt.date, files: tuple[str, ...]) -> _DayKeys:
         entry = self._days.get((source, day))
@@ -90,14 +126,47 @@ class LakeKeys:
         self._held -= len(entry.k1)
 
 
-def _member(keys: _DayKeys, c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
-    """Exact membership of (c1, c2) pairs in the sorted (k1, k2) arrays."""
-    left = np.searchsorted(keys.k1, c1, side="left")
-    right = np.searchsorted(keys.k1, c1, side="right")
+class _Runs:
+    """A growing set of (day, k1, k2) keys as sorted runs, each at most half the size of the one before it
+    (a new run merges into the previous ones while it is not): a few runs, each key re-sorted O(log n) times."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (k1, k2, day), sorted by k1
+
+    def add(self, day: np.ndarray, k1: np.ndarray, k2: np.ndarray) -> None:
+        self.runs.append((k1, k2, day))
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            a, b = self.runs.pop(), self.runs.pop()
+            self.runs.append(tuple(np.concatenate([x, y]) for x, y in zip(b, a, strict=True)))  # type: ignore[arg-type]
+        k1, k2, day = self.runs[-1]
+        order = np.argsort(k1, kind="stable")  # two sorted runs: the stable sort merges them in linear time
+        self.runs[-1] = (k1[order], k2[order], day[order])
+
+    def contains(self, day: np.ndarray, c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
+        hit = np.zeros(len(c1), dtype=bool)
+        for k1, k2, d in self.runs:
+            hit |= _member(_DayKeys((), k1, k2), c1, c2, d, day)
+        return hit
+
+
+def _member(keys: _DayKeys, c1: np.ndarray, c2: np.ndarray, stored_days: np.ndarray | None = None,
+            days: np.ndarray | None = None) -> np.ndarray:
+    """Exact membership of (c1, c2) pairs in the sorted (k1, k2) arrays (and of their `days` in
+    `stored_days`, the stored keys' days in the same order, when given)."""
+    order = np.argsort(c1)  # sorted queries walk the stored keys in order: several times faster
+    left = np.empty(len(c1), dtype=np.intp)
+    right = np.empty(len(c1), dtype=np.intp)
+    left[order] = np.searchsorted(keys.k1, c1[order], side="left")
+    right[order] = np.searchsorted(keys.k1, c1[order], side="right")
     span = right - left
     out = np.zeros(len(c1), dtype=bool)
     one = np.flatnonzero(span == 1)
     out[one] = keys.k2[left[one]] == c2[one]
-    for i in np.flatnonzero(span > 1):  # several stored keys share this k1: compare their k2 (rare)
-        out[i] = bool(np.any(keys.k2[left[i]:right[i]] == c2[i]))
+    if stored_days is not None and days is not None:
+        out[one] &= stored_days[left[one]] == days[one]
+    for i in np.flatnonzero(span > 1):  # several stored keys share this k1: compare the rest (rare)
+        same = keys.k2[left[i]:right[i]] == c2[i]
+        if stored_days is not None and days is not None:
+            same &= stored_days[left[i]:right[i]] == days[i]
+        out[i] = bool(np.any(same))
     return out

@@ -28,18 +28,24 @@ def rejection_rows(rejections: list[Rejection], *, batch_id: str, source: str, k
     })
 
 
+def insert_sql(relation: str) -> str:
+    """The statement inserting the rows of `relation` (columns QUARANTINE_COLUMNS) not already open in the
+    quarantine (same source, kind and fingerprint)."""
+    return f"""
+        INSERT INTO quarantine (batch_id, source, kind, file, line, record, problems, status, created_at, fingerprint)
+        SELECT DISTINCT ON (q.source, q.kind, q.fingerprint) q.batch_id, q.source, q.kind, q.file, q.line, q.record,
+               q.problems, 'open', now()::TIMESTAMP, q.fingerprint
+        FROM {relation} q
+        WHERE NOT EXISTS (SELECT 1 FROM quarantine o WHERE o.status = 'open' AND o.source = q.source
+                          AND o.kind = q.kind AND o.fingerprint = q.fingerprint)
+    """
+
+
 def insert(con: duckdb.DuckDBPyConnection, relation_sql: str) -> int:
     """Insert rows not already open in the quarantine (same source, kind and fingerprint); return how many."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE q_new AS {relation_sql}")
     before = con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0]  # type: ignore[index]
-    con.execute("""
-        INSERT INTO quarantine (batch_id, source, kind, file, line, record, problems, status, created_at, fingerprint)
-        SELECT DISTINCT ON (q.source, q.kind, q.fingerprint) q.batch_id, q.source, q.kind, q.file, q.line, q.record,
-               q.problems, 'open', now()::TIMESTAMP, q.fingerprint
-        FROM q_new q
-        WHERE NOT EXISTS (SELECT 1 FROM quarantine o WHERE o.status = 'open' AND o.source = q.source
-                          AND o.kind = q.kind AND o.fingerprint = q.fingerprint)
-    """)
+    con.execute(insert_sql("q_new"))
     return con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] - before  # type: ignore[index]
 
 

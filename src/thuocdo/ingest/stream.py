@@ -2,24 +2,23 @@
 
 Rewriting a day's partition for every batch of a thousand records would cost more than the records, so a
 batch posted to the API goes through the same validation, pseudonymisation and keying as a file, is checked
-against the stored keys (the lake's and the inbox's) and lands in the ``inbox`` table in one transaction with
-its quarantined rows, its ledger entry and its audit entry. The answer names each record's fate. The inbox is
-merged into the day partitions (:func:`flush_inbox`) in the background and before anything reads records:
-the metric rollups and a file ingestion of the same source flush it first, so no reader misses a record
-and no record is stored twice.
+against the stored keys (the lake's and the inbox's) and lands in the inbox (:mod:`thuocdo.ingest.inbox`) in
+one transaction with its quarantined rows, its ledger entry and its audit entry. The answer names each
+record's fate. The inbox is merged into the day partitions later (:func:`thuocdo.ingest.inbox.flush_inbox`).
 
-Accepting is two steps, so that a server can overlap them. :func:`stage_batches` does everything that needs no
-store (validation, the person keys, the record keys) on a private in-memory database. :func:`commit_staged`
-then checks the staged records against the inbox and the lake's keys and commits them. Several batches of one
-source go through each step together: the per-statement cost is paid once per group instead of once per
-batch, while each batch keeps its own id, ledger entry and per-record answer. :func:`accept_usage` runs both
-steps in one call.
+Accepting is two steps, so that a server can overlap them. Staging does everything that needs no store
+(validation, the person keys, the record keys): :func:`thuocdo.ingest.clean.stage_clean` for the usual batch
+whose every record is plainly good, :func:`stage_batches` on a private in-memory database for any other.
+:func:`commit_staged` then checks the staged records against the stored keys and commits them. Several batches
+of one source are committed together (and staged together by :func:`stage_batches`): the per-statement cost
+is paid once per group instead of once per batch, while each batch keeps its own id, ledger entry and
+per-record answer. :func:`accept_usage` runs both steps in one call.
 """
 
 from __future__ import annotations
 
 import uuid
-from contextlib import AbstractContextManager, nullcontext, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,15 +29,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from thuocdo.catalog import Catalog
-from thuocdo.ingest import quarantine
+from thuocdo.ingest import inbox, quarantine
 from thuocdo.ingest.contracts import USAGE
-from thuocdo.ingest.keys import LakeKeys
+from thuocdo.ingest.keys import StoredKeys
 from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
 from thuocdo.ingest.readers import LINE, RawInput, Rejection
-from thuocdo.ingest.usage import GOOD_ROWS_SQL, stage_person_days
+from thuocdo.ingest.usage import GOOD_ROWS_SQL
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
 from thuocdo.store import Store
-from thuocdo.store.lake import discard, finish, list_files, publish
 
 #: inside a group, a record's line is its batch's position × LINE_BASE + its own number in the batch
 LINE_BASE = 1_000_000
@@ -55,11 +53,14 @@ class Writer:
 
 @dataclass
 class Submission:
-    """One posted batch of usage records (a :class:`RawInput` made by :func:`thuocdo.ingest.bodies.parse_records`)."""
+    """One posted batch of usage records (a :class:`RawInput` made by :func:`thuocdo.ingest.bodies.parse_records`).
+
+    `clean` holds its good rows when the batch was staged already (:func:`thuocdo.ingest.clean.stage_clean`)."""
 
     raw: RawInput
     writer: Writer
     batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    clean: pa.Table | None = None
 
 
 @dataclass
@@ -117,6 +118,15 @@ class Staged:
     quarantine: pa.Table  # their quarantine rows, with the lines that could not be read
 
 
+def staged_clean(source: str, submission: Submission) -> Staged:
+    """A batch whose good rows were worked out without SQL (all its records good), ready to commit."""
+    assert submission.clean is not None
+    return Staged(source, [submission], submission.clean, _NO_REJECTED, quarantine.SCHEMA.empty_table())
+
+
+_NO_REJECTED = pa.table({LINE: pa.array([], pa.int64()), "problems": pa.array([], pa.string())})
+
+
 def staging_connection() -> duckdb.DuckDBPyConnection:
     """A private in-memory database for :func:`stage_batches`: statements there do not touch the store."""
     con = duckdb.connect()
@@ -142,7 +152,7 @@ def stage_batches(con: duckdb.DuckDBPyConnection, catalog: Catalog, secret: byte
                            {"ipad": ipad, "opad": opad, "source": source}, rejected_view=False)
         good = con.sql(GOOD_ROWS_SQL, params={"secret": secret.hex()}).to_arrow_table()
         n_bad = group.table.num_rows - good.num_rows  # `typed` has one row per record (its joins are on distinct values)
-        rejected = pa.table({LINE: pa.array([], pa.int64()), "problems": pa.array([], pa.string())})
+        rejected = _NO_REJECTED
         if n_bad:  # the problem lists are worked out only when there is a bad record
             con.execute(view)
             con.execute("CREATE OR REPLACE TEMP TABLE rejected AS SELECT * FROM rejected_rows")
@@ -158,7 +168,7 @@ def stage_batches(con: duckdb.DuckDBPyConnection, catalog: Catalog, secret: byte
     return Staged(source, submissions, good, rejected, q)
 
 
-def commit_staged(store: Store, staged: list[Staged], lake_keys: LakeKeys) -> list[Outcome]:
+def commit_staged(store: Store, staged: list[Staged], stored_keys: StoredKeys) -> list[Outcome]:
     """Keep the staged records that are new (first of their key in the group, in neither the inbox nor the
     lake); put them in the inbox, the rejected ones in the quarantine, and record each batch in the ledger and
     the audit log, all in one transaction. The staged groups (of one source) are committed together."""
@@ -175,62 +185,59 @@ def commit_staged(store: Store, staged: list[Staged], lake_keys: LakeKeys) -> li
     bad = pa.concat_tables(rejected)
     quarantined = pa.concat_tables([st.quarantine for st in staged])
     fresh = good.filter(_first_of_key(good))
-    con = store.con
-    con.register("cand_keys", fresh.select([LINE, "day", "k1", "k2"]))
+    fresh = fresh.filter(pa.array(~stored_keys.stored(store, source, fresh["day"], fresh["k1"], fresh["k2"])))
+    outcomes = _outcomes(source, submissions, good[LINE].to_numpy(), fresh[LINE].to_numpy(), bad)
+    batch_ids = pa.array([s.batch_id for s in submissions])
+    posted_rows = fresh.append_column("batch_id", pc.take(batch_ids, pc.divide(fresh[LINE], LINE_BASE)))
+    # the two tables below are read by name from this frame (DuckDB's scan of Python variables)
+    posted_batches = pa.table({  # noqa: F841
+        "batch_id": batch_ids, "file": [s.raw.name for s in submissions],
+        "received": pa.array([o.received for o in outcomes], pa.int64()),
+        "stored": pa.array([o.stored for o in outcomes], pa.int64()),
+        "duplicates": pa.array([o.duplicates for o in outcomes], pa.int64()),
+        "rejected": pa.array([o.rejected for o in outcomes], pa.int64()),
+        "key_id": [s.writer.key_id for s in submissions], "role": [s.writer.role for s in submissions],
+        "client": [s.writer.client for s in submissions]})
+    posted_rejects = quarantined  # noqa: F841
+    src = "'" + source.replace("'", "''") + "'"
+    segment = inbox.write_segment(store, source, posted_rows) if posted_rows.num_rows else None
+    # one call for the whole transaction: each call into the database gives up the GIL and must win it back
+    script = f"""
+        BEGIN TRANSACTION;
+        {inbox.segment_sql(source, segment, posted_rows) + ";" if segment else ""}
+        {quarantine.insert_sql("posted_rejects") + ";" if quarantined.num_rows else ""}
+        INSERT INTO batches SELECT batch_id, {src}, 'usage', file, NULL, now()::TIMESTAMP, received, stored, duplicates,
+                                   rejected FROM posted_batches;
+        INSERT INTO audit_log ("at", key_id, role, action, target, batch_id, received, stored, duplicates, rejected, client)
+        SELECT now()::TIMESTAMP, key_id, role, 'usage', {src}, batch_id, received, stored, duplicates, rejected, client
+        FROM posted_batches;
+        COMMIT
+    """
     try:
-        in_inbox = con.execute(f"""
-            SELECT c.{LINE} FROM cand_keys c
-            SEMI JOIN (SELECT day, k1, k2 FROM inbox WHERE source = $source) i USING (day, k1, k2)
-        """, {"source": source}).fetchnumpy()[LINE]
-        new = ~np.isin(fresh[LINE].to_numpy(), in_inbox)
-        new &= ~lake_keys.stored(store, source, fresh["day"], fresh["k1"], fresh["k2"])
-        fresh = fresh.filter(pa.array(new))
-        outcomes = _outcomes(source, submissions, good[LINE].to_numpy(), fresh[LINE].to_numpy(), bad)
-        batch_ids = pa.array([s.batch_id for s in submissions])
-        con.register("cand", fresh.append_column("batch_id", pc.take(batch_ids, pc.divide(fresh[LINE], LINE_BASE))))
-        con.register("ledger", pa.table({
-            "batch_id": [o.batch_id for o in outcomes], "file": [s.raw.name for s in submissions],
-            "received": pa.array([o.received for o in outcomes], pa.int64()),
-            "stored": pa.array([o.stored for o in outcomes], pa.int64()),
-            "duplicates": pa.array([o.duplicates for o in outcomes], pa.int64()),
-            "rejected": pa.array([o.rejected for o in outcomes], pa.int64()),
-            "key_id": [s.writer.key_id for s in submissions], "role": [s.writer.role for s in submissions],
-            "client": [s.writer.client for s in submissions]}))
-        with store.transaction():
-            seq = con.execute("SELECT nextval('inbox_seq')").fetchall()[0][0]  # one per group: merges take whole groups
-            con.execute("""
-                INSERT INTO inbox (seq, source, batch_id, person, platform, day, month, active_seconds_n, bytes_n,
-                                   sessions_n, installs_n, province_code, k1, k2)
-                SELECT $seq, $source, batch_id, person, platform, day, month, active_seconds_n, bytes_n, sessions_n,
-                       installs_n, province_code, k1, k2
-                FROM cand
-            """, {"seq": seq, "source": source})
-            if quarantined.num_rows:
-                con.register("q_batch", quarantined)
-                quarantine.insert(con, "SELECT * FROM q_batch")
-            con.execute("INSERT INTO batches SELECT batch_id, $source, 'usage', file, NULL, now()::TIMESTAMP, received, "
-                        "stored, duplicates, rejected FROM ledger", {"source": source})
-            con.execute('INSERT INTO audit_log ("at", key_id, role, action, target, batch_id, received, stored, '
-                        "duplicates, rejected, client) SELECT now()::TIMESTAMP, key_id, role, 'usage', $source, "
-                        "batch_id, received, stored, duplicates, rejected, client FROM ledger", {"source": source})
-    finally:
-        for name in ("cand_keys", "cand", "ledger", "q_batch"):
-            with suppress(Exception):
-                con.unregister(name)
+        store.con.execute(script)
+    except BaseException:
+        with suppress(duckdb.Error):
+            store.con.execute("ROLLBACK")
+        if segment:
+            inbox.remove_segment(store, segment)
+        raise
+    stored_keys.added(source, fresh["day"], fresh["k1"], fresh["k2"])
     return outcomes
 
 
 def accept_usage(store: Store, catalog: Catalog, source: str, submissions: list[Submission],
-                 lake_keys: LakeKeys | None = None) -> list[Outcome]:
+                 stored_keys: StoredKeys | None = None) -> list[Outcome]:
     """Stage and commit batches of one source in one go (the server runs the two steps in separate threads)."""
     if not submissions:
         return []
+    if all(s.clean is not None for s in submissions):
+        return commit_staged(store, [staged_clean(source, s) for s in submissions], stored_keys or StoredKeys())
     con = staging_connection()
     try:
         staged = stage_batches(con, catalog, store.secret, source, submissions)
     finally:
         con.close()
-    return commit_staged(store, [staged], lake_keys or LakeKeys())
+    return commit_staged(store, [staged], stored_keys or StoredKeys())
 
 
 def record_write(con: Any, writer: Writer, action: str, target: str, batch_id: str | None, received: int,
@@ -301,52 +308,3 @@ def _outcomes(source: str, submissions: list[Submission], good_lines: np.ndarray
             out.problems = {n % LINE_BASE: problems[n] for n in lines[seg][states == 2].tolist()}
         outcomes.append(out)
     return outcomes
-
-
-# -- merging the inbox into the lake ----------------------------------------------------------------------------------
-def inbox_size(store: Store) -> int:
-    return store.con.execute("SELECT count(*) FROM inbox").fetchall()[0][0]  # type: ignore[no-any-return]
-
-
-def flush_inbox(store: Store, source: str | None = None, *,
-                commit_lock: AbstractContextManager[object] | None = None) -> int:
-    """Merge the inbox (of one source, or all) into the day partitions; return how many records moved.
-
-    Per source, one batch: the touched days are rewritten with the inbox's person-days and keys, and the new
-    files are listed, the moved rows deleted from the inbox and their months marked for the rollup in one
-    transaction. With `commit_lock`, only that transaction and the removal of the replaced files hold the
-    lock: the server keeps accepting batches while the days are rewritten (through another connection, and
-    with no other flush at the same time)."""
-    con = store.con
-    where = "" if source is None else "WHERE source = $source"
-    sources = con.execute(f"SELECT source, max(seq) FROM inbox {where} GROUP BY source ORDER BY source",
-                          {"source": source} if source is not None else {}).fetchall()
-    moved = 0
-    for src, last in sources:
-        batch_id = "inbox-" + uuid.uuid4().hex
-        try:
-            con.execute("""
-                CREATE OR REPLACE TEMP TABLE fresh AS
-                SELECT person, platform, day, month, active_seconds_n, bytes_n, sessions_n, installs_n, province_code,
-                       k1, k2
-                FROM inbox WHERE source = $source AND seq <= $last
-            """, {"source": src, "last": last})
-            n, days = con.execute("SELECT count(*), list(DISTINCT day) FROM fresh").fetchall()[0]
-            key_files = store.files("record_keys", source=src, days=days)
-            stage_person_days(store, src, batch_id, key_files)
-            files, replaces = publish(store)
-            months = sorted({f.month for f in files if f.dataset == "person_day"})
-            with commit_lock or nullcontext():
-                with store.transaction():
-                    list_files(store, files, batch_id, replaces)
-                    con.execute("DELETE FROM inbox WHERE source = ? AND seq <= ?", [src, last])
-                    for month in months:
-                        con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [src, month])
-                finish(store, batch_id, replaces)
-        except BaseException:
-            discard(store, batch_id)
-            raise
-        finally:
-            con.execute("DROP TABLE IF EXISTS fresh")
-        moved += n
-    return moved

@@ -48,7 +48,7 @@ def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog) -
 def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, file_sha256: str | None = None,
                  kind: str = "usage", resolves: list[int] | None = None) -> BatchResult:
     """Ingest a read file; `resolves` lists quarantine entries this batch supersedes (a repair)."""
-    from thuocdo.ingest.stream import flush_inbox
+    from thuocdo.ingest.inbox import flush_inbox
 
     flush_inbox(store, source)  # records accepted over HTTP are in the lake before this batch is checked against it
     batch_id = uuid.uuid4().hex

@@ -26,6 +26,7 @@ SECRET_FILE = "secret.key"
 DATABASE_FILE = "thuocdo.duckdb"
 LAKE_DIR = "lake"
 STAGING_DIR = "_staging"
+INBOX_DIR = "inbox"  # segments of records accepted over HTTP (thuocdo.ingest.inbox)
 
 
 class StoreError(RuntimeError):
@@ -131,6 +132,10 @@ class Store:
         listed = {r[0] for r in self.con.execute("SELECT path FROM lake_files").fetchall()}
         for path in self.lake.rglob("*.parquet"):
             if path.relative_to(self.lake).as_posix() not in listed:
+                path.unlink(missing_ok=True)
+        segments = {r[0] for r in self.con.execute("SELECT path FROM inbox_segments").fetchall()}
+        for path in (self.lake / INBOX_DIR).rglob("*.arrow"):
+            if path.relative_to(self.lake).as_posix() not in segments:
                 path.unlink(missing_ok=True)
 
 

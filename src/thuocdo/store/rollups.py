@@ -32,7 +32,7 @@ def dirty_months(store: Store) -> list[tuple[str, str]]:
 
 def rebuild_dirty(store: Store, on_month: Callable[[str, str], None] | None = None) -> int:
     """Bring every rollup up to date (records waiting in the inbox are merged into the lake first)."""
-    from thuocdo.ingest.stream import flush_inbox
+    from thuocdo.ingest.inbox import flush_inbox
 
     flush_inbox(store)
     months = dirty_months(store)

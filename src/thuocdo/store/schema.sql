@@ -74,7 +74,16 @@ CREATE TABLE IF NOT EXISTS usage_month (
 -- Records accepted through the HTTP API and not yet merged into the lake. Each one is already validated,
 -- pseudonymised and checked against the stored keys; the inbox is merged into the day partitions in the
 -- background and before anything reads the records (metrics, file ingestion of the same source).
+-- Each committed group of batches is one Arrow file (a segment) under lake/inbox/, listed here.
 CREATE SEQUENCE IF NOT EXISTS inbox_seq START 1;
+CREATE TABLE IF NOT EXISTS inbox_segments (
+    seq    BIGINT PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    path   VARCHAR NOT NULL,   -- relative to the lake
+    rows   BIGINT NOT NULL,
+    months VARCHAR[] NOT NULL  -- of its records
+);
+-- Rows accepted by earlier versions, which wrote the inbox as a table; merged like the segments.
 CREATE TABLE IF NOT EXISTS inbox (
     seq              BIGINT NOT NULL DEFAULT nextval('inbox_seq'),
     source           VARCHAR NOT NULL,

@@ -182,9 +182,12 @@ class Access:
         m = _KEY.match(key.strip())
         if not m:
             return None
-        with self._connect() as con:
+        con = sqlite3.connect(self.path, timeout=10)  # a read: no write lock, so requests do not queue here
+        try:
             row = con.execute("SELECT hash, role, source, entity, revoked_at FROM api_keys WHERE id = ?",
                               [m.group(1)]).fetchone()
+        finally:
+            con.close()
         if row is None or row[4] is not None or not hmac.compare_digest(row[0], _digest(key.strip())):
             return None
         return Principal(row[1], m.group(1), row[2], row[3])

@@ -3,13 +3,14 @@
 One process holds the store (DuckDB allows one writer process). Every use of the database goes through one
 lock; reads call the same workflows as the command line, so the web never computes a metric itself.
 
-Posted usage batches go through a two-step pipeline. A stager thread takes whatever batches are waiting and
-validates, pseudonymises and keys them together on a private in-memory database
-(:func:`thuocdo.ingest.stream.stage_batches`), without the store's lock. A writer thread commits the staged
-groups (:func:`thuocdo.ingest.stream.commit_staged`): it checks them against the inbox and the lake's keys
-(held in memory, :class:`thuocdo.ingest.keys.LakeKeys`) and commits them in one transaction. The two steps
-overlap, so one group is staged while the one before it is committed. A flusher thread merges the inbox into
-the lake when the inbox grows large or the server falls idle.
+Posted usage batches are staged, then committed. The usual batch, where every record is plainly good, is
+staged in the request's own thread with Arrow kernels (:func:`thuocdo.ingest.clean.stage_clean`); any other
+goes to a stager thread, which validates, pseudonymises and keys the batches waiting together on a private
+in-memory database (:func:`thuocdo.ingest.stream.stage_batches`) and writes the problems of the bad records.
+Neither holds the store's lock. A writer thread commits whatever staged batches are waiting
+(:func:`thuocdo.ingest.stream.commit_staged`): it checks them against the keys stored in the inbox and the
+lake (held in memory, :class:`thuocdo.ingest.keys.StoredKeys`) and commits them in one transaction. A
+flusher thread merges the inbox into the lake when the inbox grows large or the server falls idle.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +32,13 @@ import pyarrow.compute as pc
 
 from thuocdo import workflows
 from thuocdo.catalog import Catalog, load_catalog
+from thuocdo.ingest.clean import ValueMaps, stage_clean
+from thuocdo.ingest.keys import StoredKeys
+from thuocdo.ingest.readers import RawInput
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.keys import LakeKeys
-from thuocdo.ingest.stream import (Outcome, Staged, Submission, Writer, commit_staged, flush_inbox, inbox_size,
-                                    record_write, stage_batches, staging_connection)
+from thuocdo.ingest.inbox import flush_inbox, inbox_months, inbox_size
+from thuocdo.ingest.stream import (Outcome, Staged, Submission, Writer, commit_staged, record_write, stage_batches,
+                                    staged_clean, staging_connection)
 from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.store import Store, resolve_home
 from thuocdo.web.access import Access, Principal
@@ -46,6 +50,7 @@ SUPPRESSED_COLUMNS = ("mau", "dau", "minutes_per_day", "mb_per_user", "sessions"
 #: the most records accepted together in one group, and how long the first batch waits for others to join it
 GROUP_RECORDS = 50_000
 GROUP_WAIT = 0.010
+READER_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -68,13 +73,17 @@ class Service:
         self._flusher_store = Store(self.home, sweep=False)  # a second connection, used by the flusher only
         self.catalog: Catalog = load_catalog()
         self.access = Access(self.home)
-        self.lake_keys = LakeKeys()
+        self.stored_keys = StoredKeys()
+        self._changing = _ChangeLock(self.lock, self.stored_keys)
+        self.value_maps = ValueMaps(self.catalog)
         self._inbox_rows = inbox_size(self.store)
         self._queue: queue.Queue[tuple[str, Submission, Future[Outcome]] | None] = queue.Queue()
         self._staged: queue.Queue[tuple[Staged, list[Future[Outcome]]] | None] = queue.Queue()
         self._report_lock = threading.Lock()
         self._flush_wanted = threading.Event()
         self._closing = threading.Event()
+        #: parse and stage posted bodies: CPU-bound work, one thread per core (more would only contend)
+        self.readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="thuocdo-reader")
         self._stager = threading.Thread(target=self._stage_loop, name="thuocdo-stager", daemon=True)
         self._writer = threading.Thread(target=self._commit_loop, name="thuocdo-writer", daemon=True)
         self._flusher = threading.Thread(target=self._flush_loop, name="thuocdo-flusher", daemon=True)
@@ -83,6 +92,7 @@ class Service:
         self._flusher.start()
 
     def close(self) -> None:
+        self.readers.shutdown(wait=True)
         self._queue.put(None)
         self._stager.join(timeout=60)
         self._writer.join(timeout=60)
@@ -102,14 +112,25 @@ class Service:
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        with self.flush_lock, self.lock:
+        """Both locks; what runs inside may change the lake or the inbox, so the writer's kept keys are
+        forgotten before the locks are released."""
+        with self.flush_lock, self._changing:
             yield
 
     # -- writes ------------------------------------------------------------------------------------------------
+    def clean_rows(self, source: str, raw: RawInput) -> pa.Table | None:
+        """The good rows of a batch in which every record is plainly good, staged in the calling thread (a
+        request's); None for any other batch, which the stager judges."""
+        return stage_clean(self.value_maps, self.store.secret, source, raw)
+
     def submit_usage(self, source: str, submission: Submission) -> Future[Outcome]:
-        """Queue a usage batch; the future gives its outcome once committed."""
+        """Queue a usage batch; the future gives its outcome once committed. A batch staged already
+        (`submission.clean`, see :meth:`clean_rows`) goes straight to the writer."""
         future: Future[Outcome] = Future()
-        self._queue.put((source, submission, future))
+        if submission.clean is not None:
+            self._staged.put((staged_clean(source, submission), [future]))
+        else:
+            self._queue.put((source, submission, future))
         return future
 
     def _take_group(self) -> list[tuple[str, Submission, Future[Outcome]]] | None:
@@ -180,7 +201,7 @@ class Service:
                 futures = [f for _, fs in batch for f in fs]
                 try:
                     with self.lock:
-                        outcomes = commit_staged(self.store, [st for st, _ in batch], self.lake_keys)
+                        outcomes = commit_staged(self.store, [st for st, _ in batch], self.stored_keys)
                         self._inbox_rows += sum(o.stored for o in outcomes)
                 except BaseException as exc:  # noqa: BLE001 - every waiting request gets the error
                     for fut in futures:
@@ -203,7 +224,7 @@ class Service:
                 return
             with self.flush_lock:
                 if inbox_size(self._flusher_store):
-                    flush_inbox(self._flusher_store, commit_lock=self.lock)
+                    flush_inbox(self._flusher_store, commit_lock=self._changing)
                 with self.lock:
                     self._inbox_rows = inbox_size(self.store)
 
@@ -243,9 +264,8 @@ class Service:
     def months_with_data(self) -> list[str]:
         with self.lock:
             rows = self.store.con.execute(
-                "SELECT DISTINCT month FROM usage_month UNION SELECT DISTINCT month FROM dirty_months "
-                "UNION SELECT DISTINCT month FROM inbox ORDER BY 1").fetchall()
-        return [r[0] for r in rows]
+                "SELECT DISTINCT month FROM usage_month UNION SELECT DISTINCT month FROM dirty_months").fetchall()
+            return sorted({r[0] for r in rows} | set(inbox_months(self.store)))
 
     def index(self, framework: str, period: str, level: str = "province", units: str | None = None,
               runs: int = 500) -> object:
@@ -292,6 +312,24 @@ class Service:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         os.replace(path, target)
             return folder / files[fmt].relative_to(tmp)
+
+
+class _ChangeLock:
+    """The store's lock, taken to change the lake or the inbox outside the writer: on release, the keys the
+    writer keeps in memory are forgotten first (they are read again when next needed). Reusable."""
+
+    def __init__(self, lock: threading.RLock, keys: StoredKeys) -> None:
+        self.lock = lock
+        self.keys = keys
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.keys.forget()
+        finally:
+            self.lock.release()
 
 
 def suppress(table: pa.Table) -> pa.Table:

@@ -1,0 +1,166 @@
+"""The inbox: records accepted over HTTP and not yet merged into the lake's day partitions.
+
+Each committed group of posted batches is one Arrow IPC file (a *segment*) under ``lake/inbox/<source>/``,
+written and synced before the transaction that lists it in ``inbox_segments`` with the batches' ledger and
+audit entries. A segment that no transaction lists (a crash between the two) is removed at the next opening
+of the store (:meth:`thuocdo.store.Store.sweep`). Writing a file is several times cheaper than inserting the rows into a database table, and the
+merge reads the segments whole.
+
+The inbox is merged into the day partitions (:func:`flush_inbox`) in the background and before anything reads
+records: the metric rollups and a file ingestion of the same source flush it first, so no reader misses a
+record and no record is stored twice. Rows left in the ``inbox`` table by an earlier version of thuocdo are
+read and merged with the segments.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from thuocdo.ingest.usage import stage_person_days
+from thuocdo.store import Store
+from thuocdo.store.home import INBOX_DIR
+from thuocdo.store.lake import discard, finish, list_files, publish
+
+#: the columns of a segment (those of the legacy ``inbox`` table, without seq and source)
+COLUMNS = ("batch_id", "person", "platform", "day", "month", "active_seconds_n", "bytes_n", "sessions_n",
+           "installs_n", "province_code", "k1", "k2")
+
+
+def write_segment(store: Store, source: str, rows: pa.Table) -> str:
+    """Write `rows` (COLUMNS) as a new segment file, synced to disk; return its path within the lake. The
+    caller lists it (:func:`segment_sql`) in the transaction that commits the batches, or removes it."""
+    folder = store.lake / INBOX_DIR / _folder_name(source)
+    new_folder = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    relative = f"{INBOX_DIR}/{folder.name}/{uuid.uuid4().hex}.arrow"
+    path = store.lake / relative
+    table = rows.select(list(COLUMNS))
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    _sync(path)
+    _sync(folder)  # the file's entry in its folder
+    if new_folder:
+        _sync(folder.parent)
+    return relative
+
+
+def segment_sql(source: str, relative: str, rows: pa.Table) -> str:
+    """The statement listing a written segment (for the committing transaction)."""
+    months = ", ".join(_text(m) for m in sorted(set(pc.unique(rows["month"]).to_pylist())))
+    return (f"INSERT INTO inbox_segments (seq, source, path, rows, months) VALUES (nextval('inbox_seq'), "
+            f"{_text(source)}, {_text(relative)}, {rows.num_rows}, [{months}]::VARCHAR[])")
+
+
+def remove_segment(store: Store, relative: str) -> None:
+    """Remove a segment that was not listed (its transaction failed)."""
+    (store.lake / relative).unlink(missing_ok=True)
+
+
+def inbox_rows(store: Store, source: str | None = None, last: int | None = None,
+               columns: tuple[str, ...] = COLUMNS) -> pa.Table:
+    """The rows in the inbox (of one source, up to sequence number `last`), with a `source` column."""
+    where, params = _where(source, last)
+    segments = store.con.execute(f"SELECT source, path FROM inbox_segments {where} ORDER BY seq", params).fetchall()
+    tables = []
+    for src, relative in segments:
+        with pa.memory_map(str(store.lake / relative)) as f:
+            table = pa.ipc.open_file(f).read_all().select(list(columns))
+        tables.append(table.append_column("source", pa.array([src] * table.num_rows, pa.string())))
+    cols = ", ".join(columns)
+    legacy = store.con.sql(f"SELECT {cols}, source FROM inbox {where}", params=params).to_arrow_table()
+    if legacy.num_rows or not tables:
+        tables.append(legacy.cast(tables[0].schema) if tables else legacy)
+    return pa.concat_tables(tables)
+
+
+def inbox_size(store: Store) -> int:
+    """How many records the inbox holds."""
+    return store.con.execute(  # type: ignore[no-any-return]
+        "SELECT (SELECT coalesce(sum(rows), 0) FROM inbox_segments) + (SELECT count(*) FROM inbox)").fetchall()[0][0]
+
+
+def inbox_months(store: Store) -> list[str]:
+    """The months of the records in the inbox."""
+    rows = store.con.execute("SELECT DISTINCT unnest(months) FROM inbox_segments UNION "
+                             "SELECT DISTINCT month FROM inbox ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def flush_inbox(store: Store, source: str | None = None, *,
+                commit_lock: AbstractContextManager[object] | None = None) -> int:
+    """Merge the inbox (of one source, or all) into the day partitions; return how many records moved.
+
+    Per source, one batch: the touched days are rewritten with the inbox's person-days and keys, and the new
+    files are listed, the merged segments unlisted and their months marked for the rollup in one
+    transaction; the segment files are removed after it. With `commit_lock`, only that transaction and the
+    removal of the replaced files hold the lock: the server keeps accepting batches while the days are
+    rewritten (through another connection, and with no other flush at the same time)."""
+    con = store.con
+    where, params = _where(source, None)
+    sources = con.execute(
+        f"SELECT source, max(seq) FROM (SELECT source, seq FROM inbox_segments {where} "
+        f"UNION ALL SELECT source, seq FROM inbox {where}) GROUP BY source ORDER BY source", params).fetchall()
+    moved = 0
+    for src, last in sources:
+        batch_id = "inbox-" + uuid.uuid4().hex
+        segments = [r[0] for r in con.execute("SELECT path FROM inbox_segments WHERE source = ? AND seq <= ?",
+                                              [src, last]).fetchall()]
+        con.register("inbox_fresh", inbox_rows(store, src, last))
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * EXCLUDE (batch_id, source) FROM inbox_fresh")
+            con.unregister("inbox_fresh")
+            n, days = con.execute("SELECT count(*), list(DISTINCT day) FROM fresh").fetchall()[0]
+            key_files = store.files("record_keys", source=src, days=days)
+            stage_person_days(store, src, batch_id, key_files)
+            files, replaces = publish(store)
+            months = sorted({f.month for f in files if f.dataset == "person_day"})
+            with commit_lock or nullcontext():
+                with store.transaction():
+                    list_files(store, files, batch_id, replaces)
+                    con.execute("DELETE FROM inbox_segments WHERE source = ? AND seq <= ?", [src, last])
+                    con.execute("DELETE FROM inbox WHERE source = ? AND seq <= ?", [src, last])
+                    for month in months:
+                        con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [src, month])
+                finish(store, batch_id, replaces + [str(store.lake / s) for s in segments])
+        except BaseException:
+            discard(store, batch_id)
+            raise
+        finally:
+            con.execute("DROP TABLE IF EXISTS fresh")
+        moved += n
+    return moved
+
+
+def _where(source: str | None, last: int | None) -> tuple[str, dict[str, object]]:
+    conditions: list[str] = []
+    params: dict[str, object] = {}
+    if source is not None:
+        conditions.append("source = $source")
+        params["source"] = source
+    if last is not None:
+        conditions.append("seq <= $last")
+        params["last"] = last
+    return ("WHERE " + " AND ".join(conditions)) if conditions else "", params
+
+
+def _folder_name(source: str) -> str:
+    """A file-system-safe folder name for a source id."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in source) or "_"
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
