@@ -5,7 +5,8 @@ the ISO 8601 form the contract shows, integer counts, a known province or none. 
 :func:`stage_clean` computes exactly what :func:`thuocdo.ingest.stream.stage_batches` would (the typed
 values, the person key, the Vietnamese day and month, the province of the day's era and the record key),
 with vectorised Arrow and numpy operations, and the keyed hashes with :mod:`hashlib`. It costs a few
-milliseconds per thousand records and runs in the request's own thread, so batches are staged in parallel.
+milliseconds per thousand records, needs no database statement, and runs in the thread that parsed the
+request, so batches are staged side by side while the writer commits.
 
 It is not a second validator. It only recognises values whose meaning is beyond doubt and declines (returns
 None) as soon as one value is anything else: a bad record, but also a lower-case ``z``, blanks around a

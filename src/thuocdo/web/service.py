@@ -3,11 +3,12 @@
 One process holds the store (DuckDB allows one writer process). Every use of the database goes through one
 lock; reads call the same workflows as the command line, so the web never computes a metric itself.
 
-Posted usage batches are staged, then committed. The usual batch, where every record is plainly good, is
-staged in the request's own thread with Arrow kernels (:func:`thuocdo.ingest.clean.stage_clean`); any other
-goes to a stager thread, which validates, pseudonymises and keys the batches waiting together on a private
-in-memory database (:func:`thuocdo.ingest.stream.stage_batches`) and writes the problems of the bad records.
-Neither holds the store's lock. A writer thread commits whatever staged batches are waiting
+Posted usage batches are staged, then committed. A reader thread (one per core) parses the body; the usual
+batch, where every record is plainly good, is staged there too, with Arrow kernels
+(:func:`thuocdo.ingest.clean.stage_clean`). Any other goes to a stager thread, which validates, pseudonymises
+and keys the batches waiting together on a private in-memory database
+(:func:`thuocdo.ingest.stream.stage_batches`) and writes the problems of the bad records. Neither holds the
+store's lock. A writer thread commits whatever staged batches are waiting
 (:func:`thuocdo.ingest.stream.commit_staged`): it checks them against the keys stored in the inbox and the
 lake (held in memory, :class:`thuocdo.ingest.keys.StoredKeys`) and commits them in one transaction. A
 flusher thread merges the inbox into the lake when the inbox grows large or the server falls idle.
