@@ -1,6 +1,7 @@
 """Load generator for the data-delivery API (issue 5): sustained records/s, latency, and nothing lost or doubled.
 
     .venv/bin/python bench/collector.py [--seconds 60] [--clients 8] [--batch 1000] [--retry 0.1] [--gzip]
+                                        [--reader-processes N]
 
 It starts `thuocdo serve` on a free loopback port over a new store, creates a source key, and runs several
 concurrent clients (threads, one keep-alive connection each) for a fixed time. Each client sends batches of
@@ -41,9 +42,26 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time (user + system) used so far by a process and its descendants (the server's reader processes),
+    from /proc (Linux)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, of in parents.items():
+            if of == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(times.get(p, 0.0) for p in tree)
 
 
 def machine_ticks() -> list[int]:
@@ -76,14 +94,17 @@ def make_batches(n_batches: int, size: int, seed: int = 5) -> list[bytes]:
     return out
 
 
-def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, flush_rows: int) -> dict[str, float]:
+def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, flush_rows: int,
+        reader_processes: int | None = None) -> dict[str, float]:
     from thuocdo.web.access import Access
 
     home = Path(tempfile.mkdtemp(prefix="thuocdo-collector-"))
     key, _ = Access(home).create_key("source", source=SOURCE)
     port = free_port()
     server = subprocess.Popen([str(ROOT / ".venv/bin/thuocdo"), "--home", str(home), "serve", "--port", str(port),
-                               "--log-level", "warning", "--flush-rows", str(flush_rows)], cwd=ROOT)
+                               "--log-level", "warning", "--flush-rows", str(flush_rows),
+                               *([] if reader_processes is None else ["--reader-processes", str(reader_processes)])],
+                              cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -188,15 +209,18 @@ def main() -> None:
     parser.add_argument("--retry", type=float, default=0.1)
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--flush-rows", type=int, default=1_000_000)
+    parser.add_argument("--reader-processes", type=int, default=None,
+                        help="passed to thuocdo serve (default: its own, one per core)")
     args = parser.parse_args()
-    r = run(args.seconds, args.clients, args.batch, args.retry, args.gzip, args.flush_rows)
+    r = run(args.seconds, args.clients, args.batch, args.retry, args.gzip, args.flush_rows, args.reader_processes)
     load = os.getloadavg()
     print(f"\n{r['clients']} clients, batches of {r['batch']}, {r['seconds']:.0f} s, load average {load[0]:.1f}")
     print(f"requests answered        {r['requests']:>12,}   (errors {r['errors']})")
     print(f"records/s sustained      {r['records_per_s']:>12,.0f}   (retries included)")
     print(f"new records/s            {r['new_records_per_s']:>12,.0f}")
     print(f"latency p50 / p95 / p99  {r['p50_ms']:>7.0f} / {r['p95_ms']:.0f} / {r['p99_ms']:.0f} ms (max {r['max_ms']:.0f})")
-    print(f"CPU used                 {r['server_cores']:>12.2f}   cores by the server, {r['client_cores']:.2f} by the load generator; "
+    print(f"CPU used                 {r['server_cores']:>12.2f}   cores by the server (with its reader processes), "
+          f"{r['client_cores']:.2f} by the load generator; "
           f"machine {r['idle_share']:.0%} idle, {r['steal_share']:.0%} taken by the hypervisor (steal)")
     print(f"batches retried          {r['retries']:>12,}   ({r['duplicates']:,} records answered as duplicates)")
     print(f"distinct records sent    {r['distinct_sent']:>12,}")

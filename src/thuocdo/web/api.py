@@ -222,16 +222,14 @@ async def post_usage(source: str, request: Request, who: Caller) -> Any:
     writer = _writer(who, request)
     batch_id = uuid.uuid4().hex
 
-    def read_and_stage() -> Submission:  # in a reader thread: parsing and the usual batch's staging take milliseconds
-        raw = parse_records(body, f"api-{source}-{batch_id[:12]}", gzipped=gzipped)
-        return Submission(raw, writer, batch_id, clean=service.clean_rows(source, raw))
-
     try:
-        submission = await asyncio.wrap_future(service.readers.submit(read_and_stage))
+        raw, clean = await asyncio.wrap_future(
+            service.readers.read(source, body, f"api-{source}-{batch_id[:12]}", gzipped=gzipped))
     except BodyTooLarge as exc:
         raise HTTPException(413, str(exc)) from exc
     except InputError as exc:
         raise HTTPException(400, str(exc)) from exc
+    submission = Submission(raw, writer, batch_id, clean=clean)
     outcome = await asyncio.wrap_future(service.submit_usage(source, submission))
     return Response(orjson.dumps(outcome.as_json()), media_type="application/json")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -33,6 +34,9 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="Địa chỉ lắng nghe (mặc định chỉ máy này).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Cổng.")] = 8000,
     flush_rows: Annotated[int, typer.Option("--flush-rows", help="Gộp hộp thư vào kho khi có chừng này bản ghi.")] = 1_000_000,
+    reader_processes: Annotated[int, typer.Option(
+        "--reader-processes", help="Số tiến trình đọc và kiểm tra các lô gửi lên (0: đọc trong tiến trình chính; "
+                                   "mặc định: số lõi CPU nếu máy có từ hai lõi).")] = -1,
     log_level: Annotated[str, typer.Option("--log-level", help="Mức ghi log của uvicorn.")] = "info",
 ) -> None:
     """Chạy bảng điều khiển và API (http://127.0.0.1:8000/, API tại /api/v1, tài liệu tại /api/v1/docs)."""
@@ -42,7 +46,10 @@ def serve_command(
     from thuocdo.web.service import Settings
 
     home = _home(ctx)
-    app = create_app(home, Settings(flush_rows=flush_rows))
+    if reader_processes < 0:
+        cores = os.cpu_count() or 1
+        reader_processes = cores if cores > 1 else 0
+    app = create_app(home, Settings(flush_rows=flush_rows, reader_processes=reader_processes))
     err.print(f"thuocdo phục vụ kho {home} tại http://{host}:{port}/ (API: /api/v1, tài liệu: /api/v1/docs)",
               highlight=False)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,6 @@ import pyarrow.compute as pc
 
 from thuocdo import workflows
 from thuocdo.catalog import Catalog, load_catalog
-from thuocdo.ingest.clean import ValueMaps, stage_clean
 from thuocdo.ingest.keys import StoredKeys
 from thuocdo.ingest.readers import RawInput
 from thuocdo.ingest.results import BatchResult
@@ -43,6 +42,7 @@ from thuocdo.ingest.stream import (Outcome, Staged, Submission, Writer, commit_s
 from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.store import Store, resolve_home
 from thuocdo.web.access import Access, Principal
+from thuocdo.web.readers import Readers
 
 #: metric columns withheld from the public when a figure rests on fewer than MIN_CELL panelists
 SUPPRESSED_COLUMNS = ("mau", "dau", "minutes_per_day", "mb_per_user", "sessions", "installs", "stickiness",
@@ -51,6 +51,7 @@ SUPPRESSED_COLUMNS = ("mau", "dau", "minutes_per_day", "mb_per_user", "sessions"
 #: the most records accepted together in one group, and how long the first batch waits for others to join it
 GROUP_RECORDS = 50_000
 GROUP_WAIT = 0.010
+#: reader threads when no worker process reads (parsing is CPU work: more threads than cores only contend)
 READER_THREADS = 2
 
 
@@ -58,6 +59,7 @@ READER_THREADS = 2
 class Settings:
     flush_rows: int = 1_000_000   # merge the inbox into the lake when it holds this many records
     flush_idle: float = 2.0       # ... or when no batch arrived for this many seconds
+    reader_processes: int = 0     # parse and stage posted bodies in this many worker processes (0: threads)
 
 
 class Service:
@@ -76,15 +78,14 @@ class Service:
         self.access = Access(self.home)
         self.stored_keys = StoredKeys()
         self._changing = _ChangeLock(self.lock, self.stored_keys)
-        self.value_maps = ValueMaps(self.catalog)
         self._inbox_rows = inbox_size(self.store)
         self._queue: queue.Queue[tuple[str, Submission, Future[Outcome]] | None] = queue.Queue()
         self._staged: queue.Queue[tuple[Staged, list[Future[Outcome]]] | None] = queue.Queue()
         self._report_lock = threading.Lock()
         self._flush_wanted = threading.Event()
         self._closing = threading.Event()
-        #: parse and stage posted bodies: CPU-bound work, one thread per core (more would only contend)
-        self.readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="thuocdo-reader")
+        self.readers = Readers(self.catalog, self.store.secret, processes=self.settings.reader_processes,
+                               threads=READER_THREADS)
         self._stager = threading.Thread(target=self._stage_loop, name="thuocdo-stager", daemon=True)
         self._writer = threading.Thread(target=self._commit_loop, name="thuocdo-writer", daemon=True)
         self._flusher = threading.Thread(target=self._flush_loop, name="thuocdo-flusher", daemon=True)
@@ -93,7 +94,12 @@ class Service:
         self._flusher.start()
 
     def close(self) -> None:
-        self.readers.shutdown(wait=True)
+        try:
+            self.readers.shutdown()
+        finally:  # whatever became of the readers, what was accepted is committed and merged
+            self._close_store()
+
+    def _close_store(self) -> None:
         self._queue.put(None)
         self._stager.join(timeout=60)
         self._writer.join(timeout=60)
@@ -122,7 +128,7 @@ class Service:
     def clean_rows(self, source: str, raw: RawInput) -> pa.Table | None:
         """The good rows of a batch in which every record is plainly good, staged in the calling thread (a
         request's); None for any other batch, which the stager judges."""
-        return stage_clean(self.value_maps, self.store.secret, source, raw)
+        return self.readers.clean_rows(source, raw)
 
     def submit_usage(self, source: str, submission: Submission) -> Future[Outcome]:
         """Queue a usage batch; the future gives its outcome once committed. A batch staged already

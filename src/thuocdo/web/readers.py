@@ -1,0 +1,80 @@
+"""Reading posted bodies of usage records: parsing them, and staging the usual clean batch, off the writer's way.
+
+Parsing JSON and staging a clean batch (:func:`thuocdo.ingest.clean.stage_clean`) are CPU work in Python, a
+few milliseconds per thousand records. Done in threads of the server process, they hold the interpreter's
+lock while the event loop and the writer wait for it, so a server cannot use more than about one core. With
+`processes` > 0 they run in that many worker processes instead (started once, through a fork server, and
+warmed before the first request); a batch crosses over as its body and comes back as Arrow tables. With 0
+they run in `threads` threads of the server process (the right choice on one core, and in tests).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+
+import pyarrow as pa
+
+from thuocdo.catalog import Catalog, load_catalog
+from thuocdo.ingest.bodies import parse_records
+from thuocdo.ingest.clean import ValueMaps, stage_clean
+from thuocdo.ingest.readers import LINE, RawInput
+
+#: what a worker process keeps between batches: the catalog's value maps and the store's secret
+_WORKER: tuple[ValueMaps, bytes] | None = None
+
+
+class Readers:
+    """Where posted bodies are read: worker processes, or threads of this one."""
+
+    def __init__(self, catalog: Catalog, secret: bytes, *, processes: int = 0, threads: int = 2) -> None:
+        self.processes = processes
+        self._maps = ValueMaps(catalog)
+        self._secret = secret
+        self._pool: Executor
+        if processes > 0:
+            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("forkserver"),
+                                             initializer=_start_worker, initargs=(secret,))
+            for ready in [self._pool.submit(_ready) for _ in range(processes)]:
+                ready.result(timeout=120)  # the first requests do not wait for the workers to start
+        else:
+            self._pool = ThreadPoolExecutor(threads, thread_name_prefix="thuocdo-reader")
+
+    def read(self, source: str, body: bytes, name: str, *, gzipped: bool) -> Future[tuple[RawInput, pa.Table | None]]:
+        """The body's records as a RawInput, and their good rows when the batch is clean (else None).
+        InputError (and BodyTooLarge) come back through the future."""
+        if self.processes > 0:
+            return self._pool.submit(_read_in_worker, source, body, name, gzipped)
+        return self._pool.submit(read_body, self._maps, self._secret, source, body, name, gzipped)
+
+    def clean_rows(self, source: str, raw: RawInput) -> pa.Table | None:
+        """Stage an already parsed batch in the calling thread (None unless it is clean)."""
+        return stage_clean(self._maps, self._secret, source, raw)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def read_body(maps: ValueMaps, secret: bytes, source: str, body: bytes, name: str,
+              gzipped: bool) -> tuple[RawInput, pa.Table | None]:
+    raw = parse_records(body, name, gzipped=gzipped)
+    clean = stage_clean(maps, secret, source, raw)
+    if clean is not None:  # the text columns are not needed any more: only the record count travels back
+        raw = RawInput(raw.name, raw.format, raw.table.select([LINE]), raw.rejections)
+    return raw, clean
+
+
+def _start_worker(secret: bytes) -> None:
+    global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops its workers in turn
+    _WORKER = (ValueMaps(load_catalog()), secret)
+
+
+def _ready() -> bool:
+    return _WORKER is not None
+
+
+def _read_in_worker(source: str, body: bytes, name: str, gzipped: bool) -> tuple[RawInput, pa.Table | None]:
+    assert _WORKER is not None
+    return read_body(*_WORKER, source, body, name, gzipped)
