@@ -36,7 +36,10 @@ def serve_command(
     flush_rows: Annotated[int, typer.Option("--flush-rows", help="Gộp hộp thư vào kho khi có chừng này bản ghi.")] = 1_000_000,
     reader_processes: Annotated[int, typer.Option(
         "--reader-processes", help="Số tiến trình đọc và kiểm tra các lô gửi lên (0: đọc trong tiến trình chính; "
-                                   "mặc định: số lõi CPU nếu máy có từ hai lõi).")] = -1,
+                                   "mặc định: số lõi CPU, tối đa 4, nếu máy có từ hai lõi).", show_default=False)] = -1,
+    database_threads: Annotated[int, typer.Option(
+        "--database-threads", help="Số luồng của cơ sở dữ liệu cho truy vấn và gộp hộp thư (mặc định: số lõi còn lại "
+                                   "sau các tiến trình đọc, ít nhất 1).", show_default=False)] = -1,
     log_level: Annotated[str, typer.Option("--log-level", help="Mức ghi log của uvicorn.")] = "info",
 ) -> None:
     """Chạy bảng điều khiển và API (http://127.0.0.1:8000/, API tại /api/v1, tài liệu tại /api/v1/docs)."""
@@ -46,10 +49,13 @@ def serve_command(
     from thuocdo.web.service import Settings
 
     home = _home(ctx)
+    cores = os.cpu_count() or 1
     if reader_processes < 0:
-        cores = os.cpu_count() or 1
-        reader_processes = cores if cores > 1 else 0
-    app = create_app(home, Settings(flush_rows=flush_rows, reader_processes=reader_processes))
+        reader_processes = min(cores, 4) if cores > 1 else 0
+    if database_threads < 0:  # a merge must not starve the readers of the cores they need to keep answering
+        database_threads = max(1, cores - reader_processes)
+    app = create_app(home, Settings(flush_rows=flush_rows, reader_processes=reader_processes,
+                                    database_threads=database_threads))
     err.print(f"thuocdo phục vụ kho {home} tại http://{host}:{port}/ (API: /api/v1, tài liệu: /api/v1/docs)",
               highlight=False)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")

@@ -60,6 +60,7 @@ class Settings:
     flush_rows: int = 1_000_000   # merge the inbox into the lake when it holds this many records
     flush_idle: float = 2.0       # ... or when no batch arrived for this many seconds
     reader_processes: int = 0     # parse and stage posted bodies in this many worker processes (0: threads)
+    database_threads: int = 0     # threads of the database's queries and merges (0: DuckDB's default, one per core)
 
 
 class Service:
@@ -73,6 +74,8 @@ class Service:
         self.lock = threading.RLock()
         self.flush_lock = threading.RLock()
         self.store = Store(self.home)
+        if self.settings.database_threads:
+            self.store.con.execute(f"SET threads = {int(self.settings.database_threads)}")
         self._flusher_store = Store(self.home, sweep=False)  # a second connection, used by the flusher only
         self.catalog: Catalog = load_catalog()
         self.access = Access(self.home)
