@@ -4,7 +4,10 @@ threads, errors carried back, and what was accepted merged at a clean stop."""
 from __future__ import annotations
 
 import gzip
+import os
+import signal
 import threading
+import time
 from pathlib import Path
 
 import orjson
@@ -65,3 +68,24 @@ def test_worker_processes_answer_as_threads_do(tmp_path: Path) -> None:
     assert (in_processes[0]["stored"], in_processes[1]["duplicates"], in_processes[2]["stored"]) == (4, 5, 40)
     assert sum(a["stored"] for a in in_processes[5:]) == 600  # six batches of 100, each sent twice
     assert stored_p == stored_t == 4 + 40 + 600
+
+
+def test_a_dead_worker_is_replaced(tmp_path: Path) -> None:
+    service = Service(tmp_path / "home", Settings(flush_rows=1_000_000, flush_idle=3600, reader_processes=1))
+    key, _ = service.access.create_key("source", source="telco-a")
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    try:
+        with TestClient(create_app(service=service)) as client:
+            assert client.post(USAGE, content=orjson.dumps(_records("a", 10)), headers=headers).status_code == 200
+            pool = service.readers._pool
+            for pid in list(pool._processes):  # type: ignore[attr-defined]  # as an out-of-memory kill would
+                os.kill(pid, signal.SIGKILL)
+            for _ in range(100):
+                if pool._broken:  # type: ignore[attr-defined]
+                    break
+                time.sleep(0.05)
+            answer = client.post(USAGE, content=orjson.dumps(_records("b", 10)), headers=headers)
+            assert answer.status_code == 200 and answer.json()["stored"] == 10
+            assert service.readers._pool is not pool
+    finally:
+        service.close()

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import pyarrow as pa
 
@@ -32,21 +34,31 @@ class Readers:
         self.processes = processes
         self._maps = ValueMaps(catalog)
         self._secret = secret
-        self._pool: Executor
-        if processes > 0:
-            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("forkserver"),
-                                             initializer=_start_worker, initargs=(secret,))
-            for ready in [self._pool.submit(_ready) for _ in range(processes)]:
-                ready.result(timeout=120)  # the first requests do not wait for the workers to start
-        else:
-            self._pool = ThreadPoolExecutor(threads, thread_name_prefix="thuocdo-reader")
+        self._lock = threading.Lock()
+        self._pool: Executor = (self._start_processes() if processes > 0
+                                else ThreadPoolExecutor(threads, thread_name_prefix="thuocdo-reader"))
+
+    def _start_processes(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("forkserver"),
+                                   initializer=_start_worker, initargs=(self._secret,))
+        for ready in [pool.submit(_ready) for _ in range(self.processes)]:
+            ready.result(timeout=120)  # the first requests do not wait for the workers to start
+        return pool
 
     def read(self, source: str, body: bytes, name: str, *, gzipped: bool) -> Future[tuple[RawInput, pa.Table | None]]:
         """The body's records as a RawInput, and their good rows when the batch is clean (else None).
         InputError (and BodyTooLarge) come back through the future."""
-        if self.processes > 0:
+        if self.processes == 0:
+            return self._pool.submit(read_body, self._maps, self._secret, source, body, name, gzipped)
+        pool = self._pool
+        try:
+            return pool.submit(_read_in_worker, source, body, name, gzipped)
+        except BrokenProcessPool:  # a worker died (killed, out of memory): new workers, once per breakage
+            with self._lock:
+                if self._pool is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = self._start_processes()
             return self._pool.submit(_read_in_worker, source, body, name, gzipped)
-        return self._pool.submit(read_body, self._maps, self._secret, source, body, name, gzipped)
 
     def clean_rows(self, source: str, raw: RawInput) -> pa.Table | None:
         """Stage an already parsed batch in the calling thread (None unless it is clean)."""
