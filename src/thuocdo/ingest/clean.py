@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +29,7 @@ import pyarrow.compute as pc
 from thuocdo.catalog import Catalog
 from thuocdo.ingest.contracts import MAX_ACTIVE_SECONDS, MAX_RECORD_ID, MAX_USER_ID
 from thuocdo.ingest.readers import LINE, RawInput
-from thuocdo.ingest.validate import INTEGER_FIELDS, REFORM_DAY, pretype_integers
+from thuocdo.ingest.validate import INTEGER_FIELDS, REFORM_DAY, pretype_integers, province_codes
 
 #: ISO 8601 as the contract shows it, with every part in range: a date, or a date and a time, the time
 #: optionally with seconds (and up to six decimals) and an offset (Z or ±HH:MM)
@@ -68,14 +69,9 @@ class ValueMaps:
         """(code before the reform, code from it) of each value, as validation resolves them."""
         missing = [v for v in values if v not in self._provinces]
         if missing:
-            before = REFORM_DAY - dt.timedelta(days=1)
             with self._lock:
                 for v in missing:
-                    codes = []
-                    for on in (before, REFORM_DAY):
-                        resolved = self.catalog.resolve_province(v, on)
-                        codes.append(resolved.new_code if resolved else None)
-                    self._provinces[v] = (codes[0], codes[1])
+                    self._provinces[v] = province_codes(self.catalog, v)
         return [self._provinces[v] for v in values]
 
 
@@ -153,12 +149,12 @@ def _all(mask: pa.ChunkedArray | pa.Array, *, nulls: bool = False) -> bool:
     return len(mask) == 0 or pc.all(pc.fill_null(mask, nulls)).as_py() is True
 
 
-def _resolve(col: pa.ChunkedArray, resolve: object) -> pa.ChunkedArray | None:
+def _resolve(col: pa.ChunkedArray, resolve: Callable[[list[str]], list[str | None]]) -> pa.ChunkedArray | None:
     """Each value mapped through `resolve` (a list of distinct values -> their ids), via a dictionary."""
     if not _strings(col) or col.null_count:
         return None
     encoded = pc.dictionary_encode(col.combine_chunks())
-    ids = pa.array(resolve(encoded.dictionary.to_pylist()), pa.string())  # type: ignore[operator]
+    ids = pa.array(resolve(encoded.dictionary.to_pylist()), pa.string())
     return pa.chunked_array([pc.take(ids, encoded.indices)])
 
 

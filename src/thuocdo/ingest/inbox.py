@@ -26,6 +26,7 @@ from thuocdo.ingest.usage import stage_person_days
 from thuocdo.store import Store
 from thuocdo.store.home import INBOX_DIR
 from thuocdo.store.lake import discard, finish, list_files, publish
+from thuocdo.store.rollups import literal
 
 #: the columns of a segment (those of the legacy ``inbox`` table, without seq and source)
 COLUMNS = ("batch_id", "person", "platform", "day", "month", "active_seconds_n", "bytes_n", "sessions_n",
@@ -52,9 +53,9 @@ def write_segment(store: Store, source: str, rows: pa.Table) -> str:
 
 def segment_sql(source: str, relative: str, rows: pa.Table) -> str:
     """The statement listing a written segment (for the committing transaction)."""
-    months = ", ".join(_text(m) for m in sorted(set(pc.unique(rows["month"]).to_pylist())))
+    months = sorted(pc.unique(rows["month"]).to_pylist())
     return (f"INSERT INTO inbox_segments (seq, source, path, rows, months) VALUES (nextval('inbox_seq'), "
-            f"{_text(source)}, {_text(relative)}, {rows.num_rows}, [{months}]::VARCHAR[])")
+            f"{literal(source)}, {literal(relative)}, {rows.num_rows}, {literal(months)}::VARCHAR[])")
 
 
 def remove_segment(store: Store, relative: str) -> None:
@@ -152,10 +153,6 @@ def _where(source: str | None, last: int | None) -> tuple[str, dict[str, object]
 def _folder_name(source: str) -> str:
     """A file-system-safe folder name for a source id."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in source) or "_"
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _sync(path: Path) -> None:

@@ -37,6 +37,7 @@ from thuocdo.ingest.readers import LINE, RawInput, Rejection
 from thuocdo.ingest.usage import GOOD_ROWS_SQL
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
 from thuocdo.store import Store
+from thuocdo.store.rollups import literal
 
 #: inside a group, a record's line is its batch's position × LINE_BASE + its own number in the batch
 LINE_BASE = 1_000_000
@@ -199,7 +200,7 @@ def commit_staged(store: Store, staged: list[Staged], stored_keys: StoredKeys) -
         "key_id": [s.writer.key_id for s in submissions], "role": [s.writer.role for s in submissions],
         "client": [s.writer.client for s in submissions]})
     posted_rejects = quarantined  # noqa: F841
-    src = "'" + source.replace("'", "''") + "'"
+    src = literal(source)
     segment = inbox.write_segment(store, source, posted_rows) if posted_rows.num_rows else None
     # one call for the whole transaction: each call into the database gives up the GIL and must win it back
     script = f"""

@@ -103,19 +103,24 @@ def register_platform_map(con: duckdb.DuckDBPyConnection, catalog: Catalog, raw:
     con.register("platform_map", table)
 
 
-def register_province_map(con: duckdb.DuckDBPyConnection, catalog: Catalog, raw: RawInput) -> None:
-    """Each distinct province value resolved for both eras (a bare code means another unit after 2025-07-01)."""
-    values = [v for v in _distinct(con, raw, "province") if v and v.strip()]
-    before, after = REFORM_DAY - dt.timedelta(days=1), REFORM_DAY
-
-    def code(value: str, on: dt.date) -> str | None:
+def province_codes(catalog: Catalog, value: str) -> tuple[str | None, str | None]:
+    """The 34-unit code a province value names before the reform and from it (a bare code means another unit
+    after 2025-07-01); None where it names nothing."""
+    codes = []
+    for on in (REFORM_DAY - dt.timedelta(days=1), REFORM_DAY):
         resolved = catalog.resolve_province(value, on)
-        return resolved.new_code if resolved else None
+        codes.append(resolved.new_code if resolved else None)
+    return codes[0], codes[1]
 
+
+def register_province_map(con: duckdb.DuckDBPyConnection, catalog: Catalog, raw: RawInput) -> None:
+    """Each distinct province value resolved for both eras (:func:`province_codes`)."""
+    values = [v for v in _distinct(con, raw, "province") if v and v.strip()]
+    codes = [province_codes(catalog, v) for v in values]
     con.register("province_map", pa.table({
         "province_value": pa.array(values, pa.string()),
-        "code_before": pa.array([code(v, before) for v in values], pa.string()),
-        "code_after": pa.array([code(v, after) for v in values], pa.string())}))
+        "code_before": pa.array([c[0] for c in codes], pa.string()),
+        "code_after": pa.array([c[1] for c in codes], pa.string())}))
 
 
 _TIME = 'trim("time")'
