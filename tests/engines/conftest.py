@@ -44,8 +44,42 @@ def fixture_store(tmp_path_factory: pytest.TempPathFactory) -> FixtureStore:
                "--source", "panel-a").exit_code == 0
     for name, rows in (("a1.csv", a[: len(a) // 2]), ("a2.csv", a[len(a) // 2:])):
         assert cli("ingest", "usage", write(tmp / name, to_csv_text(rows)), "--source", "panel-a").exit_code == 0
-    assert cli("ingest", "usage", write(tmp / "b.ndjson", to_ndjson_text(b)), "--source", "telco-b").exit_code == 0
+    third = len(b) // 3
+    assert cli("ingest", "usage", write(tmp / "b.ndjson", to_ndjson_text(b[:third])), "--source", "telco-b").exit_code == 0
+    post_and_merge(tmp / "home", "telco-b", b[third:], parts=4)
     return FixtureStore(tmp / "home", {s: accepted(r) for s, r in fx.records_by_source.items()}, fx.weights_by_source)
+
+
+def post_and_merge(home: Path, source: str, records: list[dict[str, str]], parts: int) -> None:
+    """Deliver records as the API does, in `parts` posted batches, each merged from the inbox into the lake
+    before the next: the days they touch are then held in several files, which every engine must collapse."""
+    from thuocdo.catalog import load_catalog
+    from thuocdo.ingest.bodies import parse_records
+    from thuocdo.ingest.inbox import flush_inbox
+    from thuocdo.ingest.stream import Submission, Writer, accept_usage
+    from thuocdo.store import Store
+    from thuocdo.store.rollups import rebuild_dirty
+
+    size = -(-len(records) // parts)
+    with Store(home) as store:
+        for i in range(parts):
+            body = to_ndjson_text(records[i * size:(i + 1) * size]).encode()
+            accept_usage(store, load_catalog(), source, [Submission(parse_records(body, f"part-{i}"), Writer(None, "admin"))])
+            flush_inbox(store)
+        rebuild_dirty(store)  # as the command line does after an ingestion: the engines read the store read-only
+
+
+#: the stored person-days (parameter $files: every person_day file) one row per person-day, written for the tests
+#: apart from the engines' own collapse: a day's parts from several files (see post_and_merge) are active if
+#: any part is, in the province of the part with most seconds (then the smallest code)
+PERSON_DAYS = """
+WITH parts AS (SELECT * FROM read_parquet($files, hive_partitioning = true)),
+days AS (SELECT source, platform, person, day, month, bool_or(active) AS active FROM parts GROUP BY ALL),
+provinces AS (SELECT source, platform, person, day, province FROM parts WHERE province IS NOT NULL
+              QUALIFY row_number() OVER (PARTITION BY source, platform, person, day
+                                         ORDER BY province_seconds DESC, province) = 1)
+SELECT days.*, provinces.province FROM days LEFT JOIN provinces USING (source, platform, person, day)
+"""
 
 
 def copy_home(store: FixtureStore, to: Path) -> Path:

@@ -117,3 +117,14 @@ def test_spark_equals_duckdb(results: Callable[..., pa.Table], period: str, by: 
                     f"{where} {column}: spark {s[column]} ≠ duckdb {value}"
             else:
                 assert close(s[column], value), f"{where} {column}: spark {s[column]} ≠ duckdb {value}"
+
+
+def test_the_fixture_holds_person_days_split_over_several_files(store: Store) -> None:
+    """The posted part of telco-b was merged in several times (conftest.post_and_merge): the cases above then
+    check every engine's collapse of a day's files against the reference."""
+    split = store.con.sql(
+        "SELECT count(*) FROM (SELECT source, platform, person, day FROM read_parquet($files, hive_partitioning = true) "
+        "GROUP BY ALL HAVING count(*) > 1)", params={"files": store.files("person_day")}).fetchall()[0][0]
+    days = store.con.sql("SELECT count(*) FROM (SELECT day FROM lake_files WHERE dataset = 'person_day' "
+                         "GROUP BY source, day HAVING count(*) > 1)").fetchall()[0][0]
+    assert split >= 3 and days >= 10, (split, days)  # 5 and 21 with the seeded fixture

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli
-from tests.engines.conftest import FixtureStore, copy_home
+from tests.engines.conftest import PERSON_DAYS, FixtureStore, copy_home
 from thuocdo.model.periods import Period
 from thuocdo.store import Store
 
@@ -26,8 +26,8 @@ def persons_by_province(home: Path, period: str) -> dict[tuple[Any, ...], float]
     months = Period.parse(period).months
     with Store(home, read_only=True) as store:
         rows = store.con.sql(
-            "SELECT source, platform, province, count(DISTINCT (person, month)) FROM read_parquet($files, "
-            "hive_partitioning = true) WHERE active AND list_contains($m, month) GROUP BY ALL",
+            f"SELECT source, platform, province, count(DISTINCT (person, month)) FROM ({PERSON_DAYS}) "
+            "WHERE active AND list_contains($m, month) GROUP BY ALL",
             params={"files": store.files("person_day"), "m": list(months)}).fetchall()
     return {tuple(r[:3]): r[3] / len(months) for r in rows}
 

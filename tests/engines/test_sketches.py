@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tests.engines.conftest import FixtureStore, copy_home
+from tests.engines.conftest import PERSON_DAYS, FixtureStore, copy_home
 from thuocdo.engines import sketches
 from thuocdo.store import Store, StoreError
 
@@ -35,8 +35,7 @@ def sketched(fixture_store: FixtureStore, tmp_path_factory: pytest.TempPathFacto
 def exact(store: Store, first: dt.date, last: dt.date, by: str = "source, platform") -> dict[tuple[Any, ...], int]:
     """Exact distinct active persons per group, straight from the stored records."""
     rows = store.con.sql(
-        f"SELECT {by}, count(DISTINCT person) FROM read_parquet($files, hive_partitioning = true) "
-        "WHERE active AND day BETWEEN $a AND $b GROUP BY ALL",
+        f"SELECT {by}, count(DISTINCT person) FROM ({PERSON_DAYS}) WHERE active AND day BETWEEN $a AND $b GROUP BY ALL",
         params={"files": store.files("person_day"), "a": first, "b": last}).fetchall()
     return {tuple(r[:-1]): r[-1] for r in rows}
 

@@ -87,7 +87,7 @@ def _commit(store: Store, keys: StoredKeys, *groups: list[Submission]):
     return commit_staged(store, staged, keys)
 
 
-def test_lake_keys_are_read_once_per_day_and_again_when_the_day_is_rewritten(tmp_path: Path) -> None:
+def test_lake_keys_are_read_once_per_file_and_a_merge_reads_only_the_new_files(tmp_path: Path) -> None:
     keys = StoredKeys()
     with Store(tmp_path) as store:
         first = _records("a", [3, 3, 4])
@@ -100,10 +100,10 @@ def test_lake_keys_are_read_once_per_day_and_again_when_the_day_is_rewritten(tmp
         assert keys.reads == 2  # days 3 and 4, read once
         [more] = _commit(store, keys, [_batch(first + _records("b", [3]))])
         assert (more.stored, more.duplicates, keys.reads) == (1, 3, 2)  # same files: nothing read again
-        flush_inbox(store)  # day 3 is rewritten under a new file name
+        flush_inbox(store)  # a file appended to day 3 (its 2 keys are more than the 1 new: not rewritten)
         keys.forget()
         [last] = _commit(store, keys, [_batch(_records("b", [3]) + _records("c", [4]))])
-        assert (last.stored, last.duplicates, keys.reads) == (1, 1, 3)  # day 3 read again, day 4 unchanged
+        assert (last.stored, last.duplicates, keys.reads) == (1, 1, 3)  # day 3's new file read, day 4 unchanged
         day = store.con.execute("SELECT count(*) FROM read_parquet($f)",
                                 {"f": store.files("record_keys", source="telco-a", days=[dt.date(2022, 1, 3)])}
                                 ).fetchall()[0][0]

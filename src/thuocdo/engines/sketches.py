@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 
 from thuocdo.store import Store, StoreError
 from thuocdo.store.lake import finish, list_files, publish, stage_partitions
+from thuocdo.store.rollups import person_days_sql
 
 SKETCH_DAY = "sketch_day"
 LG_K = 12
@@ -156,10 +157,9 @@ def build_sketch_days(store: Store, *, sources: Sequence[str] | None = None, mon
     built = []
     fingerprints = sketch_batch_ids(store, sources, months, lg_k)
     for source, month in stale_months(store, sources=sources, months=months, lg_k=lg_k):
-        files = store.files("person_day", source=source, months=[month])
+        person_days = person_days_sql(store, source, [month])
         rows = store.con.sql(
-            "SELECT $source AS source, platform, day, month, province, person FROM read_parquet($files) WHERE active",
-            params={"source": source, "files": files}).to_arrow_table()
+            f"SELECT source, platform, day, month, province, person FROM ({person_days}) WHERE active").to_arrow_table()
         write_sketch_days(store, source, month, sketch_cells(rows, lg_k), fingerprints[(source, month)])
         built.append((source, month))
     return built

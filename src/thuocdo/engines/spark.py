@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import warnings
+from functools import reduce
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,8 +37,9 @@ from sqlglot import exp
 
 from thuocdo.engines import sketches
 from thuocdo.engines.base import Relations
-from thuocdo.metrics.rollups import PERSON_MONTH, USAGE_MONTH
+from thuocdo.metrics.rollups import PERSON_DAY_MERGE, PERSON_MONTH, USAGE_MONTH
 from thuocdo.store import Store, StoreError
+from thuocdo.store.rollups import PERSON_DAY_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -161,23 +163,33 @@ class SparkEngine:
 
     # -- the relations ---------------------------------------------------------------------------------------
     def person_day(self, months: Iterable[str]) -> DataFrame:
-        """The stored person_day rows of the months, with their source (from the manifest), as one DataFrame."""
+        """The stored person_day rows of the months, with their source (from the manifest), as one DataFrame with
+        one row per person-day: the days a merge of the inbox appended to, held in several files, are collapsed
+        (``PERSON_DAY_MERGE``)."""
         from pyspark.sql import functions as F
 
         rows = self.store.con.sql(
-            "SELECT source, path FROM lake_files WHERE dataset = 'person_day' AND list_contains($m, month) "
-            "ORDER BY source, path", params={"m": sorted(set(months))}).fetchall()
-        by_source: dict[str, list[str]] = {}
-        for source, path in rows:
-            by_source.setdefault(source, []).append(f"{self.lake_uri}/{path}")
-        frames = [self.spark.read.schema(PERSON_DAY_SCHEMA).parquet(*paths).withColumn("source", F.lit(source))
-                  for source, paths in by_source.items()]
+            "SELECT source, path, count(*) OVER (PARTITION BY source, day) > 1 AS several FROM lake_files "
+            "WHERE dataset = 'person_day' AND list_contains($m, month) ORDER BY source, path",
+            params={"m": sorted(set(months))}).fetchall()
+        single: dict[str, list[str]] = {}
+        several: dict[str, list[str]] = {}
+        for source, path, split in rows:
+            (several if split else single).setdefault(source, []).append(f"{self.lake_uri}/{path}")
+
+        def read(by_source: dict[str, list[str]]) -> DataFrame | None:
+            frames = [self.spark.read.schema(PERSON_DAY_SCHEMA).parquet(*paths).withColumn("source", F.lit(source))
+                      for source, paths in by_source.items()]
+            return reduce(lambda a, b: a.unionByName(b), frames) if frames else None
+
+        whole, parts = read(single), read(several)
+        if parts is not None:
+            parts.createOrReplaceTempView("person_day_parts")
+            parts = self.spark.sql(spark_sql(rollup_sql(PERSON_DAY_MERGE))).select(*PERSON_DAY_COLUMNS, "source")
+        frames = [f for f in (whole, parts) if f is not None]
         if not frames:
             return self.spark.createDataFrame([], f"{PERSON_DAY_SCHEMA}, source STRING")
-        union = frames[0]
-        for frame in frames[1:]:
-            union = union.unionByName(frame)
-        return union
+        return reduce(lambda a, b: a.unionByName(b), frames)
 
     def _store_table(self, sql: str, params: Mapping[str, Any] | None = None) -> DataFrame:
         return self.spark.createDataFrame(self.store.con.sql(sql, params=dict(params or {})).to_arrow_table())

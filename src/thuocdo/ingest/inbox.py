@@ -14,6 +14,7 @@ read and merged with the segments.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from contextlib import AbstractContextManager, nullcontext
@@ -97,7 +98,8 @@ def flush_inbox(store: Store, source: str | None = None, *,
                 commit_lock: AbstractContextManager[object] | None = None) -> int:
     """Merge the inbox (of one source, or all) into the day partitions; return how many records moved.
 
-    Per source, one batch: the touched days are rewritten with the inbox's person-days and keys, and the new
+    Per source, one batch: the inbox's person-days and keys are written as one new file per touched day and
+    dataset, merged with the day's smaller files (:func:`_to_merge`) and not with the whole day, and the new
     files are listed, the merged segments unlisted and their months marked for the rollup in one
     transaction; the segment files are removed after it. With `commit_lock`, only that transaction and the
     removal of the replaced files hold the lock: the server keeps accepting batches while the days are
@@ -116,9 +118,10 @@ def flush_inbox(store: Store, source: str | None = None, *,
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * EXCLUDE (batch_id, source) FROM inbox_fresh")
             con.unregister("inbox_fresh")
-            n, days = con.execute("SELECT count(*), list(DISTINCT day) FROM fresh").fetchall()[0]
-            key_files = store.files("record_keys", source=src, days=days)
-            stage_person_days(store, src, batch_id, key_files)
+            new_rows = dict(con.execute("SELECT day, count(*) FROM fresh GROUP BY day").fetchall())
+            n = sum(new_rows.values())
+            stage_person_days(store, src, batch_id, key_files=_to_merge(store, "record_keys", src, new_rows),
+                              day_files=_to_merge(store, "person_day", src, new_rows))
             files, replaces = publish(store)
             months = sorted({f.month for f in files if f.dataset == "person_day"})
             with commit_lock or nullcontext():
@@ -136,6 +139,26 @@ def flush_inbox(store: Store, source: str | None = None, *,
             con.execute("DROP TABLE IF EXISTS fresh")
         moved += n
     return moved
+
+
+def _to_merge(store: Store, dataset: str, source: str, new_rows: dict[dt.date, int]) -> list[str]:
+    """The listed files of a dataset that a merge bringing `new_rows` rows to each day rewrites with them: per
+    day, the smallest files while each holds no more rows than the new file so far. A day's files then hold
+    ever fewer rows from the oldest to the newest, like the digits of a binary counter: a day merged into n
+    times is held in at most about log2(n) + 1 files, and each row is rewritten about log2(n) times, instead
+    of the whole day at every merge."""
+    listed = store.con.execute(
+        "SELECT day, path, rows FROM lake_files WHERE dataset = ? AND source = ? AND list_contains(?::DATE[], day) "
+        "ORDER BY day, rows, path", [dataset, source, list(new_rows)]).fetchall()
+    chosen: list[str] = []
+    held = dict(new_rows)
+    for day, path, rows in listed:
+        if rows <= held[day]:
+            chosen.append(str(store.lake / path))
+            held[day] += rows
+        else:
+            held[day] = -1  # a larger file: it and the rest of the day's files stay as they are
+    return chosen
 
 
 def _where(source: str | None, last: int | None) -> tuple[str, dict[str, object]]:

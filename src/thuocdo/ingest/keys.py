@@ -5,9 +5,9 @@ partitions and in the inbox. Asking the database for every group costs a stateme
 reading the days' key files costs more as the store grows (a month of a large source is millions of keys), so
 the server keeps:
 
-- each (source, day)'s lake keys as sorted arrays, read once. An entry is valid for exactly the files it was
-  read from: when a merge rewrites the day under a new file name, the entry no longer matches and is read
-  again. Memory is bounded: 16 bytes per key, the least recently used days dropped beyond `max_keys`;
+- each (source, day)'s lake keys as sorted arrays, with the file each key was read from. An entry is valid
+  for exactly the files it was read from: when a merge appends a file to the day and rewrites some of its
+  smaller files, the keys of the files no longer listed are dropped and only the new files are read. Memory is bounded: 16 bytes per key, the least recently used days dropped beyond `max_keys`;
 - the list of each day's key files, and each source's inbox keys (24 bytes each: the inbox holds at most one
   merge's worth of records), as a few sorted runs, merged as they grow (:class:`_Runs`). Both are read from the database on first use and kept up to date
   by the writer (:meth:`StoredKeys.added`); whatever else changes the lake or the inbox (a merge, a file
@@ -34,8 +34,21 @@ MAX_KEYS = 30_000_000
 @dataclass(frozen=True)
 class _DayKeys:
     files: tuple[str, ...]
-    k1: np.ndarray  # uint64, sorted by (k1, k2)
+    k1: np.ndarray  # uint64, sorted
     k2: np.ndarray
+    origin: np.ndarray | None = None  # int32: the index in `files` of each key's file
+
+
+def _read_keys(path: str, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    table = pq.read_table(path, columns=["k1", "k2"], partitioning=None)
+    k1 = table["k1"].to_numpy().astype(np.uint64, copy=False)
+    return k1, table["k2"].to_numpy().astype(np.uint64, copy=False), np.full(len(k1), index, dtype=np.int32)
+
+
+def _concat(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not parts:
+        return np.empty(0, np.uint64), np.empty(0, np.uint64), np.empty(0, np.int32)
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
 
 
 class StoredKeys:
@@ -50,7 +63,7 @@ class StoredKeys:
         self._held = 0
         self._listing: dict[str, dict[dt.date, tuple[str, ...]]] = {}  # source -> day -> its key files
         self._inbox: dict[str, _Runs] = {}  # source -> the keys of its inbox rows
-        self.reads = 0  # days read from their files (for tests and benchmarks)
+        self.reads = 0  # key files read (for tests and benchmarks)
 
     def stored(self, store: Store, source: str, day: pa.Array, k1: pa.Array, k2: pa.Array) -> np.ndarray:
         """A boolean mask over the candidates: True where (day, k1, k2) is among the stored keys."""
@@ -106,17 +119,32 @@ class StoredKeys:
         if entry is not None and entry.files == files:
             self._days.move_to_end((source, day))
             return entry
+        # a merge appends a file to the day and rewrites some of its smaller files: the keys of the files still
+        # listed are kept, and only the files new to the listing are read
+        kept: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if entry is not None:
             self._drop((source, day))
-        table = pq.read_table(list(files), columns=["k1", "k2"], partitioning=None)
-        k1 = table["k1"].to_numpy().astype(np.uint64, copy=False)
-        k2 = table["k2"].to_numpy().astype(np.uint64, copy=False)
-        order = np.lexsort((k2, k1))
-        entry = _DayKeys(files, k1[order], k2[order])
-        self.reads += 1
-        if len(order) <= self.max_keys:
+            position = np.array([files.index(f) if f in files else -1 for f in entry.files], dtype=np.int32)
+            origin = position[entry.origin]
+            keep = origin >= 0
+            kept = (entry.k1[keep], entry.k2[keep], origin[keep])
+        known = set(entry.files) if entry is not None else set()
+        parts = [_read_keys(f, files.index(f)) for f in files if f not in known]
+        fresh = _concat(parts) if parts else None
+        if fresh is not None:
+            order = np.argsort(fresh[0], kind="stable")
+            fresh = (fresh[0][order], fresh[1][order], fresh[2][order])
+        if kept is None or fresh is None:
+            k1, k2, origin = kept or fresh or _concat([])
+        else:  # two runs sorted by k1: the stable sort merges them in linear time
+            k1, k2, origin = _concat([kept, fresh])
+            order = np.argsort(k1, kind="stable")
+            k1, k2, origin = k1[order], k2[order], origin[order]
+        entry = _DayKeys(files, k1, k2, origin)
+        self.reads += len(parts)
+        if len(k1) <= self.max_keys:
             self._days[(source, day)] = entry
-            self._held += len(order)
+            self._held += len(k1)
             while self._held > self.max_keys:
                 self._drop(next(iter(self._days)))
         return entry

@@ -21,7 +21,9 @@ from thuocdo.ingest.readers import InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
 from thuocdo.store import Store
+from thuocdo.metrics.rollups import PERSON_DAY_MERGE
 from thuocdo.store.lake import commit_batch, discard, stage_partitions
+from thuocdo.store.rollups import PERSON_DAY_COLUMNS
 
 #: the score that picks a person-day's province: the record with most active seconds, then the smallest code
 PROVINCE_SCORE = "CASE WHEN province_code IS NOT NULL THEN active_seconds_n * 1000 + (999 - CAST(province_code AS INTEGER)) END"
@@ -127,14 +129,16 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
     return n_fresh, n_good - n_fresh
 
 
-def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[str]) -> None:
-    """Rewrite each touched day whole: its person-day rows merged with the new rows of the temporary table
-    `fresh`, and its record keys (`key_files`: the listed key files of those days)."""
+def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[str],
+                      day_files: list[str] | None = None) -> None:
+    """Stage the new rows of the temporary table `fresh` as one person_day file and one record_keys file per
+    day they touch, merged with the listed files `day_files` and `key_files`, which they replace. By default
+    `day_files` are all the person_day files of the touched days (a file ingestion rewrites them whole); a
+    merge of the inbox passes only some, and appends to the days (:func:`thuocdo.ingest.inbox.flush_inbox`)."""
     con = store.con
-    days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
-    old_files = store.files("person_day", source=source, days=days)
-    existing = ("SELECT platform, person, day, month, active_seconds, bytes, sessions, installs, active, province, "
-                "province_seconds FROM read_parquet($old)") if old_files else None
+    if day_files is None:
+        days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
+        day_files = store.files("person_day", source=source, days=days)
     new_rows = f"""
         SELECT platform, person, day, month, CAST(sum(active_seconds_n) AS BIGINT) AS active_seconds,
                CAST(sum(bytes_n) AS BIGINT) AS bytes, CAST(sum(sessions_n) AS BIGINT) AS sessions,
@@ -144,19 +148,15 @@ def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[
                max(CASE WHEN province_code IS NOT NULL THEN active_seconds_n END) AS province_seconds
         FROM fresh GROUP BY platform, person, day, month
     """
-    merged = new_rows if existing is None else f"""
-        SELECT platform, person, day, month, CAST(sum(active_seconds) AS BIGINT) AS active_seconds,
-               CAST(sum(bytes) AS BIGINT) AS bytes, CAST(sum(sessions) AS BIGINT) AS sessions,
-               CAST(sum(installs) AS BIGINT) AS installs, bool_or(active) AS active,
-               arg_max(province, CASE WHEN province IS NOT NULL
-                                      THEN province_seconds * 1000 + (999 - CAST(province AS INTEGER)) END) AS province,
-               max(province_seconds) AS province_seconds
-        FROM ({new_rows} UNION ALL {existing}) GROUP BY platform, person, day, month
-    """
-    params = {"old": old_files} if old_files else {}
-    stage_partitions(store, "person_day", source, batch_id, merged, params, replaces=old_files)
+    merged = new_rows
+    if day_files:  # one row per person-day: the new rows collapsed with those of the replaced files
+        columns = ", ".join(PERSON_DAY_COLUMNS)
+        merged = (f"SELECT {columns} FROM (WITH person_day_parts AS (SELECT NULL AS source, * FROM ({new_rows}) "
+                  f"UNION ALL SELECT NULL AS source, {columns} FROM read_parquet($old)) {PERSON_DAY_MERGE})")
+    stage_partitions(store, "person_day", source, batch_id, merged, {"old": day_files} if day_files else {},
+                     replaces=day_files)
     keys = "SELECT day, month, k1, k2 FROM fresh"
-    if key_files:  # one key file per day: the stored keys of the touched days are rewritten with the new ones
+    if key_files:
         keys += " UNION ALL SELECT day, month, k1, k2 FROM read_parquet($old_keys)"
     stage_partitions(store, "record_keys", source, batch_id, keys, {"old_keys": key_files} if key_files else {},
                      replaces=key_files)

@@ -1,6 +1,7 @@
 """The rollups kept in step with the stored records, as engine-neutral SQL.
 
-``person_day`` (stored, one row per source × platform × person × day) → ``person_month`` (one row per source
+``person_day`` (stored, one row per source × platform × person × day within a file; a day's rows may be held in
+several files, which :data:`PERSON_DAY_MERGE` collapses) → ``person_month`` (one row per source
 × platform × person × month, with the person-month's province) → ``usage_month`` (weighted sums per source ×
 platform × month × province), which every metric query reads.
 
@@ -10,6 +11,21 @@ provinces partition the national figures exactly.
 """
 
 from __future__ import annotations
+
+#: a day's person-day rows from several files (``person_day_parts``, with their source) collapsed into one row per
+#: person-day: sums, active on any part, and the province of the part with the most active seconds (then the
+#: smallest code) with those seconds. Associative, so parts may themselves be collapsed rows.
+PERSON_DAY_MERGE = """
+SELECT source, platform, person, day, month,
+       CAST(SUM(active_seconds) AS BIGINT) AS active_seconds, CAST(SUM(bytes) AS BIGINT) AS bytes,
+       CAST(SUM(sessions) AS BIGINT) AS sessions, CAST(SUM(installs) AS BIGINT) AS installs,
+       BOOL_OR(active) AS active,
+       ARG_MAX(province, CASE WHEN province IS NOT NULL
+                              THEN province_seconds * 1000 + (999 - CAST(province AS INTEGER)) END) AS province,
+       MAX(province_seconds) AS province_seconds
+FROM person_day_parts
+GROUP BY source, platform, person, day, month
+"""
 
 PERSON_MONTH = """
 WITH agg AS (

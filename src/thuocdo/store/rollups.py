@@ -6,13 +6,14 @@ one transaction that also clears the mark) before any metric reads it, so a quer
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import sqlglot
 from sqlglot import exp
 
-from thuocdo.metrics.rollups import PERSON_MONTH, USAGE_MONTH
+from thuocdo.metrics.rollups import PERSON_DAY_MERGE, PERSON_MONTH, USAGE_MONTH
 from thuocdo.store.home import Store
 from thuocdo.store.lake import finish, list_files, publish, stage_partitions
 
@@ -24,6 +25,37 @@ def _duckdb(sql: str) -> str:
 def literal(value: object) -> str:
     """A value as a DuckDB SQL literal (strings quoted and escaped, lists as lists)."""
     return exp.convert(value).sql(dialect="duckdb")
+
+
+#: the stored columns of a person_day file
+PERSON_DAY_COLUMNS = ("platform", "person", "day", "month", "active_seconds", "bytes", "sessions", "installs", "active",
+                      "province", "province_seconds")
+
+
+def day_files(store: Store, dataset: str, source: str, months: Sequence[str]) -> dict[dt.date, list[str]]:
+    """The listed files of a dataset per day of a source's months (absolute paths). A merge of the inbox appends
+    a file to a day, so a day may be held in several files (see :func:`thuocdo.ingest.inbox.flush_inbox`)."""
+    rows = store.con.execute(
+        "SELECT day, list(path ORDER BY path) FROM lake_files WHERE dataset = ? AND source = ? "
+        "AND list_contains(?, month) GROUP BY day ORDER BY day", [dataset, source, list(months)]).fetchall()
+    return {day: [str(store.lake / p) for p in paths] for day, paths in rows}
+
+
+def person_days_sql(store: Store, source: str, months: Sequence[str]) -> str | None:
+    """A query of a source's stored person-days in the months, one row per person-day, with a `source` column
+    (None when there are none): the days held in one file are read as they are, the days held in several
+    are collapsed (:data:`PERSON_DAY_MERGE`)."""
+    by_day = day_files(store, "person_day", source, months)
+    single = [files[0] for files in by_day.values() if len(files) == 1]
+    several = [f for files in by_day.values() if len(files) > 1 for f in files]
+    columns = ", ".join(PERSON_DAY_COLUMNS)
+    parts = []
+    if single:
+        parts.append(f"SELECT {literal(source)} AS source, {columns} FROM read_parquet({literal(single)})")
+    if several:
+        parts.append(f"SELECT * FROM (WITH person_day_parts AS (SELECT {literal(source)} AS source, {columns} "
+                     f"FROM read_parquet({literal(several)})) {_duckdb(PERSON_DAY_MERGE)})")
+    return " UNION ALL ".join(parts) or None
 
 
 def dirty_months(store: Store) -> list[tuple[str, str]]:
@@ -46,11 +78,10 @@ def rebuild_dirty(store: Store, on_month: Callable[[str, str], None] | None = No
 def rebuild_month(store: Store, source: str, month: str) -> None:
     con = store.con
     batch_id = "rollup-" + uuid.uuid4().hex
-    day_files = store.files("person_day", source=source, months=[month])
+    person_days = person_days_sql(store, source, [month])
     old = store.files("person_month", source=source, months=[month])
-    if day_files:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW person_day AS SELECT {literal(source)} AS source, * "
-                    f"FROM read_parquet({literal(day_files)})")
+    if person_days:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW person_day AS {person_days}")
         stage_partitions(store, "person_month", source, batch_id,
                          f"SELECT * FROM ({_duckdb(PERSON_MONTH)})", {},
                          replaces=old, daily=False)
