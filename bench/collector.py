@@ -129,6 +129,7 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
     next_batch = [0]
     sent: set[int] = set()
     latencies: list[float] = []
+    answered: list[tuple[float, float, int]] = []  # per request: when answered (s from the start), latency, records
     totals = {"requests": 0, "received": 0, "stored": 0, "duplicates": 0, "rejected": 0, "retries": 0, "errors": 0}
     stop_at = time.monotonic() + seconds
 
@@ -153,6 +154,7 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
                     answer = orjson.loads(r.content)
                     sent.add(b)
                     latencies.append(dt)
+                    answered.append((time.monotonic() - t_start, dt, answer["received"]))
                     totals["requests"] += 1
                     for name in ("received", "stored", "duplicates", "rejected"):
                         totals[name] += answer[name]
@@ -175,6 +177,13 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
     from thuocdo.store import Store
 
     with Store(home, sweep=False) as store:
+        from thuocdo.store.rollups import rebuild_dirty
+
+        t0 = time.perf_counter()
+        rebuild_dirty(store)  # what the first metric query after the run waits for
+        rollup_s = time.perf_counter() - t0
+        day_files = store.con.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM lake_files "
+                                      "WHERE dataset = 'person_day' GROUP BY day)").fetchall()[0][0]
         keys = store.con.execute("SELECT coalesce(sum(rows), 0) FROM lake_files WHERE dataset = 'record_keys'").fetchall()[0][0]
         inbox = inbox_size(store)
         distinct_keys = store.con.execute(
@@ -182,6 +191,14 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
             {"f": store.files("record_keys", source=SOURCE)}).fetchall()[0][0] if keys else 0
     expected = len(sent) * batch
     lat = np.array(latencies) * 1000
+    window = max(seconds / 5, 1.0)  # the run in five parts: does the rate hold as the store grows?
+    parts = []
+    for i in range(int(np.ceil(elapsed / window))):
+        inside = [(d, n) for at, d, n in answered if i * window <= at < (i + 1) * window]
+        span = min(window, elapsed - i * window)
+        if inside and span > window / 2:
+            parts.append((i * window, sum(n for _, n in inside) / span,
+                          float(np.percentile([d * 1000 for d, _ in inside], 99))))
     result = {
         "seconds": elapsed, "clients": clients, "batch": batch, "requests": totals["requests"],
         "records_per_s": totals["received"] / elapsed, "new_records_per_s": totals["stored"] / elapsed,
@@ -191,7 +208,8 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
         "idle_share": (ticks[3] + ticks[4]) / max(sum(ticks), 1), "steal_share": ticks[7] / max(sum(ticks), 1),
         "retries": totals["retries"], "duplicates": totals["duplicates"], "errors": totals["errors"],
         "distinct_sent": expected, "stored_answered": totals["stored"], "keys_in_store": keys,
-        "distinct_keys_in_store": distinct_keys, "left_in_inbox": inbox,
+        "distinct_keys_in_store": distinct_keys, "left_in_inbox": inbox, "parts": parts,
+        "rollup_s": rollup_s, "day_files": day_files,
     }
     ok = keys == distinct_keys == expected == totals["stored"] and inbox == 0 and totals["rejected"] == 0
     result["exact"] = ok
@@ -219,6 +237,8 @@ def main() -> None:
     print(f"records/s sustained      {r['records_per_s']:>12,.0f}   (retries included)")
     print(f"new records/s            {r['new_records_per_s']:>12,.0f}")
     print(f"latency p50 / p95 / p99  {r['p50_ms']:>7.0f} / {r['p95_ms']:.0f} / {r['p99_ms']:.0f} ms (max {r['max_ms']:.0f})")
+    print("by part of the run       " + "; ".join(f"from {start:.0f} s: {rate:,.0f}/s, p99 {p99:.0f} ms"
+                                                   for start, rate, p99 in r["parts"]))
     print(f"CPU used                 {r['server_cores']:>12.2f}   cores by the server (with its reader processes), "
           f"{r['client_cores']:.2f} by the load generator; "
           f"machine {r['idle_share']:.0%} idle, {r['steal_share']:.0%} taken by the hypervisor (steal)")
@@ -227,6 +247,8 @@ def main() -> None:
     print(f"stored (answers)         {r['stored_answered']:>12,}")
     print(f"record keys in the store {r['keys_in_store']:>12,}   (distinct {r['distinct_keys_in_store']:,}; "
           f"left in inbox {r['left_in_inbox']})")
+    print(f"rollup after the run     {r['rollup_s']:>12.1f} s   (person-month and monthly sums of the month; "
+          f"at most {r['day_files']} person_day files per day)")
     print("nothing lost, nothing twice" if r["exact"] else "MISMATCH: see the counts above")
     sys.exit(0 if r["exact"] else 1)
 

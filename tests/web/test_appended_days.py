@@ -9,6 +9,9 @@ import datetime as dt
 from pathlib import Path
 
 import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from thuocdo.catalog import load_catalog
 from thuocdo.ingest.bodies import parse_records
@@ -98,3 +101,32 @@ def test_a_file_ingestion_rewrites_the_days_it_touches_whole(tmp_path: Path) -> 
         assert seconds == [(60,), (60,), (60,), (120,)]  # four persons, the first with two records
         keys.forget()
         assert _post(store, records, keys).duplicates == 5
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.lists(st.tuples(st.integers(0, 11), st.integers(3, 5)), min_size=1, max_size=6),
+                          st.booleans()), min_size=1, max_size=7))
+def test_posts_and_merges_in_any_order_store_each_record_once(tmp_path_factory: pytest.TempPathFactory,
+                                                               steps: list[tuple[list[tuple[int, int]], bool]]) -> None:
+    # records are (record_id number, day of January): across batches a record_id identifies a record of one
+    # day, so a pair sent again is a duplicate wherever its first copy is by then (the inbox, an appended file
+    # or a rewritten one); the reference is a Python set of pairs
+    keys = StoredKeys()
+    seen: set[tuple[int, int]] = set()
+    with Store(tmp_path_factory.mktemp("any-order")) as store:
+        for records, merge in steps:
+            body = [{**_record(n, f"09{n:05d}"), "time": f"2022-01-{d:02d}T10:00:00+07:00"} for n, d in records]
+            answer = _post(store, body, keys)
+            first: dict[int, int] = {}
+            for n, d in records:  # inside a batch, as inside a file, the first record of a record_id counts
+                first.setdefault(n, d)
+            new = set(first.items()) - seen
+            assert (answer.stored, answer.duplicates) == (len(new), len(records) - len(new))
+            seen |= new
+            if merge:
+                flush_inbox(store)
+                keys.forget()
+        flush_inbox(store)
+        stored = store.con.execute("SELECT count(*), count(DISTINCT (day, k1, k2)) FROM read_parquet($f)",
+                                   {"f": store.files("record_keys", source=SOURCE)}).fetchall()[0]
+        assert stored == (len(seen), len(seen))

@@ -7,7 +7,8 @@ the server keeps:
 
 - each (source, day)'s lake keys as sorted arrays, with the file each key was read from. An entry is valid
   for exactly the files it was read from: when a merge appends a file to the day and rewrites some of its
-  smaller files, the keys of the files no longer listed are dropped and only the new files are read. Memory is bounded: 16 bytes per key, the least recently used days dropped beyond `max_keys`;
+  smaller files, the keys of the files no longer listed are dropped and only the new files are read. Memory
+  is bounded: 20 bytes per key, the least recently used days dropped beyond `max_keys`;
 - the list of each day's key files, and each source's inbox keys (24 bytes each: the inbox holds at most one
   merge's worth of records), as a few sorted runs, merged as they grow (:class:`_Runs`). Both are read from the database on first use and kept up to date
   by the writer (:meth:`StoredKeys.added`); whatever else changes the lake or the inbox (a merge, a file
@@ -27,7 +28,7 @@ import pyarrow.parquet as pq
 from thuocdo.ingest.inbox import inbox_rows
 from thuocdo.store import Store
 
-#: keys held in memory at most (16 bytes each: 30 M keys are about 480 MB)
+#: keys held in memory at most (20 bytes each: 30 M keys are about 600 MB)
 MAX_KEYS = 30_000_000
 
 
@@ -124,6 +125,7 @@ class StoredKeys:
         kept: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if entry is not None:
             self._drop((source, day))
+            assert entry.origin is not None  # entries kept here always carry it
             position = np.array([files.index(f) if f in files else -1 for f in entry.files], dtype=np.int32)
             origin = position[entry.origin]
             keep = origin >= 0
