@@ -349,7 +349,7 @@ class Profiler:
 
     STEPS = {
         "thuocdo.ingest.usage": ["read_input", "_sha256", "stage_usage", "_quarantine_bad_rows", "_store_good_rows",
-                                 "_stage_person_days", "stage_partitions", "commit_batch"],
+                                 "stage_person_days", "stage_partitions", "commit_batch"],
         "thuocdo.workflows": ["rebuild_dirty", "ingest_weights"],
         "thuocdo.store.rollups": ["stage_partitions"],
     }
