@@ -39,7 +39,7 @@ from thuocdo.engines import sketches
 from thuocdo.engines.base import Relations
 from thuocdo.metrics.rollups import PERSON_DAY_MERGE, PERSON_MONTH, USAGE_MONTH
 from thuocdo.store import Store, StoreError
-from thuocdo.store.rollups import PERSON_DAY_COLUMNS
+from thuocdo.store.rollups import PERSON_DAY_COLUMNS, person_day_files
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -168,14 +168,11 @@ class SparkEngine:
         (``PERSON_DAY_MERGE``)."""
         from pyspark.sql import functions as F
 
-        rows = self.store.con.sql(
-            "SELECT source, path, count(*) OVER (PARTITION BY source, day) > 1 AS several FROM lake_files "
-            "WHERE dataset = 'person_day' AND list_contains($m, month) ORDER BY source, path",
-            params={"m": sorted(set(months))}).fetchall()
         single: dict[str, list[str]] = {}
         several: dict[str, list[str]] = {}
-        for source, path, split in rows:
-            (several if split else single).setdefault(source, []).append(f"{self.lake_uri}/{path}")
+        for source, path, split in person_day_files(self.store, sorted(set(months))):
+            uri = f"{self.lake_uri}/{Path(path).relative_to(self.store.lake).as_posix()}"
+            (several if split else single).setdefault(source, []).append(uri)
 
         def read(by_source: dict[str, list[str]]) -> DataFrame | None:
             frames = [self.spark.read.schema(PERSON_DAY_SCHEMA).parquet(*paths).withColumn("source", F.lit(source))

@@ -122,24 +122,23 @@ class StoredKeys:
             return entry
         # a merge appends a file to the day and rewrites some of its smaller files: the keys of the files still
         # listed are kept, and only the files new to the listing are read
-        kept: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # each sorted by k1
+        known: set[str] = set()
         if entry is not None:
             self._drop((source, day))
             assert entry.origin is not None  # entries kept here always carry it
             position = np.array([files.index(f) if f in files else -1 for f in entry.files], dtype=np.int32)
             origin = position[entry.origin]
             keep = origin >= 0
-            kept = (entry.k1[keep], entry.k2[keep], origin[keep])
-        known = set(entry.files) if entry is not None else set()
+            runs.append((entry.k1[keep], entry.k2[keep], origin[keep]))
+            known = set(entry.files)
         parts = [_read_keys(f, files.index(f)) for f in files if f not in known]
-        fresh = _concat(parts) if parts else None
-        if fresh is not None:
+        if parts:
+            fresh = _concat(parts)
             order = np.argsort(fresh[0], kind="stable")
-            fresh = (fresh[0][order], fresh[1][order], fresh[2][order])
-        if kept is None or fresh is None:
-            k1, k2, origin = kept or fresh or _concat([])
-        else:  # two runs sorted by k1: the stable sort merges them in linear time
-            k1, k2, origin = _concat([kept, fresh])
+            runs.append((fresh[0][order], fresh[1][order], fresh[2][order]))
+        k1, k2, origin = _concat(runs)
+        if len(runs) > 1:  # two runs sorted by k1: the stable sort merges them in linear time
             order = np.argsort(k1, kind="stable")
             k1, k2, origin = k1[order], k2[order], origin[order]
         entry = _DayKeys(files, k1, k2, origin)

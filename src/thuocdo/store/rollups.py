@@ -6,7 +6,6 @@ one transaction that also clears the mark) before any metric reads it, so a quer
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -32,22 +31,24 @@ PERSON_DAY_COLUMNS = ("platform", "person", "day", "month", "active_seconds", "b
                       "province", "province_seconds")
 
 
-def day_files(store: Store, dataset: str, source: str, months: Sequence[str]) -> dict[dt.date, list[str]]:
-    """The listed files of a dataset per day of a source's months (absolute paths). A merge of the inbox appends
-    a file to a day, so a day may be held in several files (see :func:`thuocdo.ingest.inbox.flush_inbox`)."""
+def person_day_files(store: Store, months: Sequence[str], source: str | None = None) -> list[tuple[str, str, bool]]:
+    """The listed person_day files of the months (of one source, or all) as (source, absolute path, whether
+    its day is held in several files). A merge of the inbox appends a file to a day (see
+    :func:`thuocdo.ingest.inbox.flush_inbox`); the rows of such days must be collapsed (:data:`PERSON_DAY_MERGE`)."""
     rows = store.con.execute(
-        "SELECT day, list(path ORDER BY path) FROM lake_files WHERE dataset = ? AND source = ? "
-        "AND list_contains(?, month) GROUP BY day ORDER BY day", [dataset, source, list(months)]).fetchall()
-    return {day: [str(store.lake / p) for p in paths] for day, paths in rows}
+        "SELECT source, path, count(*) OVER (PARTITION BY source, day) > 1 FROM lake_files "
+        "WHERE dataset = 'person_day' AND list_contains(?, month) AND (? IS NULL OR source = ?) ORDER BY source, path",
+        [list(months), source, source]).fetchall()
+    return [(src, str(store.lake / path), several) for src, path, several in rows]
 
 
 def person_days_sql(store: Store, source: str, months: Sequence[str]) -> str | None:
     """A query of a source's stored person-days in the months, one row per person-day, with a `source` column
     (None when there are none): the days held in one file are read as they are, the days held in several
     are collapsed (:data:`PERSON_DAY_MERGE`)."""
-    by_day = day_files(store, "person_day", source, months)
-    single = [files[0] for files in by_day.values() if len(files) == 1]
-    several = [f for files in by_day.values() if len(files) > 1 for f in files]
+    files = person_day_files(store, months, source)
+    single = [path for _, path, several in files if not several]
+    several = [path for _, path, split in files if split]
     columns = ", ".join(PERSON_DAY_COLUMNS)
     parts = []
     if single:
