@@ -96,7 +96,7 @@ def make_batches(n_batches: int, size: int, seed: int = 5) -> list[bytes]:
 
 def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, flush_rows: int,
         reader_processes: int | None = None) -> dict[str, float]:
-    from thuocdo.web.access import Access
+    from thuocdo.workflows.access import Access
 
     home = Path(tempfile.mkdtemp(prefix="thuocdo-collector-"))
     key, _ = Access(home).create_key("source", source=SOURCE)
@@ -177,7 +177,7 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
     from thuocdo.store import Store
 
     with Store(home, sweep=False) as store:
-        from thuocdo.store.rollups import rebuild_dirty
+        from thuocdo.rollups.rebuild import rebuild_dirty
 
         t0 = time.perf_counter()
         rebuild_dirty(store)  # what the first metric query after the run waits for

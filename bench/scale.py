@@ -10,7 +10,7 @@ each phase in its own process (so that its peak memory is its own):
 * ``rollup``: thuocdo's ingestion-side rollup (person_day → person_month files → usage_month), DuckDB;
 * ``duckdb``: the metric set (by platform, by province, by category) from the rollup: thuocdo's normal path;
 * ``duckdb-raw``: the same from the raw person_day files (both rollups and the metric queries, nothing kept);
-* ``spark``: the same on Spark (``SparkEngine``: rollups from person_day, then the metric queries);
+* ``spark``: the same on Spark (``SparkRollups``: rollups from person_day, then the metric queries);
 * ``sketch-build``: the sketch_day dataset (DataSketches HLL, lg_k 12) built from person_day (embedded);
 * ``sketch-mau``: monthly and quarterly distinct persons per platform, and per province, from the sketches.
 
@@ -102,13 +102,14 @@ def generate(home: Path, n: int, seed: int = 6) -> None:
 
 # -- phases ----------------------------------------------------------------------------------------------------
 def metric_set(engine: object) -> int:
-    from thuocdo import workflows
     from thuocdo.catalog import load_catalog
+    from thuocdo.metrics import query as mq
+    from thuocdo.workflows import metrics as metric_workflow
 
     catalog, rows = load_catalog(), 0
     for by in ("platform", "province", "category"):
-        request = workflows.metric_request(PERIOD, by)
-        rows += engine.run(workflows.mq.build(request), workflows.relations(catalog, request)).num_rows  # type: ignore[attr-defined]
+        request = metric_workflow.metric_request(PERIOD, by)
+        rows += engine.run(mq.build(request), metric_workflow.relations(catalog, request)).num_rows  # type: ignore[attr-defined]
     return rows
 
 
@@ -121,7 +122,7 @@ class RawDuckDB:
         import duckdb
         import sqlglot
 
-        from thuocdo.metrics.rollups import PERSON_MONTH, USAGE_MONTH
+        from thuocdo.rollups.definitions import PERSON_MONTH, USAGE_MONTH
 
         self.con = duckdb.connect()
         files = store.files("person_day")  # type: ignore[attr-defined]
@@ -145,7 +146,7 @@ def run_phase(phase: str, home: Path, master: str) -> dict[str, object]:
     started = time.perf_counter()
     extra: dict[str, object] = {}
     if phase == "rollup":
-        from thuocdo.store.rollups import rebuild_dirty
+        from thuocdo.rollups.rebuild import rebuild_dirty
 
         with Store(home, sweep=False) as store:
             rebuild_dirty(store)
@@ -156,23 +157,24 @@ def run_phase(phase: str, home: Path, master: str) -> dict[str, object]:
             extra["rows"] = metric_set(DuckDBEngine(store) if phase == "duckdb" else RawDuckDB(store))
     elif phase == "spark":
         from thuocdo.engines.spark import SparkEngine, spark_session
+        from thuocdo.rollups.spark import SparkRollups
 
         spark = spark_session(master, {"spark.driver.memory": "8g"})
         extra["session_s"] = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
         with Store(home, read_only=True) as store:
-            extra["rows"] = metric_set(SparkEngine(store, spark))
+            extra["rows"] = metric_set(SparkRollups(SparkEngine(store, spark)))
         jvm = int(spark.sparkContext._jvm.ProcessHandle.current().pid())  # type: ignore[union-attr]
         extra["jvm_peak_mb"] = _peak_mb(jvm)
         extra["jvm_cpu_s"] = _cpu_s(jvm)
     elif phase == "sketch-build":
-        from thuocdo.engines import sketches
+        from thuocdo.rollups import sketches
 
         with Store(home, sweep=False) as store:
             extra["months"] = len(sketches.build_sketch_days(store))
             extra["cells"] = store.con.sql("SELECT sum(rows) FROM lake_files WHERE dataset = 'sketch_day'").fetchall()[0][0]
     elif phase == "sketch-mau":
-        from thuocdo.engines import sketches
+        from thuocdo.rollups import sketches
 
         with Store(home, read_only=True) as store:
             quarter = (FIRST_DAY, FIRST_DAY + dt.timedelta(days=N_DAYS - 1))

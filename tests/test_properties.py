@@ -13,7 +13,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from thuocdo import workflows
+from thuocdo.workflows import ingest as ingest_workflow
+
+from thuocdo.workflows import metrics as metric_workflow
 
 COLUMNS = ["user_id", "platform", "time", "active_seconds", "bytes", "sessions", "installs", "province"]
 OFFSETS = ["+07:00", "Z", "-05:00", "+09:00", ""]
@@ -47,11 +49,11 @@ def _ingest(home: Path, parts: list[list[dict[str, str]]]) -> None:
         path = home.parent / f"{home.name}-{i}.csv"
         path.write_text(_csv(part), encoding="utf-8")
         files.append(path)
-    workflows.ingest(home, "usage", files, "p")
+    ingest_workflow.ingest(home, "usage", files, "p")
 
 
 def _metrics(home: Path, period: str, by: str = "platform") -> list[dict[str, object]]:
-    return workflows.metrics(home, workflows.metric_request(period, by)).to_pylist()
+    return metric_workflow.metrics(home, metric_workflow.metric_request(period, by)).to_pylist()
 
 
 def _same(a: list[dict[str, object]], b: list[dict[str, object]]) -> bool:

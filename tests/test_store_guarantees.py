@@ -140,7 +140,7 @@ def test_a_batch_that_fails_after_staging_publishes_nothing_later(home: Path, cl
     import thuocdo.ingest.usage as usage
     from thuocdo.catalog import load_catalog
     from thuocdo.store import Store
-    from thuocdo.store.rollups import rebuild_dirty
+    from thuocdo.rollups.rebuild import rebuild_dirty
 
     real = usage.commit_batch
 

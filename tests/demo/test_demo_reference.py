@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from thuocdo import workflows
+from thuocdo.workflows import ingest as ingest_workflow
+
+from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.catalog import load_catalog
 from thuocdo.demo import errors
 from thuocdo.demo.generator import DemoFiles, generate
@@ -35,15 +37,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoFiles, Path]:
     folder = tmp_path_factory.mktemp("demo")
     files = generate(load_catalog(), folder / "in", DEFAULT_PERSONS, 2022)
     home = folder / "home"
-    workflows.ingest(home, "weights", [files.weights], PANEL_SOURCE)
-    report = workflows.ingest(home, "usage", files.usage, PANEL_SOURCE)
+    ingest_workflow.ingest(home, "weights", [files.weights], PANEL_SOURCE)
+    report = ingest_workflow.ingest(home, "usage", files.usage, PANEL_SOURCE)
     assert report.rejected == 0 and not report.errors
     return files, home
 
 
 @pytest.fixture(scope="module")
 def rows(demo: tuple[DemoFiles, Path]) -> dict[str, dict[str, object]]:
-    table = workflows.metrics(demo[1], workflows.metric_request(QUARTER, "platform", PANEL_SOURCE))
+    table = metric_workflow.metrics(demo[1], metric_workflow.metric_request(QUARTER, "platform", PANEL_SOURCE))
     return {r["platform"]: r for r in table.to_pylist()}
 
 
@@ -83,7 +85,7 @@ def test_coach_tickets_fell_by_about_80_percent(demo, rows) -> None:  # type: ig
 @pytest.mark.slow
 def test_hue_s_penetration_in_hue(demo) -> None:  # type: ignore[no-untyped-def]
     files, home = demo
-    table = workflows.metrics(home, workflows.metric_request(QUARTER, "province", PANEL_SOURCE))
+    table = metric_workflow.metrics(home, metric_workflow.metric_request(QUARTER, "province", PANEL_SOURCE))
     row = next(r for r in table.to_pylist() if r["platform"] == "hue-s" and r["province"] == PROVINCIAL["hue-s"])
     users = load_catalog().smartphone_users(2022, PROVINCIAL["hue-s"])
     se = errors.mau_se(files.design, "hue-s", QUARTER, PROVINCIAL["hue-s"]) / users

@@ -58,7 +58,7 @@ def post_and_merge(home: Path, source: str, records: list[dict[str, str]], parts
     from thuocdo.ingest.inbox import flush_inbox
     from thuocdo.ingest.stream import Submission, Writer, accept_usage
     from thuocdo.store import Store
-    from thuocdo.store.rollups import rebuild_dirty
+    from thuocdo.rollups.rebuild import rebuild_dirty
 
     size = -(-len(records) // parts)
     with Store(home) as store:

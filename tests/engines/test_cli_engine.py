@@ -34,15 +34,16 @@ def test_cli_spark_engine_gives_the_default_numbers(fixture_store: FixtureStore,
 
 
 def test_explain_for_spark_is_what_the_spark_engine_runs(tmp_path: Path) -> None:
-    from thuocdo import workflows
-    from thuocdo.engines.spark import rollup_sql, spark_sql
+    from thuocdo.workflows import metrics as metric_workflow
+    from thuocdo.engines.spark import spark_sql
+    from thuocdo.rollups.spark import rollup_sql
     from thuocdo.metrics import query as mq
-    from thuocdo.metrics.rollups import PERSON_MONTH, USAGE_MONTH
+    from thuocdo.rollups.definitions import PERSON_MONTH, USAGE_MONTH
 
     result = Cli(tmp_path / "home")("metrics", "--period", "2022-Q1", "--explain", "--dialect", "spark")
     assert result.exit_code == 0, result.stderr
     for sql in (spark_sql(rollup_sql(PERSON_MONTH)), spark_sql(rollup_sql(USAGE_MONTH)),
-                spark_sql(mq.build(workflows.metric_request("2022-Q1")))):
+                spark_sql(mq.build(metric_workflow.metric_request("2022-Q1")))):
         assert sql + ";" in result.stdout
     assert "CAST(1.0 AS DOUBLE)" in result.stdout
 
@@ -52,12 +53,12 @@ def test_equal_mau_summed_in_another_order_ties_in_the_rank() -> None:
     import duckdb
     import pyarrow as pa
 
-    from thuocdo import workflows
+    from thuocdo.workflows import metrics as metric_workflow
     from thuocdo.catalog import load_catalog
     from thuocdo.metrics import query as mq
 
-    request = workflows.metric_request("2022-01")
-    rel = workflows.relations(load_catalog(), request)
+    request = metric_workflow.metric_request("2022-01")
+    rel = metric_workflow.relations(load_catalog(), request)
     con = duckdb.connect()
     rows = [("s", "zalo", 0.1), ("s", "zalo", 0.2), ("s", "viber", 0.3), ("s", "mocha", 0.2)]
     con.register("usage_month", pa.table({

@@ -19,7 +19,7 @@ from tests import reference
 from tests.engines.conftest import ENGINE_NAMES, FixtureStore
 from tests.random_fixture import FIXTURE_PLATFORMS
 from tests.test_engine_vs_reference import COMPARED, RENAMED, resolve_province
-from thuocdo import workflows
+from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.catalog import load_catalog
 from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.metrics import query as mq
@@ -29,7 +29,7 @@ from thuocdo.store import Store
 CASES = [("2022-Q1", "platform"), ("2022-Q1", "province"), ("2022-Q1", "category"), ("2022-03", "platform"),
          ("2021-12", "province")]
 #: every month the cases read: one Spark rollup serves them all
-MONTHS = sorted({row[1] for period, by in CASES for row in mq.period_rows(workflows.metric_request(period, by))})
+MONTHS = sorted({row[1] for period, by in CASES for row in mq.period_rows(metric_workflow.metric_request(period, by))})
 UNWEIGHTED = "telco-b"
 EXACT_WHEN_UNWEIGHTED = {"mau", "dau", "sessions", "installs", "sample_persons", "mau_previous", "mau_year_ago",
                          "smartphone_users"}
@@ -54,12 +54,13 @@ def results(request: pytest.FixtureRequest, store: Store) -> Callable[[str, str,
                 engines[engine] = DuckDBEngine(store)
             else:
                 from thuocdo.engines.spark import SparkEngine
+                from thuocdo.rollups.spark import SparkRollups
 
-                engines[engine] = SparkEngine(store, request.getfixturevalue("spark"))
+                engines[engine] = SparkRollups(SparkEngine(store, request.getfixturevalue("spark")))
                 engines[engine].prepare(MONTHS)
         if (engine, period, by) not in done:
-            req = workflows.metric_request(period, by)
-            done[(engine, period, by)] = engines[engine].run(mq.build(req), workflows.relations(load_catalog(), req))
+            req = metric_workflow.metric_request(period, by)
+            done[(engine, period, by)] = engines[engine].run(mq.build(req), metric_workflow.relations(load_catalog(), req))
         return done[(engine, period, by)]
 
     return result

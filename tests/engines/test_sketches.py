@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 
 from tests.engines.conftest import PERSON_DAYS, FixtureStore, copy_home
-from thuocdo.engines import sketches
+from thuocdo.rollups import sketches
 from thuocdo.store import Store, StoreError
 
 MONTHS = ["2021-12", "2022-01", "2022-02", "2022-03"]
@@ -92,10 +92,11 @@ def test_rolling_weekly_active(sketched: Store) -> None:
 def test_spark_sketches_are_interchangeable(fixture_store: FixtureStore, sketched: Store, spark: Any,
                                             tmp_path: Path) -> None:
     from thuocdo.engines.spark import SparkEngine
+    from thuocdo.rollups.spark import SparkRollups
 
     ours = sketches.sketch_days(sketched, *Q1)
     with Store(copy_home(fixture_store, tmp_path / "home"), sweep=False) as store:
-        engine = SparkEngine(store, spark)
+        engine = SparkRollups(SparkEngine(store, spark))
         assert engine.build_sketch_days(months=MONTHS)  # sketches by Spark's hll_sketch_agg, stored
         theirs = sketches.sketch_days(store, *Q1)
         cell = ["source", "platform", "day", "province"]

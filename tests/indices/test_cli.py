@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from thuocdo.catalog import load_catalog
-from thuocdo.indices.cli import index_app, write_demo_indicators
+from thuocdo.cli import app
+from thuocdo.indices.demo_data import write_demo_indicators
 from thuocdo.ingest.indicators import ingest_indicators
 from thuocdo.store import Store
 
@@ -35,7 +36,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str,
 
 
 def run(home: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(index_app, ["--home", str(home), *args], catch_exceptions=False, env={"COLUMNS": "250"})
+    result = CliRunner().invoke(app, ["--home", str(home), *args], catch_exceptions=False, env={"COLUMNS": "250"})
     return result.exit_code, result.stdout, result.stderr
 
 

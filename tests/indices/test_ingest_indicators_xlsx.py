@@ -9,7 +9,8 @@ import openpyxl
 import pytest
 
 from tests.conftest import write
-from thuocdo import workflows
+from thuocdo.workflows import ingest as ingest_workflow
+from thuocdo.workflows import quarantine as quarantine_workflow
 from thuocdo.ingest import indicators as ingest_module
 from thuocdo.ingest.indicators import ingest_indicators, retry_quarantined
 from thuocdo.ingest.readers import InputError
@@ -129,9 +130,9 @@ def test_quarantined_rows_are_retried_after_the_framework_learns_the_indicator(
 def test_quarantine_retry_workflow_includes_indicator_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     path = write(tmp_path / "v.csv", "entity,indicator,period,value\nVN,chi_so_moi,2024,12.5\n")
-    assert workflows.ingest(home, "indicators", [path], "bo").rejected == 1
+    assert ingest_workflow.ingest(home, "indicators", [path], "bo").rejected == 1
     known = ingest_module.known_indicators()
     monkeypatch.setattr(ingest_module, "known_indicators", lambda: {**known, "chi_so_moi": None})
-    results = workflows.quarantine_retry(home)
+    results = quarantine_workflow.quarantine_retry(home)
     assert [(r.kind, r.stored, r.rejected) for r in results] == [("indicators", 1, 0)]
-    assert workflows.quarantine_entries(home).num_rows == 0
+    assert quarantine_workflow.quarantine_entries(home).num_rows == 0

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli, write
-from thuocdo import workflows
+from thuocdo.workflows import ingest as ingest_workflow
+from thuocdo.workflows import store as store_workflow
 from thuocdo.catalog import load_catalog
-from thuocdo.indices import workflow
+from thuocdo.workflows import indices as workflow
 from thuocdo.indices.usage import COMPUTED_SOURCE
 
 USERS = {
@@ -44,7 +45,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     province = "Hà Nội" if p.startswith("h") else "Đà Nẵng"
                     lines.append(f"{p},{platform},2023-{month}-05T10:00:00+07:00,600,1,{province}")
     home = folder / "home"
-    report = workflows.ingest(home, "usage", [write(folder / "usage.csv", "\n".join(lines) + "\n")], "panel")
+    report = ingest_workflow.ingest(home, "usage", [write(folder / "usage.csv", "\n".join(lines) + "\n")], "panel")
     assert not report.errors and report.rejected == 0
     return home
 
@@ -74,7 +75,7 @@ def test_recomputing_stores_nothing_twice_and_the_values_carry_their_provenance(
     workflow.compute_usage_indicators(home, 2023)
     again = workflow.compute_usage_indicators(home, 2023, "panel")
     assert (again.stored, again.duplicates) == (0, 9)
-    with workflows.open_store(home) as store:
+    with store_workflow.open_store(home) as store:
         evidence = store.con.execute(
             "SELECT evidence FROM indicator_values WHERE source = ? AND entity = 'VN' AND indicator = ?",
             [COMPUTED_SOURCE, "top_domestic_penetration"]).fetchall()

@@ -11,10 +11,10 @@ from docx import Document
 from docx.shared import Mm
 
 from tests.reports.report_fixture import write_fixture
-from thuocdo import workflows
+from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.catalog import load_catalog
 from thuocdo.reports.build import build_report
-from thuocdo.reports.cli import report_inputs, write_reports
+from thuocdo.workflows.reports import report_inputs, write_reports
 from thuocdo.reports.render import to_html, to_markdown
 
 SOURCE = "fixture-panel"
@@ -26,9 +26,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     files = write_fixture(folder / "in")
     home = folder / "home"
     for kind in ("weights", "usage"):
-        report = workflows.ingest(home, kind, [files[kind]], SOURCE)
+        report = ingest_workflow.ingest(home, kind, [files[kind]], SOURCE)
         assert not report.errors and report.rejected == 0
-    workflows.ingest(home, "aggregates", [files["aggregates"]], "web-panel")
+    ingest_workflow.ingest(home, "aggregates", [files["aggregates"]], "web-panel")
     return home
 
 
@@ -117,7 +117,7 @@ def test_report_command(store: Path, tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner
 
-    from thuocdo.reports.cli import report_command
+    from thuocdo.cli.reports import report_command
 
     app = typer.Typer()
 

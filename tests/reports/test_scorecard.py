@@ -16,9 +16,9 @@ import pytest
 from docx import Document
 
 from tests.conftest import Cli, write
-from thuocdo import workflows
+from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.catalog.frameworks import load_framework
-from thuocdo.reports.cli import scorecard_inputs
+from thuocdo.workflows.reports import scorecard_inputs
 from thuocdo.reports.render import to_markdown
 from thuocdo.reports.scorecard import build_scorecard
 
@@ -32,7 +32,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         lines += [f"{entity},{ind},2024,{value}" for ind in leaves]
     lines.append("VN,online_dossiers,2024,45.8")
     home = folder / "home"
-    report = workflows.ingest(home, "indicators", [write(folder / "v.csv", "\n".join(lines) + "\n")], "tinh")
+    report = ingest_workflow.ingest(home, "indicators", [write(folder / "v.csv", "\n".join(lines) + "\n")], "tinh")
     assert not report.errors and report.rejected == 0
     return home
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from thuocdo.web.app import create_app
-from thuocdo.web.service import Service, Settings
+from thuocdo.workflows.service import Service, Settings
 
 
 @dataclass

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import Cli
 from tests.web.conftest import Served
-from thuocdo.web.access import Access
+from thuocdo.workflows.access import Access
 
 USAGE_ROW = {"user_id": "u1", "platform": "zalo", "time": "2022-01-03"}
 #: (method, path, JSON body, the key that owns the target)

@@ -11,11 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from thuocdo import workflows
+from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.ingest.bodies import parse_records
 from thuocdo.ingest.inbox import inbox_size
 from thuocdo.ingest.stream import Submission, Writer
-from thuocdo.web.service import Settings
+from thuocdo.ingest.pipeline import PipelineSettings
 from tests.web.conftest import Served
 
 USAGE = "/api/v1/sources/telco-a/usage"
@@ -95,7 +95,7 @@ def test_records_posted_and_filed_are_stored_once(served: Served, tmp_path: Path
     csv.write_text("record_id,user_id,platform,time,active_seconds\n"
                    "r1,0901,zalo,2022-01-03T08:00:00+07:00,600\nr7,0905,zalo,2022-01-10,60\n", encoding="utf-8")
     with served.service.db():
-        report = workflows.ingest(served.home, "usage", [csv], "telco-a")
+        report = ingest_workflow.ingest(served.home, "usage", [csv], "telco-a")
     assert (report.results[0].stored, report.results[0].duplicates) == (1, 1)
     assert metrics(served, "2022-01")["zalo"]["mau"] == 3
 
@@ -104,7 +104,7 @@ def test_records_posted_and_filed_are_stored_once(served: Served, tmp_path: Path
 @pytest.mark.parametrize("flush_rows", [1_000_000, 120], ids=["inbox", "merged-meanwhile"])
 def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(served: Served, flush_rows: int,
                                                                               staging: str) -> None:
-    served.service.settings = Settings(flush_rows=flush_rows, flush_idle=3600)  # 120: merges while batches arrive
+    served.service.pipeline.settings = PipelineSettings(flush_rows=flush_rows, flush_idle=3600)  # 120: merges while batches arrive
     batches = [[{"record_id": f"b{b}-{i}", "user_id": f"u{(b * 7 + i) % 40}", "platform": "zalo",
                  "time": f"2022-03-{1 + i % 28:02d}T12:00:00+07:00", "active_seconds": 10} for i in range(50)]
                for b in range(8)]

@@ -22,7 +22,7 @@ from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.stream import Outcome, Submission, Writer, accept_usage
 from thuocdo.ingest.usage import ingest_usage
 from thuocdo.store import Store
-from thuocdo.store.rollups import rebuild_dirty
+from thuocdo.rollups.rebuild import rebuild_dirty
 
 SOURCE = "telco-a"
 DAY = dt.date(2022, 1, 3)

@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
-from thuocdo import workflows
+from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.catalog import load_catalog
 from thuocdo.reports.vietnamese import format_percent, format_persons
 from thuocdo.web.app import create_app
-from thuocdo.web.service import Service, Settings
+from thuocdo.workflows.service import Service, Settings
 
 pytestmark = pytest.mark.browser
 
@@ -62,13 +62,13 @@ def browser() -> Iterator[Any]:
 
 def _demo_store(home: Path, work: Path) -> None:
     from thuocdo.demo.generator import generate
-    from thuocdo.indices.cli import write_demo_indicators
+    from thuocdo.indices.demo_data import write_demo_indicators
 
     files = generate(load_catalog(), work, 300, 2022)
-    workflows.ingest(home, "weights", [files.weights], SOURCE)
-    workflows.ingest(home, "usage", files.usage, SOURCE)
-    workflows.ingest(home, "aggregates", [files.aggregates], "demo-web-panel")
-    workflows.ingest(home, "indicators", [write_demo_indicators(work / "indicators.csv")], "demo-indicators")
+    ingest_workflow.ingest(home, "weights", [files.weights], SOURCE)
+    ingest_workflow.ingest(home, "usage", files.usage, SOURCE)
+    ingest_workflow.ingest(home, "aggregates", [files.aggregates], "demo-web-panel")
+    ingest_workflow.ingest(home, "indicators", [write_demo_indicators(work / "indicators.csv")], "demo-indicators")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from thuocdo.catalog import load_catalog
 from thuocdo.ingest import inbox
 from thuocdo.ingest.bodies import parse_records
-from thuocdo.ingest.clean import ValueMaps, stage_clean
+from thuocdo.ingest.arrow_staging import ValueMaps, stage_clean
 from thuocdo.ingest.inbox import flush_inbox, inbox_rows, inbox_size
 from thuocdo.ingest.keys import StoredKeys, _Runs
 from thuocdo.ingest.readers import LINE

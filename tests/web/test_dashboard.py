@@ -23,9 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from thuocdo import workflows
+from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.web.app import create_app
-from thuocdo.web.service import Service, Settings
+from thuocdo.workflows.service import Service, Settings
 
 MONTHS_Q1 = ("2022-01", "2022-02", "2022-03")
 
@@ -67,7 +67,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    report = workflows.ingest(home, "usage", [usage], "test-panel")
+    report = ingest_workflow.ingest(home, "usage", [usage], "test-panel")
     assert not report.errors and report.rejected == 0
     service = Service(home, Settings(flush_rows=1_000_000, flush_idle=3600))
     service.access.publish("2022-Q1")

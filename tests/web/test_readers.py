@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from thuocdo.ingest.inbox import inbox_size
 from thuocdo.store import Store
 from thuocdo.web.app import create_app
-from thuocdo.web.service import Service, Settings
+from thuocdo.workflows.service import Service, Settings
 from tests.web.test_api import BATCH, USAGE
 
 

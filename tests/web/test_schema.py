@@ -17,7 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from thuocdo.web.app import create_app
-from thuocdo.web.service import Service, Settings
+from thuocdo.workflows.service import Service, Settings
 
 def _served() -> tuple[Service, str, schemathesis.BaseSchema]:
     home = Path(tempfile.mkdtemp(prefix="thuocdo-schema-"))

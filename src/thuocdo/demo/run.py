@@ -16,14 +16,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from thuocdo import workflows
+from thuocdo.workflows import ingest as ingest_workflow
+
+from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.catalog import load_catalog
 from thuocdo.demo.generator import generate
 from thuocdo.demo.targets import MONTHS
 from thuocdo.demo.web import api_round_trip, print_round_trip
-from thuocdo.indices import workflow as index_workflow
-from thuocdo.indices.cli import write_demo_indicators
-from thuocdo.output import format_table
+from thuocdo.workflows import indices as index_workflow
+from thuocdo.indices.demo_data import write_demo_indicators
+from thuocdo.indices.runs import index_table, targets_table
+from thuocdo.reports.tabular import format_table
 from thuocdo.reports.render import FORMATS, RenderError
 from thuocdo.reports.vietnamese import format_number
 from thuocdo.store import resolve_home
@@ -58,14 +61,14 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
         files = generate(load_catalog(), Path(tmp), n, seed, on_month=lambda *_: progress.advance(task))
         progress.update(task, completed=len(MONTHS))
         load = progress.add_task(f"Nạp {_vn(files.records)} bản ghi", total=len(files.usage) + 3)
-        workflows.ingest(home, "weights", [files.weights], PANEL_SOURCE)
+        ingest_workflow.ingest(home, "weights", [files.weights], PANEL_SOURCE)
         progress.advance(load)
-        workflows.ingest(home, "usage", files.usage, PANEL_SOURCE, on_file=lambda *_: progress.advance(load),
+        ingest_workflow.ingest(home, "usage", files.usage, PANEL_SOURCE, on_file=lambda *_: progress.advance(load),
                          on_rollup=lambda src, month: progress.update(load, description=f"Cập nhật bảng tổng hợp {month}"))
-        workflows.ingest(home, "aggregates", [files.aggregates], WEB_SOURCE)
+        ingest_workflow.ingest(home, "aggregates", [files.aggregates], WEB_SOURCE)
         progress.advance(load)
         indicators = write_demo_indicators(Path(tmp) / "indicators.csv")
-        workflows.ingest(home, "indicators", [indicators], INDICATOR_SOURCE)
+        ingest_workflow.ingest(home, "indicators", [indicators], INDICATOR_SOURCE)
         for year in USAGE_YEARS:
             index_workflow.compute_usage_indicators(home, year, PANEL_SOURCE)
         progress.advance(load)
@@ -73,11 +76,11 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
         scorecard = _write_scorecard(home, report_dir or home / "bao-cao", formats, progress)
         progress.console.print("Gửi một lô bản ghi qua API HTTP …", highlight=False)
         trip = api_round_trip(home)
-    table = workflows.metrics(home, workflows.metric_request(REPORT_PERIOD, "platform", PANEL_SOURCE))
+    table = metric_workflow.metrics(home, metric_workflow.metric_request(REPORT_PERIOD, "platform", PANEL_SOURCE))
     top = pc.less_equal(pc.fill_null(table["rank_in_category"], 99), 3)
     console.print(format_table(table.filter(top), columns=SUMMARY_COLUMNS,
                                title="Ba nền tảng dẫn đầu mỗi nhóm theo MAU, quý I/2022 (bảng mẫu)"))
-    shares = workflows.metrics(home, workflows.metric_request(REPORT_PERIOD, "category", PANEL_SOURCE))
+    shares = metric_workflow.metrics(home, metric_workflow.metric_request(REPORT_PERIOD, "category", PANEL_SOURCE))
     console.print(format_table(shares.filter(pc.equal(shares["metric"], "mau")),
                                columns=["category", "domestic_share", "domestic_foreign_ratio"],
                                title="Tỷ trọng MAU của nền tảng Việt Nam theo nhóm, quý I/2022"))
@@ -94,7 +97,7 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
 
 
 def _write_report(home: Path, out: Path, formats: tuple[str, ...], progress: Progress) -> dict[str, Path]:
-    from thuocdo.reports.cli import write_reports
+    from thuocdo.workflows.reports import write_reports
 
     task = progress.add_task("Lập báo cáo quý I/2022", total=len(formats) + 2)
 
@@ -115,7 +118,7 @@ _FORMAT_NAMES = {"md": "Markdown", "html": "HTML (tự chứa)", "docx": "Word (
 
 
 def _write_scorecard(home: Path, out: Path, formats: tuple[str, ...], progress: Progress) -> dict[str, Path]:
-    from thuocdo.reports.cli import write_scorecard
+    from thuocdo.workflows.reports import write_scorecard
 
     task = progress.add_task(f"Lập báo cáo chỉ số năm {SCORECARD_YEAR}", total=len(formats) + 2)
 
@@ -145,7 +148,7 @@ def _print_reports(written: dict[str, Path], console: Console, title: str) -> No
 def _print_scorecards(home: Path, console: Console) -> None:
     """The top of the provincial DTI ranking with its rank intervals, and the national targets."""
     run = index_workflow.run_index(home, "dti-2025", "2024", "province", None, 200)
-    table = index_workflow.index_table(run).slice(0, 10)
+    table = index_table(run).slice(0, 10)
     rich = Table(title=f"{run.framework.name_vi}: mười tỉnh, thành phố dẫn đầu năm 2024", title_justify="left")
     for header in ("Hạng", "Tỉnh, thành phố", "Điểm", "Khoảng hạng 5–95%"):
         rich.add_column(header, justify="left" if header == "Tỉnh, thành phố" else "right")
@@ -153,7 +156,7 @@ def _print_scorecards(home: Path, console: Console) -> None:
         interval = f"{row['rank_p05']:.0f}–{row['rank_p95']:.0f}" if row.get("rank_p05") is not None else "–"
         rich.add_row(f"{row['rank']:.0f}", row["name"], format_number(row["score"], run.level.decimals), interval)
     console.print(rich)
-    targets = index_workflow.targets_table(index_workflow.run_targets(home, 2024)).to_pylist()
+    targets = targets_table(index_workflow.run_targets(home, 2024)).to_pylist()
     rich = Table(title="Mục tiêu quốc gia: số liệu mới nhất so với mục tiêu", title_justify="left")
     for header in ("Chỉ tiêu", "Thực tế", "Mục tiêu", "Năm", "Đánh giá"):
         rich.add_column(header, justify="left" if header in ("Chỉ tiêu", "Đánh giá") else "right")

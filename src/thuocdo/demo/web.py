@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from thuocdo.web.access import Access
+from thuocdo.workflows.access import Access
 
 DEMO_SOURCE = "demo-telco"
 PUBLISHED = ("2021", "2022", "2023", "2024")

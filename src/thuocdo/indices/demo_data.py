@@ -18,10 +18,14 @@ Rows are the long format of ``thuocdo ingest indicators`` (all values as text). 
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 
-from thuocdo.catalog import Catalog
+from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.catalog.frameworks import load_framework, load_ministries
+from thuocdo.ingest.indicators import INDICATORS
 
 DEMO = "Giá trị minh họa (demo), không phải số liệu chính thức"
 SEED_001 = "seed 001: Báo cáo tổng kết năm 2024 của Bộ TT&TT"
@@ -115,3 +119,13 @@ def demo_indicators(catalog: Catalog, seed: int = 2024) -> list[dict[str, str]]:
     for ind, period, value, evidence in _NATION:
         rows.append(_row("VN", ind, period, float(value), evidence))
     return rows
+
+
+def write_demo_indicators(path: Path, catalog: Catalog | None = None, seed: int = 2024) -> Path:
+    """Write the demo's indicator values as a CSV for `thuocdo ingest indicators` (UTF-8, header row)."""
+    rows = demo_indicators(catalog or load_catalog(), seed)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[c for c in INDICATORS.fields if c != "source"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

@@ -27,7 +27,7 @@ from thuocdo.ingest.usage import stage_person_days
 from thuocdo.store import Store
 from thuocdo.store.home import INBOX_DIR
 from thuocdo.store.lake import discard, finish, list_files, publish
-from thuocdo.store.rollups import literal
+from thuocdo.rollups.rebuild import literal
 
 #: the columns of a segment (those of the legacy ``inbox`` table, without seq and source)
 COLUMNS = ("batch_id", "person", "platform", "day", "month", "active_seconds_n", "bytes_n", "sessions_n",

@@ -32,8 +32,8 @@ from thuocdo.catalog.provinces import REORGANISATION_DATE
 from thuocdo.ingest.contracts import Contract
 from thuocdo.ingest.readers import LINE, InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.tables import finish_table, stage_table
-from thuocdo.ingest.validate import excerpt, problem, source_relation
+from thuocdo.ingest.ledger import commit_table
+from thuocdo.ingest.validate import excerpt, problem, source_relation, stage_table
 from thuocdo.ingest.xlsx import is_excel, read_xlsx
 from thuocdo.store import Store
 
@@ -243,7 +243,7 @@ def ingest_indicator_input(store: Store, raw: RawInput, source: str, catalog: Ca
         upsert += (f"UPDATE quarantine SET status = 'resolved', resolved_by = '{result.batch_id}' "
                    f"WHERE status = 'open' AND id IN ({ids});")
     try:
-        finish_table(store, raw, result, "indicators", upsert, None)
+        commit_table(store, raw, result, "indicators", upsert, None)
     finally:
         con.unregister("entity_map")
         con.unregister("indicator_ranges")

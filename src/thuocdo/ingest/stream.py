@@ -7,7 +7,7 @@ one transaction with its quarantined rows, its ledger entry and its audit entry.
 record's fate. The inbox is merged into the day partitions later (:func:`thuocdo.ingest.inbox.flush_inbox`).
 
 Accepting is two steps, so that a server can overlap them. Staging does everything that needs no store
-(validation, the person keys, the record keys): :func:`thuocdo.ingest.clean.stage_clean` for the usual batch
+(validation, the person keys, the record keys): :func:`thuocdo.ingest.arrow_staging.stage_clean` for the usual batch
 whose every record is plainly good, :func:`stage_batches` on a private in-memory database for any other.
 :func:`commit_staged` then checks the staged records against the stored keys and commits them. Several batches
 of one source are committed together (and staged together by :func:`stage_batches`): the per-statement cost
@@ -37,7 +37,7 @@ from thuocdo.ingest.readers import LINE, RawInput, Rejection
 from thuocdo.ingest.usage import GOOD_ROWS_SQL
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
 from thuocdo.store import Store
-from thuocdo.store.rollups import literal
+from thuocdo.rollups.rebuild import literal
 
 #: inside a group, a record's line is its batch's position × LINE_BASE + its own number in the batch
 LINE_BASE = 1_000_000
@@ -56,7 +56,7 @@ class Writer:
 class Submission:
     """One posted batch of usage records (a :class:`RawInput` made by :func:`thuocdo.ingest.bodies.parse_records`).
 
-    `clean` holds its good rows when the batch was staged already (:func:`thuocdo.ingest.clean.stage_clean`)."""
+    `clean` holds its good rows when the batch was staged already (:func:`thuocdo.ingest.arrow_staging.stage_clean`)."""
 
     raw: RawInput
     writer: Writer

@@ -20,14 +20,10 @@ from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
 from thuocdo.ingest.readers import InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
+from thuocdo.ingest.ledger import commit_batch
+from thuocdo.ingest.person_days import stage_person_days
 from thuocdo.store import Store
-from thuocdo.metrics.rollups import PERSON_DAY_MERGE
-from thuocdo.store.lake import commit_batch, discard, stage_partitions
-from thuocdo.store.rollups import PERSON_DAY_COLUMNS
-
-#: the score that picks a person-day's province: the record with most active seconds, then the smallest code
-PROVINCE_SCORE = "CASE WHEN province_code IS NOT NULL THEN active_seconds_n * 1000 + (999 - CAST(province_code AS INTEGER)) END"
-
+from thuocdo.store.lake import discard
 
 #: the key of a record within its source: its record_id, or else its parsed content (keyed with the secret)
 RECORD_KEY_SQL = ("CASE WHEN record_id IS NOT NULL THEN $secret || chr(31) || 'i' || record_id ELSE $secret || "
@@ -49,10 +45,10 @@ def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog) -
 
 def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, file_sha256: str | None = None,
                  kind: str = "usage", resolves: list[int] | None = None) -> BatchResult:
-    """Ingest a read file; `resolves` lists quarantine entries this batch supersedes (a repair)."""
-    from thuocdo.ingest.inbox import flush_inbox
+    """Ingest a read file; `resolves` lists quarantine entries this batch supersedes (a repair).
 
-    flush_inbox(store, source)  # records accepted over HTTP are in the lake before this batch is checked against it
+    Records of the source waiting in the inbox must have been merged into the lake first
+    (:func:`thuocdo.ingest.inbox.flush_inbox`), so that this batch is checked against them."""
     batch_id = uuid.uuid4().hex
     try:
         return _ingest(store, raw, source, catalog, batch_id, file_sha256, kind, resolves or [])
@@ -127,39 +123,6 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
     if n_fresh:
         stage_person_days(store, source, batch_id, key_files)
     return n_fresh, n_good - n_fresh
-
-
-def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[str],
-                      day_files: list[str] | None = None) -> None:
-    """Stage the new rows of the temporary table `fresh` as one person_day file and one record_keys file per
-    day they touch, merged with the listed files `day_files` and `key_files`, which they replace. By default
-    `day_files` are all the person_day files of the touched days (a file ingestion rewrites them whole); a
-    merge of the inbox passes only some, and appends to the days (:func:`thuocdo.ingest.inbox.flush_inbox`)."""
-    con = store.con
-    if day_files is None:
-        days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
-        day_files = store.files("person_day", source=source, days=days)
-    new_rows = f"""
-        SELECT platform, person, day, month, CAST(sum(active_seconds_n) AS BIGINT) AS active_seconds,
-               CAST(sum(bytes_n) AS BIGINT) AS bytes, CAST(sum(sessions_n) AS BIGINT) AS sessions,
-               CAST(sum(installs_n) AS BIGINT) AS installs,
-               bool_or(sessions_n > 0 OR active_seconds_n > 0) AS active,
-               arg_max(province_code, {PROVINCE_SCORE}) AS province,
-               max(CASE WHEN province_code IS NOT NULL THEN active_seconds_n END) AS province_seconds
-        FROM fresh GROUP BY platform, person, day, month
-    """
-    merged = new_rows
-    if day_files:  # one row per person-day: the new rows collapsed with those of the replaced files
-        columns = ", ".join(PERSON_DAY_COLUMNS)
-        merged = (f"SELECT {columns} FROM (WITH person_day_parts AS (SELECT NULL AS source, * FROM ({new_rows}) "
-                  f"UNION ALL SELECT NULL AS source, {columns} FROM read_parquet($old)) {PERSON_DAY_MERGE})")
-    stage_partitions(store, "person_day", source, batch_id, merged, {"old": day_files} if day_files else {},
-                     replaces=day_files)
-    keys = "SELECT day, month, k1, k2 FROM fresh"
-    if key_files:
-        keys += " UNION ALL SELECT day, month, k1, k2 FROM read_parquet($old_keys)"
-    stage_partitions(store, "record_keys", source, batch_id, keys, {"old_keys": key_files} if key_files else {},
-                     replaces=key_files)
 
 
 def _sha256(path: Path) -> str:

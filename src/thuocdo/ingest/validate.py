@@ -14,7 +14,8 @@ import pyarrow.compute as pc
 
 from thuocdo.catalog import Catalog
 from thuocdo.ingest.contracts import MAX_ACTIVE_SECONDS, MAX_RECORD_ID, MAX_USER_ID, Contract
-from thuocdo.ingest.readers import RawInput
+from thuocdo.ingest.readers import InputError, RawInput
+from thuocdo.store import Store
 
 REFORM_DAY = dt.date(2025, 7, 1)  # the 34 provinces are in force from this day
 
@@ -211,3 +212,22 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
     if rejected_view:
         con.execute(view)
     return view
+
+
+#: a text column as a number (NULL when it is not one)
+NUMBER = "try_cast(trim({c}) AS DOUBLE)"
+
+
+def stage_table(store: Store, raw: RawInput, contract_sql: str) -> int:
+    """The rows of a small long table as the temporary table ``src`` (the contract's relation over the read
+    input); return how many. A file without a data row is unreadable."""
+    con = store.con
+    con.register("raw_in", raw.table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE src AS {contract_sql}")
+    finally:
+        con.unregister("raw_in")
+    n = con.execute("SELECT count(*) FROM src").fetchall()[0][0]  # type: ignore[index]
+    if n == 0 and not raw.rejections:
+        raise InputError(f"Tệp {raw.name}: không có dòng dữ liệu nào (chỉ có tiêu đề hoặc dòng trống).")
+    return int(n)

@@ -3,7 +3,7 @@
 Exact counts stay the default for published headline numbers. With ``--distinct sketch`` the ``mau`` of a row
 (and what is computed from it in the same row: ``stickiness``, ``penetration``, ``rank_in_category``, the
 previous and year-ago ``mau`` and their changes) comes from the union of the stored day sketches
-(:mod:`thuocdo.engines.sketches`, DataSketches HLL), a month as one union and a quarter as the mean of its
+(:mod:`thuocdo.rollups.sketches`, DataSketches HLL), a month as one union and a quarter as the mean of its
 three monthly estimates (a month without activity counts 0, as for exact ``mau``). Each such row says
 ``distinct = 'sketch'`` and carries ``mau_lower_95``, ``mau_upper_95`` (the mean of the monthly 95% bounds)
 and ``mau_rse``, the sketch size's relative standard error.
@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thuocdo.engines import sketches
+from thuocdo.rollups import sketches
 from thuocdo.metrics.query import RANK_DECIMALS, Breakdown, MetricRequest
 from thuocdo.model.periods import Period
 from thuocdo.store import Store

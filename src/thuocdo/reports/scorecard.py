@@ -2,7 +2,7 @@
 its pillar charts, the national targets with their status, and the indicators computed from platform usage.
 
 Built from results only (the tables that ``thuocdo index``, ``thuocdo targets`` and ``compute-indicators``
-return, gathered by :mod:`thuocdo.reports.cli`); nothing here scores or ranks. The report is the same tree as
+return, gathered by :mod:`thuocdo.workflows.reports`); nothing here scores or ranks. The report is the same tree as
 the quarterly report (:mod:`thuocdo.reports.model`), so it renders to Markdown, HTML, DOCX and PDF with the
 same machinery; ``scorecard_parts`` is the chapter on its own, for any report that wants it.
 """

@@ -7,14 +7,11 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from thuocdo.store.home import STAGING_DIR, PendingBatch, Store
-
-if TYPE_CHECKING:
-    from thuocdo.ingest.results import BatchResult
 
 
 @dataclass(frozen=True)
@@ -92,29 +89,3 @@ def finish(store: Store, batch_id: str, replaces: list[str]) -> None:
     for path in replaces:
         Path(path).unlink(missing_ok=True)
     shutil.rmtree(store.lake / STAGING_DIR / batch_id, ignore_errors=True)
-
-
-def commit_batch(store: Store, result: BatchResult, *, file_sha256: str | None, resolves: list[int]) -> None:
-    """Publish a staged usage batch: files, ledger, quarantine and dirty months in one transaction."""
-    from thuocdo.ingest import quarantine
-
-    files, replaces = publish(store)
-    months = sorted({f.month for f in files if f.dataset == "person_day"})
-    with store.transaction() as con:
-        list_files(store, files, result.batch_id, replaces)
-        if resolves:
-            con.execute("UPDATE quarantine SET status = 'resolved', resolved_by = ? WHERE list_contains(?, id)",
-                        [result.batch_id, resolves])
-        quarantine.insert(con, "SELECT * FROM q_batch")
-        for month in months:
-            con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [result.source, month])
-        record_batch(store, result, file_sha256)
-    finish(store, result.batch_id, replaces)
-
-
-def record_batch(store: Store, result: BatchResult, file_sha256: str | None) -> None:
-    store.con.execute(
-        "INSERT INTO batches VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?)",
-        [result.batch_id, result.source, result.kind, result.file, file_sha256, result.rows_read, result.stored,
-         result.duplicates, result.rejected],
-    )

@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from thuocdo import __version__
-from thuocdo.web.service import Service, Settings
+from thuocdo.workflows.service import Service, Settings
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """

@@ -2,6 +2,8 @@
 
 A month is marked dirty in the same transaction that changes its records or weights, and is rebuilt (in
 one transaction that also clears the mark) before any metric reads it, so a query never sees stale sums.
+Records still waiting in the ingestion inbox are merged into the lake first: that sequence ("flush, then
+rebuild") is the workflows' (:func:`thuocdo.workflows.store.bring_up_to_date`).
 """
 
 from __future__ import annotations
@@ -9,32 +11,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 
-import sqlglot
-from sqlglot import exp
-
-from thuocdo.metrics.rollups import PERSON_DAY_MERGE, PERSON_MONTH, USAGE_MONTH
+from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_MERGE, PERSON_MONTH, USAGE_MONTH
 from thuocdo.store.home import Store
 from thuocdo.store.lake import finish, list_files, publish, stage_partitions
-
-
-def _duckdb(sql: str) -> str:
-    return sqlglot.transpile(sql, read="duckdb", write="duckdb")[0]
-
-
-def literal(value: object) -> str:
-    """A value as a DuckDB SQL literal (strings quoted and escaped, lists as lists)."""
-    return exp.convert(value).sql(dialect="duckdb")
-
-
-#: the stored columns of a person_day file
-PERSON_DAY_COLUMNS = ("platform", "person", "day", "month", "active_seconds", "bytes", "sessions", "installs", "active",
-                      "province", "province_seconds")
+from thuocdo.store.sql import duckdb_sql as _duckdb
+from thuocdo.store.sql import literal
 
 
 def person_day_files(store: Store, months: Sequence[str], source: str | None = None) -> list[tuple[str, str, bool]]:
     """The listed person_day files of the months (of one source, or all) as (source, absolute path, whether
     its day is held in several files). A merge of the inbox appends a file to a day (see
-    :func:`thuocdo.ingest.inbox.flush_inbox`); the rows of such days must be collapsed (:data:`PERSON_DAY_MERGE`)."""
+    ``thuocdo.ingest.inbox.flush_inbox``); the rows of such days must be collapsed (:data:`PERSON_DAY_MERGE`)."""
     rows = store.con.execute(
         "SELECT source, path, count(*) OVER (PARTITION BY source, day) > 1 FROM lake_files "
         "WHERE dataset = 'person_day' AND list_contains(?, month) AND (? IS NULL OR source = ?) ORDER BY source, path",
@@ -64,10 +51,7 @@ def dirty_months(store: Store) -> list[tuple[str, str]]:
 
 
 def rebuild_dirty(store: Store, on_month: Callable[[str, str], None] | None = None) -> int:
-    """Bring every rollup up to date (records waiting in the inbox are merged into the lake first)."""
-    from thuocdo.ingest.inbox import flush_inbox
-
-    flush_inbox(store)
+    """Rebuild the rollups of every dirty month; return how many months were rebuilt."""
     months = dirty_months(store)
     for source, month in months:
         rebuild_month(store, source, month)

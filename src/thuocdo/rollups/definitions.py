@@ -12,6 +12,10 @@ provinces partition the national figures exactly.
 
 from __future__ import annotations
 
+#: the stored columns of a person_day file
+PERSON_DAY_COLUMNS = ("platform", "person", "day", "month", "active_seconds", "bytes", "sessions", "installs", "active",
+                      "province", "province_seconds")
+
 #: a day's person-day rows from several files (``person_day_parts``, with their source) collapsed into one row per
 #: person-day: sums, active on any part, and the province of the part with the most active seconds (then the
 #: smallest code) with those seconds. Associative, so parts may themselves be collapsed rows.

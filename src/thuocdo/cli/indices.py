@@ -1,13 +1,8 @@
-"""`thuocdo index` and `thuocdo targets`: thin commands over ``thuocdo.indices.workflow``.
-
-``index_command`` and ``targets_command`` are plain functions for the main app to register
-(``app.command("index")(index_command)``); ``index_app`` holds both (with its own ``--home``) so that they
-also run on their own. ``write_demo_indicators`` writes the demo's indicator file for ``ingest indicators``.
-"""
+"""`thuocdo index`, `thuocdo targets` and `thuocdo compute-indicators`: thin commands over
+:mod:`thuocdo.workflows.indices`, with the Vietnamese tables they print."""
 
 from __future__ import annotations
 
-import csv
 import math
 from enum import Enum
 from pathlib import Path
@@ -15,26 +10,16 @@ from typing import Annotated, Optional
 
 import pyarrow as pa
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.catalog.frameworks import MINISTRY_GROUPS, FrameworkError, indicator_labels
-from thuocdo.indices import workflow
-from thuocdo.indices.demo_data import demo_indicators
+from thuocdo.cli.common import OutputOption, TextFormat, fail, home, out
+from thuocdo.indices.runs import IndexRequestError, IndexRun, index_table, node_labels, targets_table
 from thuocdo.indices.targets import UNIT_VI
 from thuocdo.indices.usage import INDICATORS as COMPUTED_INDICATORS
-from thuocdo.ingest.indicators import INDICATORS
-from thuocdo.output import write_table
+from thuocdo.reports.tabular import write_table
 from thuocdo.reports.vietnamese import format_number, format_percent
-
-__all__ = ["compute_indicators_command", "demo_indicators", "index_app", "index_command", "targets_command",
-           "write_demo_indicators"]
-
-index_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                        help="Chỉ số tổng hợp (DTI, EGDI, DESI) và mục tiêu quốc gia: index | targets.")
-out = Console()
-err = Console(stderr=True)
+from thuocdo.workflows import indices as workflow
 
 
 class Level(str, Enum):
@@ -48,31 +33,8 @@ class Units(str, Enum):
     new = "34"
 
 
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-@index_app.callback()
-def _root(home: Annotated[Optional[Path], typer.Option("--home", envvar="THUOCDO_HOME",
-                                                       help="Thư mục kho dữ liệu (mặc định ~/.thuocdo).")] = None) -> None:
-    """Chỉ số tổng hợp và mục tiêu quốc gia."""
-
-
-def _home(ctx: typer.Context) -> Path | None:
-    """The --home of the root command: index_app's own, or the main app's when registered there."""
-    home = ctx.find_root().params.get("home")
-    return Path(home) if home else None
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
-    return typer.Exit(2)
-
-
-def _write(table: pa.Table, fmt: Format, output: Path | None, rich: Table) -> None:
-    if fmt is Format.table:
+def _write(table: pa.Table, fmt: TextFormat, output: Path | None, rich: Table) -> None:
+    if fmt is TextFormat.table:
         out.print(rich)
         if output is not None:
             write_table(table, "csv", output)
@@ -93,21 +55,21 @@ def index_command(
     level: Annotated[Level, typer.Option("--level", help="Cấp: tỉnh, bộ hoặc quốc gia.")] = Level.province,
     units: Annotated[Optional[Units], typer.Option(
         "--units", help="Cấp tỉnh: 63 tỉnh cũ hoặc 34 tỉnh mới (mặc định theo năm; 34 tính theo quy tắc gộp tỉnh).")] = None,
-    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    fmt: Annotated[TextFormat, typer.Option("--format")] = TextFormat.table,
     runs: Annotated[int, typer.Option("--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = 500,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Ghi ra tệp thay vì màn hình.")] = None,
+    output: OutputOption = None,
 ) -> None:
     """Tính và xếp hạng một bộ chỉ số: điểm, thứ hạng, khoảng thứ hạng 5–95%, từng chỉ số thành phần."""
     try:
-        run = workflow.run_index(_home(ctx), framework, period, level.value, units.value if units else None, runs)
-    except (FrameworkError, workflow.IndexRequestError) as exc:
-        raise _fail(str(exc)) from exc
-    table = workflow.index_table(run)
+        run = workflow.run_index(home(ctx), framework, period, level.value, units.value if units else None, runs)
+    except (FrameworkError, IndexRequestError) as exc:
+        raise fail(str(exc)) from exc
+    table = index_table(run)
     _write(table, fmt, output, _index_rich(run, table))
 
 
-def _index_rich(run: workflow.IndexRun, table: pa.Table) -> Table:
-    labels = workflow.node_labels(run)
+def _index_rich(run: IndexRun, table: pa.Table) -> Table:
+    labels = node_labels(run)
     unit_label = {"63": " (63 tỉnh cũ)", "34": " (34 tỉnh, thành phố)"}.get(run.units or "", "")
     rich = Table(title=f"{run.framework.name_vi} — {run.level.label_vi}{unit_label}, năm {run.period}",
                  title_justify="left", caption=run.framework.legal_source.split(" phê duyệt")[0], caption_justify="left")
@@ -148,12 +110,12 @@ def _index_rich(run: workflow.IndexRun, table: pa.Table) -> Table:
 def targets_command(
     ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", help="Năm xem xét: số liệu đến hết năm này, mục tiêu từ năm này.")],
-    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Ghi ra tệp thay vì màn hình.")] = None,
+    fmt: Annotated[TextFormat, typer.Option("--format")] = TextFormat.table,
+    output: OutputOption = None,
 ) -> None:
     """Bảng mục tiêu quốc gia: thực tế, mục tiêu, mức đạt, khoảng cách, tăng trưởng cần mỗi năm, trạng thái."""
-    statuses = workflow.run_targets(_home(ctx), year)
-    table = workflow.targets_table(statuses)
+    statuses = workflow.run_targets(home(ctx), year)
+    table = targets_table(statuses)
     _write(table, fmt, output, _targets_rich(year, table))
 
 
@@ -203,11 +165,10 @@ def compute_indicators_command(
     """Tính các chỉ số từ số liệu sử dụng nền tảng (tỷ trọng MAU nền tảng Việt Nam, tỷ lệ thâm nhập…) cho cả
     nước và từng tỉnh, lưu vào nguồn computed-usage để `index`, `targets` và `scorecard` dùng."""
     try:
-        result = workflow.compute_usage_indicators(_home(ctx), year, usage_source)
-    except workflow.IndexRequestError as exc:
-        raise _fail(str(exc)) from exc
-    home = _home(ctx)
-    rows = workflow.read_computed(home, year)
+        result = workflow.compute_usage_indicators(home(ctx), year, usage_source)
+    except IndexRequestError as exc:
+        raise fail(str(exc)) from exc
+    rows = workflow.read_computed(home(ctx), year)
     labels = indicator_labels()
     rich = Table(title=f"Chỉ số tính từ số liệu sử dụng nền tảng, năm {year} (nguồn computed-usage)", title_justify="left")
     for header in ("Chỉ số", "Cả nước", "Số tỉnh có số liệu"):
@@ -220,18 +181,3 @@ def compute_indicators_command(
     out.print(rich)
     out.print(f"Lưu mới {format_number(result.stored)} giá trị, {format_number(result.duplicates)} giá trị không đổi, "
               f"{format_number(result.rejected)} bị loại.", highlight=False)
-
-
-def write_demo_indicators(path: Path, catalog: Catalog | None = None, seed: int = 2024) -> Path:
-    """Write the demo's indicator values as a CSV for `thuocdo ingest indicators` (UTF-8, header row)."""
-    rows = demo_indicators(catalog or load_catalog(), seed)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[c for c in INDICATORS.fields if c != "source"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-index_app.command("index")(index_command)
-index_app.command("targets")(targets_command)
-index_app.command("compute-indicators")(compute_indicators_command)

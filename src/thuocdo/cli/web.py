@@ -7,26 +7,18 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from thuocdo.cli.common import err, fail, home, out
 from thuocdo.model.periods import PeriodError
 from thuocdo.store import resolve_home
-from thuocdo.web.access import ROLES, Access, AccessError
+from thuocdo.workflows.access import ROLES, Access, AccessError
 
 keys_app = typer.Typer(no_args_is_help=True, help="Khóa API: create | list | revoke.")
-out = Console()
-err = Console(stderr=True)
 
 
 def _home(ctx: typer.Context) -> Path:
-    home = ctx.find_root().params.get("home")
-    return resolve_home(home)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
-    return typer.Exit(2)
+    return resolve_home(home(ctx))
 
 
 def serve_command(
@@ -45,8 +37,8 @@ def serve_command(
     """Chạy bảng điều khiển và API (http://127.0.0.1:8000/, API tại /api/v1, tài liệu tại /api/v1/docs)."""
     import uvicorn
 
-    from thuocdo.web.app import create_app
-    from thuocdo.web.service import Settings
+    from thuocdo.web.app import create_app  # the web stack loads only for `serve`
+    from thuocdo.workflows.service import Settings
 
     home = _home(ctx)
     cores = os.cpu_count() or 1
@@ -73,7 +65,7 @@ def keys_create(
     try:
         key, info = Access(_home(ctx)).create_key(role, source=source, entity=entity, label=label, actor="cli")
     except AccessError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     err.print(f"Đã tạo khóa {info.id} (vai trò {info.role}{', nguồn ' + info.source if info.source else ''}"
               f"{', đơn vị ' + info.entity if info.entity else ''}). Lưu khóa dưới đây: nó không được in lại.",
               highlight=False)
@@ -97,7 +89,7 @@ def keys_revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="
     try:
         info = Access(_home(ctx)).revoke_key(key_id, actor="cli")
     except AccessError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     err.print(f"Đã thu hồi khóa {info.id} lúc {info.revoked_at}.", highlight=False)
 
 
@@ -112,5 +104,5 @@ def publish_command(
         for period in periods:
             access.publish(period, actor="cli", withdraw=withdraw)
     except PeriodError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     err.print(f"Các kỳ đã công bố: {', '.join(access.publications()) or 'chưa có'}.", highlight=False)

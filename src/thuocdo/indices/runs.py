@@ -1,15 +1,13 @@
-"""The use cases behind `thuocdo index` and `thuocdo targets`: read indicator values from the store, run the
-engine, return tables (unrounded numbers). Glue in the manner of ``thuocdo.workflows``; the maths live in the
-pure modules of this package and the SQL in ``thuocdo.ingest.indicators``.
-"""
+"""A composite index run and the targets' statuses as results: score a framework's level from indicator
+values (with rank intervals and changes against the year before), and shape runs and statuses as tables
+(unrounded numbers). Pure: the values come from the caller (:mod:`thuocdo.workflows.indices` reads them)."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -19,9 +17,9 @@ from thuocdo.catalog.frameworks import (
     MINISTRY_GROUPS,
     Framework,
     FrameworkLevel,
+    Target,
     load_framework,
     load_ministries,
-    load_targets,
 )
 from thuocdo.indices.compute import IndexResult, compute_index
 from thuocdo.indices.merge import merge_units
@@ -30,12 +28,9 @@ from thuocdo.indices.rank import rank_change, score_change
 from thuocdo.indices.spec import IndexSpec, spec_from_framework
 from thuocdo.indices.targets import TargetStatus, assess
 from thuocdo.indices.uncertainty import MonteCarloResult, monte_carlo
-from thuocdo.indices import usage as usage_indicators
-from thuocdo.ingest.indicators import NATION, ensure_table, ingest_indicator_input, input_from_rows, read_values
-from thuocdo.ingest.results import BatchResult
-from thuocdo.workflows import open_store
+from thuocdo.ingest.indicators import NATION
 
-_YEAR = re.compile(r"^\d{4}$")
+YEAR = re.compile(r"^\d{4}$")
 
 
 class IndexRequestError(ValueError):
@@ -127,9 +122,13 @@ def _score(spec: IndexSpec, level: FrameworkLevel, rows: Sequence[tuple[str, str
     return Scored(tuple(entities), result, members)
 
 
-def run_index(home: str | Path | None, framework_id: str, period: str, level_name: str = "province",
-              units: str | None = None, runs: int = 500, seed: int = 0, source: str | None = None) -> IndexRun:
-    if not _YEAR.match(period.strip()):
+def score_run(framework_id: str, period: str, level_name: str, units: str | None,
+              read: Callable[[IndexSpec, str], Sequence[tuple[str, str, str, str, float]]], *,
+              runs: int = 500, seed: int = 0) -> IndexRun:
+    """Score a framework's level for a year (and the year before, for changes), with `runs` Monte Carlo runs
+    for the rank intervals. `read(spec, previous_period)` gives the indicator values (level, entity,
+    indicator, period, value) of both years."""
+    if not YEAR.match(period.strip()):
         raise IndexRequestError(f"Kỳ '{period}' không hợp lệ: chỉ số tổng hợp tính theo năm, dạng YYYY (ví dụ 2024).")
     period = period.strip()
     framework = load_framework(framework_id)
@@ -140,9 +139,7 @@ def run_index(home: str | Path | None, framework_id: str, period: str, level_nam
         units = None
     spec = spec_from_framework(level)
     previous_period = str(int(period) - 1)
-    with open_store(home) as store:
-        rows = read_values(store, spec.indicators, ("nation", "ministry", "province_old", "province_new"),
-                           periods=[period, previous_period], source=source)
+    rows = read(spec, previous_period)
     current = _score(spec, level, rows, period, level_name, units)
     if current is None:
         raise IndexRequestError(
@@ -155,6 +152,23 @@ def run_index(home: str | Path | None, framework_id: str, period: str, level_nam
         groups = [e.group for e in current.entities] if level.rank_groups and level_name == "ministry" else None
         mc = monte_carlo(r.spec, r.entities, r.values, runs=runs, seed=seed, rank_groups=groups)
     return IndexRun(framework, level, period, units, current, previous, mc)
+
+
+def assess_targets(targets: Sequence[Target], rows: Sequence[tuple[str, str, str, str, float]],
+                   year: int) -> list[TargetStatus]:
+    """Each target against the latest national value (of `rows`) up to ``year``, and the one before it."""
+    series: dict[str, dict[int, float]] = {}
+    for _level, _entity, indicator, period, value in rows:
+        if YEAR.match(period) and int(period) <= year:
+            series.setdefault(indicator, {})[int(period)] = value
+    statuses = []
+    for t in targets:
+        points = sorted(series.get(t.indicator, {}).items())
+        actual_year, actual = points[-1] if points else (None, None)
+        previous_year, previous = points[-2] if len(points) > 1 else (None, None)
+        statuses.append(assess(t, as_of=year, actual=actual, actual_year=actual_year, previous=previous,
+                               previous_year=previous_year))
+    return statuses
 
 
 def _flags(run: IndexRun, i: int) -> str:
@@ -214,26 +228,6 @@ def node_labels(run: IndexRun) -> dict[str, str]:
     return labels
 
 
-# -- targets ----------------------------------------------------------------------------------------------------
-def run_targets(home: str | Path | None, year: int, source: str | None = None) -> list[TargetStatus]:
-    """Every target whose year is ``year`` or later, against the latest national value up to ``year``."""
-    targets = [t for t in load_targets() if t.year >= year]
-    with open_store(home) as store:
-        rows = read_values(store, sorted({t.indicator for t in targets}), ("nation",), source=source)
-    series: dict[str, dict[int, float]] = {}
-    for _level, _entity, indicator, period, value in rows:
-        if _YEAR.match(period) and int(period) <= year:
-            series.setdefault(indicator, {})[int(period)] = value
-    statuses = []
-    for t in targets:
-        points = sorted(series.get(t.indicator, {}).items())
-        actual_year, actual = points[-1] if points else (None, None)
-        previous_year, previous = points[-2] if len(points) > 1 else (None, None)
-        statuses.append(assess(t, as_of=year, actual=actual, actual_year=actual_year, previous=previous,
-                               previous_year=previous_year))
-    return statuses
-
-
 def targets_table(statuses: Sequence[TargetStatus]) -> pa.Table:
     rows = [{
         "target": s.target.id, "indicator": s.target.indicator, "label": s.target.label_vi,
@@ -248,46 +242,3 @@ def targets_table(statuses: Sequence[TargetStatus]) -> pa.Table:
                         ("gap", pa.float64()), ("needed_per_year", pa.float64()), ("observed_per_year", pa.float64()),
                         ("status", pa.string()), ("status_vi", pa.string()), ("source", pa.string())])
     return pa.Table.from_pylist(rows, schema=schema)
-
-
-# -- indicators computed from the usage metrics ----------------------------------------------------------------
-def compute_usage_indicators(home: str | Path | None, year: int, usage_source: str | None = None) -> BatchResult:
-    """Compute the year's usage-based indicators (``thuocdo.indices.usage``) from the metric tables of its
-    quarters and store them as indicator values of the source ``computed-usage`` (re-running stores nothing
-    twice; new usage data replace the values)."""
-    from thuocdo import workflows
-
-    quarters = [f"{year}-Q{q}" for q in range(1, 5)]
-    if usage_source is None:
-        found = sorted({str(r["source"]) for q in quarters
-                        for r in workflows.metrics(home, workflows.metric_request(q, "platform")).to_pylist()
-                        if r.get("basis") == "records" and r.get("source")})
-        if len(found) > 1:
-            raise IndexRequestError(f"Kho có số liệu sử dụng của nhiều nguồn ({', '.join(found)}): chọn một bằng "
-                                    "--usage-source.")
-        if not found:
-            raise IndexRequestError(f"Chưa có số liệu sử dụng nào trong năm {year}: nạp bằng `thuocdo ingest usage`.")
-        usage_source = found[0]
-    platforms = {q: workflows.metrics(home, workflows.metric_request(q, "platform", usage_source)) for q in quarters}
-    provinces = {q: workflows.metrics(home, workflows.metric_request(q, "province", usage_source)) for q in quarters}
-    rows = (usage_indicators.nation_indicators(str(year), platforms, usage_source)
-            + usage_indicators.province_indicators(str(year), provinces, usage_source))
-    if not rows:
-        raise IndexRequestError(f"Nguồn {usage_source} chưa có số liệu sử dụng nào trong năm {year}.")
-    with open_store(home) as store:
-        return ingest_indicator_input(store, input_from_rows(f"usage:{usage_source}:{year}", rows),
-                                      usage_indicators.COMPUTED_SOURCE)
-
-
-def read_computed(home: str | Path | None, year: int) -> list[tuple[str, str, str, str, float]]:
-    """The stored usage-based indicator values of a year (level, entity, indicator, period, value)."""
-    with open_store(home) as store:
-        return read_values(store, usage_indicators.INDICATORS, ("nation", "province_new"), periods=[str(year)],
-                           source=usage_indicators.COMPUTED_SOURCE)
-
-
-def indicator_sources(home: str | Path | None) -> list[str]:
-    """The sources that hold indicator values."""
-    with open_store(home) as store:
-        ensure_table(store)
-        return [str(r[0]) for r in store.con.execute("SELECT DISTINCT source FROM indicator_values ORDER BY 1").fetchall()]

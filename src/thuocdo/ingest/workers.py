@@ -1,6 +1,6 @@
 """Reading posted bodies of usage records: parsing them, and staging the usual clean batch, off the writer's way.
 
-Parsing JSON and staging a clean batch (:func:`thuocdo.ingest.clean.stage_clean`) are CPU work in Python, a
+Parsing JSON and staging a clean batch (:func:`thuocdo.ingest.arrow_staging.stage_clean`) are CPU work in Python, a
 few milliseconds per thousand records. Done in threads of the server process, they hold the interpreter's
 lock while the event loop and the writer wait for it, so a server cannot use more than about one core. With
 `processes` > 0 they run in that many worker processes instead (started once, through a fork server, and
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.ingest.bodies import parse_records
-from thuocdo.ingest.clean import ValueMaps, stage_clean
+from thuocdo.ingest.arrow_staging import ValueMaps, stage_clean
 from thuocdo.ingest.readers import LINE, RawInput
 
 #: what a worker process keeps between batches: the catalog's value maps and the store's secret

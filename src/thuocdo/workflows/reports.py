@@ -1,34 +1,26 @@
-"""`thuocdo report`: fetch the metric tables of a quarter through the workflows, build and write the report.
-
-``report_command`` is a plain function for the main app to register (``app.command("report")(report_command)``);
-it reads ``--home`` from the root command. ``report_inputs`` and ``write_reports`` are what ``thuocdo demo``
-calls too. This is a shell at the level of the command line: it calls ``thuocdo.workflows`` (the report
-package itself never does), so the report is built only from what the metric layer returns.
+"""The report use cases: fetch the metric tables of a quarter (or the index results of a year) through the
+workflows, build the quarterly report (or the scorecard) and write it in the formats asked for. The report
+package itself never reads the store, so a report is built only from what the metric and index layers return.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
 
-import typer
-from rich.console import Console
-
-from thuocdo import workflows
 from thuocdo.catalog import load_catalog
-from thuocdo.catalog.frameworks import FrameworkError
-from thuocdo.indices import workflow as index_workflow
-from thuocdo.model.periods import Period, PeriodError, PeriodKind
+from thuocdo.catalog.frameworks import indicator_labels
+from thuocdo.indices.runs import IndexRequestError, index_table, targets_table
+from thuocdo.indices.usage import INDICATORS
+from thuocdo.model.periods import Period, PeriodKind
 from thuocdo.reports.build import ReportSettings, build_report
 from thuocdo.reports.context import ReportInputs, trend_periods
 from thuocdo.reports.model import Report
-from thuocdo.reports.render import FORMATS, RenderError, write
+from thuocdo.reports.render import write
 from thuocdo.reports.scorecard import Ranking, ScorecardInputs, build_scorecard, format_value
 from thuocdo.reports.uncertainty import MIN_CELL
-
-out = Console()
-err = Console(stderr=True)
+from thuocdo.workflows import indices as index_workflow
+from thuocdo.workflows import metrics as metric_workflow
 
 
 class ReportRequestError(ValueError):
@@ -51,7 +43,7 @@ def report_inputs(home: Path | None, period: str, source: str | None = None, min
     """Every metric table the report of a quarter reads (by platform and by category for six quarters, by
     province for the quarter, by platform for its months and those of the quarter before)."""
     quarter = _quarter(period)
-    current = workflows.metrics(home, workflows.metric_request(quarter.label, "platform", source))
+    current = metric_workflow.metrics(home, metric_workflow.metric_request(quarter.label, "platform", source))
     if source is None:
         found = _record_sources(current)
         if len(found) > 1:
@@ -61,56 +53,24 @@ def report_inputs(home: Path | None, period: str, source: str | None = None, min
     if not current.num_rows:
         raise ReportRequestError(f"Chưa có số liệu nào cho {quarter.label}: nạp dữ liệu trước (thuocdo ingest …).")
     quarters = trend_periods(quarter.label)
-    platforms = {q: current if q == quarter.label else workflows.metrics(home, workflows.metric_request(q, "platform", source))
+    platforms = {q: current if q == quarter.label else metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform", source))
                  for q in quarters}
-    categories = {q: workflows.metrics(home, workflows.metric_request(q, "category", source)) for q in quarters}
-    provinces = workflows.metrics(home, workflows.metric_request(quarter.label, "province", source))
-    months = {m: workflows.metrics(home, workflows.metric_request(m, "platform", source))
+    categories = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "category", source)) for q in quarters}
+    provinces = metric_workflow.metrics(home, metric_workflow.metric_request(quarter.label, "province", source))
+    months = {m: metric_workflow.metrics(home, metric_workflow.metric_request(m, "platform", source))
               for m in (*quarter.previous().months, *quarter.months)}
-    published = getattr(workflows, "published_figures", None)  # operator KPIs, when the workflow offers them
-    kpis = published(home, quarter.label) if published is not None else None
+    kpis = metric_workflow.published_figures(home, quarter.label)  # operator KPIs and other published figures
     return ReportInputs(quarter.label, platforms, categories, provinces, months, kpis, min_cell)
 
 
 def write_reports(home: Path | None, period: str, formats: list[str], output: Path, source: str | None = None,
                   on_step: Callable[[str], None] | None = None) -> tuple[Report, dict[str, Path]]:
+    """Build the quarterly report of `period` and write it in `formats` under `output`."""
     if on_step:
         on_step("bảng chỉ số")
     inputs = report_inputs(home, period, source)
     report = build_report(inputs, load_catalog(), ReportSettings())
     return report, write(report, output, formats, on_step)
-
-
-def parse_formats(text: str) -> list[str]:
-    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise ReportRequestError(f"Định dạng không hỗ trợ: {', '.join(unknown) or '(trống)'}; chọn trong "
-                                 f"{', '.join(FORMATS)}.")
-    return formats
-
-
-def _home(ctx: typer.Context) -> Path | None:
-    home = ctx.find_root().params.get("home")
-    return Path(home) if home else None
-
-
-def report_command(
-    ctx: typer.Context,
-    period: Annotated[str, typer.Option("--period", help="Quý báo cáo, dạng YYYY-Qn (ví dụ 2022-Q1).")],
-    fmt: Annotated[str, typer.Option("--format", help="Các định dạng, cách nhau bởi dấu phẩy: md, html, docx, pdf.")] = ",".join(FORMATS),
-    output: Annotated[Path, typer.Option("--output", help="Thư mục ghi báo cáo.")] = Path("bao-cao"),
-    source: Annotated[Optional[str], typer.Option("--source", help="Nguồn số liệu bảng mẫu (khi kho có nhiều nguồn).")] = None,
-) -> None:
-    """Lập báo cáo chuyên đề quý về hoạt động của người dân trên các nền tảng số (Markdown, HTML, DOCX, PDF)."""
-    try:
-        formats = parse_formats(fmt)
-        _, written = write_reports(_home(ctx), period, formats, output, source)
-    except (PeriodError, ReportRequestError, RenderError) as exc:
-        err.print(f"[red]Lỗi:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
-    for f, path in written.items():
-        out.print(f"{f.upper():5s} {path}", highlight=False)
 
 
 # -- the scorecard -----------------------------------------------------------------------------------------------
@@ -124,9 +84,6 @@ def default_framework(year: int) -> str:
 
 
 def _computed(home: Path | None, year: int) -> list[dict[str, object]]:
-    from thuocdo.catalog.frameworks import indicator_labels
-    from thuocdo.indices.usage import INDICATORS
-
     catalog = load_catalog()
     names = {p.code: p.short_name for p in catalog.provinces_new}
     labels = indicator_labels()
@@ -157,15 +114,15 @@ def scorecard_inputs(home: Path | None, year: int, framework: str | None = None,
     for units in ("63", "34"):
         try:
             run = index_workflow.run_index(home, framework_id, str(year), "province", units, runs)
-        except index_workflow.IndexRequestError:
+        except IndexRequestError:
             continue
         views = [(v.code, v.label_vi) for v in run.level.views]
         merged = bool((run.current.merged_from > 1).any())
-        rankings.append(Ranking(units, index_workflow.index_table(run).to_pylist(), run.level.decimals, views, merged))
+        rankings.append(Ranking(units, index_table(run).to_pylist(), run.level.decimals, views, merged))
     if run is None:
         raise ReportRequestError(f"Chưa có giá trị chỉ số cấp tỉnh của {framework_id} cho năm {year}: nạp bằng "
                                  "`thuocdo ingest indicators`.")
-    targets = index_workflow.targets_table(index_workflow.run_targets(home, year)).to_pylist()
+    targets = targets_table(index_workflow.run_targets(home, year)).to_pylist()
     demo = any(s.startswith("demo") for s in index_workflow.indicator_sources(home))
     return ScorecardInputs(year, run.framework.name_vi, run.framework.legal_source, run.level.label_vi.lower(),
                            rankings, targets, _computed(home, year), runs, demo)
@@ -173,27 +130,8 @@ def scorecard_inputs(home: Path | None, year: int, framework: str | None = None,
 
 def write_scorecard(home: Path | None, year: int, formats: list[str], output: Path, framework: str | None = None,
                     runs: int = SCORECARD_RUNS, on_step: Callable[[str], None] | None = None) -> tuple[Report, dict[str, Path]]:
+    """Build the scorecard of `year` and write it in `formats` under `output`."""
     if on_step:
         on_step("xếp hạng")
     report = build_scorecard(scorecard_inputs(home, year, framework, runs))
     return report, write(report, output, formats, on_step)
-
-
-def scorecard_command(
-    ctx: typer.Context,
-    year: Annotated[int, typer.Option("--year", help="Năm đánh giá (ví dụ 2024).")],
-    framework: Annotated[Optional[str], typer.Option(
-        "--framework", help="Bộ chỉ số cấp tỉnh: dti-2025 (mặc định từ năm 2024) hoặc dti-2022.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Các định dạng, cách nhau bởi dấu phẩy: md, html, docx, pdf.")] = ",".join(FORMATS),
-    output: Annotated[Path, typer.Option("--output", help="Thư mục ghi báo cáo.")] = Path("bao-cao"),
-    runs: Annotated[int, typer.Option("--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = SCORECARD_RUNS,
-) -> None:
-    """Lập báo cáo xếp hạng chỉ số chuyển đổi số cấp tỉnh và các mục tiêu quốc gia (Markdown, HTML, DOCX, PDF)."""
-    try:
-        formats = parse_formats(fmt)
-        _, written = write_scorecard(_home(ctx), year, formats, output, framework, runs)
-    except (ReportRequestError, RenderError, FrameworkError) as exc:
-        err.print(f"[red]Lỗi:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
-    for f, path in written.items():
-        out.print(f"{f.upper():5s} {path}", highlight=False)

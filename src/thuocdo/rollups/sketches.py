@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 
 from thuocdo.store import Store, StoreError
 from thuocdo.store.lake import finish, list_files, publish, stage_partitions
-from thuocdo.store.rollups import person_days_sql
+from thuocdo.rollups.rebuild import person_days_sql
 
 SKETCH_DAY = "sketch_day"
 LG_K = 12
@@ -192,7 +192,7 @@ def sketch_days(store: Store, first_day: dt.date, last_day: dt.date, *, sources:
     stale = stale_months(store, sources=sources, months=months, lg_k=lg_k)
     if stale:
         listed = ", ".join(f"{s} {m}" for s, m in stale)
-        raise StoreError(f"Sketch chưa cập nhật cho {listed}: chạy thuocdo.engines.sketches.build_sketch_days trước.")
+        raise StoreError(f"Sketch chưa cập nhật cho {listed}: chạy thuocdo.rollups.sketches.build_sketch_days trước.")
     files = [f for s in (sources or _sources(store)) for f in store.files(SKETCH_DAY, source=s, months=months)]
     if not files:
         return SKETCH_DAY_SCHEMA.empty_table()

@@ -1,0 +1,51 @@
+"""The command line (stable: scripts call it). Thin: parse, call a workflow, print.
+
+Exit status: 0 done; 1 done but rows were rejected and --strict was given; 2 nothing done (bad arguments,
+unreadable input), with the reason on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from thuocdo.cli.common import HomeOption, err
+from thuocdo.cli.demo import demo
+from thuocdo.cli.indices import compute_indicators_command, index_command, targets_command
+from thuocdo.cli.ingest import ingest_app
+from thuocdo.cli.metrics import metrics
+from thuocdo.cli.quarantine import quarantine_app
+from thuocdo.cli.reports import report_command, scorecard_command
+from thuocdo.cli.web import keys_app, publish_command, serve_command
+from thuocdo.ingest.readers import InputError
+from thuocdo.store import StoreError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="thuocdo: đo lường chuyển đổi số Việt Nam.")
+
+
+@app.callback()
+def _root(home: HomeOption = None) -> None:  # read back by every command with thuocdo.cli.common.home
+    pass
+
+
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(quarantine_app, name="quarantine")
+app.command("index")(index_command)
+app.command("targets")(targets_command)
+app.command("compute-indicators")(compute_indicators_command)
+app.command("scorecard")(scorecard_command)
+app.command("metrics")(metrics)
+app.command("demo")(demo)
+app.command("report")(report_command)
+app.command("serve")(serve_command)
+app.command("publish")(publish_command)
+app.add_typer(keys_app, name="keys")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except (InputError, StoreError) as exc:
+        err.print(f"[red]Lỗi:[/red] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,57 @@
+"""What every command shares: the store's home (``--home``, declared once, on the root command), the two
+consoles, the error exit, and the option types used by several commands."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from thuocdo.model.sources import SOURCE_RULE, is_source_name
+
+out = Console()
+err = Console(stderr=True)
+
+#: the root command's option; every command reads it through :func:`home`
+HomeOption = Annotated[Optional[Path], typer.Option(
+    "--home", envvar="THUOCDO_HOME", help="Thư mục kho dữ liệu (mặc định ~/.thuocdo).")]
+SourceOption = Annotated[str, typer.Option("--source", help="Tên nguồn dữ liệu.")]
+OptionalSourceOption = Annotated[Optional[str], typer.Option("--source", help="Chỉ một nguồn.")]
+OutputOption = Annotated[Optional[Path], typer.Option("--output", help="Ghi ra tệp thay vì màn hình.")]
+StrictOption = Annotated[bool, typer.Option("--strict", help="Thoát với mã 1 nếu có dòng bị loại.")]
+ShowOption = Annotated[int, typer.Option("--show", help="Số lỗi tối đa in ra màn hình (tất cả đều ở khu cách ly).")]
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+class TextFormat(str, Enum):
+    """The formats of results that are read on screen or by programs (no Parquet)."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def home(ctx: typer.Context) -> Path | None:
+    """The ``--home`` given to the root command (None: ``THUOCDO_HOME`` or ``~/.thuocdo``)."""
+    value = ctx.find_root().params.get("home")
+    return Path(value) if value else None
+
+
+def fail(message: str) -> typer.Exit:
+    """Print the reason on stderr; the caller raises the returned exit (status 2: nothing done)."""
+    err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def check_source(source: str) -> None:
+    if not is_source_name(source):
+        raise fail(f"Tên nguồn '{source}' không hợp lệ: {SOURCE_RULE}.")

@@ -1,0 +1,88 @@
+"""`thuocdo ingest usage|weights|aggregates|indicators`: one atomic batch per file, with progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from thuocdo.cli.common import ShowOption, SourceOption, StrictOption, check_source, err, fail, home, out
+from thuocdo.ingest.results import BatchResult
+from thuocdo.workflows import ingest as ingest_workflow
+
+ingest_app = typer.Typer(no_args_is_help=True, help="Nạp dữ liệu: usage | weights | aggregates | indicators.")
+
+
+def ingest_files(ctx: typer.Context, kind: str, files: list[Path], source: str, strict: bool, show: int) -> None:
+    check_source(source)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise fail("Không tìm thấy tệp: " + ", ".join(str(f) for f in missing))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(f"Nạp {kind} vào nguồn {source}", total=len(files))
+        rollups = progress.add_task("Cập nhật bảng tổng hợp", total=None, visible=False)
+
+        def on_file(path: Path, result: BatchResult | None) -> None:
+            progress.advance(task)
+
+        def on_rollup(src: str, month: str) -> None:
+            progress.update(rollups, visible=True, description=f"Cập nhật bảng tổng hợp {src} {month}")
+
+        report = ingest_workflow.ingest(home(ctx), kind, files, source, on_file, on_rollup)
+    print_results(report.results, show)
+    for message in report.errors:
+        err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
+    if report.errors:
+        raise typer.Exit(2)
+    if strict and report.rejected:
+        raise typer.Exit(1)
+
+
+def print_results(results: list[BatchResult], show: int) -> None:
+    """The table of batches on stdout; the first `show` problems and the count of rejected rows on stderr."""
+    table = Table(title="Kết quả nạp dữ liệu", title_justify="left")
+    for col in ("Tệp", "Đọc", "Lưu mới", "Trùng lặp", "Bị loại"):
+        table.add_column(col, justify="left" if col == "Tệp" else "right")
+    for r in results:
+        table.add_row(r.file, f"{r.rows_read:,}", f"{r.stored:,}", f"{r.duplicates:,}", f"{r.rejected:,}")
+    out.print(table)
+    shown = [p for r in results for p in r.problems][:show]
+    for p in shown:
+        err.print(p.text(), highlight=False, markup=False)
+    rejected = sum(r.rejected for r in results)
+    if rejected:
+        err.print(f"{rejected:,} dòng bị loại, đã đưa vào khu cách ly; xem: thuocdo quarantine list", highlight=False)
+
+
+@ingest_app.command("usage")
+def ingest_usage(ctx: typer.Context,
+                 files: Annotated[list[Path], typer.Argument(help="Tệp CSV, Parquet hoặc NDJSON (có thể nén gzip).")],
+                 source: SourceOption, strict: StrictOption = False, show: ShowOption = 20) -> None:
+    """Nạp bản ghi sử dụng (mỗi tệp là một lô nguyên tử)."""
+    ingest_files(ctx, "usage", files, source, strict, show)
+
+
+@ingest_app.command("weights")
+def ingest_weights(ctx: typer.Context, files: Annotated[list[Path], typer.Argument()], source: SourceOption,
+                   strict: StrictOption = False, show: ShowOption = 20) -> None:
+    """Nạp trọng số mẫu (user_id, month, weight)."""
+    ingest_files(ctx, "weights", files, source, strict, show)
+
+
+@ingest_app.command("aggregates")
+def ingest_aggregates(ctx: typer.Context, files: Annotated[list[Path], typer.Argument()], source: SourceOption,
+                      strict: StrictOption = False, show: ShowOption = 20) -> None:
+    """Nạp số liệu tổng hợp đã công bố (platform, period, metric, value)."""
+    ingest_files(ctx, "aggregates", files, source, strict, show)
+
+
+@ingest_app.command("indicators")
+def ingest_indicators(ctx: typer.Context,
+                      files: Annotated[list[Path], typer.Argument(help="Tệp CSV, Parquet, NDJSON hoặc Excel (.xlsx): entity, indicator, period, value (+ self_score, council_score, evidence, source).")],
+                      source: SourceOption, strict: StrictOption = False, show: ShowOption = 20) -> None:
+    """Nạp giá trị chỉ số (quốc gia, bộ, tỉnh) cho các bộ chỉ số và mục tiêu."""
+    ingest_files(ctx, "indicators", files, source, strict, show)

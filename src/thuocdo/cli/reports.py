@@ -1,0 +1,65 @@
+"""`thuocdo report` and `thuocdo scorecard`: the Vietnamese reports in Markdown, HTML, DOCX and PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from thuocdo.catalog.frameworks import FrameworkError
+from thuocdo.cli.common import fail, home, out
+from thuocdo.model.periods import PeriodError
+from thuocdo.reports.render import FORMATS, RenderError
+from thuocdo.workflows.reports import SCORECARD_RUNS, ReportRequestError, write_reports, write_scorecard
+
+FormatsOption = Annotated[str, typer.Option("--format", help="Các định dạng, cách nhau bởi dấu phẩy: md, html, docx, pdf.")]
+ReportDirOption = Annotated[Path, typer.Option("--output", help="Thư mục ghi báo cáo.")]
+
+
+def parse_formats(text: str) -> list[str]:
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ReportRequestError(f"Định dạng không hỗ trợ: {', '.join(unknown) or '(trống)'}; chọn trong "
+                                 f"{', '.join(FORMATS)}.")
+    return formats
+
+
+def _print_written(written: dict[str, Path]) -> None:
+    for f, path in written.items():
+        out.print(f"{f.upper():5s} {path}", highlight=False)
+
+
+def report_command(
+    ctx: typer.Context,
+    period: Annotated[str, typer.Option("--period", help="Quý báo cáo, dạng YYYY-Qn (ví dụ 2022-Q1).")],
+    fmt: FormatsOption = ",".join(FORMATS),
+    output: ReportDirOption = Path("bao-cao"),
+    source: Annotated[Optional[str], typer.Option("--source", help="Nguồn số liệu bảng mẫu (khi kho có nhiều nguồn).")] = None,
+) -> None:
+    """Lập báo cáo chuyên đề quý về hoạt động của người dân trên các nền tảng số (Markdown, HTML, DOCX, PDF)."""
+    try:
+        formats = parse_formats(fmt)
+        _, written = write_reports(home(ctx), period, formats, output, source)
+    except (PeriodError, ReportRequestError, RenderError) as exc:
+        raise fail(str(exc)) from exc
+    _print_written(written)
+
+
+def scorecard_command(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="Năm đánh giá (ví dụ 2024).")],
+    framework: Annotated[Optional[str], typer.Option(
+        "--framework", help="Bộ chỉ số cấp tỉnh: dti-2025 (mặc định từ năm 2024) hoặc dti-2022.")] = None,
+    fmt: FormatsOption = ",".join(FORMATS),
+    output: ReportDirOption = Path("bao-cao"),
+    runs: Annotated[int, typer.Option("--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = SCORECARD_RUNS,
+) -> None:
+    """Lập báo cáo xếp hạng chỉ số chuyển đổi số cấp tỉnh và các mục tiêu quốc gia (Markdown, HTML, DOCX, PDF)."""
+    try:
+        formats = parse_formats(fmt)
+        _, written = write_scorecard(home(ctx), year, formats, output, framework, runs)
+    except (ReportRequestError, RenderError, FrameworkError) as exc:
+        raise fail(str(exc)) from exc
+    _print_written(written)

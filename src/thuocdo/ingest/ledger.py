@@ -1,0 +1,53 @@
+"""The batch ledger: every ingested batch recorded (with its counts and the quarantined rows) in the same
+transaction that makes its rows part of the store, so a batch is all or nothing."""
+
+from __future__ import annotations
+
+from thuocdo.ingest import quarantine
+from thuocdo.ingest.readers import RawInput
+from thuocdo.ingest.results import BatchResult
+from thuocdo.store import Store
+from thuocdo.store.lake import finish, list_files, publish
+
+
+def commit_batch(store: Store, result: BatchResult, *, file_sha256: str | None, resolves: list[int]) -> None:
+    """Publish a staged usage batch: files, ledger, quarantine and dirty months in one transaction."""
+    files, replaces = publish(store)
+    months = sorted({f.month for f in files if f.dataset == "person_day"})
+    with store.transaction() as con:
+        list_files(store, files, result.batch_id, replaces)
+        if resolves:
+            con.execute("UPDATE quarantine SET status = 'resolved', resolved_by = ? WHERE list_contains(?, id)",
+                        [result.batch_id, resolves])
+        quarantine.insert(con, "SELECT * FROM q_batch")
+        for month in months:
+            con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [result.source, month])
+        record_batch(store, result, file_sha256)
+    finish(store, result.batch_id, replaces)
+
+
+def record_batch(store: Store, result: BatchResult, file_sha256: str | None) -> None:
+    store.con.execute(
+        "INSERT INTO batches VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?)",
+        [result.batch_id, result.source, result.kind, result.file, file_sha256, result.rows_read, result.stored,
+         result.duplicates, result.rejected],
+    )
+
+
+def commit_table(store: Store, raw: RawInput, result: BatchResult, kind: str, upsert_sql: str,
+                 file_sha: str | None) -> None:
+    """Commit a batch of a small long table (weights, aggregates, indicators): its rejected rows (``q_rows``
+    and the lines that could not be read) to the quarantine, `upsert_sql` and the ledger entry in one
+    transaction."""
+    con = store.con
+    con.register("q_rejections", quarantine.rejection_rows(raw.rejections, batch_id=result.batch_id,
+                                                           source=result.source, kind=kind, file=raw.name))
+    con.execute("""CREATE OR REPLACE TEMP TABLE q_batch AS
+                   SELECT *, md5(record || problems) AS fingerprint FROM q_rows
+                   UNION ALL BY NAME SELECT * FROM q_rejections""")
+    con.unregister("q_rejections")
+    result.rejected = con.execute("SELECT count(*) FROM q_batch").fetchall()[0][0]  # type: ignore[index]
+    with store.transaction():
+        con.execute(upsert_sql)
+        quarantine.insert(con, "SELECT * FROM q_batch")
+        record_batch(store, result, file_sha)

@@ -1,0 +1,157 @@
+"""The rollups on Apache Spark: the same definitions as on the embedded store, run by :mod:`thuocdo.engines.spark`.
+
+:class:`SparkRollups` reads the ``person_day`` files that the store's manifest (``lake_files``) lists for the
+months a query needs, collapses the days held in several files (:data:`PERSON_DAY_MERGE`), rebuilds
+``person_month`` and ``usage_month`` with :data:`PERSON_MONTH` / :data:`USAGE_MONTH`, and then runs metric
+queries over them like any engine. It also builds and unions the per-day sketches (:mod:`thuocdo.rollups.sketches`)
+with Spark's own DataSketches functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from functools import reduce
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlglot
+from sqlglot import exp
+
+from thuocdo.engines.base import Relations
+from thuocdo.engines.spark import SparkEngine, split_cte
+from thuocdo.rollups import sketches
+from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_MERGE, PERSON_MONTH, USAGE_MONTH
+from thuocdo.rollups.rebuild import person_day_files
+from thuocdo.store import StoreError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+#: the stored person_day files, as written by ingestion (a schema given up front spares Spark a footer scan)
+PERSON_DAY_SCHEMA = ("platform STRING, person BIGINT, day DATE, month STRING, active_seconds BIGINT, bytes BIGINT, "
+                     "sessions BIGINT, installs BIGINT, active BOOLEAN, province STRING, province_seconds BIGINT")
+
+
+def rollup_sql(sql: str) -> exp.Expr:
+    """A rollup of :mod:`thuocdo.rollups.definitions` (written in DuckDB's dialect) as a SQLGlot expression."""
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+class SparkRollups:
+    """The rollups built by a Spark engine, and metric queries run over them (an :class:`~thuocdo.engines.base.Engine`)."""
+
+    name = "spark"
+    dialect = "spark"
+
+    def __init__(self, engine: SparkEngine) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.spark = engine.spark
+        self._rollup: tuple[frozenset[str], str, DataFrame] | None = None
+
+    # -- the relations ---------------------------------------------------------------------------------------
+    def person_day(self, months: Iterable[str]) -> DataFrame:
+        """The stored person_day rows of the months, with their source (from the manifest), as one DataFrame with
+        one row per person-day: the days a merge of the inbox appended to, held in several files, are collapsed
+        (``PERSON_DAY_MERGE``)."""
+        single: dict[str, list[str]] = {}
+        several: dict[str, list[str]] = {}
+        for source, path, split in person_day_files(self.store, sorted(set(months))):
+            (several if split else single).setdefault(source, []).append(path)
+
+        def read(by_source: dict[str, list[str]]) -> DataFrame | None:
+            frames = [self.engine.read_parquet(paths, PERSON_DAY_SCHEMA, {"source": source})
+                      for source, paths in by_source.items()]
+            return reduce(lambda a, b: a.unionByName(b), frames) if frames else None
+
+        whole, parts = read(single), read(several)
+        if parts is not None:
+            self.engine.view("person_day_parts", parts)
+            parts = self.engine.sql(rollup_sql(PERSON_DAY_MERGE)).select(*PERSON_DAY_COLUMNS, "source")
+        frames = [f for f in (whole, parts) if f is not None]
+        if not frames:
+            return self.engine.empty(f"{PERSON_DAY_SCHEMA}, source STRING")
+        return reduce(lambda a, b: a.unionByName(b), frames)
+
+    def _fingerprint(self, months: list[str]) -> str:
+        """What the rollup of these months is built from: the listed person_day files and the weights batches."""
+        row = self.store.con.sql(
+            "SELECT (SELECT md5(string_agg(path, ',' ORDER BY path)) FROM lake_files "
+            "        WHERE dataset = 'person_day' AND list_contains($m, month)), "
+            "       (SELECT md5(string_agg(DISTINCT batch_id, ',' ORDER BY batch_id)) FROM weights "
+            "        WHERE list_contains($m, month))", params={"m": months}).fetchall()[0]
+        return f"{row[0]}/{row[1]}"
+
+    def prepare(self, months: Iterable[str]) -> None:
+        """Register ``usage_month`` covering the months, rebuilt from person_day unless the rollup already built
+        here covers them and its inputs (person_day files, weights) have not changed since."""
+        wanted = set(months)
+        if self._rollup is not None:
+            built, fingerprint, frame = self._rollup
+            if wanted <= built and self._fingerprint(sorted(built)) == fingerprint:
+                self.engine.view("usage_month", frame)
+                return
+            self._rollup = None
+        ordered = sorted(wanted)
+        fingerprint = self._fingerprint(ordered)
+        self.engine.view("person_day", self.person_day(ordered))
+        self.engine.view("weights", self.engine.store_table(
+            "SELECT source, person, month, weight FROM weights WHERE list_contains($m, month)", {"m": ordered}))
+        # Spark computes a WITH clause again at every reference: person_month's one aggregation of all the
+        # records (`agg`, referred to twice) runs once as its own query, kept on disk
+        agg, person_month = split_cte(rollup_sql(PERSON_MONTH), "agg")
+        self.engine.view("agg", self.engine.on_disk(self.engine.sql(agg)))
+        self.engine.view("person_month", self.engine.sql(person_month))
+        usage_month = self.engine.local(self.engine.sql(rollup_sql(USAGE_MONTH)))  # small: broadcast to every query
+        self.engine.view("usage_month", usage_month)
+        self._rollup = (frozenset(wanted), fingerprint, usage_month)
+
+    def run(self, query: exp.Expr, relations: Relations) -> pa.Table:
+        """A metric query, over the rollups of the months it needs."""
+        self.prepare(relations.periods.column("month").to_pylist())
+        return self.engine.run(query, relations)
+
+    # -- mergeable distinct counts (see thuocdo.rollups.sketches) -------------------------------------------
+    def sketch_cells(self, months: Iterable[str], lg_k: int = sketches.LG_K) -> pa.Table:
+        """The sketch_day cells of the months built by Spark (``hll_sketch_agg``, DataSketches HLL_8)."""
+        self.engine.view("sketch_person_day", self.person_day(months))
+        cells = self.engine.arrow(self.spark.sql(
+            f"SELECT source, platform, day, month, province, CAST({int(lg_k)} AS INT) AS lg_k, COUNT(*) AS persons, "
+            f"hll_sketch_agg(person, {int(lg_k)}) AS sketch FROM sketch_person_day WHERE active "
+            "GROUP BY source, platform, day, month, province"))
+        return cells.cast(sketches.SKETCH_DAY_SCHEMA)
+
+    def build_sketch_days(self, *, sources: Sequence[str] | None = None, months: Sequence[str] | None = None,
+                          lg_k: int = sketches.LG_K) -> list[tuple[str, str]]:
+        """Like :func:`thuocdo.rollups.sketches.build_sketch_days`, the sketches computed by Spark."""
+        stale = sketches.stale_months(self.store, sources=sources, months=months, lg_k=lg_k)
+        batch_ids = sketches.sketch_batch_ids(self.store, sources, months, lg_k)
+        if not stale:
+            return []
+        cells = self.sketch_cells(sorted({m for _, m in stale}), lg_k)
+        for source, month in stale:
+            mine = cells.filter(pc.and_(pc.equal(cells.column("source"), source), pc.equal(cells.column("month"), month)))
+            sketches.write_sketch_days(self.store, source, month, mine, batch_ids[(source, month)])
+        return stale
+
+    def distinct_persons(self, first_day: dt.date, last_day: dt.date, *, by: Sequence[str] = ("source", "platform"),
+                         lg_k: int = sketches.LG_K) -> pa.Table:
+        """Like :func:`thuocdo.rollups.sketches.distinct_persons`: Spark unions the stored sketches
+        (``hll_union_agg``) per group; the driver reads each union's estimate and bounds."""
+        months = sketches.months_between(first_day, last_day)
+        stale = sketches.stale_months(self.store, months=months, lg_k=lg_k)
+        if stale:
+            raise StoreError("Sketch chưa cập nhật cho " + ", ".join(f"{s} {m}" for s, m in stale))
+        paths = [r[0] for r in self.store.con.sql(
+            "SELECT path FROM lake_files WHERE dataset = $d AND list_contains($m, month) ORDER BY path",
+            params={"d": sketches.SKETCH_DAY, "m": months}).fetchall()]
+        if not paths:
+            return sketches.union_cells(sketches.SKETCH_DAY_SCHEMA.empty_table(), by, lg_k)
+        self.engine.view("sketch_day", self.engine.read_parquet(paths))
+        keys = ", ".join(f"`{c}`" for c in by)
+        unions = self.engine.arrow(self.spark.sql(
+            f"SELECT {keys}, hll_union_agg(sketch) AS sketch FROM sketch_day "
+            f"WHERE day BETWEEN DATE '{first_day.isoformat()}' AND DATE '{last_day.isoformat()}' GROUP BY {keys}"))
+        return sketches.union_cells(unions, by, lg_k)

@@ -1,0 +1,128 @@
+"""Data delivery: usage records, panel weights and published aggregates from sources, indicators from entities."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from thuocdo.ingest.bodies import MAX_BODY_BYTES, MAX_RECORDS, BodyTooLarge
+from thuocdo.ingest.readers import InputError
+from thuocdo.ingest.stream import Submission
+from thuocdo.web.api.auth import Caller, may_write_source, require_key, service_of, writer
+from thuocdo.web.api.schemas import (USAGE_BODY, AggregateRecord, IndicatorRecord, TableBatchResult,
+                                     UsageBatchResult, WeightRecord, table_body)
+
+router = APIRouter()
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"Thân yêu cầu vượt giới hạn {MAX_BODY_BYTES:,} byte.")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise HTTPException(413, f"Thân yêu cầu vượt giới hạn {MAX_BODY_BYTES:,} byte.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/sources/{source}/usage", response_model=UsageBatchResult, tags=["gửi dữ liệu"],
+             openapi_extra=USAGE_BODY,
+             responses={401: {"description": "Thiếu khóa hoặc khóa sai"}, 403: {"description": "Khóa của nguồn khác"},
+                        413: {"description": "Quá giới hạn"}, 400: {"description": "Thân yêu cầu không đọc được"}})
+async def post_usage(source: str, request: Request, who: Caller) -> Any:
+    """Gửi một lô bản ghi sử dụng vào nguồn của mình. Kết quả nêu từng bản ghi: đã lưu, trùng hay bị loại
+    (kèm lý do). Gửi lại cùng một lô (thử lại) không lưu gì hai lần."""
+    may_write_source(who, source)
+    body = await _body(request)
+    gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
+    service = service_of(request)
+    author = writer(who, request)
+    batch_id = uuid.uuid4().hex
+
+    try:
+        raw, clean = await asyncio.wrap_future(
+            service.readers.read(source, body, f"api-{source}-{batch_id[:12]}", gzipped=gzipped))
+    except BodyTooLarge as exc:
+        raise HTTPException(413, str(exc)) from exc
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    submission = Submission(raw, author, batch_id, clean=clean)
+    outcome = await asyncio.wrap_future(service.submit_usage(source, submission))
+    return Response(orjson.dumps(outcome.as_json()), media_type="application/json")
+
+
+def _json_rows(body: bytes, model: type[BaseModel]) -> list[dict[str, Any]]:
+    try:
+        rows = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(400, f"Thân yêu cầu không phải JSON hợp lệ ({exc}).") from exc
+    if not isinstance(rows, list) or not rows:
+        raise HTTPException(400, "Thân yêu cầu phải là một mảng JSON khác rỗng các bản ghi.")
+    if len(rows) > MAX_RECORDS:
+        raise HTTPException(413, f"{len(rows):,} bản ghi, vượt giới hạn {MAX_RECORDS:,} bản ghi mỗi yêu cầu.")
+    if not all(isinstance(r, dict) for r in rows):
+        raise HTTPException(400, "Mỗi phần tử của mảng phải là một đối tượng JSON.")
+    known = set(model.model_fields)
+    return [{k: v for k, v in r.items() if k in known} for r in rows]
+
+
+async def _post_table(request: Request, who: Caller, kind: str, source: str, rows: list[dict[str, Any]],
+                      name: str) -> Any:
+    service = service_of(request)
+    try:
+        result = await run_in_threadpool(service.ingest_table, kind, source, rows, writer(who, request), name)
+    except (InputError, ValueError) as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return TableBatchResult(batch_id=result.batch_id, source=source, kind=kind, received=result.rows_read,
+                            stored=result.stored, duplicates=result.duplicates, rejected=result.rejected,
+                            problems=[{"line": p.line, "field": p.field, "message": p.message} for p in result.problems])
+
+
+@router.post("/sources/{source}/weights", response_model=TableBatchResult, tags=["gửi dữ liệu"],
+             openapi_extra=table_body("WeightRecord"))
+async def post_weights(source: str, request: Request, who: Caller) -> Any:
+    """Gửi trọng số bảng mẫu (user_id, month, weight) của nguồn mình; gửi lại thì thay giá trị cũ."""
+    may_write_source(who, source)
+    rows = _json_rows(await _body(request), WeightRecord)
+    return await _post_table(request, who, "weights", source, rows, f"api-{source}-weights")
+
+
+@router.post("/sources/{source}/aggregates", response_model=TableBatchResult, tags=["gửi dữ liệu"],
+             openapi_extra=table_body("AggregateRecord"))
+async def post_aggregates(source: str, request: Request, who: Caller) -> Any:
+    """Gửi số liệu tổng hợp đã công bố (platform, period, metric, value) của nguồn mình."""
+    may_write_source(who, source)
+    rows = _json_rows(await _body(request), AggregateRecord)
+    return await _post_table(request, who, "aggregates", source, rows, f"api-{source}-aggregates")
+
+
+def entity_source(entity: str) -> str:
+    """The source name under which an entity's own submissions are kept."""
+    slug = re.sub(r"[^a-z0-9]+", "-", entity.lower()).strip("-")[:50] or "x"
+    return f"entity-{slug}"
+
+
+@router.post("/entities/{entity}/indicators", response_model=TableBatchResult, tags=["gửi dữ liệu"],
+             openapi_extra=table_body("IndicatorRecord"))
+async def post_indicators(entity: str, request: Request, who: Caller) -> Any:
+    """Gửi giá trị chỉ số (indicator, period, value, self_score, council_score, evidence) của tỉnh/thành
+    hoặc bộ, ngành của mình."""
+    require_key(who)
+    if not who.may_write_entity(entity):
+        raise HTTPException(403, f"Khóa này không được nộp chỉ số cho '{entity[:64]}'.")
+    rows = _json_rows(await _body(request), IndicatorRecord)
+    for r in rows:
+        r["entity"] = entity
+        r["source"] = entity_source(entity)
+    return await _post_table(request, who, "indicators", entity_source(entity), rows, f"api-{entity_source(entity)}")

@@ -1,0 +1,138 @@
+"""Results for everyone: usage metrics, periods, the composite index, national targets and quarterly reports.
+
+Reads of unpublished periods need an analyst or admin key; others see published periods, with figures from
+too few panelists withheld. The reports have a router of their own (`reports_router`) because the API lists
+them after the catalog.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse
+
+from thuocdo.indices.runs import IndexRequestError, index_table
+from thuocdo.ingest.readers import InputError
+from thuocdo.model.periods import PeriodError
+from thuocdo.reports.tabular import csv_bytes
+from thuocdo.workflows.access import normalise_period
+from thuocdo.web.api.auth import Caller, check_source, may_read, service_of
+
+router = APIRouter()
+reports_router = APIRouter()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def table_response(table: pa.Table, fmt: str, meta: dict[str, Any]) -> Response:
+    if fmt == "csv":
+        return Response(csv_bytes(table), media_type="text/csv; charset=utf-8")
+    if fmt == "parquet":
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        return Response(sink.getvalue().to_pybytes(), media_type="application/vnd.apache.parquet")
+    rows = [{k: _jsonable(v) for k, v in r.items()} for r in table.to_pylist()]
+    return Response(orjson.dumps({**meta, "columns": table.column_names, "rows": rows},
+                                 option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME, default=str),
+                    media_type="application/json")
+
+
+Fmt = Annotated[Literal["json", "csv"], Query(description="json hoặc csv")]
+
+
+@router.get("/metrics", tags=["kết quả"])
+def get_metrics(request: Request, who: Caller,
+                period: Annotated[str, Query(description="YYYY-MM hoặc YYYY-Qn", max_length=16)],
+                by: Annotated[Literal["platform", "province", "category"], Query()] = "platform",
+                source: Annotated[str | None, Query(max_length=64)] = None,
+                distinct: Annotated[Literal["exact", "sketch"], Query(
+                    description="exact (mặc định) hoặc sketch: MAU từ các sketch HLL đã lưu, kèm cận và sai số")] = "exact",
+                format: Annotated[Literal["json", "csv", "parquet"], Query()] = "json") -> Response:
+    """Các chỉ số sử dụng của một kỳ, cùng tham số và cột với `thuocdo metrics` (cộng cột `suppressed` cho
+    khách: số liệu dựa trên dưới 20 người trong mẫu không được công bố)."""
+    service = service_of(request)
+    may_read(service, who, period)
+    if source is not None:
+        check_source(source)
+    try:
+        table = service.public_metrics(period, by, who, source, distinct)
+    except (PeriodError, InputError) as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return table_response(table, format, {"period": normalise_period(period), "by": by})
+
+
+@router.get("/periods", tags=["kết quả"])
+def get_periods(request: Request, who: Caller) -> dict[str, Any]:
+    """Các tháng có số liệu sử dụng và các kỳ đã công bố (khách chỉ thấy tháng đã công bố)."""
+    service = service_of(request)
+    months = service.months_with_data()
+    if not who.sees_unpublished:
+        months = [m for m in months if service.access.is_published(m)]
+    return {"months": months, "published": service.access.publications()}
+
+
+@router.get("/index", tags=["kết quả"])
+def get_index(request: Request, who: Caller,
+              period: Annotated[str, Query(pattern=r"^\d{4}$", description="Năm, YYYY")],
+              framework: Annotated[str, Query(max_length=40)] = "dti-2022",
+              level: Annotated[Literal["province", "ministry", "nation"], Query()] = "province",
+              units: Annotated[Literal["63", "34"] | None, Query()] = None, format: Fmt = "json") -> Response:
+    """Kết quả chỉ số tổng hợp và xếp hạng (kèm khoảng hạng 5–95% Monte Carlo) của một năm."""
+    service = service_of(request)
+    may_read(service, who, period)
+    try:
+        run = service.index(framework, period, level, units)
+    except (IndexRequestError, KeyError, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return table_response(index_table(run), format, {"framework": framework, "period": period, "level": level,
+                                                     "units": getattr(run, "units", None)})
+
+
+@router.get("/targets", tags=["kết quả"])
+def get_targets(request: Request, who: Caller, year: Annotated[int, Query(ge=2000, le=2100)],
+                format: Fmt = "json") -> Response:
+    """Các mục tiêu quốc gia: giá trị thực tế, mục tiêu, mức đạt, khoảng cách, tăng trưởng cần thiết, trạng thái."""
+    service = service_of(request)
+    may_read(service, who, str(year))
+    return table_response(service.targets(year), format, {"year": year})
+
+
+REPORT_FORMATS = ("md", "html", "docx", "pdf")
+_MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
+          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "pdf": "application/pdf"}
+
+
+@reports_router.get("/reports", tags=["báo cáo"])
+def list_reports(request: Request, who: Caller) -> list[dict[str, Any]]:
+    """Các báo cáo quý có thể tải (khách: các quý đã công bố)."""
+    service = service_of(request)
+    quarters = sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in service.months_with_data()})
+    if not who.sees_unpublished:
+        quarters = [q for q in quarters if service.access.is_published(q)]
+    return [{"period": q, "formats": {f: f"{request.url_for('get_report', period=q, fmt=f).path}" for f in REPORT_FORMATS}}
+            for q in quarters]
+
+
+@reports_router.get("/reports/{period}/{fmt}", tags=["báo cáo"], response_class=FileResponse,
+                    responses={200: {"content": {m: {} for m in _MEDIA.values()}}})
+def get_report(request: Request, who: Caller, period: str, fmt: Literal["md", "html", "docx", "pdf"]) -> Any:
+    """Tải báo cáo quý (md, html, docx, pdf); lập lần đầu khi được hỏi."""
+    service = service_of(request)
+    if not re.match(r"^\d{4}-[Qq][1-4]$", period):
+        raise HTTPException(422, f"Kỳ '{period[:16]}' không hợp lệ: báo cáo theo quý, dạng YYYY-Qn.")
+    may_read(service, who, period)
+    try:
+        path = service.report(normalise_period(period), fmt)
+    except ValueError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return FileResponse(path, media_type=_MEDIA[fmt], filename=path.name)

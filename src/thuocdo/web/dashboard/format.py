@@ -1,0 +1,60 @@
+"""How the dashboard shows things: the page templates with their filters, and small text and number helpers."""
+
+from __future__ import annotations
+
+import functools
+import math
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from thuocdo.reports import vietnamese as vn
+from thuocdo.reports.uncertainty import MIN_CELL
+from thuocdo.web.dashboard.periods import period_label
+
+WEB_DIR = Path(__file__).parent.parent
+NAV = (("/", "Tổng quan"), ("/nen-tang", "Nền tảng"), ("/tinh-thanh", "Tỉnh, thành phố"),
+       ("/chi-so", "Chỉ số chuyển đổi số"), ("/bao-cao", "Báo cáo"))
+UNIT = {"percent": "%", "rank": "", "usd_bn": " tỷ USD", "percent_per_year": "%/năm", "count": ""}
+
+
+@functools.cache
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=select_autoescape(["j2", "html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(
+        count=vn.format_persons, number=vn.format_number, percent=vn.format_percent, duration=vn.format_duration,
+        mb=vn.format_mb, signed=vn.format_signed_percent, period=lambda p: period_label(p, capital=False),
+        Period=lambda p: period_label(p, capital=True), target_value=target_value)
+    env.globals.update(nav=NAV, min_cell=MIN_CELL, count_fmt=vn.format_persons, pct_fmt=vn.format_percent,
+                       minutes_fmt=lambda v: vn.format_number(v, 1), mb_fmt=lambda v: vn.format_number(v, 1),
+                       duration_fmt=vn.format_duration, mb_unit_fmt=vn.format_mb)
+    return env
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _environment().get_template(template).render(path=request.url.path, **context)
+    return HTMLResponse(unicodedata.normalize("NFC", html), status_code=status)
+
+
+def collate(text: str) -> tuple[str, str]:
+    """A sort key close to Vietnamese alphabetical order (Đ with D, accents second)."""
+    base = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in base if not unicodedata.combining(c)).casefold(), text
+
+
+def capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def target_value(value: float | None, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if unit == "rank":
+        return f"hạng {vn.format_number(value)}"
+    decimals = 0 if float(value).is_integer() else (2 if abs(value) < 10 else 1)
+    return vn.format_number(value, decimals) + UNIT.get(unit, "")

@@ -1,0 +1,223 @@
+"""The dashboard's pages: overview, platforms, one platform, provinces, the composite index and the reports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from thuocdo.catalog.frameworks import framework_ids, load_framework
+from thuocdo.indices.runs import IndexRequestError, index_table, node_labels
+from thuocdo.reports import glossary
+from thuocdo.reports import vietnamese as vn
+from thuocdo.web.api import Caller
+from thuocdo.web.dashboard.chart import line_chart
+from thuocdo.web.dashboard.figures import main_source, platform_rows, table_rows
+from thuocdo.web.dashboard.format import WEB_DIR, capital, collate, page
+from thuocdo.web.dashboard.periods import NotFound, chosen_period, index_years, visible_periods
+from thuocdo.workflows.service import Service
+
+REPORT_FORMATS = (("pdf", "PDF"), ("docx", "Word (DOCX)"), ("html", "HTML"), ("md", "Markdown"))
+STATUS_CLASS = {"achieved": "ok", "on_track": "ok", "behind": "warn", "not_yet": "warn", "missed": "bad",
+                "no_data": "none"}
+
+router = APIRouter(include_in_schema=False)
+
+
+def mount(app: FastAPI) -> None:
+    """Add the dashboard pages and the static files (style sheet, font) to the app."""
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.include_router(router)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> HTMLResponse:
+        return page(request, "empty.j2", status=404, title="Không tìm thấy", message=str(exc))
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def _no_data(request: Request, title: str) -> HTMLResponse:
+    return page(request, "empty.j2", title=title)
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | None = None) -> HTMLResponse:
+    service = _service(request)
+    periods = visible_periods(service, who)
+    period = chosen_period(periods, ky)
+    if period is None:
+        return _no_data(request, "Tổng quan")
+    platforms, source, sources = platform_rows(service, who, period, nguon)
+    categories = [r for r in table_rows(service.public_metrics(period, "category", who, source))
+                  if r["metric"] == "mau"]
+    domestic = sum(r["domestic_value"] or 0.0 for r in categories)
+    foreign = sum(r["foreign_value"] or 0.0 for r in categories)
+    total = domestic + foreign
+    names = {c.id: capital(c.name_vi) for c in service.catalog.categories}
+    shares = sorted(({"category": r["category"], "name": names.get(r["category"], r["category"]),
+                      "share": r["domestic_share"], "domestic": r["domestic_value"], "foreign": r["foreign_value"]}
+                     for r in categories if r["total_value"]), key=lambda r: -(r["share"] or 0))
+    years = index_years(service, who)
+    year = int(years[0]) if years else None  # the targets as of the latest published year
+    targets: list[dict[str, Any]] | None = None
+    if year is not None:
+        targets = table_rows(service.targets(year))
+        for t in targets:
+            t["css"] = STATUS_CLASS.get(t["status"], "none")
+    leaders = {}
+    for r in platforms:
+        if r.get("mau") is not None and r["category"] not in leaders:
+            leaders[r["category"]] = r
+    return page(request, "overview.j2", title="Tổng quan", period=period, periods=periods, source=source,
+                sources=sources, domestic=domestic, foreign=foreign, total=total,
+                share=domestic / total if total else None, ratio=domestic / foreign if foreign else None,
+                shares=shares, targets=targets, year=year, n_platforms=len(platforms),
+                source_label=glossary.source_label(source))
+
+
+@router.get("/nen-tang", response_class=HTMLResponse)
+def platforms_page(request: Request, who: Caller, ky: str | None = None, nhom: str | None = None,
+                   nguon: str | None = None) -> HTMLResponse:
+    service = _service(request)
+    periods = visible_periods(service, who)
+    period = chosen_period(periods, ky)
+    if period is None:
+        return _no_data(request, "Nền tảng")
+    rows, source, sources = platform_rows(service, who, period, nguon)
+    known = {c.id: capital(c.name_vi) for c in service.catalog.categories}
+    present = [c for c in known if any(r["category"] == c for r in rows)]
+    if nhom and nhom not in known:
+        raise NotFound(f"Không có nhóm nền tảng '{nhom[:40]}'.")
+    share_rows = {r["category"]: r for r in table_rows(service.public_metrics(period, "category", who, source))
+                  if r["metric"] == "mau"}
+    groups = []
+    for c in present if not nhom else [nhom]:
+        members = [r for r in rows if r["category"] == c]
+        members.sort(key=lambda r: (r.get("mau") is None, -(r.get("mau") or 0), r["name"]))
+        groups.append({"id": c, "name": known[c], "rows": members, "share": share_rows.get(c, {}).get("domestic_share")})
+    kind = "quý" if "Q" in period else "tháng"
+    return page(request, "platforms.j2", title="Nền tảng theo nhóm", period=period, periods=periods, groups=groups,
+                categories=[(c, known[c]) for c in present], chosen=nhom, source=source, sources=sources,
+                kind=kind, source_label=glossary.source_label(source),
+                any_suppressed=any(r.get("suppressed") for g in groups for r in g["rows"]))
+
+
+@router.get("/nen-tang/{platform_id}", response_class=HTMLResponse)
+def platform_page(request: Request, who: Caller, platform_id: str, ky: str | None = None,
+                  nguon: str | None = None) -> HTMLResponse:
+    service = _service(request)
+    try:
+        platform = service.catalog.platform(platform_id)
+    except KeyError:
+        raise NotFound(f"Không có nền tảng '{platform_id[:40]}' trong danh mục.") from None
+    periods = visible_periods(service, who)
+    period = chosen_period(periods, ky)
+    if period is None:
+        return _no_data(request, platform.name)
+    series = []
+    source = nguon
+    for month in periods.months:
+        rows, source, _ = platform_rows(service, who, month, source)
+        row = next((r for r in rows if r["platform"] == platform.id), None)
+        series.append({"period": month, "mau": row.get("mau") if row else None,
+                       "minutes": row.get("minutes_per_day") if row else None,
+                       "mb": row.get("mb_per_user") if row else None,
+                       "suppressed": bool(row and row.get("suppressed"))})
+    rows, source, sources = platform_rows(service, who, period, source)
+    current = next((r for r in rows if r["platform"] == platform.id), None)
+    names = {p.code: p.short_name for p in service.catalog.provinces_new}
+    provinces = [r for r in table_rows(service.public_metrics(period, "province", who, source))
+                 if r["platform"] == platform.id]
+    for r in provinces:
+        r["province_name"] = names.get(r["province"] or "", "Không rõ tỉnh")
+    provinces.sort(key=lambda r: (r.get("mau") is None, -(r.get("mau") or 0), collate(r["province_name"])))
+    chart = line_chart([(s["period"], s["mau"]) for s in series], vn.format_persons)
+    return page(request, "platform.j2", title=platform.name, platform=platform, period=period, periods=periods,
+                current=current, series=series, chart=chart, provinces=provinces, source=source, sources=sources,
+                category=capital(glossary.category_name(service.catalog, platform.category)),
+                source_label=glossary.source_label(source),
+                any_suppressed=any(r.get("suppressed") for r in provinces) or any(s["suppressed"] for s in series))
+
+
+@router.get("/tinh-thanh", response_class=HTMLResponse)
+def provinces_page(request: Request, who: Caller, ky: str | None = None,
+                   nen_tang: Annotated[str | None, Query(alias="nen-tang")] = None,
+                   don_vi: Annotated[str, Query(alias="don-vi")] = "34", nguon: str | None = None) -> HTMLResponse:
+    service = _service(request)
+    periods = visible_periods(service, who)
+    period = chosen_period(periods, ky)
+    if period is None:
+        return _no_data(request, "Tỉnh, thành phố")
+    rows = table_rows(service.public_metrics(period, "province", who, nguon))
+    source = main_source(rows, nguon)
+    rows = [r for r in rows if r.get("source") == source]
+    national, _, _ = platform_rows(service, who, period, source)
+    choices = sorted({(r["platform"], r["name"]) for r in rows if r.get("province")}, key=lambda x: x[1])
+    ids = [c[0] for c in choices]
+    if nen_tang and nen_tang not in ids:
+        raise NotFound(f"Không có số liệu theo tỉnh của nền tảng '{nen_tang[:40]}' trong kỳ này.")
+    if not nen_tang and ids:
+        ranked = [r for r in national if r["platform"] in ids and r.get("mau") is not None]
+        nen_tang = max(ranked, key=lambda r: r["mau"])["platform"] if ranked else ids[0]
+    names = {p.code: p.short_name for p in service.catalog.provinces_new}
+    table = [dict(r, province_name=names.get(r["province"], r["province"]))
+             for r in rows if r["platform"] == nen_tang and r.get("province")]
+    table.sort(key=lambda r: (r.get("penetration") is None, -(r.get("penetration") or 0), collate(r["province_name"])))
+    for i, r in enumerate(table, 1):
+        r["position"] = i if r.get("penetration") is not None else None
+    old = [{"code": p.code, "name": p.name, "new_name": names.get(p.new_code, p.new_code), "new_code": p.new_code}
+           for p in service.catalog.provinces_old]
+    return page(request, "provinces.j2", title="Tỉnh, thành phố", period=period, periods=periods, units=don_vi,
+                platform=nen_tang, choices=choices, table=table, old=old, source=source,
+                platform_name=dict(choices).get(nen_tang or "", ""), source_label=glossary.source_label(source),
+                any_suppressed=any(r.get("suppressed") for r in table))
+
+
+@router.get("/chi-so", response_class=HTMLResponse)
+def index_page(request: Request, who: Caller, bo: str = "dti-2022", nam: str | None = None, cap: str = "province",
+               don_vi: Annotated[str | None, Query(alias="don-vi")] = None) -> HTMLResponse:
+    service = _service(request)
+    if bo not in framework_ids():
+        raise NotFound(f"Không có bộ chỉ số '{bo[:40]}'.")
+    framework = load_framework(bo)
+    if cap not in framework.levels:
+        raise NotFound(f"Bộ chỉ số này không có cấp '{cap[:20]}'.")
+    years = index_years(service, who)
+    if nam is not None and nam not in years:
+        raise NotFound(f"Năm {nam[:8]} chưa được công bố.")
+    own = [y for y in years if int(y) in framework.years] or years  # the framework's own editions first
+    year = nam or (own[0] if own else None)
+    units = don_vi if cap == "province" and don_vi in ("63", "34") else None
+    context: dict[str, Any] = dict(title="Chỉ số chuyển đổi số", framework=framework, frameworks=framework_ids(),
+                                   years=years, year=year, level=cap, units=units, rows=[], error=None)
+    if year is not None:
+        try:
+            run = service.index(bo, year, cap, units)
+        except (IndexRequestError, KeyError, ValueError) as exc:
+            context["error"] = str(exc)
+        else:
+            labels = node_labels(run)
+            table = table_rows(index_table(run))
+            n = len(table)
+            for r in table:
+                lo, hi = r.get("rank_p05"), r.get("rank_p95")
+                r["bar"] = None if lo is None or hi is None or n < 2 else {
+                    "left": 100 * (lo - 1) / (n - 1), "width": max(100 * (hi - lo) / (n - 1), 0.8),
+                    "dot": 100 * ((r.get("rank") or lo) - 1) / (n - 1)}
+            main = [c for c in run.level.main_indices if c in (table[0] if table else {})]
+            context.update(rows=table, units=run.units, has_change=any(r.get("rank_change") is not None for r in table), main=[(c, labels.get(c, c)) for c in main],
+                           level_label=run.level.label_vi, scale=run.level.scale)
+    return page(request, "index.j2", **context)
+
+
+@router.get("/bao-cao", response_class=HTMLResponse)
+def reports_page(request: Request, who: Caller) -> HTMLResponse:
+    service = _service(request)
+    periods = visible_periods(service, who)
+    return page(request, "reports.j2", title="Báo cáo", quarters=periods.quarters, formats=REPORT_FORMATS)
+

@@ -1,0 +1,85 @@
+"""Ingest files of one kind into a source: one atomic batch per file, then the rollups brought up to date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from thuocdo.catalog import Catalog, load_catalog
+from thuocdo.ingest.aggregates import ingest_aggregates
+from thuocdo.ingest.inbox import flush_inbox
+from thuocdo.ingest.indicators import ingest_indicators
+from thuocdo.ingest.quarantine import problems_of
+from thuocdo.ingest.readers import InputError
+from thuocdo.ingest.results import BatchResult
+from thuocdo.ingest.usage import ingest_usage_file
+from thuocdo.ingest.weights import ingest_weights
+from thuocdo.store import Store
+from thuocdo.workflows.store import bring_up_to_date, open_store
+
+INGEST_KINDS = ("usage", "weights", "aggregates", "indicators")
+#: problems read back from the quarantine for a batch's report (all are kept there)
+SHOWN_PROBLEMS = 50
+
+
+@dataclass
+class IngestReport:
+    results: list[BatchResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # files that could not be read (nothing of them stored)
+
+    @property
+    def rejected(self) -> int:
+        return sum(r.rejected for r in self.results)
+
+
+def check_kind(kind: str) -> None:
+    """An unknown kind is an input error (never a silent default)."""
+    if kind not in INGEST_KINDS:
+        raise InputError(f"Không có loại dữ liệu '{kind}': chọn một trong {', '.join(INGEST_KINDS)}.")
+
+
+def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: str,
+           on_file: Callable[[Path, BatchResult | None], None] | None = None,
+           on_rollup: Callable[[str, str], None] | None = None) -> IngestReport:
+    """Ingest files of one kind into a source, one atomic batch per file, then bring the rollups up to date."""
+    check_kind(kind)
+    catalog = load_catalog()
+    report = IngestReport()
+    with open_store(home) as store:
+        if kind == "usage":  # records accepted over HTTP are in the lake before a file is checked against it
+            flush_inbox(store, source)
+        for path in files:
+            result: BatchResult | None = None
+            try:
+                result = ingest_file(store, kind, path, source, catalog)
+            except InputError as exc:
+                report.errors.append(str(exc))
+            else:
+                report.results.append(result)
+            if on_file:
+                on_file(path, result)
+        bring_up_to_date(store, on_rollup)
+    return report
+
+
+def ingest_file(store: Store, kind: str, path: Path, source: str, catalog: Catalog) -> BatchResult:
+    """One file as one batch; its first problems are read back from the quarantine."""
+    match kind:
+        case "usage":
+            result = ingest_usage_file(store, path, source, catalog)
+        case "weights":
+            result = ingest_weights(store, path, source)
+        case "aggregates":
+            result = ingest_aggregates(store, path, source, catalog)
+        case "indicators":
+            result = ingest_indicators(store, path, source, catalog)
+        case _:
+            check_kind(kind)
+            raise AssertionError(kind)
+    if result.rejected:
+        rows = store.con.execute(
+            f"SELECT file, line, problems FROM quarantine WHERE batch_id = ? ORDER BY line LIMIT {SHOWN_PROBLEMS}",
+            [result.batch_id]).fetchall()
+        result.problems = problems_of(rows)
+    return result

@@ -1,0 +1,105 @@
+"""The metric use cases: the metric table of a request on an engine, its SQL (explain), and the published
+figures of a period. Rollups are brought up to date first (:func:`thuocdo.workflows.store.bring_up_to_date`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import sqlglot
+
+from thuocdo.catalog import Catalog, load_catalog
+from thuocdo.engines.base import Engine, Relations
+from thuocdo.engines.duckdb import DuckDBEngine
+from thuocdo.engines.spark import SparkEngine, spark_sql
+from thuocdo.ingest.readers import InputError
+from thuocdo.metrics import query as mq
+from thuocdo.metrics.distinct import Distinct, with_sketch_mau
+from thuocdo.model.periods import Period
+from thuocdo.rollups import definitions as rollups
+from thuocdo.rollups.spark import SparkRollups
+from thuocdo.store import Store
+from thuocdo.workflows.store import bring_up_to_date, open_store
+
+__all__ = ["ENGINES", "InputError", "explain", "metric_request", "metrics", "published_figures", "relations"]
+
+
+def relations(catalog: Catalog, request: mq.MetricRequest) -> Relations:
+    platforms = pa.table({
+        "platform": [p.id for p in catalog.platforms], "name": [p.name for p in catalog.platforms],
+        "category": [p.category for p in catalog.platforms], "origin": [p.origin for p in catalog.platforms],
+    })
+    rows = mq.period_rows(request)
+    periods = pa.table({"period": [r[0] for r in rows], "month": [r[1] for r in rows],
+                        "n_months": pa.array([r[2] for r in rows], pa.int64()),
+                        "n_days": pa.array([r[3] for r in rows], pa.int64())})
+    provinces, years, users = [], [], []
+    year = request.period.year
+    for code in [mq.NATION] + [p.code for p in catalog.provinces_new]:
+        value = catalog.smartphone_users(year, None if code == mq.NATION else code)
+        if value is not None:
+            provinces.append(code)
+            years.append(year)
+            users.append(float(value))
+    smartphones = pa.table({"province": pa.array(provinces, pa.string()), "year": pa.array(years, pa.int64()),
+                            "users": pa.array(users, pa.float64())})
+    return Relations(platforms, periods, smartphones)
+
+
+def metric_request(period: str, by: str = "platform", source: str | None = None) -> mq.MetricRequest:
+    return mq.MetricRequest(Period.parse(period), mq.Breakdown(by), source)
+
+
+def explain(request: mq.MetricRequest, dialect: str = "duckdb") -> str:
+    """The whole computation as SQL for a dialect: the two rollups kept at ingestion, then the metric query."""
+    parts = [
+        ("Rollup kept in step at ingestion: person_month, from person_day", rollups.PERSON_MONTH),
+        ("Rollup kept in step at ingestion: usage_month, from person_month and weights", rollups.USAGE_MONTH),
+    ]
+
+    def render(expression: sqlglot.exp.Expr) -> str:
+        if dialect == "spark":  # as the Spark engine runs it, with its literal casts (thuocdo.engines.spark)
+            return spark_sql(expression)
+        return mq.render(expression, dialect)
+
+    text = [f"-- {title}\n{render(sqlglot.parse_one(sql, read='duckdb'))};" for title, sql in parts]
+    text.append(f"-- Metric query for {request.period.label}, by {request.breakdown.value}\n"
+                f"{render(mq.build(request))};")
+    return "\n\n".join(text)
+
+
+#: the engines that run the metric queries: the embedded default, and Apache Spark for data beyond one machine
+ENGINES = ("duckdb", "spark")
+
+
+def metrics(home: str | Path | None, request: mq.MetricRequest, engine: str = "duckdb",
+            master: str | None = None, distinct: str = "exact") -> pa.Table:
+    """The metric table of a request, on `engine` (`master`: Spark's master URL, ``local[2]`` by default).
+
+    `distinct` ``"sketch"``: ``mau`` from the stored HLL sketches, with its bounds and RSE
+    (:mod:`thuocdo.metrics.distinct`); exact counts (the default) otherwise."""
+    how = Distinct(distinct)
+    if how is Distinct.SKETCH and request.breakdown is mq.Breakdown.CATEGORY:
+        raise InputError("--distinct sketch chỉ dùng với --by platform hoặc --by province.")
+    with open_store(home, sweep=False) as store:
+        bring_up_to_date(store)
+        table = _engine(store, engine, master).run(mq.build(request), relations(load_catalog(), request))
+        return with_sketch_mau(store, request, table) if how is Distinct.SKETCH else table
+
+
+def _engine(store: Store, name: str, master: str | None) -> Engine:
+    if name == "duckdb":
+        return DuckDBEngine(store)
+    if name != "spark":
+        raise InputError(f"Không có engine '{name}': chọn một trong {', '.join(ENGINES)}.")
+    try:
+        return SparkRollups(SparkEngine(store, master=master))
+    except ImportError as exc:
+        raise InputError("--engine spark cần PySpark (pip install pyspark) và Java 17.") from exc
+
+
+def published_figures(home: str | Path | None, period: str) -> pa.Table:
+    """Every published aggregate of a period (operator KPIs included): platform, period, metric, value, source."""
+    with open_store(home, sweep=False) as store:
+        return store.con.sql("SELECT platform, period, metric, value, source FROM aggregates WHERE period = ? "
+                             "ORDER BY platform, metric, source", params=[period]).to_arrow_table()

@@ -1,0 +1,88 @@
+"""The quarantine's use cases: list the rejected rows, export the usage rows to repair, and retry them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from thuocdo.catalog import load_catalog
+from thuocdo.ingest.contracts import USAGE
+from thuocdo.ingest.inbox import flush_inbox
+from thuocdo.ingest.indicators import retry_quarantined as retry_quarantined_indicators
+from thuocdo.ingest.readers import LINE, InputError, RawInput, csv_text
+from thuocdo.ingest.results import BatchResult
+from thuocdo.ingest.usage import ingest_usage
+from thuocdo.workflows.store import bring_up_to_date, open_store
+
+
+def quarantine_entries(home: str | Path | None, source: str | None = None, status: str = "open") -> pa.Table:
+    with open_store(home) as store:
+        sql = ("SELECT id, source, kind, file, line, problems, record, created_at FROM quarantine WHERE status = ?"
+               + (" AND source = ?" if source else "") + " ORDER BY created_at, file, line NULLS FIRST, id")
+        return store.con.sql(sql, params=[status] + ([source] if source else [])).to_arrow_table()
+
+
+def quarantine_export(home: str | Path | None, output: Path, source: str | None = None) -> int:
+    """Write the open usage entries as a CSV to repair (user_key stands for the pseudonymised user_id)."""
+    entries = quarantine_entries(home, source).to_pylist()
+    columns = ["quarantine_id", "source", "file", "line", "problems"] + [f for f in USAGE.fields if f != "user_id"]
+    rows = []
+    for e in entries:
+        if e["kind"] != "usage" or e["record"] is None:
+            continue
+        problems = "; ".join(p["message"] for p in json.loads(e["problems"]))
+        rows.append({"quarantine_id": e["id"], "source": e["source"], "file": e["file"], "line": e["line"],
+                     "problems": problems, **json.loads(e["record"])})
+    output.write_text(csv_text(rows, columns), encoding="utf-8")
+    return len(rows)
+
+
+def quarantine_retry(home: str | Path | None, file: Path | None = None, source: str | None = None) -> list[BatchResult]:
+    """Re-ingest quarantined rows: usage rows as stored (after a catalog fix) or from a repaired export file;
+    indicator rows as stored (after the catalog or a framework learnt what they lacked)."""
+    catalog = load_catalog()
+    with open_store(home) as store:
+        if file is not None:
+            table = pacsv.read_csv(file, convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in columns_of(file)}, strings_can_be_null=False))
+            groups = _by_source(table.to_pylist(), source)
+        else:
+            rows = store.con.execute(
+                "SELECT id, source, record FROM quarantine WHERE status = 'open' AND kind = 'usage' "
+                "AND record IS NOT NULL" + (" AND source = ?" if source else ""), [source] if source else []
+            ).fetchall()
+            groups = _by_source([{"quarantine_id": str(i), "source": s, **json.loads(r)} for i, s, r in rows], None)
+        results = []
+        flush_inbox(store)  # retried rows are checked against every stored record, those posted over HTTP too
+        for src, records in groups.items():
+            ids = [int(r["quarantine_id"]) for r in records if r.get("quarantine_id")]
+            cols = {f: pa.array([_text(r.get(f)) for r in records], pa.string()) for f in USAGE.fields}
+            cols[LINE] = pa.array([int(r["quarantine_id"] or 0) for r in records], pa.int64())
+            raw = RawInput(file.name if file else "quarantine", "csv", pa.table(cols))
+            results.append(ingest_usage(store, raw, src, catalog, kind="usage", resolves=ids))
+        if file is None:
+            results += retry_quarantined_indicators(store, source, catalog)
+        bring_up_to_date(store)
+        return results
+
+
+def columns_of(file: Path) -> list[str]:
+    with open(file, encoding="utf-8-sig") as f:
+        return [c.strip() for c in f.readline().rstrip("\r\n").split(",")]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _by_source(rows: list[dict[str, str]], source: str | None) -> dict[str, list[dict[str, str]]]:
+    groups: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        src = source or r.get("source") or ""
+        if not src:
+            raise InputError("Không rõ nguồn của dòng cần nạp lại: thêm cột `source` hoặc dùng --source.")
+        groups.setdefault(src, []).append(r)
+    return groups

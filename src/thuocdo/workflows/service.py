@@ -1,0 +1,177 @@
+"""The long-running service behind the web face: it holds the store, runs the ingestion pipeline of posted
+batches (:class:`thuocdo.ingest.pipeline.IngestPipeline`), and answers reads through the same workflows as
+the command line, so the web never opens the store or computes a metric itself. Safe to call from many
+request threads at once: one process holds the store (DuckDB allows one writer process) and every use of the
+database goes through the pipeline's locks.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+
+from thuocdo.catalog import Catalog, load_catalog
+from thuocdo.indices.runs import IndexRun, targets_table
+from thuocdo.ingest.inbox import inbox_months
+from thuocdo.ingest.pipeline import IngestPipeline, PipelineSettings
+from thuocdo.ingest.readers import InputError, RawInput
+from thuocdo.ingest.results import BatchResult
+from thuocdo.ingest.stream import Outcome, Submission, Writer, record_write
+from thuocdo.reports.build import ReportSettings, build_report
+from thuocdo.reports.disclosure import suppress
+from thuocdo.reports.render import write
+from thuocdo.store import Store, resolve_home
+from thuocdo.workflows import indices as index_workflow
+from thuocdo.workflows import ingest as ingest_workflow
+from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows.access import Access, Principal
+from thuocdo.workflows.reports import report_inputs
+
+
+@dataclass(frozen=True)
+class Settings:
+    flush_rows: int = 1_000_000   # merge the inbox into the lake when it holds this many records
+    flush_idle: float = 2.0       # ... or when no batch arrived for this many seconds
+    reader_processes: int = 0     # parse and stage posted bodies in this many worker processes (0: threads)
+    database_threads: int = 0     # threads of the database's queries and merges (0: DuckDB's default, one per core)
+
+    @property
+    def pipeline(self) -> PipelineSettings:
+        return PipelineSettings(self.flush_rows, self.flush_idle, self.reader_processes)
+
+
+class Service:
+    """The store of one home, opened for the life of a server."""
+
+    def __init__(self, home: str | Path | None, settings: Settings | None = None) -> None:
+        self.home = resolve_home(home)
+        self.settings = settings or Settings()
+        self.store = Store(self.home)
+        if self.settings.database_threads:
+            self.store.con.execute(f"SET threads = {int(self.settings.database_threads)}")
+        self._flusher_store = Store(self.home, sweep=False)  # a second connection, used by the flusher only
+        self.catalog: Catalog = load_catalog()
+        self.access = Access(self.home)
+        self._report_lock = threading.Lock()
+        self.pipeline = IngestPipeline(self.store, self._flusher_store, self.catalog, self.settings.pipeline)
+        self.readers = self.pipeline.readers
+        self.lock = self.pipeline.lock
+
+    def close(self) -> None:
+        try:
+            self.pipeline.close()
+        finally:
+            with self.exclusive():
+                self._flusher_store.close()
+                self.store.close()
+
+    @contextmanager
+    def db(self) -> Iterator[Store]:
+        """The store, for reading or writing anything (no merge of the inbox runs meanwhile)."""
+        with self.exclusive():
+            yield self.store
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Both of the pipeline's locks (:meth:`thuocdo.ingest.pipeline.IngestPipeline.exclusive`)."""
+        with self.pipeline.exclusive():
+            yield
+
+    # -- writes ------------------------------------------------------------------------------------------------
+    def clean_rows(self, source: str, raw: RawInput) -> pa.Table | None:
+        return self.pipeline.clean_rows(source, raw)
+
+    def submit_usage(self, source: str, submission: Submission) -> Future[Outcome]:
+        """Queue a usage batch; the future gives its outcome once committed."""
+        return self.pipeline.submit_usage(source, submission)
+
+    def ingest_table(self, kind: str, source: str, rows: list[dict[str, object]], writer: Writer,
+                     name: str) -> BatchResult:
+        """Weights, aggregates or indicator values posted as JSON records: ingested like a file of them."""
+        with tempfile.TemporaryDirectory(prefix="thuocdo-api-") as tmp:
+            path = Path(tmp) / f"{name}.ndjson"
+            path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+            with self.exclusive():
+                report = ingest_workflow.ingest(self.home, kind, [path], source)
+                if report.errors:
+                    raise InputError(report.errors[0])
+                result = report.results[0]
+                with self.store.transaction() as con:
+                    record_write(con, writer, kind, source, result.batch_id, result.rows_read, result.stored,
+                                 result.duplicates, result.rejected)
+        return result
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    def metrics(self, period: str, by: str = "platform", source: str | None = None,
+                distinct: str = "exact") -> pa.Table:
+        request = metric_workflow.metric_request(period, by, source)
+        with self.exclusive():
+            return metric_workflow.metrics(self.home, request, distinct=distinct)
+
+    def public_metrics(self, period: str, by: str, principal: Principal, source: str | None = None,
+                       distinct: str = "exact") -> pa.Table:
+        """The metric table as `principal` may see it: for anyone but an analyst or an admin, panel figures from
+        fewer than MIN_CELL panelists withheld (a `suppressed` column says which). Whether the period is
+        published is the caller's check (the API answers 403, the dashboard does not offer it)."""
+        table = self.metrics(period, by, source, distinct)
+        if principal.sees_unpublished:
+            return table
+        return suppress(table)
+
+    def months_with_data(self) -> list[str]:
+        with self.lock:
+            rows = self.store.con.execute(
+                "SELECT DISTINCT month FROM usage_month UNION SELECT DISTINCT month FROM dirty_months").fetchall()
+            return sorted({r[0] for r in rows} | set(inbox_months(self.store)))
+
+    def index(self, framework: str, period: str, level: str = "province", units: str | None = None,
+              runs: int = 500) -> IndexRun:
+        with self.exclusive():
+            return index_workflow.run_index(self.home, framework, period, level, units, runs=runs)
+
+    def targets(self, year: int) -> pa.Table:
+        with self.exclusive():
+            return targets_table(index_workflow.run_targets(self.home, year))
+
+    def audit(self, limit: int = 200) -> pa.Table:
+        with self.lock:
+            return self.store.con.sql(f'SELECT id, "at", key_id, role, action, target, batch_id, received, stored, '
+                                      f"duplicates, rejected, client FROM audit_log ORDER BY id DESC LIMIT {int(limit)}"
+                                      ).to_arrow_table()
+
+    def report(self, period: str, fmt: str) -> Path:
+        """The report of a quarter in a format, written under the home on first request and kept until the
+        data change. Only reading the metric tables holds the store; the rendering (PDF: seconds) does not."""
+        with self._report_lock:
+            with self.exclusive():
+                stamp = self.store.con.execute("SELECT coalesce(max(committed_at)::VARCHAR, '') FROM batches"
+                                               ).fetchall()[0][0]
+                folder = self.home / "reports" / period / _slug(stamp)
+                existing = sorted(folder.glob(f"*.{fmt}")) if folder.exists() else []
+                if existing:
+                    return existing[0]
+                inputs = report_inputs(self.home, period)
+            report = build_report(inputs, self.catalog, ReportSettings())
+            with tempfile.TemporaryDirectory(prefix="thuocdo-report-", dir=self.home) as tmp:
+                files = write(report, Path(tmp), [fmt])
+                folder.mkdir(parents=True, exist_ok=True)
+                for path in Path(tmp).rglob("*"):
+                    if path.is_file():
+                        target = folder / path.relative_to(tmp)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(path, target)
+            return folder / files[fmt].relative_to(tmp)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text) or "empty"
+
