@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["thuocdo.model.periods", "thuocdo.reports.vietnamese", "thuocdo.ingest.pseudonymise",
+MODULES = ["thuocdo.model.periods", "thuocdo.model.tree", "thuocdo.model.sources", "thuocdo.store.sql",
+           "thuocdo.indices.tree", "thuocdo.reports.vietnamese", "thuocdo.ingest.pseudonymise",
            "thuocdo.catalog.names"]
 
 

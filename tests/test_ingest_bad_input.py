@@ -6,6 +6,8 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Cli, write
 
 HEADER = "record_id,user_id,platform,time,active_seconds,bytes,sessions,installs,province\n"
@@ -157,3 +159,13 @@ def test_negative_number_in_an_all_numeric_column(cli: Cli, tmp_path: Path) -> N
     got = problems(cli)
     assert [(line, field) for line, field, _ in got] == [(3, "bytes")]
     assert "«-7» không phải số nguyên không âm" in got[0][2]
+
+
+def test_an_unknown_ingest_kind_is_an_error_not_a_default(tmp_path: Path) -> None:
+    from thuocdo.ingest.readers import InputError
+    from thuocdo.workflows import ingest as ingest_workflow
+
+    path = write(tmp_path / "a.csv", "platform,period,metric,value\nzalo,2022-01,mau,10\n")
+    with pytest.raises(InputError, match="Không có loại dữ liệu 'aggregate'"):
+        ingest_workflow.ingest(tmp_path / "home", "aggregate", [path], "s")
+    assert not (tmp_path / "home").exists()  # nothing done: not even a store created

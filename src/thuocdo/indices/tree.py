@@ -19,11 +19,12 @@ weights (points are weights: 100, 100, 200 weigh as 1, 1, 2). A weight of 0 keep
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+from thuocdo.model.tree import tree_problem
 
 
 class TreeError(ValueError):
@@ -43,22 +44,12 @@ class IndexTree:
     nodes: tuple[TreeNode, ...]
 
     def __post_init__(self) -> None:
-        codes = [n.code for n in self.nodes]
-        if len(set(codes)) != len(codes):
-            raise TreeError("duplicate node codes")
-        known = set(codes)
-        roots = [n.code for n in self.nodes if n.parent is None]
-        if len(roots) != 1:
-            raise TreeError(f"expected exactly one root, found {roots}")
+        problem = tree_problem([(n.code, n.parent, n.weight) for n in self.nodes])
+        if problem is not None:
+            raise TreeError(problem)
         for n in self.nodes:
-            if n.parent is not None and n.parent not in known:
-                raise TreeError(f"node {n.code}: unknown parent {n.parent}")
-            if not (math.isfinite(n.weight) and n.weight >= 0):
-                raise TreeError(f"node {n.code}: weight {n.weight} is not a finite number ≥ 0")
             if n.direction not in (1, -1):
                 raise TreeError(f"node {n.code}: direction must be +1 or -1")
-        if len(self._preorder) != len(self.nodes):
-            raise TreeError("the parent links contain a cycle")
 
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence[object]]) -> IndexTree:

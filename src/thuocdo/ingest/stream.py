@@ -34,6 +34,7 @@ from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.keys import StoredKeys
 from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
 from thuocdo.ingest.readers import LINE, RawInput, Rejection
+from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import GOOD_ROWS_SQL
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
 from thuocdo.store import Store
@@ -65,31 +66,31 @@ class Submission:
 
 
 @dataclass
-class Outcome:
-    """What happened to one batch: counts, and for every record its status and (if rejected) problems.
+class Outcome(BatchResult):
+    """The result of one posted batch: a :class:`BatchResult` (its `file` is the batch's name) with, for every
+    record, its status and (if rejected) its problems.
 
     The per-record list is built when asked for (:attr:`records`), in the thread that answers the request,
     from the record numbers and their states (0 stored, 1 duplicate, 2 rejected)."""
 
-    batch_id: str
-    source: str
-    received: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    rejected: int = 0
     numbers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     states: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    problems: dict[int, str] = field(default_factory=dict)  # record number -> its problems (JSON text)
+    record_problems: dict[int, str] = field(default_factory=dict)  # record number -> its problems (JSON text)
     unreadable: list[Rejection] = field(default_factory=list)  # lines of NDJSON that could not be read
+
+    @property
+    def received(self) -> int:
+        """The records of the batch (its rows read)."""
+        return self.rows_read
 
     @property
     def records(self) -> list[dict[str, Any]]:
         records = [{"index": n, "status": _STATES[s]} for n, s in
                    zip(self.numbers.tolist(), self.states.tolist(), strict=True)]
-        if self.problems:
+        if self.record_problems:
             for entry in records:
                 if entry["status"] == "rejected":
-                    entry["problems"] = orjson.loads(self.problems[entry["index"]])
+                    entry["problems"] = orjson.loads(self.record_problems[entry["index"]])
         if self.unreadable:
             records.extend({"index": r.line, "status": "rejected", "problems": [{"field": r.field, "message": r.message}]}
                            for r in self.unreadable)
@@ -302,10 +303,11 @@ def _outcomes(source: str, submissions: list[Submission], good_lines: np.ndarray
         seg = slice(bounds[req], bounds[req + 1])
         numbers, states = lines[seg] % LINE_BASE, state[seg]
         counts = np.bincount(states, minlength=3)
-        out = Outcome(sub.batch_id, source, received=len(numbers) + len(sub.raw.rejections), stored=int(counts[0]),
-                      duplicates=int(counts[1]), rejected=int(counts[2]) + len(sub.raw.rejections),
+        out = Outcome(sub.raw.name, source, "usage", sub.batch_id, rows_read=len(numbers) + len(sub.raw.rejections),
+                      stored=int(counts[0]), duplicates=int(counts[1]),
+                      rejected=int(counts[2]) + len(sub.raw.rejections),
                       numbers=numbers, states=states, unreadable=list(sub.raw.rejections))
         if counts[2]:
-            out.problems = {n % LINE_BASE: problems[n] for n in lines[seg][states == 2].tolist()}
+            out.record_problems = {n % LINE_BASE: problems[n] for n in lines[seg][states == 2].tolist()}
         outcomes.append(out)
     return outcomes

@@ -59,7 +59,8 @@ class Store:
             self.lake.mkdir(parents=True, exist_ok=True)
         elif not (home / DATABASE_FILE).exists():
             raise StoreError(f"Không tìm thấy kho dữ liệu tại {home}: hãy nạp dữ liệu trước (thuocdo ingest …).")
-        self._secret = _load_or_create_secret(home / SECRET_FILE, create=not read_only)
+        self._secret = _load_or_create_secret(home / SECRET_FILE, create=not read_only,
+                                              has_data=(home / DATABASE_FILE).exists())
         try:
             self.con = duckdb.connect(str(home / DATABASE_FILE), read_only=read_only)
         except duckdb.IOException as exc:
@@ -139,13 +140,57 @@ class Store:
                 path.unlink(missing_ok=True)
 
 
-def _load_or_create_secret(path: Path, *, create: bool) -> bytes:
-    """The store's pseudonymisation key: 32 random bytes, created once, readable by the owner only."""
+#: the secret is 32 random bytes, written as 64 hexadecimal digits
+SECRET_BYTES = 32
+_RESTORE = "hãy khôi phục tệp này từ bản sao lưu của kho (xem README, mục sao lưu khóa bí mật) rồi chạy lại"
+
+
+def _load_or_create_secret(path: Path, *, create: bool, has_data: bool = False) -> bytes:
+    """The store's pseudonymisation key: 32 random bytes, readable by the owner only.
+
+    It is created once, atomically (a synced temporary file linked into place, so a crash leaves either no key
+    or the whole key, and two processes opening a new store at once end with one key). It is never made again
+    for a store that holds data (`has_data`): every person and record key would change, and re-ingested files
+    would be stored twice. A missing, empty or malformed key is an error that says how to restore it."""
     if not path.exists():
+        if has_data:
+            raise StoreError(f"Kho dữ liệu {path.parent} đã có dữ liệu nhưng thiếu khóa bí mật {path}: khóa không "
+                             f"thể tạo lại mà không làm đổi mã của mọi người dùng; {_RESTORE}.")
         if not create:
             raise StoreError(f"Thiếu khóa bí mật {path}.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _create_secret(path)
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        secret = b""
+    if len(secret) != SECRET_BYTES:
+        raise StoreError(f"Khóa bí mật {path} không hợp lệ (cần {2 * SECRET_BYTES} chữ số thập lục phân); {_RESTORE}.")
+    return secret
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new key at `path` unless one appears there meanwhile (another process's: then that one stays)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text().strip())
+            f.write(secrets.token_hex(SECRET_BYTES))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)  # atomic, and never replaces a key that is there
+        except FileExistsError:
+            pass
+        _sync_directory(path.parent)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _sync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

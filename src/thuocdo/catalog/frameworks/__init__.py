@@ -25,6 +25,7 @@ from importlib import resources
 from typing import Any, Final
 
 from thuocdo.catalog.model import CatalogError
+from thuocdo.model.tree import tree_problem
 
 _PACKAGE: Final = "thuocdo.catalog.frameworks"
 NORMALISATIONS: Final = frozenset({"none", "min_max", "z_score", "goalposts", "distance_to_target", "rank"})
@@ -195,18 +196,11 @@ def _node(where: str, raw: dict[str, Any]) -> FrameworkNode:
 
 
 def _check_level(where: str, level: FrameworkLevel) -> None:
-    codes = [n.code for n in level.nodes]
-    if len(set(codes)) != len(codes):
-        raise FrameworkError(f"{where}: duplicate node codes")
+    problem = tree_problem([(n.code, n.parent, n.points) for n in level.nodes], weight_name="points")
+    if problem is not None:
+        raise FrameworkError(f"{where}: {problem}")
     by_code = {n.code: n for n in level.nodes}
-    roots = [n.code for n in level.nodes if n.parent is None]
-    if len(roots) != 1:
-        raise FrameworkError(f"{where}: expected one root, found {roots}")
     for n in level.nodes:
-        if n.parent is not None and n.parent not in by_code:
-            raise FrameworkError(f"{where}: node {n.code} has unknown parent {n.parent}")
-        if not (math.isfinite(n.points) and n.points >= 0):
-            raise FrameworkError(f"{where}: node {n.code} has points {n.points}, expected a number ≥ 0")
         if n.value_range is not None and not n.value_range[0] < n.value_range[1]:
             raise FrameworkError(f"{where}: node {n.code} has an empty range {n.value_range}")
     children: dict[str, list[FrameworkNode]] = {}
