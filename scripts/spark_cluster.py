@@ -140,7 +140,7 @@ QUICK = {"spark.sql.shuffle.partitions": "2", "spark.sql.adaptive.enabled": "fal
 
 def check(home: Path, folder: Path, period: str, breakdowns: list[str], workers: int = 2, quick: bool = False) -> bool:
     """Start a cluster, compute the metric set on it and on DuckDB, compare, stop. True when they agree."""
-    from thuocdo import workflows
+    from thuocdo.workflows import metrics as metric_workflow
     from thuocdo.engines.spark import spark_session
 
     t0 = time.monotonic()
@@ -151,12 +151,12 @@ def check(home: Path, folder: Path, period: str, breakdowns: list[str], workers:
         spark_session(cluster.url, {"spark.executor.memory": "768m", **(QUICK if quick else {})})  # the CLI's session
         print(f"application connected ({time.monotonic() - t0:.1f} s)", flush=True)
         for by in breakdowns:
-            request = workflows.metric_request(period, by)
+            request = metric_workflow.metric_request(period, by)
             t = time.monotonic()
-            duck = workflows.metrics(home, request)
+            duck = metric_workflow.metrics(home, request)
             t_duck = time.monotonic() - t
             t = time.monotonic()
-            spark = workflows.metrics(home, request, engine="spark", master=cluster.url)
+            spark = metric_workflow.metrics(home, request, engine="spark", master=cluster.url)
             t_spark = time.monotonic() - t
             same = spark.schema == duck.schema and spark.num_rows == duck.num_rows and all(
                 _same(s[c], d[c]) for s, d in zip(spark.to_pylist(), duck.to_pylist()) for c in d)
