@@ -41,7 +41,7 @@ def _free_port() -> int:
 
 def _request(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> dict[str, object]:
     req = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body is not None else "GET")
-    with urllib.request.urlopen(req, timeout=120) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(req, timeout=120) as response:  # a loopback URL only
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 

@@ -10,8 +10,9 @@ only (``basis = records``; published aggregates are not summed with them):
 
 A year's MAU of a platform is the mean of its quarterly MAU over the quarters of the year that have usage
 data at all (for a province: data in that province; a platform absent from such a quarter counts 0 in it),
-as a quarter's MAU is the mean of its months. Values go to the nation (``VN``) and to each province of the 34 (``new:CODE``), where the metric
-tables place every person-month. Pure functions: rows of the long format of ``thuocdo ingest indicators``.
+as a quarter's MAU is the mean of its months. Values go to the nation (``VN``) and to each province of the 34
+(``new:CODE``), where the metric tables place every person-month. Pure functions: rows of the long format of
+``thuocdo ingest indicators``.
 
 >>> import pyarrow as pa
 >>> q1 = pa.table({"platform": ["zalo", "messenger"], "origin": ["vn", "foreign"], "mau": [30.0, 10.0],

@@ -3,8 +3,8 @@
 Each committed group of posted batches is one Arrow IPC file (a *segment*) under ``lake/inbox/<source>/``,
 written and synced before the transaction that lists it in ``inbox_segments`` with the batches' ledger and
 audit entries. A segment that no transaction lists (a crash between the two) is removed at the next opening
-of the store (:meth:`thuocdo.store.Store.sweep`). Writing a file is several times cheaper than inserting the rows into a database table, and the
-merge reads the segments whole.
+of the store (:meth:`thuocdo.store.Store.sweep`). Writing a file is several times cheaper than inserting the rows
+into a database table, and the merge reads the segments whole.
 
 The inbox is merged into the day partitions (:func:`flush_inbox`) in the background and before anything reads
 records: the metric rollups and a file ingestion of the same source flush it first, so no reader misses a
@@ -24,10 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from thuocdo.ingest.usage import stage_person_days
+from thuocdo.rollups.rebuild import literal
 from thuocdo.store import Store
 from thuocdo.store.home import INBOX_DIR
 from thuocdo.store.lake import discard, finish, list_files, publish
-from thuocdo.rollups.rebuild import literal
 
 #: the columns of a segment (those of the legacy ``inbox`` table, without seq and source)
 COLUMNS = ("batch_id", "person", "platform", "day", "month", "active_seconds_n", "bytes_n", "sessions_n",

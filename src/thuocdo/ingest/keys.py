@@ -10,9 +10,10 @@ the server keeps:
   smaller files, the keys of the files no longer listed are dropped and only the new files are read. Memory
   is bounded: 20 bytes per key, the least recently used days dropped beyond `max_keys`;
 - the list of each day's key files, and each source's inbox keys (24 bytes each: the inbox holds at most one
-  merge's worth of records), as a few sorted runs, merged as they grow (:class:`_Runs`). Both are read from the database on first use and kept up to date
-  by the writer (:meth:`StoredKeys.added`); whatever else changes the lake or the inbox (a merge, a file
-  ingestion) must call :meth:`StoredKeys.forget`, under the same lock, before the next lookup.
+  merge's worth of records), as a few sorted runs, merged as they grow (:class:`_Runs`). Both are read from the
+  database on first use and kept up to date by the writer (:meth:`StoredKeys.added`); whatever else changes the
+  lake or the inbox (a merge, a file ingestion) must call :meth:`StoredKeys.forget`, under the same lock, before
+  the next lookup.
 """
 
 from __future__ import annotations

@@ -169,7 +169,8 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW typed_ok AS
         SELECT *, CAST(ts_utc + INTERVAL 7 HOUR AS DATE) AS day,
-               CASE WHEN ts_utc >= TIMESTAMP '2025-06-30 17:00:00' THEN code_after ELSE code_before END AS province_code,
+               CASE WHEN ts_utc >= TIMESTAMP '2025-06-30 17:00:00' THEN code_after ELSE code_before END
+                   AS province_code,
                coalesce(_json_ok AND person IS NOT NULL AND coalesce(length(record_id), 0) <= {MAX_RECORD_ID}
                AND platform_id IS NOT NULL AND ts_utc >= {_FIRST_UTC} AND ts_utc < {_LAST_UTC}
                AND {" AND ".join(f"{name}_n IS NOT NULL" for name, _, _ in _INTS)} AND {upper}

@@ -134,12 +134,12 @@ def _table(doc, t: TableBlock) -> None:  # type: ignore[no-untyped-def]
     table = doc.add_table(rows=1, cols=len(t.headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(table.rows[0].cells, t.headers):
+    for cell, text in zip(table.rows[0].cells, t.headers, strict=True):
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _font(cell.paragraphs[0].add_run(text), TABLE_PT, bold=True)
     for row in t.rows:
         cells = table.add_row().cells
-        for i, (cell, text) in enumerate(zip(cells, row)):
+        for i, (cell, text) in enumerate(zip(cells, row, strict=False)):
             cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT if t.numeric[i] else WD_ALIGN_PARAGRAPH.LEFT
             _font(cell.paragraphs[0].add_run(text), TABLE_PT)
     for note in t.notes:

@@ -30,7 +30,8 @@ class ReportRequestError(ValueError):
 def _quarter(period: str) -> Period:
     p = Period.parse(period)
     if p.kind is not PeriodKind.QUARTER:
-        raise ReportRequestError(f"Kỳ '{period}' là một tháng: báo cáo lập theo quý, dùng dạng YYYY-Qn (ví dụ 2022-Q1).")
+        raise ReportRequestError(f"Kỳ '{period}' là một tháng: báo cáo lập theo quý, "
+                                 "dùng dạng YYYY-Qn (ví dụ 2022-Q1).")
     return p
 
 
@@ -53,9 +54,11 @@ def report_inputs(home: Path | None, period: str, source: str | None = None, min
     if not current.num_rows:
         raise ReportRequestError(f"Chưa có số liệu nào cho {quarter.label}: nạp dữ liệu trước (thuocdo ingest …).")
     quarters = trend_periods(quarter.label)
-    platforms = {q: current if q == quarter.label else metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform", source))
+    platforms = {q: current if q == quarter.label
+                 else metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform", source))
                  for q in quarters}
-    categories = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "category", source)) for q in quarters}
+    categories = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "category", source))
+                  for q in quarters}
     provinces = metric_workflow.metrics(home, metric_workflow.metric_request(quarter.label, "province", source))
     months = {m: metric_workflow.metrics(home, metric_workflow.metric_request(m, "platform", source))
               for m in (*quarter.previous().months, *quarter.months)}
@@ -129,7 +132,8 @@ def scorecard_inputs(home: Path | None, year: int, framework: str | None = None,
 
 
 def write_scorecard(home: Path | None, year: int, formats: list[str], output: Path, framework: str | None = None,
-                    runs: int = SCORECARD_RUNS, on_step: Callable[[str], None] | None = None) -> tuple[Report, dict[str, Path]]:
+                    runs: int = SCORECARD_RUNS,
+                    on_step: Callable[[str], None] | None = None) -> tuple[Report, dict[str, Path]]:
     """Build the scorecard of `year` and write it in `formats` under `output`."""
     if on_step:
         on_step("xếp hạng")
