@@ -42,10 +42,10 @@ def _write(table: pa.Table, fmt: TextFormat, output: Path | None, rich: Table) -
         write_table(table, fmt.value, output)
 
 
-def _num(v: object, decimals: int) -> str:
+def _num(v: float | None, decimals: int) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    return format_number(float(v), decimals)  # type: ignore[arg-type]
+    return format_number(float(v), decimals)
 
 
 def index_command(
@@ -122,12 +122,12 @@ def targets_command(
     _write(table, fmt, output, _targets_rich(year, table))
 
 
-def _value(v: object, unit: str) -> str:
+def _value(v: float | None, unit: str) -> str:
     if v is None:
         return "–"
     if unit == "rank":
-        return format_number(float(v), 0)  # type: ignore[arg-type]
-    text = format_number(float(v), 2).rstrip("0").rstrip(",")  # type: ignore[arg-type]
+        return format_number(float(v), 0)
+    text = format_number(float(v), 2).rstrip("0").rstrip(",")
     suffix = UNIT_VI.get(unit, "") if unit in ("percent", "percent_per_year") else " " + UNIT_VI.get(unit, "")
     return f"{text}{suffix}".rstrip()
 

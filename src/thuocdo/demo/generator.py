@@ -124,7 +124,7 @@ def generate(catalog: Catalog, out: Path, persons: int, seed: int,
 def _old_units(catalog: Catalog, panel: PanelDesign, rng: np.random.Generator) -> np.ndarray:
     """Each panelist's former (63-unit) province, drawn within the new unit in proportion to smartphone users."""
     rows = [r for r in catalog.population_rows() if r["level"] == "old" and r["year"] == 2022]
-    users = {str(r["code"]): float(r["smartphone_users"]) for r in rows}  # type: ignore[arg-type]
+    users = {str(r["code"]): float(r["smartphone_users"]) for r in rows}
     index = np.empty(panel.persons, dtype=np.int32)
     for h, code in enumerate(panel.provinces):
         olds = [i for i, o in enumerate(catalog.provinces_old) if o.new_code == code]

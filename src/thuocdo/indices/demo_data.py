@@ -80,7 +80,7 @@ def demo_indicators(catalog: Catalog, seed: int = 2024) -> list[dict[str, str]]:
     rng = np.random.default_rng(seed)
     rows: list[dict[str, str]] = []
     pop = {r["code"]: r for r in catalog.population_rows() if r["level"] == "old" and r["year"] == 2022}
-    share = np.array([float(pop[p.code]["smartphone_users"]) / float(pop[p.code]["population"])  # type: ignore[arg-type]
+    share = np.array([float(pop[p.code]["smartphone_users"]) / float(pop[p.code]["population"])
                       for p in catalog.provinces_old])
     capacity = (share - share.mean()) / share.std()
     lift = np.array([_LEADERS.get(p.code, 0.0) for p in catalog.provinces_old])

@@ -142,7 +142,7 @@ def _months(day_number: np.ndarray) -> pa.Array:
 def _strings(col: pa.ChunkedArray, *, nulls: bool = False) -> bool:
     if pa.types.is_null(col.type):
         return nulls
-    return pa.types.is_string(col.type)
+    return bool(pa.types.is_string(col.type))
 
 
 def _all(mask: pa.ChunkedArray | pa.Array, *, nulls: bool = False) -> bool:
@@ -216,7 +216,8 @@ def _person_keys(secret: bytes, source: str, user_id: pa.ChunkedArray) -> np.nda
         outer.update(inner.digest())
         digests.append(outer.digest()[:8])
     first = np.frombuffer(b"".join(digests), dtype=">u8").astype(np.uint64)
-    return (first ^ _SIGN).view(np.int64)[encoded.indices.to_numpy()]
+    keys: np.ndarray = (first ^ _SIGN).view(np.int64)[encoded.indices.to_numpy()]
+    return keys
 
 
 def _record_keys(secret: bytes, record_id: pa.ChunkedArray, person: np.ndarray, platform: pa.ChunkedArray,

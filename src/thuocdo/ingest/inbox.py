@@ -23,11 +23,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thuocdo.ingest.usage import stage_person_days
-from thuocdo.rollups.rebuild import literal
+from thuocdo.ingest.person_days import stage_person_days
 from thuocdo.store import Store
 from thuocdo.store.home import INBOX_DIR
 from thuocdo.store.lake import discard, finish, list_files, publish
+from thuocdo.store.sql import literal
 
 #: the columns of a segment (those of the legacy ``inbox`` table, without seq and source)
 COLUMNS = ("batch_id", "person", "platform", "day", "month", "active_seconds_n", "bytes_n", "sessions_n",
@@ -83,8 +83,8 @@ def inbox_rows(store: Store, source: str | None = None, last: int | None = None,
 
 def inbox_size(store: Store) -> int:
     """How many records the inbox holds."""
-    return store.con.execute(  # type: ignore[no-any-return]
-        "SELECT (SELECT coalesce(sum(rows), 0) FROM inbox_segments) + (SELECT count(*) FROM inbox)").fetchall()[0][0]
+    return int(store.con.execute(
+        "SELECT (SELECT coalesce(sum(rows), 0) FROM inbox_segments) + (SELECT count(*) FROM inbox)").fetchall()[0][0])
 
 
 def inbox_months(store: Store) -> list[str]:

@@ -37,8 +37,8 @@ from thuocdo.ingest.readers import LINE, RawInput, Rejection
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import GOOD_ROWS_SQL
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
-from thuocdo.rollups.rebuild import literal
 from thuocdo.store import Store
+from thuocdo.store.sql import literal
 
 #: inside a group, a record's line is its batch's position × LINE_BASE + its own number in the batch
 LINE_BASE = 1_000_000

@@ -101,7 +101,7 @@ def _quarantine_bad_rows(store: Store, raw: RawInput, source: str, batch_id: str
         UNION ALL BY NAME SELECT * FROM q_rejections
     """)
     con.unregister("q_rejections")
-    return con.execute("SELECT count(*) FROM q_batch").fetchall()[0][0]  # type: ignore[index]
+    return int(con.execute("SELECT count(*) FROM q_batch").fetchall()[0][0])
 
 
 def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int]:
@@ -120,7 +120,7 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
     if key_files:
         con.execute("DELETE FROM fresh USING read_parquet($files) k "
                     "WHERE fresh.day = k.day AND fresh.k1 = k.k1 AND fresh.k2 = k.k2", {"files": key_files})
-    n_fresh = con.execute("SELECT count(*) FROM fresh").fetchall()[0][0]  # type: ignore[index]
+    n_fresh = con.execute("SELECT count(*) FROM fresh").fetchall()[0][0]
     if n_fresh:
         stage_person_days(store, source, batch_id, key_files)
     return n_fresh, n_good - n_fresh

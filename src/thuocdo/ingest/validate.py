@@ -93,7 +93,8 @@ def source_relation(raw: RawInput, contract: Contract) -> str:
 def _distinct(con: duckdb.DuckDBPyConnection, raw: RawInput, column: str) -> list[str | None]:
     """The distinct values of a text column of `src`: from the Arrow table itself when `src` is its columns."""
     if raw.format != "ndjson" and column in raw.table.column_names:
-        return pc.unique(raw.table[column]).to_pylist()  # type: ignore[no-any-return]
+        values: list[str | None] = pc.unique(raw.table[column]).to_pylist()
+        return values
     return [r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM src").fetchall()]
 
 
@@ -228,7 +229,7 @@ def stage_table(store: Store, raw: RawInput, contract_sql: str) -> int:
         con.execute(f"CREATE OR REPLACE TEMP TABLE src AS {contract_sql}")
     finally:
         con.unregister("raw_in")
-    n = con.execute("SELECT count(*) FROM src").fetchall()[0][0]  # type: ignore[index]
+    n = con.execute("SELECT count(*) FROM src").fetchall()[0][0]
     if n == 0 and not raw.rejections:
         raise InputError(f"Tệp {raw.name}: không có dòng dữ liệu nào (chỉ có tiêu đề hoặc dòng trống).")
     return int(n)

@@ -59,12 +59,12 @@ def ingest_weights(store: Store, path: Path, source: str) -> BatchResult:
     con.execute("""CREATE OR REPLACE TEMP TABLE w_good AS
         SELECT person, month, arg_max(w, _line) AS weight FROM w_checked WHERE len(problems) = 0
         GROUP BY person, month""")
-    good = con.execute("SELECT count(*) FROM w_checked WHERE len(problems) = 0").fetchall()[0][0]  # type: ignore[index]
+    good = con.execute("SELECT count(*) FROM w_checked WHERE len(problems) = 0").fetchall()[0][0]
     unchanged = con.execute("""SELECT count(*) FROM w_good g JOIN weights w ON w.source = $source
                                AND w.person = g.person AND w.month = g.month AND w.weight = g.weight""",
-                            {"source": source}).fetchall()[0][0]  # type: ignore[index]
+                            {"source": source}).fetchall()[0][0]
     result.rows_read = n + len(raw.rejections)
-    distinct = con.execute("SELECT count(*) FROM w_good").fetchall()[0][0]  # type: ignore[index]
+    distinct = con.execute("SELECT count(*) FROM w_good").fetchall()[0][0]
     result.stored = distinct - unchanged
     result.duplicates = good - result.stored
     src = source.replace("'", "''")

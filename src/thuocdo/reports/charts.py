@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -18,11 +18,15 @@ from matplotlib.ticker import FuncFormatter
 from thuocdo.reports.model import Chart
 from thuocdo.reports.vietnamese import format_number
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 DOMESTIC = "#c8102e"
 FOREIGN = "#7f8c8d"
 FONT = ["DejaVu Sans", "Liberation Sans", "Arial", "sans-serif"]
-_STYLE: dict[str, Any] = {"font.family": "sans-serif", "font.sans-serif": FONT, "font.size": 9, "svg.fonttype": "none",
-          "svg.hashsalt": "thuocdo", "axes.spines.top": False, "axes.spines.right": False}
+_STYLE: dict[RcKeyType, Any] = {"font.family": "sans-serif", "font.sans-serif": FONT, "font.size": 9,
+                                "svg.fonttype": "none", "svg.hashsalt": "thuocdo", "axes.spines.top": False,
+                                "axes.spines.right": False}
 _LINE_COLOURS = ["#c8102e", "#1f4e79", "#e67e22", "#2e8b57", "#8e44ad", "#7f8c8d", "#b7950b", "#17a589",
                  "#5d6d7e", "#a93226", "#2874a6", "#af601a", "#196f3d"]
 
@@ -32,7 +36,7 @@ def _vn(decimals: int = 0) -> FuncFormatter:
 
 
 def _figure(chart: Chart) -> Any:
-    with plt.rc_context(_STYLE):  # type: ignore[arg-type]
+    with plt.rc_context(_STYLE):
         match chart.kind:
             case "bars":
                 return _bars(chart.data)
@@ -173,7 +177,7 @@ def render_svg(chart: Chart) -> str:
     several charts in one page never share an id."""
     fig = _figure(chart)
     buf = io.StringIO()
-    with plt.rc_context(_STYLE):  # type: ignore[arg-type]
+    with plt.rc_context(_STYLE):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "thuocdo"})
     plt.close(fig)
     text = buf.getvalue()
@@ -187,7 +191,7 @@ def render_svg(chart: Chart) -> str:
 def render_png(chart: Chart, dpi: int = 200) -> bytes:
     fig = _figure(chart)
     buf = io.BytesIO()
-    with plt.rc_context(_STYLE):  # type: ignore[arg-type]
+    with plt.rc_context(_STYLE):
         fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return buf.getvalue()

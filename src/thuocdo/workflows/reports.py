@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from thuocdo.catalog import load_catalog
 from thuocdo.catalog.frameworks import indicator_labels
@@ -22,6 +23,9 @@ from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import metrics as metric_workflow
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 
 class ReportRequestError(ValueError):
     """A report that cannot be made as asked (the message says why and what to do)."""
@@ -35,8 +39,8 @@ def _quarter(period: str) -> Period:
     return p
 
 
-def _record_sources(table: object) -> list[str]:
-    rows = table.to_pylist()  # type: ignore[attr-defined]
+def _record_sources(table: pa.Table) -> list[str]:
+    rows = table.to_pylist()
     return sorted({r["source"] for r in rows if r.get("basis") == "records" and r.get("source")})
 
 

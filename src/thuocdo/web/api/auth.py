@@ -18,7 +18,8 @@ _bearer = HTTPBearer(auto_error=False, description="Khóa API dạng Authorizati
 
 
 def service_of(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+    service: Service = request.app.state.service
+    return service
 
 
 def principal(request: Request, key: Annotated[str | None, Depends(_api_key)] = None,

@@ -20,7 +20,8 @@ def line_chart(points: list[tuple[str, float | None]], label: Any, width: int = 
     def y(v: float) -> float:
         return top + (height - top - bottom) * (1 - v / top_value)
 
-    segments, current = [], []
+    segments: list[list[str]] = []
+    current: list[str] = []
     dots = []
     for (period, v), xi in zip(points, x, strict=True):
         if v is None:
@@ -44,5 +45,5 @@ def _nice(value: float) -> float:
     """The smallest of 1, 2, 2.5, 5 × 10^k at or above `value` (the top of a chart's axis)."""
     if value <= 0:
         return 1.0
-    scale = 10 ** math.floor(math.log10(value))
+    scale: float = 10 ** math.floor(math.log10(value))
     return next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= value)

@@ -95,7 +95,7 @@ def platforms_page(request: Request, who: Caller, ky: str | None = None, nhom: s
         raise NotFound(f"Không có nhóm nền tảng '{nhom[:40]}'.")
     share_rows = {r["category"]: r for r in table_rows(service.public_metrics(period, "category", who, source))
                   if r["metric"] == "mau"}
-    groups = []
+    groups: list[dict[str, Any]] = []
     for c in present if not nhom else [nhom]:
         members = [r for r in rows if r["category"] == c]
         members.sort(key=lambda r: (r.get("mau") is None, -(r.get("mau") or 0), r["name"]))
@@ -120,7 +120,7 @@ def platform_page(request: Request, who: Caller, platform_id: str, ky: str | Non
     period = chosen_period(periods, ky)
     if period is None:
         return _no_data(request, platform.name)
-    series = []
+    series: list[dict[str, Any]] = []
     source = nguon
     for month in periods.months:
         rows, source, _ = platform_rows(service, who, month, source)
