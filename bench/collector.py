@@ -184,7 +184,8 @@ def run(seconds: float, clients: int, batch: int, retry: float, compress: bool, 
         rollup_s = time.perf_counter() - t0
         day_files = store.con.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM lake_files "
                                       "WHERE dataset = 'person_day' GROUP BY day)").fetchall()[0][0]
-        keys = store.con.execute("SELECT coalesce(sum(rows), 0) FROM lake_files WHERE dataset = 'record_keys'").fetchall()[0][0]
+        keys = store.con.execute(
+            "SELECT coalesce(sum(rows), 0) FROM lake_files WHERE dataset = 'record_keys'").fetchall()[0][0]
         inbox = inbox_size(store)
         distinct_keys = store.con.execute(
             "SELECT count(*) FROM (SELECT DISTINCT day, k1, k2 FROM read_parquet($f))",
@@ -236,7 +237,8 @@ def main() -> None:
     print(f"requests answered        {r['requests']:>12,}   (errors {r['errors']})")
     print(f"records/s sustained      {r['records_per_s']:>12,.0f}   (retries included)")
     print(f"new records/s            {r['new_records_per_s']:>12,.0f}")
-    print(f"latency p50 / p95 / p99  {r['p50_ms']:>7.0f} / {r['p95_ms']:.0f} / {r['p99_ms']:.0f} ms (max {r['max_ms']:.0f})")
+    print(f"latency p50 / p95 / p99  {r['p50_ms']:>7.0f} / {r['p95_ms']:.0f} / {r['p99_ms']:.0f} ms "
+          f"(max {r['max_ms']:.0f})")
     print("by part of the run       " + "; ".join(f"from {start:.0f} s: {rate:,.0f}/s, p99 {p99:.0f} ms"
                                                    for start, rate, p99 in r["parts"]))
     print(f"CPU used                 {r['server_cores']:>12.2f}   cores by the server (with its reader processes), "

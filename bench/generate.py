@@ -153,7 +153,7 @@ class Universe:
     def _check_provinces(self, catalog) -> None:
         """Every text must resolve (for 2022) to the unit the generator means; else the baselines would differ."""
         on = dt.date(2022, 1, 15)
-        for text, code in zip(self.province_texts, self.province_text_code):
+        for text, code in zip(self.province_texts, self.province_text_code, strict=True):
             resolved = catalog.resolve_province(text, on)
             if resolved is None or resolved.new_code != code:
                 raise ValueError(f"province text {text!r} resolves to {resolved}, expected {code}")

@@ -1,6 +1,7 @@
 """Scale benchmark (issue 6): the full quarterly metric set on DuckDB, on Spark local and via stored sketches.
 
-    .venv/bin/python bench/scale.py [--sizes 1000000 10000000] [--phases ...] [--workdir DIR] [--spark-master local[2]] [--clean]
+    .venv/bin/python bench/scale.py [--sizes 1000000 10000000] [--phases ...] [--workdir DIR]
+                                    [--spark-master local[2]] [--clean]
 
 For each size N it writes a store whose lake holds N person_day rows of 2022-Q1 (one source, no panel weights,
 50 platforms with Zipf popularity, N/40 persons with a heavy-tailed activity and one home province each, 90 daily
@@ -128,7 +129,8 @@ class RawDuckDB:
         files = store.files("person_day")  # type: ignore[attr-defined]
         self.con.execute(f"CREATE VIEW person_day AS SELECT '{SOURCE}' AS source, * FROM read_parquet({files!r})")
         self.con.execute("CREATE TABLE weights (source VARCHAR, person BIGINT, month VARCHAR, weight DOUBLE)")
-        self.con.execute("CREATE TABLE aggregates (source VARCHAR, platform VARCHAR, period VARCHAR, metric VARCHAR, value DOUBLE)")
+        self.con.execute("CREATE TABLE aggregates (source VARCHAR, platform VARCHAR, period VARCHAR, metric VARCHAR, "
+                         "value DOUBLE)")
         pm = sqlglot.transpile(PERSON_MONTH, read="duckdb", write="duckdb")[0]
         um = sqlglot.transpile(USAGE_MONTH, read="duckdb", write="duckdb")[0]
         self.con.execute(f"CREATE VIEW person_month AS {pm}")
@@ -172,7 +174,8 @@ def run_phase(phase: str, home: Path, master: str) -> dict[str, object]:
 
         with Store(home, sweep=False) as store:
             extra["months"] = len(sketches.build_sketch_days(store))
-            extra["cells"] = store.con.sql("SELECT sum(rows) FROM lake_files WHERE dataset = 'sketch_day'").fetchall()[0][0]
+            extra["cells"] = store.con.sql(
+                "SELECT sum(rows) FROM lake_files WHERE dataset = 'sketch_day'").fetchall()[0][0]
     elif phase == "sketch-mau":
         from thuocdo.rollups import sketches
 
@@ -184,9 +187,11 @@ def run_phase(phase: str, home: Path, master: str) -> dict[str, object]:
             distinct_q = sketches.union_cells(cells, ["platform"])
             by_province = sketches.union_cells(cells, ["province"])
             extra["rows"] = sum(t.num_rows for t in monthly) + distinct_q.num_rows + by_province.num_rows
-            exact = store.con.sql("SELECT platform, sum(persons) FROM usage_month WHERE month = '2022-01' GROUP BY 1").fetchall()
+            exact = store.con.sql(
+                "SELECT platform, sum(persons) FROM usage_month WHERE month = '2022-01' GROUP BY 1").fetchall()
             est = {r["platform"]: r["estimate"] for r in monthly[0].to_pylist()}
-            extra["max_rel_error_mau"] = round(max((abs(est[p] - n) / n for p, n in exact if n), default=float("nan")), 5)
+            worst = max((abs(est[p] - n) / n for p, n in exact if n), default=float("nan"))
+            extra["max_rel_error_mau"] = round(worst, 5)
             extra["rse"] = round(sketches.relative_standard_error(), 5)
     else:
         raise SystemExit(f"unknown phase {phase}")
@@ -244,7 +249,7 @@ def main() -> None:
         for phase in args.phases:
             load = _load()
             child = subprocess.run([sys.executable, __file__, "--phase", phase, "--home", str(home),
-                                    "--spark-master", args.spark_master], capture_output=True, text=True)
+                                    "--spark-master", args.spark_master], capture_output=True, text=True, check=False)
             lines = [line for line in child.stdout.splitlines() if line.startswith("{")]
             if child.returncode or not lines:
                 print(f"{n:>12,} {phase:<13} failed: {child.stderr[-2000:]}", flush=True)

@@ -178,7 +178,7 @@ class _Builder:
         self.rows: dict[str, list[dict[str, str]]] = {s: [] for s in SOURCES}
         self.counter = 0
         self.users: dict[str, list[str]] = {
-            "panel-a": SPECIAL_USERS + [f"u{n:04d}" for n in range(0, 45)],
+            "panel-a": SPECIAL_USERS + [f"u{n:04d}" for n in range(45)],
             "telco-b": SPECIAL_USERS[::2] + [f"u{n:04d}" for n in range(25, 70)],
         }
         self.home: dict[tuple[str, str], int] = {}
@@ -273,7 +273,7 @@ class _Builder:
 
 
 def _weights(rng: random.Random, users: list[str]) -> list[dict[str, str]]:
-    months = [(2020, 12)] + _months() + [(2022, 4)]
+    months = [(2020, 12), *_months(), (2022, 4)]
     rows = []
     for user in users:
         for year, month in months:
@@ -346,7 +346,10 @@ def make_fixture(
         keyed: list[tuple[float, int, dict[str, str], bool]] = []  # (position, tie-break, row, invalid?)
         for i, row in enumerate(originals):
             keyed.append((float(i), 0, row, False))
-            later = lambda: rng.uniform(i + 0.01, len(originals))  # noqa: E731 - a position after row i
+
+            def later(start: float = i + 0.01, end: int = len(originals)) -> float:  # a position after row i
+                return rng.uniform(start, end)
+
             draw = rng.random()
             if draw < 0.05:  # an exact copy (a retry)
                 keyed.append((later(), 1, dict(row), False))

@@ -27,10 +27,11 @@ from __future__ import annotations
 import calendar
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from fractions import Fraction
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -38,8 +39,8 @@ try:
     from zoneinfo import ZoneInfo
 
     LOCAL_TZ: Any = ZoneInfo("Asia/Ho_Chi_Minh")
-except Exception:  # no tz database: Vietnam has been UTC+7 without DST since 1975
-    LOCAL_TZ = timezone(timedelta(hours=7))
+except (ImportError, KeyError):  # no tz database (ZoneInfoNotFoundError is a KeyError): Vietnam has been UTC+7
+    LOCAL_TZ = timezone(timedelta(hours=7))  # without DST since 1975
 
 NATIONAL = "*"  # the province key of national figures (None is the "unknown province" key)
 
@@ -143,7 +144,7 @@ def parse_time(value: Any) -> tuple[datetime, date] | None:
             return None
     else:
         return None
-    return moment.astimezone(timezone.utc), moment.astimezone(LOCAL_TZ).date()
+    return moment.astimezone(UTC), moment.astimezone(LOCAL_TZ).date()
 
 
 def parse_record(
@@ -268,9 +269,8 @@ def period_months(period: str) -> list[str]:
     if m := _QUARTER_RE.fullmatch(period):
         year, quarter = int(m.group(1)), int(m.group(2))
         return [f"{year:04d}-{month:02d}" for month in range(3 * quarter - 2, 3 * quarter + 1)]
-    if m := _MONTH_RE.fullmatch(period):
-        if 1 <= int(m.group(2)) <= 12:
-            return [period]
+    if (m := _MONTH_RE.fullmatch(period)) and 1 <= int(m.group(2)) <= 12:
+        return [period]
     raise ValueError(f"not a period (YYYY-MM or YYYY-Qn): {period!r}")
 
 
@@ -516,10 +516,10 @@ def reference_metrics(
         ]
         row["rank"] = 1 + sum(1 for mau in peers if mau > row["mau"])
 
-    float_columns = METRIC_COLUMNS + ["mau_change_prev", "mau_change_yoy"]
+    float_columns = [*METRIC_COLUMNS, "mau_change_prev", "mau_change_yoy"]
     columns = ["source", "period", "platform", "category", "origin"]
     columns += ["province"] if by_province else []
-    columns += METRIC_COLUMNS + ["rank", "mau_change_prev", "mau_change_yoy"]
+    columns += [*METRIC_COLUMNS, "rank", "mau_change_prev", "mau_change_yoy"]
     frame = pd.DataFrame(
         [{c: _float(row[c]) if c in float_columns else row[c] for c in columns} for row in rows],
         columns=columns,
@@ -551,13 +551,13 @@ def reference_category_shares(metrics: pd.DataFrame, metric: str = "mau") -> pd.
     for key, sums in groups.items():
         out.append(
             {
-                **dict(zip(group_columns, key)),
+                **dict(zip(group_columns, key, strict=True)),
                 **sums,
                 "domestic_share": sums["domestic"] / sums["total"] if sums["total"] else None,
                 "ratio": sums["domestic"] / sums["foreign"] if sums["foreign"] else None,
             }
         )
-    columns = group_columns + ["domestic", "foreign", "total", "domestic_share", "ratio"]
+    columns = [*group_columns, "domestic", "foreign", "total", "domestic_share", "ratio"]
     frame = pd.DataFrame(out, columns=columns)
     for column in ["domestic", "foreign", "total", "domestic_share", "ratio"]:
         frame[column] = frame[column].astype(float)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
@@ -34,7 +33,8 @@ def accepted(records: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Cli, dict[str, list[dict[str, str]]], dict[str, list[dict[str, str]]]]:
+def case(tmp_path_factory: pytest.TempPathFactory
+         ) -> tuple[Cli, dict[str, list[dict[str, str]]], dict[str, list[dict[str, str]]]]:
     tmp = tmp_path_factory.mktemp("ref")
     fx = make_fixture(seed=20220401, n_records=3000)
     cli = Cli(tmp / "home")

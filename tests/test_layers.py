@@ -52,7 +52,8 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> Iterator[tuple[str
             if node.level:
                 base = ".".join(package[:len(package) - node.level + 1] + ([base] if base else []))
             targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
-        for target in targets:
+        for imported in targets:
+            target = imported
             while target not in known and "." in target:
                 target = target.rsplit(".", 1)[0]
             if target in known and target != name and target.startswith("thuocdo"):

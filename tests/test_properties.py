@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from thuocdo.workflows import ingest as ingest_workflow
-
 from thuocdo.workflows import metrics as metric_workflow
 
 COLUMNS = ["user_id", "platform", "time", "active_seconds", "bytes", "sessions", "installs", "province"]

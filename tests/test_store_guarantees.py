@@ -22,7 +22,8 @@ HEADER = "record_id,user_id,platform,time,active_seconds,bytes,sessions,installs
 
 def test_no_raw_user_id_is_stored_anywhere(cli: Cli, home: Path, tmp_path: Path) -> None:
     raw_ids = [f"RAW-{i:04d}-0912345678" for i in range(50)]
-    rows = [f"r{i},{uid},zalo,2022-01-{1 + i % 28:02d}T10:00:00+07:00,60,10,1,0,Hà Nội\n" for i, uid in enumerate(raw_ids)]
+    rows = [f"r{i},{uid},zalo,2022-01-{1 + i % 28:02d}T10:00:00+07:00,60,10,1,0,Hà Nội\n"
+            for i, uid in enumerate(raw_ids)]
     rows.append(f"bad,{raw_ids[0]},not-a-platform,2022-01-05,1,0,1,0,\n")  # quarantined rows are pseudonymised too
     cli("ingest", "usage", write(tmp_path / "u.csv", HEADER + "".join(rows)), "--source", "s")
     weights = "user_id,month,weight\n" + "".join(f"{uid},2022-01,2\n" for uid in raw_ids) + f"{raw_ids[1]},bad,1\n"
@@ -46,7 +47,8 @@ def test_no_raw_user_id_is_stored_anywhere(cli: Cli, home: Path, tmp_path: Path)
 
 
 def test_person_keys_are_the_keyed_hash(cli: Cli, home: Path, tmp_path: Path) -> None:
-    cli("ingest", "usage", write(tmp_path / "u.csv", HEADER + "r1,Người-dùng-①,zalo,2022-01-03,1,0,1,0,\n"), "--source", "s")
+    cli("ingest", "usage", write(tmp_path / "u.csv", HEADER + "r1,Người-dùng-①,zalo,2022-01-03,1,0,1,0,\n"),
+        "--source", "s")
     secret = bytes.fromhex((home / "secret.key").read_text())
     files = list((home / "lake" / "person_day").rglob("*.parquet"))
     persons = pq.read_table(files[0]).column("person").to_pylist()
@@ -127,7 +129,7 @@ def test_a_store_in_use_by_another_process_gives_a_clear_error(home: Path, cli: 
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         result = subprocess.run([sys.executable, "-m", "thuocdo", "--home", str(home), "metrics", "--period",
-                                 "2022-01"], capture_output=True, text=True)
+                                 "2022-01"], capture_output=True, text=True, check=False)
         assert result.returncode == 2
         assert "đang được một tiến trình khác dùng (PID" in " ".join(result.stderr.split())
     finally:
@@ -137,15 +139,15 @@ def test_a_store_in_use_by_another_process_gives_a_clear_error(home: Path, cli: 
 
 def test_a_batch_that_fails_after_staging_publishes_nothing_later(home: Path, cli: Cli, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import thuocdo.ingest.usage as usage
     from thuocdo.catalog import load_catalog
-    from thuocdo.store import Store
+    from thuocdo.ingest import usage
     from thuocdo.rollups.rebuild import rebuild_dirty
+    from thuocdo.store import Store
 
     real = usage.commit_batch
 
     def failing_commit(store: Store, result: object, **kwargs: object) -> None:
-        if getattr(result, "file") == "a.csv":
+        if result.file == "a.csv":
             raise RuntimeError("disk full")
         real(store, result, **kwargs)  # type: ignore[arg-type]
 

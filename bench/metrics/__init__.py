@@ -11,8 +11,8 @@
 3. Measures, each engine in its own subprocess (so each peak RSS is its own):
    a. thuocdo ingestion: ``thuocdo.workflows.ingest.ingest`` of the weights, then of the usage files (validation, keyed
       hashing, deduplication, partition writing, rollup rebuild);
-   b. thuocdo's metric set: ``thuocdo.workflows.metrics.metrics`` for 2022-01, 2022-02, 2022-03 and 2022-Q1, by platform and
-      by province (8 calls), run twice: the second (warm) run is the one compared;
+   b. thuocdo's metric set: ``thuocdo.workflows.metrics.metrics`` for 2022-01, 2022-02, 2022-03 and 2022-Q1, by
+      platform and by province (8 calls), run twice: the second (warm) run is the one compared;
    c. one hand-written DuckDB SQL query over the raw table computing the same numbers (run twice, warm kept);
    d. the pandas groupby/nunique an analyst would write (load from Parquet timed apart, not included).
 4. Checks that all agree (every platform × period [× province] metric within 1e-9 relative), prints a table

@@ -43,7 +43,7 @@ def compare(reference: Result, other: Result) -> tuple[int, float, list[str]]:
             bad += 1
             problems.append(f"{key}: only in {'thuocdo' if key in reference else 'baseline'}")
             continue
-        for name, a, b in zip(METRICS, reference[key], other[key]):
+        for name, a, b in zip(METRICS, reference[key], other[key], strict=True):
             if not _close(a, b):
                 bad += 1
                 problems.append(f"{key} {name}: {a!r} vs {b!r}")

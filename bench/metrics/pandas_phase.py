@@ -43,7 +43,7 @@ def pandas_metrics(raw: pandas.DataFrame, weights: pandas.DataFrame,
     local = df["time"].dt.tz_convert("Asia/Ho_Chi_Minh")
     df["day"] = local.dt.tz_localize(None).dt.normalize()
     df["month"] = local.dt.month  # one year: the month number is enough
-    df["province"] = df["province"].map(dict(zip(provinces["value"], provinces["code"])))
+    df["province"] = df["province"].map(dict(zip(provinces["value"], provinces["code"], strict=True)))
     df["active"] = (df["sessions"] > 0) | (df["active_seconds"] > 0)
     keys = ["user_id", "platform", "month"]
     pm = df.groupby(keys, sort=False).agg(secs=("active_seconds", "sum"), bytes=("bytes", "sum"),

@@ -52,7 +52,7 @@ def run_phase(name: str, workdir: Path, extra: list[str] | None = None) -> dict:
     cmd = [sys.executable, "-m", __package__, "--phase", name, "--workdir", str(workdir), *(extra or [])]
     python_path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": python_path})
+    proc = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": python_path}, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"phase {name} failed (exit {proc.returncode})")
     out = json.loads((workdir / f"phase_{name}.json").read_text())

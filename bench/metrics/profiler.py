@@ -6,7 +6,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 class Profiler:
     """Wraps thuocdo's ingestion steps and every SQL statement of the store's connection with timers."""
 
-    STEPS = {
+    STEPS: ClassVar[dict[str, list[str]]] = {
         "thuocdo.ingest.usage": ["read_input", "_sha256", "stage_usage", "_quarantine_bad_rows", "_store_good_rows",
                                  "stage_person_days", "commit_batch"],
         "thuocdo.ingest.person_days": ["stage_partitions"],

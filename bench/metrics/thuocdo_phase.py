@@ -21,7 +21,7 @@ def phase_thuocdo(workdir: Path) -> dict:
     home = workdir / "home"
     runs: list[dict] = []
     tables: list[tuple[str, pyarrow.Table]] = []
-    for attempt in range(2):
+    for _attempt in range(2):
         calls: dict[str, float] = {}
         tables = []
         with Clock() as total:

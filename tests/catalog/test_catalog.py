@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import unicodedata
 from importlib import resources
@@ -329,7 +330,7 @@ def test_smartphone_users_are_plausible(catalog: Catalog) -> None:
     nation_2022 = catalog.smartphone_users(2022)
     assert nation_2022 is not None and 50e6 < nation_2022 < 70e6
     years = [catalog.smartphone_users(y) for y in range(2020, 2026)]
-    assert all(a is not None and b is not None and a < b for a, b in zip(years, years[1:]))
+    assert all(a is not None and b is not None and a < b for a, b in itertools.pairwise(years))
 
 
 # --- files --------------------------------------------------------------------------------------

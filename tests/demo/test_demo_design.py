@@ -17,9 +17,9 @@ def test_weights_add_up_to_the_universe_of_each_province_and_month() -> None:
     assert abs(panel.universe[MONTHS.index("2021-07")].sum() - UNIVERSE[2021]) < 1
     june_2022 = UNIVERSE[2021] + (UNIVERSE[2022] - UNIVERSE[2021]) * 11 / 12  # linear between mid-years
     assert abs(panel.universe[MONTHS.index("2022-06")].sum() - june_2022) < 1
-    huế = panel.provinces.index("46")
+    hue = panel.provinces.index("46")
     share = panel.universe[0] / panel.universe[0].sum()
-    assert panel.panelists[huế] / panel.panelists.sum() > 3 * share[huế]  # the boost sample
+    assert panel.panelists[hue] / panel.panelists.sum() > 3 * share[hue]  # the boost sample
 
 
 def test_expected_mau_equals_each_profile_and_trend() -> None:

@@ -12,9 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from thuocdo.workflows import ingest as ingest_workflow
-
-from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.catalog import load_catalog
 from thuocdo.demo import errors
 from thuocdo.demo.generator import DemoFiles, generate
@@ -27,6 +24,8 @@ from thuocdo.demo.targets import (
     PROVINCIAL,
     REFERENCE,
 )
+from thuocdo.workflows import ingest as ingest_workflow
+from thuocdo.workflows import metrics as metric_workflow
 
 K = 4.0  # standard errors
 QUARTER = "2022-Q1"

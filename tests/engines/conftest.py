@@ -45,7 +45,8 @@ def fixture_store(tmp_path_factory: pytest.TempPathFactory) -> FixtureStore:
     for name, rows in (("a1.csv", a[: len(a) // 2]), ("a2.csv", a[len(a) // 2:])):
         assert cli("ingest", "usage", write(tmp / name, to_csv_text(rows)), "--source", "panel-a").exit_code == 0
     third = len(b) // 3
-    assert cli("ingest", "usage", write(tmp / "b.ndjson", to_ndjson_text(b[:third])), "--source", "telco-b").exit_code == 0
+    first_part = write(tmp / "b.ndjson", to_ndjson_text(b[:third]))
+    assert cli("ingest", "usage", first_part, "--source", "telco-b").exit_code == 0
     post_and_merge(tmp / "home", "telco-b", b[third:], parts=4)
     return FixtureStore(tmp / "home", {s: accepted(r) for s, r in fx.records_by_source.items()}, fx.weights_by_source)
 
@@ -57,14 +58,15 @@ def post_and_merge(home: Path, source: str, records: list[dict[str, str]], parts
     from thuocdo.ingest.bodies import parse_records
     from thuocdo.ingest.inbox import flush_inbox
     from thuocdo.ingest.stream import Submission, Writer, accept_usage
-    from thuocdo.store import Store
     from thuocdo.rollups.rebuild import rebuild_dirty
+    from thuocdo.store import Store
 
     size = -(-len(records) // parts)
     with Store(home) as store:
         for i in range(parts):
             body = to_ndjson_text(records[i * size:(i + 1) * size]).encode()
-            accept_usage(store, load_catalog(), source, [Submission(parse_records(body, f"part-{i}"), Writer(None, "admin"))])
+            submission = Submission(parse_records(body, f"part-{i}"), Writer(None, "admin"))
+            accept_usage(store, load_catalog(), source, [submission])
             flush_inbox(store)
         rebuild_dirty(store)  # as the command line does after an ingestion: the engines read the store read-only
 

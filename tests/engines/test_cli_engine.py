@@ -24,7 +24,7 @@ def test_cli_spark_engine_gives_the_default_numbers(fixture_store: FixtureStore,
     default = cli.metrics("2022-Q1")
     on_spark = cli.metrics("2022-Q1", "--engine", "spark", "--master", "local[2]")
     assert len(on_spark) == len(default) > 5
-    for d, s in zip(default, on_spark):
+    for d, s in zip(default, on_spark, strict=True):
         assert list(s) == list(d)
         for key, value in d.items():
             if isinstance(value, float):
@@ -34,11 +34,11 @@ def test_cli_spark_engine_gives_the_default_numbers(fixture_store: FixtureStore,
 
 
 def test_explain_for_spark_is_what_the_spark_engine_runs(tmp_path: Path) -> None:
-    from thuocdo.workflows import metrics as metric_workflow
     from thuocdo.engines.spark import spark_sql
-    from thuocdo.rollups.spark import rollup_sql
     from thuocdo.metrics import query as mq
     from thuocdo.rollups.definitions import PERSON_MONTH, USAGE_MONTH
+    from thuocdo.rollups.spark import rollup_sql
+    from thuocdo.workflows import metrics as metric_workflow
 
     result = Cli(tmp_path / "home")("metrics", "--period", "2022-Q1", "--explain", "--dialect", "spark")
     assert result.exit_code == 0, result.stderr
@@ -53,9 +53,9 @@ def test_equal_mau_summed_in_another_order_ties_in_the_rank() -> None:
     import duckdb
     import pyarrow as pa
 
-    from thuocdo.workflows import metrics as metric_workflow
     from thuocdo.catalog import load_catalog
     from thuocdo.metrics import query as mq
+    from thuocdo.workflows import metrics as metric_workflow
 
     request = metric_workflow.metric_request("2022-01")
     rel = metric_workflow.relations(load_catalog(), request)
@@ -66,10 +66,11 @@ def test_equal_mau_summed_in_another_order_ties_in_the_rank() -> None:
         "province": [str(i) for i in range(4)], "persons": [1] * 4, "w_persons": [r[2] for r in rows],
         "w2_persons": [0.0] * 4, "w_active_days": [1.0] * 4, "w_seconds": [60.0] * 4, "w_bytes": [0.0] * 4,
         "w_sessions": [1.0] * 4, "w_installs": [0.0] * 4}))
-    con.execute("CREATE TABLE aggregates (source VARCHAR, platform VARCHAR, period VARCHAR, metric VARCHAR, value DOUBLE)")
+    con.execute("CREATE TABLE aggregates (source VARCHAR, platform VARCHAR, period VARCHAR, metric VARCHAR, "
+                "value DOUBLE)")
     for name in ("platforms", "periods", "smartphones"):
         con.register(name, getattr(rel, name))
     got = {r["platform"]: r for r in con.sql(mq.build(request).sql(dialect="duckdb")).to_arrow_table().to_pylist()
            if r["platform"] in ("zalo", "viber", "mocha")}
     assert got["zalo"]["mau"] != got["viber"]["mau"]  # 0.30000000000000004 and 0.3
-    assert (got["zalo"]["rank_in_category"], got["viber"]["rank_in_category"], got["mocha"]["rank_in_category"]) == (1, 1, 3)
+    assert [got[p]["rank_in_category"] for p in ("zalo", "viber", "mocha")] == [1, 1, 3]

@@ -19,11 +19,11 @@ from tests import reference
 from tests.engines.conftest import ENGINE_NAMES, FixtureStore
 from tests.random_fixture import FIXTURE_PLATFORMS
 from tests.test_engine_vs_reference import COMPARED, RENAMED, resolve_province
-from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.catalog import load_catalog
 from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.metrics import query as mq
 from thuocdo.store import Store
+from thuocdo.workflows import metrics as metric_workflow
 
 #: (period, breakdown); the periods reach back to 2021-01 (year-ago comparisons) and hit a month without activity
 CASES = [("2022-Q1", "platform"), ("2022-Q1", "province"), ("2022-Q1", "category"), ("2022-03", "platform"),
@@ -60,10 +60,15 @@ def results(request: pytest.FixtureRequest, store: Store) -> Callable[[str, str,
                 engines[engine].prepare(MONTHS)
         if (engine, period, by) not in done:
             req = metric_workflow.metric_request(period, by)
-            done[(engine, period, by)] = engines[engine].run(mq.build(req), metric_workflow.relations(load_catalog(), req))
+            relations = metric_workflow.relations(load_catalog(), req)
+            done[(engine, period, by)] = engines[engine].run(mq.build(req), relations)
         return done[(engine, period, by)]
 
     return result
+
+
+def _nan(x: object) -> bool:
+    return isinstance(x, float) and math.isnan(x)
 
 
 def close(a: object, b: object, rel: float = RELATIVE) -> bool:
@@ -109,12 +114,12 @@ def test_spark_equals_duckdb(results: Callable[..., pa.Table], period: str, by: 
     assert spark.schema.names == duck.schema.names
     assert [f.type for f in spark.schema] == [f.type for f in duck.schema]  # nothing downstream can tell
     assert spark.num_rows == duck.num_rows > 0
-    for d, s in zip(duck.to_pylist(), spark.to_pylist()):  # the same order: every ORDER BY key is unique
+    for d, s in zip(duck.to_pylist(), spark.to_pylist(), strict=True):  # the same order: every ORDER BY key is unique
         where = f"{period} {by} {d['source']} {d.get('platform') or d.get('category')} {d.get('province', '')}"
         for column, value in d.items():
             exact = not isinstance(value, float) or (d["source"] == UNWEIGHTED and column in EXACT_WHEN_UNWEIGHTED)
             if exact:
-                assert s[column] == value or (value != value and s[column] != s[column]), \
+                assert s[column] == value or (_nan(value) and _nan(s[column])), \
                     f"{where} {column}: spark {s[column]} ≠ duckdb {value}"
             else:
                 assert close(s[column], value), f"{where} {column}: spark {s[column]} ≠ duckdb {value}"
@@ -124,8 +129,9 @@ def test_the_fixture_holds_person_days_split_over_several_files(store: Store) ->
     """The posted part of telco-b was merged in several times (conftest.post_and_merge): the cases above then
     check every engine's collapse of a day's files against the reference."""
     split = store.con.sql(
-        "SELECT count(*) FROM (SELECT source, platform, person, day FROM read_parquet($files, hive_partitioning = true) "
-        "GROUP BY ALL HAVING count(*) > 1)", params={"files": store.files("person_day")}).fetchall()[0][0]
+        "SELECT count(*) FROM (SELECT source, platform, person, day "
+        "FROM read_parquet($files, hive_partitioning = true) GROUP BY ALL HAVING count(*) > 1)",
+        params={"files": store.files("person_day")}).fetchall()[0][0]
     days = store.con.sql("SELECT count(*) FROM (SELECT day FROM lake_files WHERE dataset = 'person_day' "
                          "GROUP BY source, day HAVING count(*) > 1)").fetchall()[0][0]
     assert split >= 3 and days >= 10, (split, days)  # 5 and 21 with the seeded fixture

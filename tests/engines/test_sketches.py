@@ -74,7 +74,8 @@ def test_monthly_sketches_match_the_unweighted_rollup(sketched: Store) -> None:
     """Over a month and all provinces, the sketch counts the persons the exact rollup counts (usage_month.persons)."""
     first, last = dt.date(2022, 2, 1), dt.date(2022, 2, 28)
     truth = {tuple(r[:2]): r[2] for r in sketched.con.sql(
-        "SELECT source, platform, sum(persons) FROM usage_month WHERE month = '2022-02' GROUP BY ALL HAVING sum(persons) > 0"
+        "SELECT source, platform, sum(persons) FROM usage_month WHERE month = '2022-02' "
+        "GROUP BY ALL HAVING sum(persons) > 0"
     ).fetchall()}
     check(sketches.distinct_persons(sketched, first, last), truth, ["source", "platform"])
 
@@ -112,6 +113,6 @@ def test_spark_sketches_are_interchangeable(fixture_store: FixtureStore, sketche
             spark_side = engine.distinct_persons(*Q1, by=by).to_pylist()
             embedded = sketches.distinct_persons(sketched, *Q1, by=by).to_pylist()
             assert len(spark_side) == len(embedded)
-            for s, e in zip(spark_side, embedded):
+            for s, e in zip(spark_side, embedded, strict=True):
                 assert [s[c] for c in by] == [e[c] for c in by]
                 assert abs(s["estimate"] - e["estimate"]) <= 2 * e["rse"] * e["estimate"]

@@ -136,7 +136,8 @@ def test_the_table_reads_in_vietnamese(demo: tuple[Path, list[dict[str, str]]]) 
     (("--framework", "dti-2022", "--period", "2023-Q1"), "Kỳ '2023-Q1' không hợp lệ: chỉ số tổng hợp tính theo năm"),
     (("--framework", "dti-1999", "--period", "2023"), "Không có bộ chỉ số 'dti-1999'"),
     (("--framework", "egdi", "--period", "2024"), "Bộ chỉ số egdi không có cấp 'province'"),
-    (("--framework", "dti-2022", "--period", "2019"), "Chưa có giá trị chỉ số nào của dti-2022 (DTI cấp tỉnh) cho năm 2019"),
+    (("--framework", "dti-2022", "--period", "2019"),
+     "Chưa có giá trị chỉ số nào của dti-2022 (DTI cấp tỉnh) cho năm 2019"),
 ])
 def test_errors_exit_2_with_the_reason(demo: tuple[Path, list[dict[str, str]]], args: tuple[str, ...],
                                        message: str) -> None:

@@ -79,7 +79,8 @@ def test_unknown_framework_or_level_is_said_in_vietnamese() -> None:
 
 
 @pytest.mark.parametrize("nodes, message", [
-    ([{"code": "r", "label_vi": "r"}, {"code": "a", "parent": "x", "label_vi": "a", "indicator": "i"}], "unknown parent"),
+    ([{"code": "r", "label_vi": "r"}, {"code": "a", "parent": "x", "label_vi": "a", "indicator": "i"}],
+     "unknown parent"),
     ([{"code": "r", "label_vi": "r"}, {"code": "g", "parent": "r", "points": 10, "label_vi": "g"},
       {"code": "a", "parent": "g", "points": 4, "label_vi": "a", "indicator": "i"}], "sum to 4.0, not 10.0"),
     ([{"code": "r", "label_vi": "r"}, {"code": "a", "parent": "r", "label_vi": "a"}], "names no indicator"),

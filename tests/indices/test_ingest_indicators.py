@@ -25,7 +25,8 @@ def store(tmp_path: Path) -> Store:
 
 def problems(store: Store) -> list[str]:
     rows = store.con.execute("SELECT line, problems FROM quarantine ORDER BY line").fetchall()
-    return [f"dòng {line}: " + "; ".join(f"{p['field']}: {p['message']}" for p in json.loads(text)) for line, text in rows]
+    return [f"dòng {line}: " + "; ".join(f"{p['field']}: {p['message']}" for p in json.loads(text))
+            for line, text in rows]
 
 
 def test_good_rows_are_stored_and_every_problem_of_a_bad_row_is_named(store: Store, tmp_path: Path) -> None:
@@ -102,7 +103,7 @@ def test_ndjson_input_and_unreadable_files(store: Store, tmp_path: Path) -> None
     result = ingest_indicators(store, path, "un")
     assert (result.stored, result.rejected) == (1, 1)
     assert problems(store) == ["dòng 2: *: dòng không phải một đối tượng JSON hợp lệ"]
-    with pytest.raises(InputError, match="không đọc được như tệp Excel .xlsx"):
+    with pytest.raises(InputError, match=r"không đọc được như tệp Excel \.xlsx"):
         ingest_indicators(store, write(tmp_path / "v.xlsx", "x"), "un")
     with pytest.raises(InputError, match="thiếu cột bắt buộc `value`"):
         ingest_indicators(store, write(tmp_path / "v.csv", "entity,indicator,period\nVN,egdi_rank,2024\n"), "un")

@@ -9,12 +9,12 @@ import openpyxl
 import pytest
 
 from tests.conftest import write
-from thuocdo.workflows import ingest as ingest_workflow
-from thuocdo.workflows import quarantine as quarantine_workflow
 from thuocdo.ingest import indicators as ingest_module
 from thuocdo.ingest.indicators import ingest_indicators, retry_quarantined
 from thuocdo.ingest.readers import InputError
 from thuocdo.store import Store
+from thuocdo.workflows import ingest as ingest_workflow
+from thuocdo.workflows import quarantine as quarantine_workflow
 
 HEADER = ["entity", "indicator", "period", "value", "self_score", "council_score", "evidence", "source"]
 
@@ -60,7 +60,8 @@ def test_a_sheet_is_validated_like_csv_and_problems_name_the_spreadsheet_row(sto
         ["Hà Nội", "khong_co", 2023, 0.5],                             # row 7: unknown indicator
     ]})
     result = ingest_indicators(store, path, "tinh")
-    assert (result.file, result.rows_read, result.stored, result.duplicates, result.rejected) == ("dti.xlsx", 5, 2, 0, 3)
+    counts = (result.file, result.rows_read, result.stored, result.duplicates, result.rejected)
+    assert counts == ("dti.xlsx", 5, 2, 0, 3)
     assert quarantined(store) == [
         ("dti.xlsx", 5, "entity: không nhận ra đơn vị «xyz»: dùng VN (quốc gia), mã hoặc tên bộ, mã hoặc tên tỉnh "
                         "(có thể thêm tiền tố old: hoặc new:)"),
@@ -86,7 +87,7 @@ def test_sending_the_same_workbook_twice_stores_nothing_twice(store: Store, tmp_
 def test_the_first_sheet_with_the_required_columns_is_read(store: Store, tmp_path: Path) -> None:
     path = workbook(tmp_path / "b.xlsx", {
         "Hướng dẫn": [["Điền số liệu ở trang sau"], ["entity: VN, bộ hoặc tỉnh"]],
-        "Số liệu": [["", ""], HEADER[:4] + ["ghi chú riêng"], ["VN", "egdi_rank", 2024, 71, "bỏ qua"]],
+        "Số liệu": [["", ""], [*HEADER[:4], "ghi chú riêng"], ["VN", "egdi_rank", 2024, 71, "bỏ qua"]],
     })
     result = ingest_indicators(store, path, "un")
     assert (result.stored, result.rejected) == (1, 0)
@@ -94,7 +95,8 @@ def test_the_first_sheet_with_the_required_columns_is_read(store: Store, tmp_pat
 
 
 def test_workbooks_that_cannot_be_read_store_nothing_and_say_why(store: Store, tmp_path: Path) -> None:
-    no_value = workbook(tmp_path / "c.xlsx", {"Trang 1": [["entity", "indicator", "period"], ["VN", "egdi_rank", 2024]]})
+    no_value = workbook(tmp_path / "c.xlsx",
+                        {"Trang 1": [["entity", "indicator", "period"], ["VN", "egdi_rank", 2024]]})
     with pytest.raises(InputError) as missing:
         ingest_indicators(store, no_value, "un")
     assert str(missing.value) == ("Tệp c.xlsx, trang «Trang 1»: thiếu cột bắt buộc `value` "

@@ -52,7 +52,7 @@ def test_goalposts_and_distance_to_target_stay_in_range(xs: list[float], directi
     g = goalposts(np.array(xs), low=-100.0, high=250.0, direction=direction).ravel()
     for v, s in zip(xs, g, strict=True):
         expected = (v + 100) / 350 if direction > 0 else (250 - v) / 350
-        assert math.isnan(v) and math.isnan(s) or math.isclose(s, min(1.0, max(0.0, expected)), abs_tol=1e-12)
+        assert (math.isnan(v) and math.isnan(s)) or math.isclose(s, min(1.0, max(0.0, expected)), abs_tol=1e-12)
     d = distance_to_target(np.abs(np.array(xs)) + 1.0, target=80.0, direction=direction).ravel()
     ok = d[~np.isnan(d)]
     assert np.all((ok >= 0) & (ok <= 1))

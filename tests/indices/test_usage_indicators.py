@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli, write
+from thuocdo.catalog import load_catalog
+from thuocdo.indices.usage import COMPUTED_SOURCE
+from thuocdo.workflows import indices as workflow
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import store as store_workflow
-from thuocdo.catalog import load_catalog
-from thuocdo.workflows import indices as workflow
-from thuocdo.indices.usage import COMPUTED_SOURCE
 
 USERS = {
     "2023-Q1": {"zalo": ["h1", "h2", "h3", "d1"], "messenger": ["h1", "d1", "d2"], "be": ["h4"]},

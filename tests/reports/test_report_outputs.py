@@ -11,11 +11,11 @@ from docx import Document
 from docx.shared import Mm
 
 from tests.reports.report_fixture import write_fixture
-from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.catalog import load_catalog
 from thuocdo.reports.build import build_report
-from thuocdo.workflows.reports import report_inputs, write_reports
 from thuocdo.reports.render import to_html, to_markdown
+from thuocdo.workflows import ingest as ingest_workflow
+from thuocdo.workflows.reports import report_inputs, write_reports
 
 SOURCE = "fixture-panel"
 
@@ -77,7 +77,7 @@ def test_docx_is_laid_out_as_an_administrative_report(store: Path, tmp_path: Pat
     assert abs(section.page_width - Mm(210)) < Mm(1) and abs(section.page_height - Mm(297)) < Mm(1)
     margins = [section.top_margin, section.bottom_margin, section.left_margin, section.right_margin]
     low, high = [Mm(20), Mm(20), Mm(30), Mm(15)], [Mm(25), Mm(25), Mm(35), Mm(20)]
-    assert all(lo - Mm(0.1) <= m <= hi + Mm(0.1) for m, lo, hi in zip(margins, low, high))  # twips round
+    assert all(lo - Mm(0.1) <= m <= hi + Mm(0.1) for m, lo, hi in zip(margins, low, high, strict=True))  # twips round
     normal = doc.styles["Normal"].font
     assert normal.name == "Times New Roman" and 13 <= normal.size.pt <= 14
     header = doc.tables[0].rows[0].cells

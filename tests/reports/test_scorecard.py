@@ -16,11 +16,11 @@ import pytest
 from docx import Document
 
 from tests.conftest import Cli, write
-from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.catalog.frameworks import load_framework
-from thuocdo.workflows.reports import scorecard_inputs
 from thuocdo.reports.render import to_markdown
 from thuocdo.reports.scorecard import build_scorecard
+from thuocdo.workflows import ingest as ingest_workflow
+from thuocdo.workflows.reports import scorecard_inputs
 
 
 @pytest.fixture(scope="module")

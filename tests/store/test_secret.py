@@ -19,7 +19,8 @@ HEADER = "record_id,user_id,platform,time,active_seconds,bytes,sessions,installs
 
 
 def _usage(tmp_path: Path) -> Path:
-    return write(tmp_path / "u.csv", HEADER + "r1,0912000001,zalo,2022-01-03,60,0,1,0,\nr2,0912000002,zalo,2022-01-03,60,0,1,0,\n")
+    return write(tmp_path / "u.csv",
+                 HEADER + "r1,0912000001,zalo,2022-01-03,60,0,1,0,\nr2,0912000002,zalo,2022-01-03,60,0,1,0,\n")
 
 
 def _thuocdo(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

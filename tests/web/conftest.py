@@ -31,7 +31,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     service = Service(home, Settings(flush_rows=1_000_000, flush_idle=3600))
     keys = {}
     for name, role, extra in (("admin", "admin", {}), ("analyst", "analyst", {}),
-                              ("telco-a", "source", {"source": "telco-a"}), ("telco-b", "source", {"source": "telco-b"}),
+                              ("telco-a", "source", {"source": "telco-a"}),
+                              ("telco-b", "source", {"source": "telco-b"}),
                               ("hue", "entity", {"entity": "hue"}), ("ha-noi", "entity", {"entity": "ha-noi"})):
         keys[name], _ = service.access.create_key(role, **extra)
     app = create_app(service=service)

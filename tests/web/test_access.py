@@ -61,7 +61,8 @@ def test_the_owner_and_the_admin_may_write(served: Served) -> None:
     for who in ("telco-a", "admin"):
         r = served.client.post("/api/v1/sources/telco-a/usage", json=[USAGE_ROW], headers=served.headers(who))
         assert r.status_code == 200, r.text
-    r = served.client.post("/api/v1/keys", json={"role": "source", "source": "telco-c"}, headers=served.headers("admin"))
+    r = served.client.post("/api/v1/keys", json={"role": "source", "source": "telco-c"},
+                           headers=served.headers("admin"))
     assert r.status_code == 201
     new_key = r.json()["key"]
     r = served.client.post("/api/v1/sources/telco-c/usage", json=[USAGE_ROW], headers={"X-API-Key": new_key})

@@ -11,25 +11,28 @@ from pathlib import Path
 import orjson
 import pytest
 
-from thuocdo.workflows import ingest as ingest_workflow
+from tests.web.conftest import Served
 from thuocdo.ingest.bodies import parse_records
 from thuocdo.ingest.inbox import inbox_size
-from thuocdo.ingest.stream import Submission, Writer
 from thuocdo.ingest.pipeline import PipelineSettings
-from tests.web.conftest import Served
+from thuocdo.ingest.stream import Submission, Writer
+from thuocdo.workflows import ingest as ingest_workflow
 
 USAGE = "/api/v1/sources/telco-a/usage"
 
 #: six records worked by hand: 1-3 and 6 are new, 4 repeats the record_id of 1, 5 names an unknown platform;
 #: record 2 is 06:30 on 4 January in Vietnam, record 6 is 08:00 on 1 February in Vietnam (20:00 on 31 January at -05:00)
 BATCH = [
-    {"record_id": "r1", "user_id": "0901", "platform": "zalo", "time": "2022-01-03T08:00:00+07:00", "active_seconds": 600},
+    {"record_id": "r1", "user_id": "0901", "platform": "zalo", "time": "2022-01-03T08:00:00+07:00",
+     "active_seconds": 600},
     {"record_id": "r2", "user_id": "0902", "platform": "zalo", "time": "2022-01-03T23:30:00Z", "active_seconds": 300},
     {"record_id": "r3", "user_id": "0901", "platform": "messenger", "time": "2022-01-05", "active_seconds": 120,
      "bytes": 5_000_000},
-    {"record_id": "r1", "user_id": "0901", "platform": "zalo", "time": "2022-01-03T09:00:00+07:00", "active_seconds": 5},
+    {"record_id": "r1", "user_id": "0901", "platform": "zalo", "time": "2022-01-03T09:00:00+07:00",
+     "active_seconds": 5},
     {"record_id": "r5", "user_id": "0903", "platform": "no-such-app", "time": "2022-01-03"},
-    {"record_id": "r6", "user_id": "0904", "platform": "zalo", "time": "2022-01-31T20:00:00-05:00", "active_seconds": 60},
+    {"record_id": "r6", "user_id": "0904", "platform": "zalo", "time": "2022-01-31T20:00:00-05:00",
+     "active_seconds": 60},
 ]
 
 
@@ -104,7 +107,8 @@ def test_records_posted_and_filed_are_stored_once(served: Served, tmp_path: Path
 @pytest.mark.parametrize("flush_rows", [1_000_000, 120], ids=["inbox", "merged-meanwhile"])
 def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(served: Served, flush_rows: int,
                                                                               staging: str) -> None:
-    served.service.pipeline.settings = PipelineSettings(flush_rows=flush_rows, flush_idle=3600)  # 120: merges while batches arrive
+    # 120: merges while batches arrive
+    served.service.pipeline.settings = PipelineSettings(flush_rows=flush_rows, flush_idle=3600)
     batches = [[{"record_id": f"b{b}-{i}", "user_id": f"u{(b * 7 + i) % 40}", "platform": "zalo",
                  "time": f"2022-03-{1 + i % 28:02d}T12:00:00+07:00", "active_seconds": 10} for i in range(50)]
                for b in range(8)]
@@ -132,7 +136,8 @@ def test_concurrent_clients_and_retries_lose_nothing_and_store_nothing_twice(ser
         with served.service.db() as store:
             in_inbox = inbox_size(store)
             keys = store.files("record_keys", source="telco-a")
-            in_lake = store.con.execute("SELECT count(*) FROM read_parquet($f)", {"f": keys}).fetchall()[0][0] if keys else 0
+            in_lake = (store.con.execute("SELECT count(*) FROM read_parquet($f)", {"f": keys}).fetchall()[0][0]
+                       if keys else 0)
         assert in_inbox + in_lake == 400
         if flush_rows > 400 or in_lake:
             break
@@ -261,6 +266,6 @@ def test_metrics_as_parquet_and_from_sketches(served: Served) -> None:
                           headers=served.headers("analyst"))
     assert r.status_code == 200
     table = pq.read_table(io.BytesIO(r.content))
-    assert dict(zip(table["platform"].to_pylist(), table["mau"].to_pylist()))["zalo"] == 2
+    assert dict(zip(table["platform"].to_pylist(), table["mau"].to_pylist(), strict=True))["zalo"] == 2
     sketch = metrics(served, "2022-01", distinct="sketch")
     assert sketch["zalo"]["mau"] == pytest.approx(2, abs=0.01)  # HLL is exact at such small counts

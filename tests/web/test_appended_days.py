@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 
 from thuocdo.catalog import load_catalog
 from thuocdo.ingest.bodies import parse_records
+from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.inbox import flush_inbox
 from thuocdo.ingest.keys import StoredKeys
 from thuocdo.ingest.readers import read_input
-from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.stream import Outcome, Submission, Writer, accept_usage
 from thuocdo.ingest.usage import ingest_usage
-from thuocdo.store import Store
 from thuocdo.rollups.rebuild import rebuild_dirty
+from thuocdo.store import Store
 
 SOURCE = "telco-a"
 DAY = dt.date(2022, 1, 3)

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.catalog import load_catalog
 from thuocdo.reports.vietnamese import format_percent, format_persons
 from thuocdo.web.app import create_app
+from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows.service import Service, Settings
 
 pytestmark = pytest.mark.browser
@@ -151,7 +151,8 @@ def test_each_page_opens_offline_with_its_font(page: Any, server: str, tmp_path:
     _open(page, server, PAGES[name])
     assert page.locator("nav[aria-label='Điều hướng chính'] a").count() == 5
     assert page.locator("h1").count() == 1
-    assert page.evaluate("document.fonts.ready.then(() => document.fonts.check('700 16px \"Be Vietnam Pro\"', 'Tổng quan'))")
+    assert page.evaluate(
+        "document.fonts.ready.then(() => document.fonts.check('700 16px \"Be Vietnam Pro\"', 'Tổng quan'))")
     assert page.evaluate("[...document.fonts].some(f => f.family.includes('Be Vietnam Pro') && f.status === 'loaded')")
     assert page.outside == [], page.outside  # type: ignore[attr-defined]
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
@@ -164,7 +165,8 @@ def test_overview_figures_match_the_api(page: Any, server: str, tmp_path: Path) 
     domestic = sum(r["domestic_value"] or 0 for r in shares)
     total = sum(r["total_value"] or 0 for r in shares)
     assert page.locator("[data-figure=domestic-mau] .card-value").inner_text().strip() == format_persons(domestic)
-    assert page.locator("[data-figure=domestic-share] .card-value").inner_text().strip() == format_percent(domestic / total)
+    share = page.locator("[data-figure=domestic-share] .card-value").inner_text().strip()
+    assert share == format_percent(domestic / total)
     assert page.locator("table.targets tbody tr").count() > 0
     _shot(page, tmp_path, "tong-quan-2022-Q1")
 

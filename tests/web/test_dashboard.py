@@ -18,13 +18,12 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
-from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.web.app import create_app
+from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows.service import Service, Settings
 
 MONTHS_Q1 = ("2022-01", "2022-02", "2022-03")

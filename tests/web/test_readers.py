@@ -13,11 +13,11 @@ from pathlib import Path
 import orjson
 from fastapi.testclient import TestClient
 
+from tests.web.test_api import BATCH, USAGE
 from thuocdo.ingest.inbox import inbox_size
 from thuocdo.store import Store
 from thuocdo.web.app import create_app
 from thuocdo.workflows.service import Service, Settings
-from tests.web.test_api import BATCH, USAGE
 
 
 def _records(prefix: str, n: int) -> list[dict]:

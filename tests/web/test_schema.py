@@ -7,9 +7,9 @@ behind the access checks is reached, and once more without a key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from thuocdo.web.app import create_app
 from thuocdo.workflows.service import Service, Settings
+
 
 def _served() -> tuple[Service, str, schemathesis.BaseSchema]:
     home = Path(tempfile.mkdtemp(prefix="thuocdo-schema-"))

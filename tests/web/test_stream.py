@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from thuocdo.catalog import load_catalog
-from thuocdo.ingest.contracts import USAGE
-from thuocdo.ingest.keys import StoredKeys, _DayKeys, _member
 from thuocdo.ingest.bodies import _columns_by_value, _columns_of_objects, parse_records
+from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.inbox import flush_inbox, inbox_rows
+from thuocdo.ingest.keys import StoredKeys, _DayKeys, _member
 from thuocdo.ingest.stream import Submission, Writer, commit_staged, stage_batches, staging_connection
 from thuocdo.store import Store
 
@@ -65,7 +65,8 @@ def test_membership_is_exact_even_when_first_halves_collide(stored: list[tuple[i
     k2 = np.array([b for _, b in stored], dtype=np.uint64)
     order = np.lexsort((k2, k1))
     keys = _DayKeys((), k1[order], k2[order])
-    got = _member(keys, np.array([a for a, _ in asked], dtype=np.uint64), np.array([b for _, b in asked], dtype=np.uint64))
+    got = _member(keys, np.array([a for a, _ in asked], dtype=np.uint64),
+                  np.array([b for _, b in asked], dtype=np.uint64))
     assert got.tolist() == [pair in set(stored) for pair in asked]
 
 

@@ -14,7 +14,7 @@ from thuocdo.catalog.model import (
     ResolvedProvince,
 )
 from thuocdo.catalog.platforms import PlatformResolver, load_categories, load_kpis, load_platforms
-from thuocdo.catalog.populations import LEVEL_NATION, NATION_CODE, PopulationTable
+from thuocdo.catalog.populations import LEVEL_NATION, NATION_CODE, PopulationRow, PopulationTable
 from thuocdo.catalog.provinces import (
     ProvinceResolver,
     load_province_aliases,
@@ -74,7 +74,7 @@ class Catalog:
         return [{"level": p.level, "code": p.code, "name": p.name, "short_name": p.short_name,
                  "new_code": p.new_code} for p in (*self.provinces_new, *self.provinces_old)]
 
-    def population_rows(self) -> list[dict[str, object]]:
+    def population_rows(self) -> list[PopulationRow]:
         """Every row of the population table: levels ``nation``, ``new`` and ``old``."""
         return self._populations.rows()
 

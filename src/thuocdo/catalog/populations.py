@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, TypedDict
 
 from thuocdo.catalog.model import LEVEL_NEW, LEVEL_OLD, CatalogError
 from thuocdo.catalog.tables import read_table
@@ -13,6 +13,18 @@ LEVEL_NATION: Final = "nation"
 NATION_CODE: Final = "VN"
 COLUMNS: Final = ("level", "code", "year", "population", "smartphone_users",
                   "population_source", "smartphone_source")
+
+
+class PopulationRow(TypedDict):
+    """A row of the population table with numbers as numbers."""
+
+    level: str
+    code: str
+    year: int
+    population: int
+    smartphone_users: int
+    population_source: str
+    smartphone_source: str
 
 
 class PopulationTable:
@@ -47,7 +59,7 @@ class PopulationTable:
         found = self._values.get((level, code, year))
         return None if found is None else found[1]
 
-    def rows(self) -> list[dict[str, object]]:
+    def rows(self) -> list[PopulationRow]:
         """Plain rows with numbers as numbers, for loading into a database."""
         return [
             {"level": r["level"], "code": r["code"], "year": int(r["year"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,11 +16,11 @@ out = Console()
 err = Console(stderr=True)
 
 #: the root command's option; every command reads it through :func:`home`
-HomeOption = Annotated[Optional[Path], typer.Option(
+HomeOption = Annotated[Path | None, typer.Option(
     "--home", envvar="THUOCDO_HOME", help="Thư mục kho dữ liệu (mặc định ~/.thuocdo).")]
 SourceOption = Annotated[str, typer.Option("--source", help="Tên nguồn dữ liệu.")]
-OptionalSourceOption = Annotated[Optional[str], typer.Option("--source", help="Chỉ một nguồn.")]
-OutputOption = Annotated[Optional[Path], typer.Option("--output", help="Ghi ra tệp thay vì màn hình.")]
+OptionalSourceOption = Annotated[str | None, typer.Option("--source", help="Chỉ một nguồn.")]
+OutputOption = Annotated[Path | None, typer.Option("--output", help="Ghi ra tệp thay vì màn hình.")]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Thoát với mã 1 nếu có dòng bị loại.")]
 ShowOption = Annotated[int, typer.Option("--show", help="Số lỗi tối đa in ra màn hình (tất cả đều ở khu cách ly).")]
 

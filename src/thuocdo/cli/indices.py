@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import pyarrow as pa
 import typer
@@ -42,10 +42,10 @@ def _write(table: pa.Table, fmt: TextFormat, output: Path | None, rich: Table) -
         write_table(table, fmt.value, output)
 
 
-def _num(v: object, decimals: int) -> str:
+def _num(v: float | None, decimals: int) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    return format_number(float(v), decimals)  # type: ignore[arg-type]
+    return format_number(float(v), decimals)
 
 
 def index_command(
@@ -53,10 +53,12 @@ def index_command(
     framework: Annotated[str, typer.Option("--framework", help="Bộ chỉ số: dti-2022, dti-2025, egdi, desi-2022.")],
     period: Annotated[str, typer.Option("--period", help="Năm đánh giá, dạng YYYY.")],
     level: Annotated[Level, typer.Option("--level", help="Cấp: tỉnh, bộ hoặc quốc gia.")] = Level.province,
-    units: Annotated[Optional[Units], typer.Option(
-        "--units", help="Cấp tỉnh: 63 tỉnh cũ hoặc 34 tỉnh mới (mặc định theo năm; 34 tính theo quy tắc gộp tỉnh).")] = None,
+    units: Annotated[Units | None, typer.Option(
+        "--units",
+        help="Cấp tỉnh: 63 tỉnh cũ hoặc 34 tỉnh mới (mặc định theo năm; 34 tính theo quy tắc gộp tỉnh).")] = None,
     fmt: Annotated[TextFormat, typer.Option("--format")] = TextFormat.table,
-    runs: Annotated[int, typer.Option("--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = 500,
+    runs: Annotated[int, typer.Option(
+        "--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = 500,
     output: OutputOption = None,
 ) -> None:
     """Tính và xếp hạng một bộ chỉ số: điểm, thứ hạng, khoảng thứ hạng 5–95%, từng chỉ số thành phần."""
@@ -72,7 +74,8 @@ def _index_rich(run: IndexRun, table: pa.Table) -> Table:
     labels = node_labels(run)
     unit_label = {"63": " (63 tỉnh cũ)", "34": " (34 tỉnh, thành phố)"}.get(run.units or "", "")
     rich = Table(title=f"{run.framework.name_vi} — {run.level.label_vi}{unit_label}, năm {run.period}",
-                 title_justify="left", caption=run.framework.legal_source.split(" phê duyệt")[0], caption_justify="left")
+                 title_justify="left", caption=run.framework.legal_source.split(" phê duyệt")[0],
+                 caption_justify="left")
     decimals = run.level.decimals
     main = [c for c in run.level.main_indices if c in table.column_names]
     views = [v.code for v in run.level.views]
@@ -119,18 +122,20 @@ def targets_command(
     _write(table, fmt, output, _targets_rich(year, table))
 
 
-def _value(v: object, unit: str) -> str:
+def _value(v: float | None, unit: str) -> str:
     if v is None:
         return "–"
     if unit == "rank":
-        return format_number(float(v), 0)  # type: ignore[arg-type]
-    text = format_number(float(v), 2).rstrip("0").rstrip(",")  # type: ignore[arg-type]
-    return f"{text}{UNIT_VI.get(unit, '') if unit in ('percent', 'percent_per_year') else ' ' + UNIT_VI.get(unit, '')}".rstrip()
+        return format_number(float(v), 0)
+    text = format_number(float(v), 2).rstrip("0").rstrip(",")
+    suffix = UNIT_VI.get(unit, "") if unit in ("percent", "percent_per_year") else " " + UNIT_VI.get(unit, "")
+    return f"{text}{suffix}".rstrip()
 
 
 def _targets_rich(year: int, table: pa.Table) -> Table:
     rich = Table(title=f"Mục tiêu quốc gia về chuyển đổi số — tình hình đến năm {year}", title_justify="left")
-    for header in ("Chỉ tiêu", "Năm", "Mục tiêu", "Thực tế", "Mức đạt", "Còn thiếu", "Cần mỗi năm", "Trạng thái", "Nguồn"):
+    for header in ("Chỉ tiêu", "Năm", "Mục tiêu", "Thực tế", "Mức đạt", "Còn thiếu", "Cần mỗi năm", "Trạng thái",
+                   "Nguồn"):
         rich.add_column(header, justify="left" if header in ("Chỉ tiêu", "Trạng thái", "Nguồn") else "right")
     for r in table.to_pylist():
         unit = r["unit"]
@@ -159,7 +164,7 @@ def _targets_rich(year: int, table: pa.Table) -> Table:
 def compute_indicators_command(
     ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", help="Năm cần tính, từ số liệu sử dụng các quý của năm.")],
-    usage_source: Annotated[Optional[str], typer.Option(
+    usage_source: Annotated[str | None, typer.Option(
         "--usage-source", help="Nguồn số liệu sử dụng (khi kho có nhiều nguồn).")] = None,
 ) -> None:
     """Tính các chỉ số từ số liệu sử dụng nền tảng (tỷ trọng MAU nền tảng Việt Nam, tỷ lệ thâm nhập…) cho cả
@@ -170,7 +175,8 @@ def compute_indicators_command(
         raise fail(str(exc)) from exc
     rows = workflow.read_computed(home(ctx), year)
     labels = indicator_labels()
-    rich = Table(title=f"Chỉ số tính từ số liệu sử dụng nền tảng, năm {year} (nguồn computed-usage)", title_justify="left")
+    rich = Table(title=f"Chỉ số tính từ số liệu sử dụng nền tảng, năm {year} (nguồn computed-usage)",
+                 title_justify="left")
     for header in ("Chỉ số", "Cả nước", "Số tỉnh có số liệu"):
         rich.add_column(header, justify="left" if header == "Chỉ số" else "right")
     for indicator in COMPUTED_INDICATORS:

@@ -82,7 +82,9 @@ def ingest_aggregates(ctx: typer.Context, files: Annotated[list[Path], typer.Arg
 
 @ingest_app.command("indicators")
 def ingest_indicators(ctx: typer.Context,
-                      files: Annotated[list[Path], typer.Argument(help="Tệp CSV, Parquet, NDJSON hoặc Excel (.xlsx): entity, indicator, period, value (+ self_score, council_score, evidence, source).")],
+                      files: Annotated[list[Path], typer.Argument(
+                          help="Tệp CSV, Parquet, NDJSON hoặc Excel (.xlsx): entity, indicator, period, value "
+                               "(+ self_score, council_score, evidence, source).")],
                       source: SourceOption, strict: StrictOption = False, show: ShowOption = 20) -> None:
     """Nạp giá trị chỉ số (quốc gia, bộ, tỉnh) cho các bộ chỉ số và mục tiêu."""
     ingest_files(ctx, "indicators", files, source, strict, show)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -37,9 +37,14 @@ def metrics(ctx: typer.Context,
             output: OutputOption = None,
             explain: Annotated[bool, typer.Option("--explain", help="In câu SQL, không chạy.")] = False,
             dialect: Annotated[str, typer.Option("--dialect", help="Phương ngữ SQL cho --explain.")] = "duckdb",
-            engine: Annotated[EngineName, typer.Option("--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark.")] = EngineName.duckdb,
-            master: Annotated[Optional[str], typer.Option("--master", help="Spark master: local[*], spark://máy:7077 (mặc định local[2]).")] = None,
-            distinct: Annotated[DistinctCount, typer.Option("--distinct", help="MAU: exact (đếm chính xác, mặc định) hoặc sketch (ước lượng HLL, kèm sai số).")] = DistinctCount.exact) -> None:
+            engine: Annotated[EngineName, typer.Option(
+                "--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark.")] = EngineName.duckdb,
+            master: Annotated[str | None, typer.Option(
+                "--master", help="Spark master: local[*], spark://máy:7077 (mặc định local[2]).")] = None,
+            distinct: Annotated[DistinctCount, typer.Option(
+                "--distinct",
+                help="MAU: exact (đếm chính xác, mặc định) hoặc sketch (ước lượng HLL, kèm sai số).",
+            )] = DistinctCount.exact) -> None:
     """Tính bộ chỉ số sử dụng cho một kỳ."""
     try:
         request = metric_workflow.metric_request(period, by.value, source)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,7 @@ quarantine_app = typer.Typer(no_args_is_help=True, help="Các dòng bị loại 
 
 
 @quarantine_app.command("list")
-def quarantine_list(ctx: typer.Context, source: Annotated[Optional[str], typer.Option("--source")] = None,
+def quarantine_list(ctx: typer.Context, source: Annotated[str | None, typer.Option("--source")] = None,
                     fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table) -> None:
     """Liệt kê các dòng đang bị cách ly, với tệp, dòng, cột và lý do."""
     entries = quarantine_workflow.quarantine_entries(home(ctx), source)
@@ -28,7 +28,7 @@ def quarantine_list(ctx: typer.Context, source: Annotated[Optional[str], typer.O
 
 @quarantine_app.command("export")
 def quarantine_export(ctx: typer.Context, output: Annotated[Path, typer.Option("--output")],
-                      source: Annotated[Optional[str], typer.Option("--source")] = None) -> None:
+                      source: Annotated[str | None, typer.Option("--source")] = None) -> None:
     """Xuất các dòng bị cách ly ra CSV để sửa (user_key thay cho user_id)."""
     n = quarantine_workflow.quarantine_export(home(ctx), output, source)
     out.print(f"Đã ghi {n:,} dòng vào {output}.")
@@ -36,8 +36,8 @@ def quarantine_export(ctx: typer.Context, output: Annotated[Path, typer.Option("
 
 @quarantine_app.command("retry")
 def quarantine_retry(ctx: typer.Context,
-                     file: Annotated[Optional[Path], typer.Argument(help="Tệp đã sửa (từ quarantine export).")] = None,
-                     source: Annotated[Optional[str], typer.Option("--source")] = None,
+                     file: Annotated[Path | None, typer.Argument(help="Tệp đã sửa (từ quarantine export).")] = None,
+                     source: Annotated[str | None, typer.Option("--source")] = None,
                      strict: StrictOption = False) -> None:
     """Nạp lại các dòng bị cách ly (sau khi sửa tệp, hoặc sau khi danh mục được bổ sung)."""
     if file is not None and not file.is_file():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,8 +13,11 @@ from thuocdo.model.periods import PeriodError
 from thuocdo.reports.render import FORMATS, RenderError
 from thuocdo.workflows.reports import SCORECARD_RUNS, ReportRequestError, write_reports, write_scorecard
 
-FormatsOption = Annotated[str, typer.Option("--format", help="Các định dạng, cách nhau bởi dấu phẩy: md, html, docx, pdf.")]
+FormatsOption = Annotated[str, typer.Option(
+    "--format", help="Các định dạng, cách nhau bởi dấu phẩy: md, html, docx, pdf.")]
 ReportDirOption = Annotated[Path, typer.Option("--output", help="Thư mục ghi báo cáo.")]
+#: the default of --format: every format
+ALL_FORMATS = ",".join(FORMATS)
 
 
 def parse_formats(text: str) -> list[str]:
@@ -34,9 +37,10 @@ def _print_written(written: dict[str, Path]) -> None:
 def report_command(
     ctx: typer.Context,
     period: Annotated[str, typer.Option("--period", help="Quý báo cáo, dạng YYYY-Qn (ví dụ 2022-Q1).")],
-    fmt: FormatsOption = ",".join(FORMATS),
+    fmt: FormatsOption = ALL_FORMATS,
     output: ReportDirOption = Path("bao-cao"),
-    source: Annotated[Optional[str], typer.Option("--source", help="Nguồn số liệu bảng mẫu (khi kho có nhiều nguồn).")] = None,
+    source: Annotated[str | None, typer.Option(
+        "--source", help="Nguồn số liệu bảng mẫu (khi kho có nhiều nguồn).")] = None,
 ) -> None:
     """Lập báo cáo chuyên đề quý về hoạt động của người dân trên các nền tảng số (Markdown, HTML, DOCX, PDF)."""
     try:
@@ -50,11 +54,12 @@ def report_command(
 def scorecard_command(
     ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", help="Năm đánh giá (ví dụ 2024).")],
-    framework: Annotated[Optional[str], typer.Option(
+    framework: Annotated[str | None, typer.Option(
         "--framework", help="Bộ chỉ số cấp tỉnh: dti-2025 (mặc định từ năm 2024) hoặc dti-2022.")] = None,
-    fmt: FormatsOption = ",".join(FORMATS),
+    fmt: FormatsOption = ALL_FORMATS,
     output: ReportDirOption = Path("bao-cao"),
-    runs: Annotated[int, typer.Option("--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = SCORECARD_RUNS,
+    runs: Annotated[int, typer.Option(
+        "--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = SCORECARD_RUNS,
 ) -> None:
     """Lập báo cáo xếp hạng chỉ số chuyển đổi số cấp tỉnh và các mục tiêu quốc gia (Markdown, HTML, DOCX, PDF)."""
     try:

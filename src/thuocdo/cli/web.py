@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -25,7 +25,8 @@ def serve_command(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Địa chỉ lắng nghe (mặc định chỉ máy này).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Cổng.")] = 8000,
-    flush_rows: Annotated[int, typer.Option("--flush-rows", help="Gộp hộp thư vào kho khi có chừng này bản ghi.")] = 1_000_000,
+    flush_rows: Annotated[int, typer.Option(
+        "--flush-rows", help="Gộp hộp thư vào kho khi có chừng này bản ghi.")] = 1_000_000,
     reader_processes: Annotated[int, typer.Option(
         "--reader-processes", help="Số tiến trình đọc và kiểm tra các lô gửi lên (0: đọc trong tiến trình chính; "
                                    "mặc định: số lõi CPU, tối đa 4, nếu máy có từ hai lõi).", show_default=False)] = -1,
@@ -57,9 +58,10 @@ def serve_command(
 def keys_create(
     ctx: typer.Context,
     role: Annotated[str, typer.Option("--role", help=f"Vai trò: {', '.join(ROLES)}.")],
-    source: Annotated[Optional[str], typer.Option("--source", help="Nguồn mà khóa source được ghi vào.")] = None,
-    entity: Annotated[Optional[str], typer.Option("--entity", help="Tỉnh/thành hoặc bộ mà khóa entity nộp chỉ số.")] = None,
-    label: Annotated[Optional[str], typer.Option("--label", help="Ghi chú (ai giữ khóa).")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Nguồn mà khóa source được ghi vào.")] = None,
+    entity: Annotated[str | None, typer.Option(
+        "--entity", help="Tỉnh/thành hoặc bộ mà khóa entity nộp chỉ số.")] = None,
+    label: Annotated[str | None, typer.Option("--label", help="Ghi chú (ai giữ khóa).")] = None,
 ) -> None:
     """Tạo khóa API. Khóa chỉ in ra một lần; kho chỉ giữ bản băm."""
     try:

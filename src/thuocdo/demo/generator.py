@@ -98,8 +98,8 @@ def generate(catalog: Catalog, out: Path, persons: int, seed: int,
         rate = (mb * 1e6 / np.maximum(expected_days(share, days) * minutes * 60, 1.0))[f_of]  # bytes per active second
         data = rate * seconds * _lognormal(rng, SIGMA_BYTES, k)
         seconds = np.clip(np.round(seconds), 1, 86_400).astype(np.int64)
-        local = (np.datetime64(f"{month}-01", "s") + day.astype("timedelta64[D]")
-                 + np.timedelta64(FIRST_HOUR, "h") + rng.integers(0, (24 - FIRST_HOUR) * 3600, k).astype("timedelta64[s]"))
+        local = (np.datetime64(f"{month}-01", "s") + day.astype("timedelta64[D]") + np.timedelta64(FIRST_HOUR, "h")
+                 + rng.integers(0, (24 - FIRST_HOUR) * 3600, k).astype("timedelta64[s]"))
         table = pa.table({
             "user_id": pa.DictionaryArray.from_arrays(pa.array(p_of.astype(np.int32)), user_ids),
             "platform": pa.DictionaryArray.from_arrays(pa.array(f_of.astype(np.int32)), platform_names),
@@ -124,7 +124,7 @@ def generate(catalog: Catalog, out: Path, persons: int, seed: int,
 def _old_units(catalog: Catalog, panel: PanelDesign, rng: np.random.Generator) -> np.ndarray:
     """Each panelist's former (63-unit) province, drawn within the new unit in proportion to smartphone users."""
     rows = [r for r in catalog.population_rows() if r["level"] == "old" and r["year"] == 2022]
-    users = {str(r["code"]): float(r["smartphone_users"]) for r in rows}  # type: ignore[arg-type]
+    users = {str(r["code"]): float(r["smartphone_users"]) for r in rows}
     index = np.empty(panel.persons, dtype=np.int32)
     for h, code in enumerate(panel.provinces):
         olds = [i for i, o in enumerate(catalog.provinces_old) if o.new_code == code]
@@ -137,7 +137,8 @@ def _old_units(catalog: Catalog, panel: PanelDesign, rng: np.random.Generator) -
 def _write_weights(out: Path, panel: PanelDesign, user_ids: pa.Array) -> Path:
     n = panel.persons
     table = pa.table({
-        "user_id": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(n, dtype=np.int32), len(MONTHS))), user_ids),
+        "user_id": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(n, dtype=np.int32), len(MONTHS))),
+                                                  user_ids),
         "month": pa.array(np.repeat(np.array(MONTHS, dtype=object), n), pa.string()),
         "weight": np.concatenate([panel.weights(m) for m in range(len(MONTHS))]),
     })

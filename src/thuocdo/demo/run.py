@@ -16,20 +16,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from thuocdo.workflows import ingest as ingest_workflow
-
-from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.catalog import load_catalog
 from thuocdo.demo.generator import generate
 from thuocdo.demo.targets import MONTHS
 from thuocdo.demo.web import api_round_trip, print_round_trip
-from thuocdo.workflows import indices as index_workflow
 from thuocdo.indices.demo_data import write_demo_indicators
 from thuocdo.indices.runs import index_table, targets_table
-from thuocdo.reports.tabular import format_table
 from thuocdo.reports.render import FORMATS, RenderError
+from thuocdo.reports.tabular import format_table
 from thuocdo.reports.vietnamese import format_number
 from thuocdo.store import resolve_home
+from thuocdo.workflows import indices as index_workflow
+from thuocdo.workflows import ingest as ingest_workflow
+from thuocdo.workflows import metrics as metric_workflow
 
 PANEL_SOURCE = "demo-panel"
 SUMMARY_COLUMNS = ["name", "category", "mau", "minutes_per_day", "mb_per_user", "mau_change_year"]
@@ -53,7 +52,7 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
              formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
     """Run the whole demo; returns the report files written (format → path)."""
     home = resolve_home(home)
-    n = max(50, int(round((persons or DEFAULT_PERSONS) * scale)))
+    n = max(50, round((persons or DEFAULT_PERSONS) * scale))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with tempfile.TemporaryDirectory(prefix="thuocdo-demo-") as tmp, Progress(*columns, console=progress_console,
                                                                               transient=True) as progress:
@@ -63,8 +62,9 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
         load = progress.add_task(f"Nạp {_vn(files.records)} bản ghi", total=len(files.usage) + 3)
         ingest_workflow.ingest(home, "weights", [files.weights], PANEL_SOURCE)
         progress.advance(load)
-        ingest_workflow.ingest(home, "usage", files.usage, PANEL_SOURCE, on_file=lambda *_: progress.advance(load),
-                         on_rollup=lambda src, month: progress.update(load, description=f"Cập nhật bảng tổng hợp {month}"))
+        ingest_workflow.ingest(
+            home, "usage", files.usage, PANEL_SOURCE, on_file=lambda *_: progress.advance(load),
+            on_rollup=lambda src, month: progress.update(load, description=f"Cập nhật bảng tổng hợp {month}"))
         ingest_workflow.ingest(home, "aggregates", [files.aggregates], WEB_SOURCE)
         progress.advance(load)
         indicators = write_demo_indicators(Path(tmp) / "indicators.csv")

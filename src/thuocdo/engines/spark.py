@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import sqlglot
 from sqlglot import exp
 
 from thuocdo.engines.base import Relations
@@ -96,7 +95,8 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
             settings["spark.sql.shuffle.partitions"] = "8"
         settings |= dict(conf or {})
         log_option = f"-Dlog4j2.configurationFile=file:{_log_config()}"
-        settings["spark.driver.extraJavaOptions"] = f"{log_option} {settings.get('spark.driver.extraJavaOptions', '')}".strip()
+        java_options = settings.get("spark.driver.extraJavaOptions", "")
+        settings["spark.driver.extraJavaOptions"] = f"{log_option} {java_options}".strip()
         builder = SparkSession.builder.master(master).appName("thuocdo")
         for key, value in settings.items():
             builder = builder.config(key, value)
@@ -113,7 +113,8 @@ def spark_sql(query: exp.Expr) -> str:
     """The query as Spark runs it: SQLGlot's Spark printing, fractional literals as DOUBLE (see module doc)."""
 
     def as_double(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Literal) and node.is_number and "." in node.this and not isinstance(node.parent, exp.Cast):
+        if (isinstance(node, exp.Literal) and node.is_number and "." in node.this
+                and not isinstance(node.parent, exp.Cast)):
             return exp.cast(node.copy(), exp.DataType.build("DOUBLE"))
         return node
 

@@ -53,7 +53,7 @@ def prepare(spec: IndexSpec, values: np.ndarray, *, groups: Sequence[object] | N
                 x, mask = impute_group_mean(x, groups)
             case "last_value":
                 if previous is None:
-                    x, mask = x, np.zeros(x.shape, dtype=bool)
+                    mask = np.zeros(x.shape, dtype=bool)
                 else:
                     x, mask = impute_last_value(x, previous)
             case "zero":

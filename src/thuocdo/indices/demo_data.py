@@ -51,7 +51,8 @@ _NATION = [
     ("shared_database_catalogue_share", "2024", 90, SEED_001),
     ("community_digital_teams", "2024", 93524, SEED_001),
     ("platform_digital_economy_revenue", "2024", 40, "seed 001: ước thực hiện năm 2024 (40 tỷ USD)"),
-    ("egdi_osi", "2024", 0.70811, "UN E-Government Survey 2024"), ("egdi_hci", "2024", 0.72665, "UN E-Government Survey 2024"),
+    ("egdi_osi", "2024", 0.70811, "UN E-Government Survey 2024"),
+    ("egdi_hci", "2024", 0.72665, "UN E-Government Survey 2024"),
     ("egdi_tii", "2024", 0.87797, "UN E-Government Survey 2024"),
     ("fibre_households", "2024", 83.0, DEMO), ("fibre_households", "2023", 79.0, DEMO),
     ("adult_smartphone_share", "2024", 84.0, DEMO), ("adult_smartphone_share", "2023", 80.5, DEMO),
@@ -79,7 +80,7 @@ def demo_indicators(catalog: Catalog, seed: int = 2024) -> list[dict[str, str]]:
     rng = np.random.default_rng(seed)
     rows: list[dict[str, str]] = []
     pop = {r["code"]: r for r in catalog.population_rows() if r["level"] == "old" and r["year"] == 2022}
-    share = np.array([float(pop[p.code]["smartphone_users"]) / float(pop[p.code]["population"])  # type: ignore[arg-type]
+    share = np.array([float(pop[p.code]["smartphone_users"]) / float(pop[p.code]["population"])
                       for p in catalog.provinces_old])
     capacity = (share - share.mean()) / share.std()
     lift = np.array([_LEADERS.get(p.code, 0.0) for p in catalog.provinces_old])

@@ -217,7 +217,8 @@ def index_table(run: IndexRun) -> pa.Table:
     group_order = {g: i for i, g in enumerate(MINISTRY_GROUPS)}
     groups = [str(g) for g in columns.get("group", [""] * table.num_rows)]
     ranks = [1e9 if math.isnan(x) else x for x in r.rank.tolist()]
-    order = sorted(range(table.num_rows), key=lambda i: (group_order.get(groups[i], -1), ranks[i], str(columns["name"][i])))
+    order = sorted(range(table.num_rows),
+                   key=lambda i: (group_order.get(groups[i], -1), ranks[i], str(columns["name"][i])))
     return table.take(order)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -52,12 +53,12 @@ class IndexTree:
                 raise TreeError(f"node {n.code}: direction must be +1 or -1")
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Sequence[object]]) -> IndexTree:
+    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> IndexTree:
         """Rows of (code, parent, weight[, direction]); parent None (or "") marks the root."""
         nodes = []
         for row in rows:
-            code, parent, weight = str(row[0]), row[1], float(row[2])  # type: ignore[arg-type]
-            direction = int(row[3]) if len(row) > 3 else 1  # type: ignore[call-overload]
+            code, parent, weight = str(row[0]), row[1], float(row[2])
+            direction = int(row[3]) if len(row) > 3 else 1
             nodes.append(TreeNode(code, str(parent) if parent not in (None, "") else None, weight, direction))
         return cls(tuple(nodes))
 

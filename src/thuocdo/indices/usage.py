@@ -10,8 +10,9 @@ only (``basis = records``; published aggregates are not summed with them):
 
 A year's MAU of a platform is the mean of its quarterly MAU over the quarters of the year that have usage
 data at all (for a province: data in that province; a platform absent from such a quarter counts 0 in it),
-as a quarter's MAU is the mean of its months. Values go to the nation (``VN``) and to each province of the 34 (``new:CODE``), where the metric
-tables place every person-month. Pure functions: rows of the long format of ``thuocdo ingest indicators``.
+as a quarter's MAU is the mean of its months. Values go to the nation (``VN``) and to each province of the 34
+(``new:CODE``), where the metric tables place every person-month. Pure functions: rows of the long format of
+``thuocdo ingest indicators``.
 
 >>> import pyarrow as pa
 >>> q1 = pa.table({"platform": ["zalo", "messenger"], "origin": ["vn", "foreign"], "mau": [30.0, 10.0],
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -43,16 +45,16 @@ class _Totals:
     top: tuple[str, float] | None  # (platform, penetration 0–1) of the most penetrating Vietnamese platform
 
 
-def _records(table: pa.Table) -> list[dict[str, object]]:
+def _records(table: pa.Table) -> list[dict[str, Any]]:
     rows = table.to_pylist()
     return [r for r in rows if (r.get("basis") or "records") == "records" and r.get("mau") is not None]
 
 
-def _num(value: object) -> float:
-    return float(value)  # type: ignore[arg-type]
+def _num(value: float) -> float:
+    return float(value)
 
 
-def _totals(quarters: Mapping[str, list[dict[str, object]]]) -> _Totals | None:
+def _totals(quarters: Mapping[str, list[dict[str, Any]]]) -> _Totals | None:
     """Annual totals from each quarter's rows of one area (nation or a province); None without data."""
     used = {q: rows for q, rows in quarters.items() if sum(_num(r["mau"]) for r in rows) > 0}
     if not used:
@@ -96,7 +98,7 @@ def nation_indicators(year: str, platforms: Mapping[str, pa.Table], usage_source
 
 def province_indicators(year: str, provinces: Mapping[str, pa.Table], usage_source: str) -> list[dict[str, str]]:
     """Each province's values (34 units) from the by-province metric tables of the year's quarters."""
-    by_area: dict[str, dict[str, list[dict[str, object]]]] = {}
+    by_area: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for q, table in provinces.items():
         for r in _records(table):
             if r.get("province"):

@@ -60,10 +60,10 @@ def ingest_aggregates(store: Store, path: Path, source: str, catalog: Catalog) -
     con.execute("""CREATE OR REPLACE TEMP TABLE a_good AS
         SELECT source, platform, period, metric, arg_max(v, _line) AS value
         FROM a_checked WHERE len(problems) = 0 GROUP BY ALL""")
-    good = con.execute("SELECT count(*) FROM a_checked WHERE len(problems) = 0").fetchall()[0][0]  # type: ignore[index]
+    good = con.execute("SELECT count(*) FROM a_checked WHERE len(problems) = 0").fetchall()[0][0]
     unchanged = con.execute("""SELECT count(*) FROM a_good g JOIN aggregates a USING (source, platform, period, metric)
-                               WHERE a.value = g.value""").fetchall()[0][0]  # type: ignore[index]
-    distinct = con.execute("SELECT count(*) FROM a_good").fetchall()[0][0]  # type: ignore[index]
+                               WHERE a.value = g.value""").fetchall()[0][0]
+    distinct = con.execute("SELECT count(*) FROM a_good").fetchall()[0][0]
     result.rows_read = n + len(raw.rejections)
     result.stored = distinct - unchanged
     result.duplicates = good - result.stored

@@ -42,7 +42,8 @@ _EPOCH = dt.datetime(1970, 1, 1)
 #: the accepted instants (UTC): local times from 2000-01-01 to the end of 2100, as validation has them
 _FIRST_US = (dt.datetime(1999, 12, 31, 17) - _EPOCH) // dt.timedelta(microseconds=1)
 _LAST_US = (dt.datetime(2100, 12, 31, 17) - _EPOCH) // dt.timedelta(microseconds=1)
-_REFORM_US = (dt.datetime.combine(REFORM_DAY, dt.time()) - dt.timedelta(hours=7) - _EPOCH) // dt.timedelta(microseconds=1)
+_REFORM_US = ((dt.datetime.combine(REFORM_DAY, dt.time()) - dt.timedelta(hours=7) - _EPOCH)
+              // dt.timedelta(microseconds=1))
 _DEFAULTS = {"active_seconds": 0, "bytes": 0, "sessions": 1, "installs": 0}
 _SIGN = np.uint64(1 << 63)
 
@@ -141,7 +142,7 @@ def _months(day_number: np.ndarray) -> pa.Array:
 def _strings(col: pa.ChunkedArray, *, nulls: bool = False) -> bool:
     if pa.types.is_null(col.type):
         return nulls
-    return pa.types.is_string(col.type)
+    return bool(pa.types.is_string(col.type))
 
 
 def _all(mask: pa.ChunkedArray | pa.Array, *, nulls: bool = False) -> bool:
@@ -215,7 +216,8 @@ def _person_keys(secret: bytes, source: str, user_id: pa.ChunkedArray) -> np.nda
         outer.update(inner.digest())
         digests.append(outer.digest()[:8])
     first = np.frombuffer(b"".join(digests), dtype=">u8").astype(np.uint64)
-    return (first ^ _SIGN).view(np.int64)[encoded.indices.to_numpy()]
+    keys: np.ndarray = (first ^ _SIGN).view(np.int64)[encoded.indices.to_numpy()]
+    return keys
 
 
 def _record_keys(secret: bytes, record_id: pa.ChunkedArray, person: np.ndarray, platform: pa.ChunkedArray,
@@ -231,8 +233,8 @@ def _record_keys(secret: bytes, record_id: pa.ChunkedArray, person: np.ndarray, 
                       *(ints[name].tolist() for name in INTEGER_FIELDS), province.to_pylist(), strict=True)
         for rid, (p, plat, us, a, b, s, i, prov) in zip(ids, columns, strict=True):
             if rid is None:
-                digests.append(hashlib.md5(
-                    f"{prefix}c\x1f{p}\x1f{plat}\x1f{us}\x1f{a}\x1f{b}\x1f{s}\x1f{i}\x1f{prov or ''}".encode()).digest())
+                content = f"{prefix}c\x1f{p}\x1f{plat}\x1f{us}\x1f{a}\x1f{b}\x1f{s}\x1f{i}\x1f{prov or ''}"
+                digests.append(hashlib.md5(content.encode()).digest())
             else:
                 h = by_id.copy()
                 h.update(rid.encode())

@@ -50,12 +50,13 @@ def parse_records(body: bytes, name: str, *, gzipped: bool = False) -> RawInput:
     items = []
     numbers: list[int] = []
     rejections: list[Rejection] = []
-    for number, line in enumerate(text.split(b"\n"), start=1):
-        line = line.strip()
+    for number, raw_line in enumerate(text.split(b"\n"), start=1):
+        line = raw_line.strip()
         if not line:
             continue
         if len(line) > MAX_LINE_BYTES:
-            rejections.append(Rejection(number, "*", f"Dòng dài hơn {MAX_LINE_BYTES // 1024} KiB, không thể là một bản ghi hợp lệ."))
+            rejections.append(Rejection(
+                number, "*", f"Dòng dài hơn {MAX_LINE_BYTES // 1024} KiB, không thể là một bản ghi hợp lệ."))
             continue
         try:
             items.append(orjson.loads(line))

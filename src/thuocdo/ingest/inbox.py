@@ -3,8 +3,8 @@
 Each committed group of posted batches is one Arrow IPC file (a *segment*) under ``lake/inbox/<source>/``,
 written and synced before the transaction that lists it in ``inbox_segments`` with the batches' ledger and
 audit entries. A segment that no transaction lists (a crash between the two) is removed at the next opening
-of the store (:meth:`thuocdo.store.Store.sweep`). Writing a file is several times cheaper than inserting the rows into a database table, and the
-merge reads the segments whole.
+of the store (:meth:`thuocdo.store.Store.sweep`). Writing a file is several times cheaper than inserting the rows
+into a database table, and the merge reads the segments whole.
 
 The inbox is merged into the day partitions (:func:`flush_inbox`) in the background and before anything reads
 records: the metric rollups and a file ingestion of the same source flush it first, so no reader misses a
@@ -23,11 +23,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thuocdo.ingest.usage import stage_person_days
+from thuocdo.ingest.person_days import stage_person_days
 from thuocdo.store import Store
 from thuocdo.store.home import INBOX_DIR
 from thuocdo.store.lake import discard, finish, list_files, publish
-from thuocdo.rollups.rebuild import literal
+from thuocdo.store.sql import literal
 
 #: the columns of a segment (those of the legacy ``inbox`` table, without seq and source)
 COLUMNS = ("batch_id", "person", "platform", "day", "month", "active_seconds_n", "bytes_n", "sessions_n",
@@ -83,8 +83,8 @@ def inbox_rows(store: Store, source: str | None = None, last: int | None = None,
 
 def inbox_size(store: Store) -> int:
     """How many records the inbox holds."""
-    return store.con.execute(  # type: ignore[no-any-return]
-        "SELECT (SELECT coalesce(sum(rows), 0) FROM inbox_segments) + (SELECT count(*) FROM inbox)").fetchall()[0][0]
+    return int(store.con.execute(
+        "SELECT (SELECT coalesce(sum(rows), 0) FROM inbox_segments) + (SELECT count(*) FROM inbox)").fetchall()[0][0])
 
 
 def inbox_months(store: Store) -> list[str]:

@@ -30,9 +30,9 @@ from thuocdo.catalog.frameworks import known_indicators, load_ministries
 from thuocdo.catalog.names import loose_key, nfc, province_key
 from thuocdo.catalog.provinces import REORGANISATION_DATE
 from thuocdo.ingest.contracts import Contract
-from thuocdo.ingest.readers import LINE, InputError, RawInput, read_input
-from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.ledger import commit_table
+from thuocdo.ingest.readers import LINE, RawInput, read_input
+from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.validate import excerpt, problem, source_relation, stage_table
 from thuocdo.ingest.xlsx import is_excel, read_xlsx
 from thuocdo.store import Store
@@ -114,7 +114,8 @@ def resolve_entity(value: str, period: str, catalog: Catalog) -> tuple[str, str]
         return ("province_old", resolved.old_code)
     members = [p for p in catalog.provinces_old if p.new_code == resolved.new_code]
     new_unit = next(p for p in catalog.provinces_new if p.code == resolved.new_code)
-    names_new_unit = text.isdigit() or province_key(text) in (province_key(new_unit.name), province_key(new_unit.short_name))
+    names_new_unit = (text.isdigit()
+                      or province_key(text) in (province_key(new_unit.name), province_key(new_unit.short_name)))
     if len(members) > 1 and not names_new_unit:
         return (f"«{value[:40]}» là tỉnh cũ, đã sáp nhập vào {new_unit.short_name} từ 01/07/2025: với kỳ {period} "
                 f"dùng tên tỉnh mới, hoặc old:{resolved.old_code} cho số liệu của tỉnh cũ")
@@ -189,8 +190,8 @@ def ingest_indicator_input(store: Store, raw: RawInput, source: str, catalog: Ca
         problem("_json_ok AND nullif(trim(value), '') IS NULL", "value", "'thiếu giá trị'"),
         number_problem("value", value, "giá trị"),
         problem(f"isfinite({value}) AND ({value} < r.lo OR {value} > r.hi)", "value",
-                f"'giá trị ' || trim(value) || ' nằm ngoài khoảng [' || printf('%g', r.lo) || '; ' || printf('%g', r.hi) "
-                f"|| '] của chỉ số ' || trim(indicator)"),
+                "'giá trị ' || trim(value) || ' nằm ngoài khoảng [' || printf('%g', r.lo) || '; ' "
+                "|| printf('%g', r.hi) || '] của chỉ số ' || trim(indicator)"),
         number_problem("self_score", self_score, "điểm tự đánh giá"),
         number_problem("council_score", council, "điểm hội đồng thẩm định"),
         problem(f"length(evidence) > {MAX_EVIDENCE}", "evidence",

@@ -10,9 +10,10 @@ the server keeps:
   smaller files, the keys of the files no longer listed are dropped and only the new files are read. Memory
   is bounded: 20 bytes per key, the least recently used days dropped beyond `max_keys`;
 - the list of each day's key files, and each source's inbox keys (24 bytes each: the inbox holds at most one
-  merge's worth of records), as a few sorted runs, merged as they grow (:class:`_Runs`). Both are read from the database on first use and kept up to date
-  by the writer (:meth:`StoredKeys.added`); whatever else changes the lake or the inbox (a merge, a file
-  ingestion) must call :meth:`StoredKeys.forget`, under the same lock, before the next lookup.
+  merge's worth of records), as a few sorted runs, merged as they grow (:class:`_Runs`). Both are read from the
+  database on first use and kept up to date by the writer (:meth:`StoredKeys.added`); whatever else changes the
+  lake or the inbox (a merge, a file ingestion) must call :meth:`StoredKeys.forget`, under the same lock, before
+  the next lookup.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def _read_keys(path: str, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def _concat(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not parts:
         return np.empty(0, np.uint64), np.empty(0, np.uint64), np.empty(0, np.int32)
-    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
+    k1, k2, index = zip(*parts, strict=True)
+    return np.concatenate(k1), np.concatenate(k2), np.concatenate(index)
 
 
 class StoredKeys:
@@ -166,7 +168,7 @@ class _Runs:
         self.runs.append((k1, k2, day))
         while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
             a, b = self.runs.pop(), self.runs.pop()
-            self.runs.append(tuple(np.concatenate([x, y]) for x, y in zip(b, a, strict=True)))  # type: ignore[arg-type]
+            self.runs.append((np.concatenate([b[0], a[0]]), np.concatenate([b[1], a[1]]), np.concatenate([b[2], a[2]])))
         k1, k2, day = self.runs[-1]
         order = np.argsort(k1, kind="stable")  # two sorted runs: the stable sort merges them in linear time
         self.runs[-1] = (k1[order], k2[order], day[order])

@@ -46,7 +46,7 @@ def commit_table(store: Store, raw: RawInput, result: BatchResult, kind: str, up
                    SELECT *, md5(record || problems) AS fingerprint FROM q_rows
                    UNION ALL BY NAME SELECT * FROM q_rejections""")
     con.unregister("q_rejections")
-    result.rejected = con.execute("SELECT count(*) FROM q_batch").fetchall()[0][0]  # type: ignore[index]
+    result.rejected = con.execute("SELECT count(*) FROM q_batch").fetchall()[0][0]
     with store.transaction():
         con.execute(upsert_sql)
         quarantine.insert(con, "SELECT * FROM q_batch")

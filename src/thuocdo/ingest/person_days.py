@@ -9,7 +9,8 @@ from thuocdo.store import Store
 from thuocdo.store.lake import stage_partitions
 
 #: the score that picks a person-day's province: the record with most active seconds, then the smallest code
-PROVINCE_SCORE = "CASE WHEN province_code IS NOT NULL THEN active_seconds_n * 1000 + (999 - CAST(province_code AS INTEGER)) END"
+PROVINCE_SCORE = ("CASE WHEN province_code IS NOT NULL "
+                  "THEN active_seconds_n * 1000 + (999 - CAST(province_code AS INTEGER)) END")
 
 
 def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[str],

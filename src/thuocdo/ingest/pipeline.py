@@ -31,7 +31,15 @@ from thuocdo.catalog import Catalog
 from thuocdo.ingest.inbox import flush_inbox, inbox_size
 from thuocdo.ingest.keys import StoredKeys
 from thuocdo.ingest.readers import RawInput
-from thuocdo.ingest.stream import Outcome, Staged, Submission, commit_staged, stage_batches, staged_clean, staging_connection
+from thuocdo.ingest.stream import (
+    Outcome,
+    Staged,
+    Submission,
+    commit_staged,
+    stage_batches,
+    staged_clean,
+    staging_connection,
+)
 from thuocdo.ingest.workers import Readers
 from thuocdo.store import Store
 

@@ -44,9 +44,9 @@ def insert_sql(relation: str) -> str:
 def insert(con: duckdb.DuckDBPyConnection, relation_sql: str) -> int:
     """Insert rows not already open in the quarantine (same source, kind and fingerprint); return how many."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE q_new AS {relation_sql}")
-    before = con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0]  # type: ignore[index]
+    before = int(con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0])
     con.execute(insert_sql("q_new"))
-    return con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] - before  # type: ignore[index]
+    return int(con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0]) - before
 
 
 def problems_of(rows: list[tuple[str, int | None, str]]) -> list[Problem]:

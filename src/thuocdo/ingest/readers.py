@@ -91,7 +91,8 @@ def _sniff(path: Path, plain: Path) -> str:
         raise InputError(f"Tệp {path}: phần mở rộng là .parquet nhưng nội dung không phải Parquet.")
     if b"\x00" in head:
         raise InputError(f"Tệp {path}: không phải tệp văn bản CSV/NDJSON (có byte nhị phân).")
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") or (suffixes and suffixes[-1] in (".ndjson", ".jsonl", ".json")):
+    if (head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+            or (suffixes and suffixes[-1] in (".ndjson", ".jsonl", ".json"))):
         return "ndjson"
     return "csv"
 
@@ -114,7 +115,7 @@ def _long_lines(plain: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _without_lines(plain: Path, ends: np.ndarray, drop: np.ndarray, out: Path) -> None:
     """Copy the file without the given lines, replacing each by an empty line (line numbers are kept)."""
-    dropped = set(int(n) for n in drop)
+    dropped = {int(n) for n in drop}
     with open(plain, "rb") as src, open(out, "wb") as dst:
         pos = 0
         for number, end in enumerate(ends, start=1):
@@ -208,9 +209,9 @@ def _record_starts(plain: Path) -> list[int]:
 
 
 def _read_ndjson(path: Path, plain: Path) -> RawInput:
-    ends, long_lines = _long_lines(plain)
+    _ends, long_lines = _long_lines(plain)
     rejections = _too_long(long_lines)
-    drop = set(int(n) for n in long_lines)
+    drop = {int(n) for n in long_lines}
     texts: list[str] = []
     numbers: list[int] = []
     with open(plain, "rb") as f:

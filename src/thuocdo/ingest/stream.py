@@ -38,7 +38,7 @@ from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import GOOD_ROWS_SQL
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
 from thuocdo.store import Store
-from thuocdo.rollups.rebuild import literal
+from thuocdo.store.sql import literal
 
 #: inside a group, a record's line is its batch's position × LINE_BASE + its own number in the batch
 LINE_BASE = 1_000_000
@@ -92,8 +92,8 @@ class Outcome(BatchResult):
                 if entry["status"] == "rejected":
                     entry["problems"] = orjson.loads(self.record_problems[entry["index"]])
         if self.unreadable:
-            records.extend({"index": r.line, "status": "rejected", "problems": [{"field": r.field, "message": r.message}]}
-                           for r in self.unreadable)
+            records.extend({"index": r.line, "status": "rejected",
+                            "problems": [{"field": r.field, "message": r.message}]} for r in self.unreadable)
             records.sort(key=lambda e: e["index"])
         return records
 
@@ -153,7 +153,8 @@ def stage_batches(con: duckdb.DuckDBPyConnection, catalog: Catalog, secret: byte
         view = stage_usage(con, group, USAGE, catalog, person_key_sql("user_id"),
                            {"ipad": ipad, "opad": opad, "source": source}, rejected_view=False)
         good = con.sql(GOOD_ROWS_SQL, params={"secret": secret.hex()}).to_arrow_table()
-        n_bad = group.table.num_rows - good.num_rows  # `typed` has one row per record (its joins are on distinct values)
+        # `typed` has one row per record (its joins are on distinct values)
+        n_bad = group.table.num_rows - good.num_rows
         rejected = _NO_REJECTED
         if n_bad:  # the problem lists are worked out only when there is a bad record
             con.execute(view)
@@ -210,7 +211,8 @@ def commit_staged(store: Store, staged: list[Staged], stored_keys: StoredKeys) -
         {quarantine.insert_sql("posted_rejects") + ";" if quarantined.num_rows else ""}
         INSERT INTO batches SELECT batch_id, {src}, 'usage', file, NULL, now()::TIMESTAMP, received, stored, duplicates,
                                    rejected FROM posted_batches;
-        INSERT INTO audit_log ("at", key_id, role, action, target, batch_id, received, stored, duplicates, rejected, client)
+        INSERT INTO audit_log ("at", key_id, role, action, target, batch_id, received, stored, duplicates, rejected,
+                               client)
         SELECT now()::TIMESTAMP, key_id, role, 'usage', {src}, batch_id, received, stored, duplicates, rejected, client
         FROM posted_batches;
         COMMIT

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from thuocdo.catalog import Catalog
 from thuocdo.ingest import quarantine
-from thuocdo.ingest.contracts import MAX_USER_ID, USAGE
+from thuocdo.ingest.contracts import USAGE
+from thuocdo.ingest.ledger import commit_batch
+from thuocdo.ingest.person_days import stage_person_days
 from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
 from thuocdo.ingest.readers import InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
-from thuocdo.ingest.ledger import commit_batch
-from thuocdo.ingest.person_days import stage_person_days
 from thuocdo.store import Store
 from thuocdo.store.lake import discard
 
@@ -72,7 +72,8 @@ def _ingest(store: Store, raw: RawInput, source: str, catalog: Catalog, batch_id
         stored, duplicates = _store_good_rows(store, source, batch_id)
     finally:
         con.unregister("raw_in")
-    if stored + duplicates + rejected - len(raw.rejections) != n_rows:  # every row is accounted for, or nothing is stored
+    # every row is accounted for, or nothing is stored
+    if stored + duplicates + rejected - len(raw.rejections) != n_rows:
         raise RuntimeError(f"{raw.name}: {n_rows} rows read but {stored} stored, {duplicates} duplicates and "
                            f"{rejected - len(raw.rejections)} rejected")
     result = BatchResult(raw.name, source, kind, batch_id, rows_read=n_rows + len(raw.rejections), stored=stored,
@@ -100,7 +101,7 @@ def _quarantine_bad_rows(store: Store, raw: RawInput, source: str, batch_id: str
         UNION ALL BY NAME SELECT * FROM q_rejections
     """)
     con.unregister("q_rejections")
-    return con.execute("SELECT count(*) FROM q_batch").fetchall()[0][0]  # type: ignore[index]
+    return int(con.execute("SELECT count(*) FROM q_batch").fetchall()[0][0])
 
 
 def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int]:
@@ -117,9 +118,9 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
     days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
     key_files = store.files("record_keys", source=source, days=days) if days else []
     if key_files:
-        con.execute("DELETE FROM fresh USING read_parquet($files) k WHERE fresh.day = k.day AND fresh.k1 = k.k1 AND fresh.k2 = k.k2",
-                    {"files": key_files})
-    n_fresh = con.execute("SELECT count(*) FROM fresh").fetchall()[0][0]  # type: ignore[index]
+        con.execute("DELETE FROM fresh USING read_parquet($files) k "
+                    "WHERE fresh.day = k.day AND fresh.k1 = k.k1 AND fresh.k2 = k.k2", {"files": key_files})
+    n_fresh = con.execute("SELECT count(*) FROM fresh").fetchall()[0][0]
     if n_fresh:
         stage_person_days(store, source, batch_id, key_files)
     return n_fresh, n_good - n_fresh

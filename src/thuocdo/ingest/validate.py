@@ -93,7 +93,8 @@ def source_relation(raw: RawInput, contract: Contract) -> str:
 def _distinct(con: duckdb.DuckDBPyConnection, raw: RawInput, column: str) -> list[str | None]:
     """The distinct values of a text column of `src`: from the Arrow table itself when `src` is its columns."""
     if raw.format != "ndjson" and column in raw.table.column_names:
-        return pc.unique(raw.table[column]).to_pylist()  # type: ignore[no-any-return]
+        values: list[str | None] = pc.unique(raw.table[column]).to_pylist()
+        return values
     return [r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM src").fetchall()]
 
 
@@ -169,7 +170,8 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW typed_ok AS
         SELECT *, CAST(ts_utc + INTERVAL 7 HOUR AS DATE) AS day,
-               CASE WHEN ts_utc >= TIMESTAMP '2025-06-30 17:00:00' THEN code_after ELSE code_before END AS province_code,
+               CASE WHEN ts_utc >= TIMESTAMP '2025-06-30 17:00:00' THEN code_after ELSE code_before END
+                   AS province_code,
                coalesce(_json_ok AND person IS NOT NULL AND coalesce(length(record_id), 0) <= {MAX_RECORD_ID}
                AND platform_id IS NOT NULL AND ts_utc >= {_FIRST_UTC} AND ts_utc < {_LAST_UTC}
                AND {" AND ".join(f"{name}_n IS NOT NULL" for name, _, _ in _INTS)} AND {upper}
@@ -227,7 +229,7 @@ def stage_table(store: Store, raw: RawInput, contract_sql: str) -> int:
         con.execute(f"CREATE OR REPLACE TEMP TABLE src AS {contract_sql}")
     finally:
         con.unregister("raw_in")
-    n = con.execute("SELECT count(*) FROM src").fetchall()[0][0]  # type: ignore[index]
+    n = con.execute("SELECT count(*) FROM src").fetchall()[0][0]
     if n == 0 and not raw.rejections:
         raise InputError(f"Tệp {raw.name}: không có dòng dữ liệu nào (chỉ có tiêu đề hoặc dòng trống).")
     return int(n)

@@ -29,7 +29,8 @@ def ingest_weights(store: Store, path: Path, source: str) -> BatchResult:
     weight = NUMBER.format(c="weight")
     problems = ", ".join([
         problem("NOT _json_ok", "*", "'dòng không phải một đối tượng JSON hợp lệ'"),
-        problem("coalesce(user_id, '') = '' AND try_cast(trim(user_key) AS BIGINT) IS NULL", "user_id", "'thiếu mã người dùng'"),
+        problem("coalesce(user_id, '') = '' AND try_cast(trim(user_key) AS BIGINT) IS NULL", "user_id",
+                "'thiếu mã người dùng'"),
         problem(f"length(user_id) > {MAX_USER_ID}", "user_id", f"'mã người dùng dài hơn {MAX_USER_ID} ký tự'"),
         problem(f"_json_ok AND NOT regexp_matches(coalesce(trim(month), ''), '{_MONTH_RE}')", "month",
                  f"'tháng ' || {excerpt('coalesce(month, chr(32))')} || ' không đúng dạng YYYY-MM'"),
@@ -56,18 +57,20 @@ def ingest_weights(store: Store, path: Path, source: str) -> BatchResult:
                to_json(problems)::VARCHAR AS problems
         FROM w_checked WHERE len(problems) > 0""", {"source": source, "file": raw.name})
     con.execute("""CREATE OR REPLACE TEMP TABLE w_good AS
-        SELECT person, month, arg_max(w, _line) AS weight FROM w_checked WHERE len(problems) = 0 GROUP BY person, month""")
-    good = con.execute("SELECT count(*) FROM w_checked WHERE len(problems) = 0").fetchall()[0][0]  # type: ignore[index]
+        SELECT person, month, arg_max(w, _line) AS weight FROM w_checked WHERE len(problems) = 0
+        GROUP BY person, month""")
+    good = con.execute("SELECT count(*) FROM w_checked WHERE len(problems) = 0").fetchall()[0][0]
     unchanged = con.execute("""SELECT count(*) FROM w_good g JOIN weights w ON w.source = $source
                                AND w.person = g.person AND w.month = g.month AND w.weight = g.weight""",
-                            {"source": source}).fetchall()[0][0]  # type: ignore[index]
+                            {"source": source}).fetchall()[0][0]
     result.rows_read = n + len(raw.rejections)
-    distinct = con.execute("SELECT count(*) FROM w_good").fetchall()[0][0]  # type: ignore[index]
+    distinct = con.execute("SELECT count(*) FROM w_good").fetchall()[0][0]
     result.stored = distinct - unchanged
     result.duplicates = good - result.stored
     src = source.replace("'", "''")
     upsert = f"""
-        DELETE FROM weights USING w_good g WHERE weights.source = '{src}' AND weights.person = g.person AND weights.month = g.month;
+        DELETE FROM weights USING w_good g
+        WHERE weights.source = '{src}' AND weights.person = g.person AND weights.month = g.month;
         INSERT INTO weights SELECT '{src}', person, month, weight, '{result.batch_id}' FROM w_good;
         INSERT INTO dirty_months SELECT DISTINCT '{src}', month FROM w_good ON CONFLICT DO NOTHING;
     """

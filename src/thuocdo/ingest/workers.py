@@ -19,8 +19,8 @@ from concurrent.futures.process import BrokenProcessPool
 import pyarrow as pa
 
 from thuocdo.catalog import Catalog, load_catalog
-from thuocdo.ingest.bodies import parse_records
 from thuocdo.ingest.arrow_staging import ValueMaps, stage_clean
+from thuocdo.ingest.bodies import parse_records
 from thuocdo.ingest.readers import LINE, RawInput
 
 #: what a worker process keeps between batches: the catalog's value maps and the store's secret
@@ -78,7 +78,7 @@ def read_body(maps: ValueMaps, secret: bytes, source: str, body: bytes, name: st
 
 
 def _start_worker(secret: bytes) -> None:
-    global _WORKER
+    global _WORKER  # noqa: PLW0603 - the process pool's initializer sets each worker's state
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops its workers in turn
     _WORKER = (ValueMaps(load_catalog()), secret)
 

@@ -17,11 +17,15 @@ import datetime as dt
 import math
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from thuocdo.ingest.contracts import Contract
 from thuocdo.ingest.readers import LINE, InputError, RawInput
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 OLD_EXCEL_SUFFIXES = (".xls",)
@@ -80,10 +84,11 @@ def read_xlsx(path: Path, contract: Contract, sheet: str | None = None) -> RawIn
     return _table(path, name, sheets[name], contract)
 
 
-def _rows(ws: object) -> list[tuple[int, list[str]]]:
-    """(row number, texts) of the non-empty rows of a worksheet."""
+def _rows(ws: Worksheet) -> list[tuple[int, list[str]]]:
+    """(row number, texts) of the non-empty rows of a worksheet (a read-only one, which openpyxl's stubs type as a
+    :class:`Worksheet`)."""
     out = []
-    for number, values in enumerate(ws.iter_rows(values_only=True), start=1):  # type: ignore[attr-defined]
+    for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
         texts = [cell_text(v) for v in values]
         if any(t is not None and t.strip() for t in texts):
             out.append((number, [t or "" for t in texts]))

@@ -23,9 +23,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thuocdo.rollups import sketches
 from thuocdo.metrics.query import RANK_DECIMALS, Breakdown, MetricRequest
 from thuocdo.model.periods import Period
+from thuocdo.rollups import sketches
 from thuocdo.store import Store
 
 

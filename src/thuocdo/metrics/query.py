@@ -1,8 +1,9 @@
 """Metric queries for a request (period, breakdown), as SQLGlot expressions printable for any engine.
 
 The query reads five relations that every engine provides under these names:
-``usage_month`` (the rollup), ``aggregates`` (published figures), ``platforms`` (platform, name, category, origin), ``periods`` (period, month,
-n_months, n_days) and ``smartphones`` (province, year, users; province ``VN`` for the nation).
+``usage_month`` (the rollup), ``aggregates`` (published figures), ``platforms`` (platform, name, category, origin),
+``periods`` (period, month, n_months, n_days) and ``smartphones`` (province, year, users; province ``VN`` for the
+nation).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def _platform_sql(req: MetricRequest) -> str:
           ON m.period = p.period
         GROUP BY {m_dims}, m.period
     ), enriched AS (
-        SELECT e.*, pl.name, pl.category, pl.origin, {STICKINESS.replace('dau', 'e.dau').replace('mau', 'e.mau')} AS stickiness,
+        SELECT e.*, pl.name, pl.category, pl.origin,
+               {STICKINESS.replace('dau', 'e.dau').replace('mau', 'e.mau')} AS stickiness,
                RANK() OVER (PARTITION BY {partition} ORDER BY ROUND(e.mau, {RANK_DECIMALS}) DESC) AS rank_in_category
         FROM per AS e
         JOIN platforms AS pl ON e.platform = pl.platform

@@ -49,7 +49,8 @@ class Period:
                 return cls(int(m.group(1)), PeriodKind.MONTH, month)
         if m := _QUARTER.match(text):
             return cls(int(m.group(1)), PeriodKind.QUARTER, int(m.group(2)))
-        raise PeriodError(f"Kỳ '{text}' không hợp lệ: dùng dạng YYYY-MM (tháng) hoặc YYYY-Qn (quý), ví dụ 2022-01 hoặc 2022-Q1.")
+        raise PeriodError(f"Kỳ '{text}' không hợp lệ: dùng dạng YYYY-MM (tháng) hoặc YYYY-Qn (quý), "
+                          "ví dụ 2022-01 hoặc 2022-Q1.")
 
     @property
     def label(self) -> str:

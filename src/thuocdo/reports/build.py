@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from thuocdo.catalog import Catalog
 from thuocdo.model.periods import Period
@@ -214,7 +215,8 @@ def _provincial(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow])
             continue
         place = names.get(top.province, top.province)
         text = (f"{nat.name} là nền tảng của {place}: trong {format_quarter(inputs.period)} có trung bình khoảng "
-                f"{format_persons(top.mau)} người sử dụng hằng tháng tại địa phương (sai số ±{format_persons(top.margin)})")
+                f"{format_persons(top.mau)} người sử dụng hằng tháng tại địa phương "
+                f"(sai số ±{format_persons(top.margin)})")
         if top.penetration is not None:
             text += (f", tương đương {format_percent(top.penetration, 1)} số người sử dụng điện thoại thông minh "
                      f"của {place}")
@@ -250,7 +252,9 @@ _KPI_UNITS = {"VND": " đồng", "percent": "%", "customers": " khách hàng", "
 
 def _kpi_value(value: float, unit: str) -> str:
     if unit == "VND" and value >= 1e9:
-        return format_number(value / 1e9, 0 if value % 1e9 == 0 else 1) + " tỷ đồng" if value < 1e12 else format_number(value) + " đồng"
+        if value >= 1e12:
+            return format_number(value) + " đồng"
+        return format_number(value / 1e9, 0 if value % 1e9 == 0 else 1) + " tỷ đồng"
     if unit == "percent":
         return format_number(value, 1) + "%"
     return (format_persons(value, 4) if value >= 1e6 else format_number(value)) + _KPI_UNITS.get(unit, "")
@@ -266,15 +270,17 @@ def spotlights(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow]) 
                 f"{format_persons(r.downloads_total)} lượt (số liệu công bố)."]))
     if inputs.kpis is not None and inputs.kpis.num_rows:
         labels = {k.id: k for k in catalog.kpis}
-        grouped: dict[str, list[dict[str, object]]] = {}
+        grouped: dict[str, list[dict[str, Any]]] = {}
         for k in inputs.kpis.to_pylist():
             if k["metric"] in labels and labels[k["metric"]].platform:
                 grouped.setdefault(str(k["platform"]), []).append(k)
         for pid, items in grouped.items():
             name = catalog.platform(pid).name
-            bullets = [f"{labels[str(k['metric'])].label_vi}: {_kpi_value(float(k['value']), labels[str(k['metric'])].unit)} "  # type: ignore[arg-type]
-                       f"({format_quarter(str(k['period'])) if '-' in str(k['period']) else 'năm ' + str(k['period'])})"
-                       for k in items]
+            bullets = []
+            for k in items:
+                kpi, period = labels[str(k["metric"])], str(k["period"])
+                when = format_quarter(period) if "-" in period else "năm " + period
+                bullets.append(f"{kpi.label_vi}: {_kpi_value(float(k['value']), kpi.unit)} ({when})")
             section = next((s for s in sections if s.title.startswith(name)), None)
             if section is None:
                 section = Section("", name, [f"Số liệu do đơn vị vận hành {name} công bố:"])

@@ -7,22 +7,26 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
-from thuocdo.reports.model import Chart  # noqa: E402
-from thuocdo.reports.vietnamese import format_number  # noqa: E402
+from thuocdo.reports.model import Chart
+from thuocdo.reports.vietnamese import format_number
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 DOMESTIC = "#c8102e"
 FOREIGN = "#7f8c8d"
 FONT = ["DejaVu Sans", "Liberation Sans", "Arial", "sans-serif"]
-_STYLE: dict[str, Any] = {"font.family": "sans-serif", "font.sans-serif": FONT, "font.size": 9, "svg.fonttype": "none",
-          "svg.hashsalt": "thuocdo", "axes.spines.top": False, "axes.spines.right": False}
+_STYLE: dict[RcKeyType, Any] = {"font.family": "sans-serif", "font.sans-serif": FONT, "font.size": 9,
+                                "svg.fonttype": "none", "svg.hashsalt": "thuocdo", "axes.spines.top": False,
+                                "axes.spines.right": False}
 _LINE_COLOURS = ["#c8102e", "#1f4e79", "#e67e22", "#2e8b57", "#8e44ad", "#7f8c8d", "#b7950b", "#17a589",
                  "#5d6d7e", "#a93226", "#2874a6", "#af601a", "#196f3d"]
 
@@ -32,7 +36,7 @@ def _vn(decimals: int = 0) -> FuncFormatter:
 
 
 def _figure(chart: Chart) -> Any:
-    with plt.rc_context(_STYLE):  # type: ignore[arg-type]
+    with plt.rc_context(_STYLE):
         match chart.kind:
             case "bars":
                 return _bars(chart.data)
@@ -55,7 +59,7 @@ def _bars(d: dict[str, Any]) -> Any:
     colours = [DOMESTIC if x else FOREIGN for x in d["domestic"][::-1]]
     fig, ax = plt.subplots(figsize=(6.3, 0.32 * len(labels) + 0.9))
     ax.barh(labels, values, xerr=errors, color=colours, error_kw={"ecolor": "#333333", "capsize": 2, "lw": 0.8})
-    top = max(v + e for v, e in zip(values, errors)) if values else 1
+    top = max(v + e for v, e in zip(values, errors, strict=True)) if values else 1
     decimals = 2 if top < 1 else 1
     for y, v in enumerate(values):
         ax.text(v + (errors[y] or 0) + top * 0.01, y, format_number(v, decimals), va="center", fontsize=8)
@@ -82,7 +86,8 @@ def _shares(d: dict[str, Any]) -> Any:
     for y, s in enumerate(shares):
         inside = s > 12
         ax.text(s - 1 if inside else s + 1, y, format_number(s, 1) + "%", va="center",
-                ha="right" if inside else "left", fontsize=7.5, color="white" if inside else "white" if s > 85 else "black")
+                ha="right" if inside else "left", fontsize=7.5,
+                color="white" if inside else "white" if s > 85 else "black")
     ax.set_xlim(0, 100)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
     ax.tick_params(axis="y", length=0)
@@ -96,10 +101,10 @@ def _trend(d: dict[str, Any]) -> Any:
     x = list(range(len(d["quarters"])))
     peak = 0.0
     for i, s in enumerate(d["series"]):
-        pts = [(xi, v) for xi, v in zip(x, s["values"]) if v is not None]
+        pts = [(xi, v) for xi, v in zip(x, s["values"], strict=True) if v is not None]
         if not pts:
             continue
-        peak = max(peak, max(v for _, v in pts))
+        peak = max(peak, *(v for _, v in pts))
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3.5, lw=1.6,
                 color=_LINE_COLOURS[i % len(_LINE_COLOURS)], label=s["label"],
                 linestyle="-" if s.get("domestic", True) else "--")
@@ -137,7 +142,7 @@ def _intervals(d: dict[str, Any]) -> Any:
     n = len(labels)
     fig, ax = plt.subplots(figsize=(6.3, 0.14 * n + 1.0))
     ys = list(range(n))
-    for y, lo, hi in zip(ys, d["low"], d["high"]):
+    for y, lo, hi in zip(ys, d["low"], d["high"], strict=True):
         if lo is not None and hi is not None:
             ax.plot([lo, hi], [y, y], color=FOREIGN, lw=1.2)
     ax.plot(d["rank"], ys, "o", color=DOMESTIC, markersize=2.8)
@@ -172,20 +177,21 @@ def render_svg(chart: Chart) -> str:
     several charts in one page never share an id."""
     fig = _figure(chart)
     buf = io.StringIO()
-    with plt.rc_context(_STYLE):  # type: ignore[arg-type]
+    with plt.rc_context(_STYLE):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "thuocdo"})
     plt.close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg"):]
     ids = set(re.findall(r'id="([^"]+)"', text))
     text = re.sub(r'id="([^"]+)"', lambda m: f'id="{chart.key}-{m.group(1)}"', text)
-    return re.sub(r"#([A-Za-z_][\w.-]*)", lambda m: f"#{chart.key}-{m.group(1)}" if m.group(1) in ids else m.group(0), text)
+    return re.sub(r"#([A-Za-z_][\w.-]*)",
+                  lambda m: f"#{chart.key}-{m.group(1)}" if m.group(1) in ids else m.group(0), text)
 
 
 def render_png(chart: Chart, dpi: int = 200) -> bytes:
     fig = _figure(chart)
     buf = io.BytesIO()
-    with plt.rc_context(_STYLE):  # type: ignore[arg-type]
+    with plt.rc_context(_STYLE):
         fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return buf.getvalue()

@@ -6,6 +6,7 @@ fewer than ``MIN_CELL`` panelists, and its margin of error comes from :mod:`thuo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,7 @@ def _f(value: Any) -> float | None:
     if value is None:
         return None
     v = float(value)
-    return None if v != v else v
+    return None if math.isnan(v) else v
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,8 @@ def to_pdf(html: str) -> bytes:
     except (ImportError, OSError) as exc:  # OSError: the Pango library is missing
         raise RenderError("Không tạo được PDF: cần gói Python weasyprint và thư viện Pango của hệ điều hành "
                           f"(apt-get install libpango-1.0-0 libpangoft2-1.0-0) ({exc}).") from exc
-    return weasyprint.HTML(string=html).write_pdf()  # type: ignore[no-any-return]
+    pdf: bytes = weasyprint.HTML(string=html).write_pdf()
+    return pdf
 
 
 def write(report: Report, out: Path, formats: Iterable[str] = FORMATS,

@@ -100,13 +100,14 @@ def share_sentences(data: CategoryData, catalog: Catalog, period: str, measured:
         out.append("Chưa có nền tảng số Việt Nam nào của nhóm này đủ số liệu để công bố.")
         return out
     share = data.share or {}
-    if share.get("share") is None:
+    domestic_share = share.get("share")
+    if domestic_share is None:
         return out
-    text = (f"Các nền tảng số Việt Nam chiếm {format_percent(share['share'])} tổng số người sử dụng hằng tháng "
+    text = (f"Các nền tảng số Việt Nam chiếm {format_percent(domestic_share)} tổng số người sử dụng hằng tháng "
             f"của nhóm")
     prev = (data.share_previous or {}).get("share")
     if prev is not None:
-        points = (share["share"] - prev) * 100  # type: ignore[operator]
+        points = (domestic_share - prev) * 100
         if abs(points) < 0.05:
             text += " (không đổi so với quý trước)"
         else:
@@ -117,7 +118,7 @@ def share_sentences(data: CategoryData, catalog: Catalog, period: str, measured:
         text += (f", gấp {format_ratio(ratio)} các nền tảng nước ngoài" if ratio >= 1
                  else f", bằng {format_percent(ratio, 1)} các nền tảng nước ngoài")
     out.append(text + ".")
-    if share["share"] >= 0.5:  # type: ignore[operator]
+    if domestic_share >= 0.5:
         out.append("Nền tảng số Việt Nam dẫn đầu thị trường ở nhóm này, đạt quy mô người sử dụng tương đương và "
                    "hơn các nền tảng phổ biến của nước ngoài.")
     return out

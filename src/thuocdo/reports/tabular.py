@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -25,11 +25,11 @@ _DISPLAY: dict[str, tuple[str, Callable[[Any], str]]] = {
     "minutes_per_day": ("Phút/ngày", lambda v: format_number(v, 1)),
     "mb_per_user": ("MB/tháng", lambda v: format_number(v, 1)),
     "stickiness": ("DAU/MAU", lambda v: format_percent(v, 1)),
-    "rank_in_category": ("Hạng", lambda v: format_number(v)),
+    "rank_in_category": ("Hạng", format_number),
     "mau_change_previous": ("So kỳ trước", lambda v: format_percent(v, 1)),
     "mau_change_year": ("So cùng kỳ", lambda v: format_percent(v, 1)),
     "penetration": ("Thâm nhập", lambda v: format_percent(v, 1)),
-    "visits": ("Lượt truy cập", format_count), "web_rank": ("Hạng web", lambda v: format_number(v)),
+    "visits": ("Lượt truy cập", format_count), "web_rank": ("Hạng web", format_number),
     "downloads_total": ("Lượt tải lũy kế", format_count),
     "metric": ("Chỉ số", str), "domestic_share": ("Tỷ trọng Việt Nam", lambda v: format_percent(v, 2)),
     "domestic_foreign_ratio": ("Việt Nam/nước ngoài", lambda v: format_number(v, 2)),
@@ -118,7 +118,8 @@ def csv_bytes(table: pa.Table) -> bytes:
     """The table as CSV (header, then one line per row; numbers unrounded, nulls empty)."""
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink)
-    return sink.getvalue().to_pybytes()  # type: ignore[no-any-return]
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
 
 
 def _json_value(v: object) -> object:

@@ -75,12 +75,12 @@ def format_persons(value: float | None, significant: int = 3) -> str:
     for scale, word in ((1e9, " tỷ"), (1e6, " triệu")):
         if abs(value) >= scale:
             x = value / scale
-            decimals = max(0, significant - 1 - int(math.floor(math.log10(abs(x)))))
+            decimals = max(0, significant - 1 - math.floor(math.log10(abs(x))))
             text = format_number(round(x, decimals), decimals)
             return (text.rstrip("0").rstrip(",") if "," in text else text) + word
     if value == 0:
         return "0"
-    digits = significant - 1 - int(math.floor(math.log10(abs(value))))
+    digits = significant - 1 - math.floor(math.log10(abs(value)))
     return format_number(round(value, min(0, digits)))
 
 
@@ -112,15 +112,15 @@ def format_duration(minutes: float | None, seconds: bool = False) -> str:
     if _missing(minutes):
         return "–"
     assert minutes is not None
-    total = int(round(minutes * 60))
+    total = round(minutes * 60)
     hours, rest = divmod(total, 3600)
     mins, secs = divmod(rest, 60)
     if hours:
-        mins = int(round((rest) / 60))
+        mins = round(rest / 60)
         return f"{hours} giờ {mins} phút" if mins else f"{hours} giờ"
     if seconds and secs:
         return f"{mins} phút {secs} giây"
-    return f"{int(round(minutes))} phút"
+    return f"{round(minutes)} phút"
 
 
 def format_mb(value: float | None) -> str:

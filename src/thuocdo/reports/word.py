@@ -9,6 +9,7 @@ the top centre from page 2 (a PAGE field in a header that the first page does no
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -21,6 +22,13 @@ from docx.shared import Cm, Mm, Pt
 from thuocdo.reports.charts import render_png
 from thuocdo.reports.model import Report, Section, TableBlock
 
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.section import Section as DocxSection
+    from docx.table import Table, _Cell
+    from docx.text.paragraph import Paragraph
+    from docx.text.run import Run
+
 FONT = "Times New Roman"
 BODY_PT = 14
 TABLE_PT = 11
@@ -29,7 +37,7 @@ MOTTO = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO_2 = "Độc lập - Tự do - Hạnh phúc"
 
 
-def _font(run, size: float | None = None, bold: bool | None = None, italic: bool | None = None) -> None:  # type: ignore[no-untyped-def]
+def _font(run: Run, size: float | None = None, bold: bool | None = None, italic: bool | None = None) -> None:
     run.font.name = FONT
     rpr = run._element.get_or_add_rPr()
     fonts = rpr.find(qn("w:rFonts"))
@@ -46,9 +54,9 @@ def _font(run, size: float | None = None, bold: bool | None = None, italic: bool
         run.italic = italic
 
 
-def _para(container, text: str = "", *, size: float = BODY_PT, bold: bool = False, italic: bool = False,  # type: ignore[no-untyped-def]
-          align: WD_ALIGN_PARAGRAPH = WD_ALIGN_PARAGRAPH.JUSTIFY, indent: bool = False, after: float = 6,
-          before: float = 0):
+def _para(container: DocxDocument | _Cell, text: str = "", *, size: float = BODY_PT, bold: bool = False,
+          italic: bool = False, align: WD_ALIGN_PARAGRAPH = WD_ALIGN_PARAGRAPH.JUSTIFY, indent: bool = False,
+          after: float = 6, before: float = 0) -> Paragraph:
     p = container.add_paragraph()
     p.alignment = align
     fmt = p.paragraph_format
@@ -61,7 +69,7 @@ def _para(container, text: str = "", *, size: float = BODY_PT, bold: bool = Fals
     return p
 
 
-def _no_borders(table) -> None:  # type: ignore[no-untyped-def]
+def _no_borders(table: Table) -> None:
     tbl_pr = table._tbl.tblPr
     borders = OxmlElement("w:tblBorders")
     for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
@@ -71,7 +79,7 @@ def _no_borders(table) -> None:  # type: ignore[no-untyped-def]
     tbl_pr.append(borders)
 
 
-def _rule(paragraph, width_pct: int) -> None:  # type: ignore[no-untyped-def]
+def _rule(paragraph: Paragraph, width_pct: int) -> None:
     """A short centred line under a paragraph (the rule under the issuing body and under the motto)."""
     p_pr = paragraph._p.get_or_add_pPr()
     border = OxmlElement("w:pBdr")
@@ -85,7 +93,7 @@ def _rule(paragraph, width_pct: int) -> None:  # type: ignore[no-untyped-def]
     paragraph.paragraph_format.right_indent = Cm(0.08 * indent)
 
 
-def _page_number(section) -> None:  # type: ignore[no-untyped-def]
+def _page_number(section: DocxSection) -> None:
     section.different_first_page_header_footer = True
     p = section.header.paragraphs[0]
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -107,7 +115,7 @@ def _page_number(section) -> None:  # type: ignore[no-untyped-def]
             run._r.append(t)
 
 
-def _header_block(doc, report: Report) -> None:  # type: ignore[no-untyped-def]
+def _header_block(doc: DocxDocument, report: Report) -> None:
     table = doc.add_table(rows=1, cols=2)
     _no_borders(table)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -128,25 +136,25 @@ def _header_block(doc, report: Report) -> None:  # type: ignore[no-untyped-def]
     _para(right, report.date_line, size=13.5, italic=True, align=c, before=4)
 
 
-def _table(doc, t: TableBlock) -> None:  # type: ignore[no-untyped-def]
+def _table(doc: DocxDocument, t: TableBlock) -> None:
     _para(doc, f"Bảng {t.number}." + (f" {t.title}" if t.title else ""), size=12, bold=True,
           align=WD_ALIGN_PARAGRAPH.CENTER, before=6, after=3)
     table = doc.add_table(rows=1, cols=len(t.headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(table.rows[0].cells, t.headers):
+    for cell, text in zip(table.rows[0].cells, t.headers, strict=True):
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _font(cell.paragraphs[0].add_run(text), TABLE_PT, bold=True)
     for row in t.rows:
         cells = table.add_row().cells
-        for i, (cell, text) in enumerate(zip(cells, row)):
+        for i, (cell, text) in enumerate(zip(cells, row, strict=False)):
             cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT if t.numeric[i] else WD_ALIGN_PARAGRAPH.LEFT
             _font(cell.paragraphs[0].add_run(text), TABLE_PT)
     for note in t.notes:
         _para(doc, note, size=11, italic=True, after=2)
 
 
-def _section(doc, s: Section, level: int) -> None:  # type: ignore[no-untyped-def]
+def _section(doc: DocxDocument, s: Section, level: int) -> None:
     title = f"{s.number}. {s.title}" if s.number else s.title
     _para(doc, title, bold=True, italic=level >= 3, indent=True, before=6, after=4)
     for text in s.paragraphs:

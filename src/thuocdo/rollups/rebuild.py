@@ -47,7 +47,8 @@ def person_days_sql(store: Store, source: str, months: Sequence[str]) -> str | N
 
 
 def dirty_months(store: Store) -> list[tuple[str, str]]:
-    return [(s, m) for s, m in store.con.execute("SELECT source, month FROM dirty_months ORDER BY source, month").fetchall()]
+    rows = store.con.execute("SELECT source, month FROM dirty_months ORDER BY source, month").fetchall()
+    return [(s, m) for s, m in rows]
 
 
 def rebuild_dirty(store: Store, on_month: Callable[[str, str], None] | None = None) -> int:

@@ -37,9 +37,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from thuocdo.rollups.rebuild import person_days_sql
 from thuocdo.store import Store, StoreError
 from thuocdo.store.lake import finish, list_files, publish, stage_partitions
-from thuocdo.rollups.rebuild import person_days_sql
 
 SKETCH_DAY = "sketch_day"
 LG_K = 12
@@ -108,7 +108,7 @@ def sketch_cells(rows: pa.Table, lg_k: int = LG_K) -> pa.Table:
     starts = np.flatnonzero(change)
     ends = np.append(starts[1:], rows.num_rows)
     blobs = []
-    for a, b in zip(starts.tolist(), ends.tolist()):
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         sketch = ds.hll_sketch(lg_k, ds.HLL_8)
         for person in persons[a:b].tolist():
             sketch.update(person)
@@ -128,7 +128,8 @@ def sketch_batch_ids(store: Store, sources: Sequence[str] | None, months: Sequen
     """Per source-month with records: the batch id its sketch file must carry to be in step with them."""
     rows = store.con.sql(
         "SELECT source, month, string_agg(path, ',' ORDER BY path) FROM lake_files WHERE dataset = 'person_day' "
-        "AND ($sources IS NULL OR list_contains($sources, source)) AND ($months IS NULL OR list_contains($months, month)) "
+        "AND ($sources IS NULL OR list_contains($sources, source)) "
+        "AND ($months IS NULL OR list_contains($months, month)) "
         "GROUP BY source, month", params={"sources": list(sources) if sources else None,
                                           "months": list(months) if months else None}).fetchall()
     return {(s, m): f"sketch-{lg_k}-" + hashlib.md5(paths.encode()).hexdigest()[:20] for s, m, paths in rows}
@@ -137,7 +138,8 @@ def sketch_batch_ids(store: Store, sources: Sequence[str] | None, months: Sequen
 def _stored(store: Store, sources: Sequence[str] | None, months: Sequence[str] | None) -> dict[tuple[str, str], str]:
     rows = store.con.sql(
         "SELECT DISTINCT source, month, batch_id FROM lake_files WHERE dataset = $d "
-        "AND ($sources IS NULL OR list_contains($sources, source)) AND ($months IS NULL OR list_contains($months, month))",
+        "AND ($sources IS NULL OR list_contains($sources, source)) "
+        "AND ($months IS NULL OR list_contains($months, month))",
         params={"d": SKETCH_DAY, "sources": list(sources) if sources else None,
                 "months": list(months) if months else None}).fetchall()
     return {(s, m): b for s, m, b in rows}
@@ -197,7 +199,8 @@ def sketch_days(store: Store, first_day: dt.date, last_day: dt.date, *, sources:
     if not files:
         return SKETCH_DAY_SCHEMA.empty_table()
     return store.con.sql(
-        "SELECT * FROM read_parquet($files) WHERE day BETWEEN $a AND $b AND ($p IS NULL OR list_contains($p, platform))",
+        "SELECT * FROM read_parquet($files) "
+        "WHERE day BETWEEN $a AND $b AND ($p IS NULL OR list_contains($p, platform))",
         params={"files": files, "a": first_day, "b": last_day, "p": list(platforms) if platforms else None},
     ).to_arrow_table().cast(SKETCH_DAY_SCHEMA)
 
@@ -206,7 +209,8 @@ def distinct_persons(store: Store, first_day: dt.date, last_day: dt.date, *, by:
                      sources: Sequence[str] | None = None, platforms: Sequence[str] | None = None,
                      lg_k: int = LG_K) -> pa.Table:
     """Estimated distinct active persons over the days, per group of `by` (columns of sketch_day), with bounds."""
-    return union_cells(sketch_days(store, first_day, last_day, sources=sources, platforms=platforms, lg_k=lg_k), by, lg_k)
+    days = sketch_days(store, first_day, last_day, sources=sources, platforms=platforms, lg_k=lg_k)
+    return union_cells(days, by, lg_k)
 
 
 def union_cells(cells: pa.Table, by: Sequence[str], lg_k: int = LG_K) -> pa.Table:
@@ -219,7 +223,7 @@ def union_cells(cells: pa.Table, by: Sequence[str], lg_k: int = LG_K) -> pa.Tabl
     for key in sorted(groups, key=lambda k: tuple((v is None, v) for v in k)):
         e = estimate(groups[key], lg_k)
         rows.append((*key, e.estimate, e.lower_95, e.upper_95))
-    columns: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [() for _ in range(len(by) + 3)]
+    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(by) + 3)]
     table = {c: pa.array(columns[i], cells.schema.field(c).type) for i, c in enumerate(by)}
     for i, name in enumerate(("estimate", "lower_95", "upper_95")):
         table[name] = pa.array(columns[len(by) + i], pa.float64())

@@ -40,7 +40,8 @@ def rollup_sql(sql: str) -> exp.Expr:
 
 
 class SparkRollups:
-    """The rollups built by a Spark engine, and metric queries run over them (an :class:`~thuocdo.engines.base.Engine`)."""
+    """The rollups built by a Spark engine, and metric queries run over them
+    (an :class:`~thuocdo.engines.base.Engine`)."""
 
     name = "spark"
     dialect = "spark"
@@ -132,7 +133,8 @@ class SparkRollups:
             return []
         cells = self.sketch_cells(sorted({m for _, m in stale}), lg_k)
         for source, month in stale:
-            mine = cells.filter(pc.and_(pc.equal(cells.column("source"), source), pc.equal(cells.column("month"), month)))
+            mine = cells.filter(pc.and_(pc.equal(cells.column("source"), source),
+                                        pc.equal(cells.column("month"), month)))
             sketches.write_sketch_days(self.store, source, month, mine, batch_ids[(source, month)])
         return stale
 

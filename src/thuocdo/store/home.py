@@ -7,6 +7,7 @@ Files that no transaction lists (left by a killed process) are swept when the st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -179,10 +180,8 @@ def _create_secret(path: Path) -> None:
             f.write(secrets.token_hex(SECRET_BYTES))
             f.flush()
             os.fsync(f.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(temporary, path)  # atomic, and never replaces a key that is there
-        except FileExistsError:
-            pass
         _sync_directory(path.parent)
     finally:
         temporary.unlink(missing_ok=True)

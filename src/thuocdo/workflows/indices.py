@@ -46,7 +46,8 @@ def compute_usage_indicators(home: str | Path | None, year: int, usage_source: s
     quarters = [f"{year}-Q{q}" for q in range(1, 5)]
     if usage_source is None:
         found = sorted({str(r["source"]) for q in quarters
-                        for r in metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform")).to_pylist()
+                        for r in metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform"))
+                        .to_pylist()
                         if r.get("basis") == "records" and r.get("source")})
         if len(found) > 1:
             raise IndexRequestError(f"Kho có số liệu sử dụng của nhiều nguồn ({', '.join(found)}): chọn một bằng "
@@ -54,8 +55,10 @@ def compute_usage_indicators(home: str | Path | None, year: int, usage_source: s
         if not found:
             raise IndexRequestError(f"Chưa có số liệu sử dụng nào trong năm {year}: nạp bằng `thuocdo ingest usage`.")
         usage_source = found[0]
-    platforms = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform", usage_source)) for q in quarters}
-    provinces = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "province", usage_source)) for q in quarters}
+    platforms = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform", usage_source))
+                 for q in quarters}
+    provinces = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "province", usage_source))
+                 for q in quarters}
     rows = (usage_indicators.nation_indicators(str(year), platforms, usage_source)
             + usage_indicators.province_indicators(str(year), provinces, usage_source))
     if not rows:
@@ -76,4 +79,5 @@ def indicator_sources(home: str | Path | None) -> list[str]:
     """The sources that hold indicator values."""
     with open_store(home) as store:
         ensure_table(store)
-        return [str(r[0]) for r in store.con.execute("SELECT DISTINCT source FROM indicator_values ORDER BY 1").fetchall()]
+        rows = store.con.execute("SELECT DISTINCT source FROM indicator_values ORDER BY 1").fetchall()
+        return [str(r[0]) for r in rows]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from thuocdo.catalog import load_catalog
 from thuocdo.catalog.frameworks import indicator_labels
@@ -22,6 +23,9 @@ from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import metrics as metric_workflow
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 
 class ReportRequestError(ValueError):
     """A report that cannot be made as asked (the message says why and what to do)."""
@@ -30,12 +34,13 @@ class ReportRequestError(ValueError):
 def _quarter(period: str) -> Period:
     p = Period.parse(period)
     if p.kind is not PeriodKind.QUARTER:
-        raise ReportRequestError(f"Kỳ '{period}' là một tháng: báo cáo lập theo quý, dùng dạng YYYY-Qn (ví dụ 2022-Q1).")
+        raise ReportRequestError(f"Kỳ '{period}' là một tháng: báo cáo lập theo quý, "
+                                 "dùng dạng YYYY-Qn (ví dụ 2022-Q1).")
     return p
 
 
-def _record_sources(table: object) -> list[str]:
-    rows = table.to_pylist()  # type: ignore[attr-defined]
+def _record_sources(table: pa.Table) -> list[str]:
+    rows = table.to_pylist()
     return sorted({r["source"] for r in rows if r.get("basis") == "records" and r.get("source")})
 
 
@@ -53,9 +58,11 @@ def report_inputs(home: Path | None, period: str, source: str | None = None, min
     if not current.num_rows:
         raise ReportRequestError(f"Chưa có số liệu nào cho {quarter.label}: nạp dữ liệu trước (thuocdo ingest …).")
     quarters = trend_periods(quarter.label)
-    platforms = {q: current if q == quarter.label else metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform", source))
+    platforms = {q: current if q == quarter.label
+                 else metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform", source))
                  for q in quarters}
-    categories = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "category", source)) for q in quarters}
+    categories = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "category", source))
+                  for q in quarters}
     provinces = metric_workflow.metrics(home, metric_workflow.metric_request(quarter.label, "province", source))
     months = {m: metric_workflow.metrics(home, metric_workflow.metric_request(m, "platform", source))
               for m in (*quarter.previous().months, *quarter.months)}
@@ -129,7 +136,8 @@ def scorecard_inputs(home: Path | None, year: int, framework: str | None = None,
 
 
 def write_scorecard(home: Path | None, year: int, formats: list[str], output: Path, framework: str | None = None,
-                    runs: int = SCORECARD_RUNS, on_step: Callable[[str], None] | None = None) -> tuple[Report, dict[str, Path]]:
+                    runs: int = SCORECARD_RUNS,
+                    on_step: Callable[[str], None] | None = None) -> tuple[Report, dict[str, Path]]:
     """Build the scorecard of `year` and write it in `formats` under `output`."""
     if on_step:
         on_step("xếp hạng")

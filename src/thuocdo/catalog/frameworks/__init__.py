@@ -146,7 +146,7 @@ def framework_ids() -> tuple[str, ...]:
     return tuple(sorted(f.name.removesuffix(".toml") for f in files if f.name.endswith(".toml")))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_framework(framework_id: str) -> Framework:
     """The framework with this id; :class:`FrameworkError` (in Vietnamese) when there is none."""
     if framework_id not in framework_ids():
@@ -239,7 +239,8 @@ def load_targets() -> tuple[Target, ...]:
     for r in rows:
         if r["direction"] not in ("higher", "lower") or not r["source"]:
             raise FrameworkError(f"targets.csv row {r['id']}: direction must be higher/lower and source is required")
-        targets.append(Target(r["id"], r["indicator"], r["label_vi"], r["unit"], 1 if r["direction"] == "higher" else -1,
+        direction = 1 if r["direction"] == "higher" else -1
+        targets.append(Target(r["id"], r["indicator"], r["label_vi"], r["unit"], direction,
                               int(r["year"]), float(r["target"]), r["source"], r["note"]))
     if len({t.id for t in targets}) != len(targets):
         raise FrameworkError("targets.csv: duplicate ids")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from thuocdo.workflows.access import ROLES
 from thuocdo.web.api import admin, catalog, ingest, results
 from thuocdo.web.api.auth import Caller
 from thuocdo.web.api.schemas import BODY_MODELS
+from thuocdo.workflows.access import ROLES
 
 router = APIRouter()
 router.include_router(ingest.router)

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from thuocdo.model.periods import PeriodError
-from thuocdo.workflows.access import AccessError
 from thuocdo.web.api.auth import Caller, check_source, require_admin, service_of
 from thuocdo.web.api.results import table_response
 from thuocdo.web.api.schemas import KeyRequest, PublicationRequest
+from thuocdo.workflows.access import AccessError
 
 router = APIRouter()
 

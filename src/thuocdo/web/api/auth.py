@@ -18,7 +18,8 @@ _bearer = HTTPBearer(auto_error=False, description="Khóa API dạng Authorizati
 
 
 def service_of(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+    service: Service = request.app.state.service
+    return service
 
 
 def principal(request: Request, key: Annotated[str | None, Depends(_api_key)] = None,
@@ -49,7 +50,8 @@ def require_admin(who: Principal) -> None:
 
 def check_source(source: str) -> None:
     if not is_source_name(source):
-        raise HTTPException(422, f"Tên nguồn '{source[:64]}' không hợp lệ: chữ thường, số, '.', '_' hoặc '-', tối đa 64 ký tự.")
+        raise HTTPException(422, f"Tên nguồn '{source[:64]}' không hợp lệ: chữ thường, số, '.', '_' hoặc '-', "
+                                 "tối đa 64 ký tự.")
 
 
 def may_write_source(who: Principal, source: str) -> None:

@@ -16,8 +16,15 @@ from thuocdo.ingest.bodies import MAX_BODY_BYTES, MAX_RECORDS, BodyTooLarge
 from thuocdo.ingest.readers import InputError
 from thuocdo.ingest.stream import Submission
 from thuocdo.web.api.auth import Caller, may_write_source, require_key, service_of, writer
-from thuocdo.web.api.schemas import (USAGE_BODY, AggregateRecord, IndicatorRecord, TableBatchResult,
-                                     UsageBatchResult, WeightRecord, table_body)
+from thuocdo.web.api.schemas import (
+    USAGE_BODY,
+    AggregateRecord,
+    IndicatorRecord,
+    TableBatchResult,
+    UsageBatchResult,
+    WeightRecord,
+    table_body,
+)
 
 router = APIRouter()
 
@@ -86,7 +93,8 @@ async def _post_table(request: Request, who: Caller, kind: str, source: str, row
         raise HTTPException(400, str(exc)) from exc
     return TableBatchResult(batch_id=result.batch_id, source=source, kind=kind, received=result.rows_read,
                             stored=result.stored, duplicates=result.duplicates, rejected=result.rejected,
-                            problems=[{"line": p.line, "field": p.field, "message": p.message} for p in result.problems])
+                            problems=[{"line": p.line, "field": p.field, "message": p.message}
+                                      for p in result.problems])
 
 
 @router.post("/sources/{source}/weights", response_model=TableBatchResult, tags=["gửi dữ liệu"],

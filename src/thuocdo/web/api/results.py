@@ -21,8 +21,8 @@ from thuocdo.indices.runs import IndexRequestError, index_table
 from thuocdo.ingest.readers import InputError
 from thuocdo.model.periods import PeriodError
 from thuocdo.reports.tabular import csv_bytes
-from thuocdo.workflows.access import normalise_period
 from thuocdo.web.api.auth import Caller, check_source, may_read, service_of
+from thuocdo.workflows.access import normalise_period
 
 router = APIRouter()
 reports_router = APIRouter()
@@ -56,7 +56,8 @@ def get_metrics(request: Request, who: Caller,
                 by: Annotated[Literal["platform", "province", "category"], Query()] = "platform",
                 source: Annotated[str | None, Query(max_length=64)] = None,
                 distinct: Annotated[Literal["exact", "sketch"], Query(
-                    description="exact (mặc định) hoặc sketch: MAU từ các sketch HLL đã lưu, kèm cận và sai số")] = "exact",
+                    description="exact (mặc định) hoặc sketch: MAU từ các sketch HLL đã lưu, "
+                                "kèm cận và sai số")] = "exact",
                 format: Annotated[Literal["json", "csv", "parquet"], Query()] = "json") -> Response:
     """Các chỉ số sử dụng của một kỳ, cùng tham số và cột với `thuocdo metrics` (cộng cột `suppressed` cho
     khách: số liệu dựa trên dưới 20 người trong mẫu không được công bố)."""
@@ -119,7 +120,8 @@ def list_reports(request: Request, who: Caller) -> list[dict[str, Any]]:
     quarters = sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in service.months_with_data()})
     if not who.sees_unpublished:
         quarters = [q for q in quarters if service.access.is_published(q)]
-    return [{"period": q, "formats": {f: f"{request.url_for('get_report', period=q, fmt=f).path}" for f in REPORT_FORMATS}}
+    return [{"period": q,
+             "formats": {f: f"{request.url_for('get_report', period=q, fmt=f).path}" for f in REPORT_FORMATS}}
             for q in quarters]
 
 

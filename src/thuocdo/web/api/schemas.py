@@ -13,7 +13,8 @@ class UsageRecord(BaseModel):
     """One usage record (DESIGN.md): the same fields as the files."""
 
     record_id: str | None = Field(None, max_length=128, description="Khóa chống trùng trong nguồn (không bắt buộc).")
-    user_id: str = Field(..., min_length=1, max_length=256, description="Mã người dùng của nguồn; chỉ lưu dạng băm có khóa.")
+    user_id: str = Field(..., min_length=1, max_length=256,
+                         description="Mã người dùng của nguồn; chỉ lưu dạng băm có khóa.")
     platform: str = Field(..., description="Mã hoặc bí danh nền tảng trong danh mục.")
     time: str = Field(..., description="ISO 8601, có hoặc không có múi giờ (không có: giờ Việt Nam), hoặc ngày.")
     active_seconds: int | None = Field(0, ge=0, le=86_400)

@@ -12,7 +12,7 @@ from thuocdo.workflows.service import Service
 
 
 def table_rows(table: pa.Table) -> list[dict[str, Any]]:
-    rows = table.to_pylist()
+    rows: list[dict[str, Any]] = table.to_pylist()
     for r in rows:
         for k, v in r.items():
             if isinstance(v, float) and not math.isfinite(v):

@@ -95,11 +95,12 @@ def platforms_page(request: Request, who: Caller, ky: str | None = None, nhom: s
         raise NotFound(f"Không có nhóm nền tảng '{nhom[:40]}'.")
     share_rows = {r["category"]: r for r in table_rows(service.public_metrics(period, "category", who, source))
                   if r["metric"] == "mau"}
-    groups = []
+    groups: list[dict[str, Any]] = []
     for c in present if not nhom else [nhom]:
         members = [r for r in rows if r["category"] == c]
         members.sort(key=lambda r: (r.get("mau") is None, -(r.get("mau") or 0), r["name"]))
-        groups.append({"id": c, "name": known[c], "rows": members, "share": share_rows.get(c, {}).get("domestic_share")})
+        groups.append({"id": c, "name": known[c], "rows": members,
+                       "share": share_rows.get(c, {}).get("domestic_share")})
     kind = "quý" if "Q" in period else "tháng"
     return page(request, "platforms.j2", title="Nền tảng theo nhóm", period=period, periods=periods, groups=groups,
                 categories=[(c, known[c]) for c in present], chosen=nhom, source=source, sources=sources,
@@ -119,7 +120,7 @@ def platform_page(request: Request, who: Caller, platform_id: str, ky: str | Non
     period = chosen_period(periods, ky)
     if period is None:
         return _no_data(request, platform.name)
-    series = []
+    series: list[dict[str, Any]] = []
     source = nguon
     for month in periods.months:
         rows, source, _ = platform_rows(service, who, month, source)
@@ -193,8 +194,9 @@ def index_page(request: Request, who: Caller, bo: str = "dti-2022", nam: str | N
     own = [y for y in years if int(y) in framework.years] or years  # the framework's own editions first
     year = nam or (own[0] if own else None)
     units = don_vi if cap == "province" and don_vi in ("63", "34") else None
-    context: dict[str, Any] = dict(title="Chỉ số chuyển đổi số", framework=framework, frameworks=framework_ids(),
-                                   years=years, year=year, level=cap, units=units, rows=[], error=None)
+    context: dict[str, Any] = {
+        "title": "Chỉ số chuyển đổi số", "framework": framework, "frameworks": framework_ids(), "years": years,
+        "year": year, "level": cap, "units": units, "rows": [], "error": None}
     if year is not None:
         try:
             run = service.index(bo, year, cap, units)
@@ -210,7 +212,9 @@ def index_page(request: Request, who: Caller, bo: str = "dti-2022", nam: str | N
                     "left": 100 * (lo - 1) / (n - 1), "width": max(100 * (hi - lo) / (n - 1), 0.8),
                     "dot": 100 * ((r.get("rank") or lo) - 1) / (n - 1)}
             main = [c for c in run.level.main_indices if c in (table[0] if table else {})]
-            context.update(rows=table, units=run.units, has_change=any(r.get("rank_change") is not None for r in table), main=[(c, labels.get(c, c)) for c in main],
+            context.update(rows=table, units=run.units,
+                           has_change=any(r.get("rank_change") is not None for r in table),
+                           main=[(c, labels.get(c, c)) for c in main],
                            level_label=run.level.label_vi, scale=run.level.scale)
     return page(request, "index.j2", **context)
 
