@@ -1,4 +1,4 @@
-# Two commands: `make demo` runs the main job, `make test` runs the tests.
+# Two commands: `make demo` runs the main job, `make test` runs the checks (ruff, mypy, lint-imports) and the tests.
 # Each creates .venv when missing and installs the project into it.
 PYTHON ?= python3
 VENV := .venv
@@ -26,6 +26,9 @@ test: $(STAMP)
 	-@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then \
 		(apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)); fi
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import contextlib
 import os
 import signal
 import socket
@@ -117,10 +118,8 @@ def stop(cluster: Cluster) -> None:
                 break
             time.sleep(0.2)
         else:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def _same(a: object, b: object) -> bool:
@@ -135,13 +134,14 @@ def _same(a: object, b: object) -> bool:
 
 #: for small test data on a small machine: one shuffle partition, no re-planning, the quick JIT only
 QUICK = {"spark.sql.shuffle.partitions": "2", "spark.sql.adaptive.enabled": "false",
-         "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1", "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
+         "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+         "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
 
 
 def check(home: Path, folder: Path, period: str, breakdowns: list[str], workers: int = 2, quick: bool = False) -> bool:
     """Start a cluster, compute the metric set on it and on DuckDB, compare, stop. True when they agree."""
-    from thuocdo.workflows import metrics as metric_workflow
     from thuocdo.engines.spark import spark_session
+    from thuocdo.workflows import metrics as metric_workflow
 
     t0 = time.monotonic()
     cluster = start(folder, workers)
@@ -159,7 +159,7 @@ def check(home: Path, folder: Path, period: str, breakdowns: list[str], workers:
             spark = metric_workflow.metrics(home, request, engine="spark", master=cluster.url)
             t_spark = time.monotonic() - t
             same = spark.schema == duck.schema and spark.num_rows == duck.num_rows and all(
-                _same(s[c], d[c]) for s, d in zip(spark.to_pylist(), duck.to_pylist()) for c in d)
+                _same(s[c], d[c]) for s, d in zip(spark.to_pylist(), duck.to_pylist(), strict=True) for c in d)
             ok &= same
             print(f"{period} by {by}: {duck.num_rows} rows, DuckDB {t_duck:.1f} s, Spark cluster {t_spark:.1f} s: "
                   f"{'same' if same else 'DIFFERENT'}", flush=True)
