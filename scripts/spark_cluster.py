@@ -15,9 +15,9 @@ tests/engines/test_cross_engine.py), 1 otherwise. The processes' logs are in DIR
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
-import contextlib
 import os
 import signal
 import socket
