@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from thuocdo.catalog import Catalog
-from thuocdo.ingest.contracts import MAX_ACTIVE_SECONDS, MAX_RECORD_ID, MAX_USER_ID
+from thuocdo.ingest.contracts import INTEGER_RULES, MAX_RECORD_ID, MAX_USER_ID
 from thuocdo.ingest.readers import LINE, RawInput
 from thuocdo.ingest.validate import INTEGER_FIELDS, REFORM_DAY, pretype_integers, province_codes
 
@@ -44,7 +44,6 @@ _FIRST_US = (dt.datetime(1999, 12, 31, 17) - _EPOCH) // dt.timedelta(microsecond
 _LAST_US = (dt.datetime(2100, 12, 31, 17) - _EPOCH) // dt.timedelta(microseconds=1)
 _REFORM_US = ((dt.datetime.combine(REFORM_DAY, dt.time()) - dt.timedelta(hours=7) - _EPOCH)
               // dt.timedelta(microseconds=1))
-_DEFAULTS = {"active_seconds": 0, "bytes": 0, "sessions": 1, "installs": 0}
 _SIGN = np.uint64(1 << 63)
 
 
@@ -107,15 +106,16 @@ def stage_clean(maps: ValueMaps, secret: bytes, source: str, raw: RawInput) -> p
     if ts is None:
         return None
     ints = {}
-    for name in INTEGER_FIELDS:
+    for rule in INTEGER_RULES:
+        name = rule.name
         col = t[name]
         if col.null_count == n:  # absent from every record
-            ints[name] = np.full(n, _DEFAULTS[name], dtype=np.int64)
+            ints[name] = np.full(n, rule.default, dtype=np.int64)
             continue
         if not pa.types.is_integer(col.type):
             return None  # text that is not plain digits
-        values = pc.fill_null(col.cast(pa.int64()), _DEFAULTS[name]).to_numpy()
-        if (values < 0).any() or (name == "active_seconds" and (values > MAX_ACTIVE_SECONDS).any()):
+        values = pc.fill_null(col.cast(pa.int64()), rule.default).to_numpy()
+        if (values < 0).any() or (values > rule.maximum).any():
             return None
         ints[name] = values
     province = _provinces(t["province"], ts, maps)

@@ -41,6 +41,29 @@ CONTRACTS = {c.kind: c for c in (USAGE, WEIGHTS, AGGREGATES)}
 
 MAX_USER_ID = 256
 MAX_RECORD_ID = 128
-MAX_ACTIVE_SECONDS = 86_400
+#: The largest plausible value of a record's integer fields (one person on one platform, for one session or
+#: one day); a larger value is rejected with its reason. They also keep every stored sum far from overflowing.
+MAX_ACTIVE_SECONDS = 86_400      # a whole day in the foreground
+MAX_BYTES = 10_000_000_000_000   # 10 TB: a day at 1 Gbit/s moves 10.8 TB
+MAX_SESSIONS = 86_400            # one session a second for a whole day
+MAX_INSTALLS = 1_000             # first-time installs of one app by one person in one record
+
+
+@dataclass(frozen=True)
+class IntegerField:
+    """A record's optional non-negative integer field: its value when absent and its largest plausible value."""
+
+    name: str
+    default: int
+    maximum: int
+
+
+#: the integer fields of a usage record, the one rule table of their defaults and bounds
+INTEGER_RULES = (
+    IntegerField("active_seconds", 0, MAX_ACTIVE_SECONDS),
+    IntegerField("bytes", 0, MAX_BYTES),
+    IntegerField("sessions", 1, MAX_SESSIONS),
+    IntegerField("installs", 0, MAX_INSTALLS),
+)
 #: no valid row of any contract comes near this; longer lines are rejected before parsing
 MAX_LINE_BYTES = 64 * 1024

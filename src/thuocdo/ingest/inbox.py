@@ -14,10 +14,12 @@ read and merged with the segments.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -65,10 +67,13 @@ def remove_segment(store: Store, relative: str) -> None:
 
 
 def inbox_rows(store: Store, source: str | None = None, last: int | None = None,
-               columns: tuple[str, ...] = COLUMNS) -> pa.Table:
-    """The rows in the inbox (of one source, up to sequence number `last`), with a `source` column."""
+               columns: tuple[str, ...] = COLUMNS, *, held: bool = True) -> pa.Table:
+    """The rows in the inbox (of one source, up to sequence number `last`), with a `source` column; without the
+    segments set aside (:func:`hold_segment`) when `held` is False."""
     where, params = _where(source, last)
-    segments = store.con.execute(f"SELECT source, path FROM inbox_segments {where} ORDER BY seq", params).fetchall()
+    segment_where = where if held else (f"{where} AND held IS NULL" if where else "WHERE held IS NULL")
+    segments = store.con.execute(f"SELECT source, path FROM inbox_segments {segment_where} ORDER BY seq",
+                                 params).fetchall()
     tables = []
     for src, relative in segments:
         with pa.memory_map(str(store.lake / relative)) as f:
@@ -82,16 +87,49 @@ def inbox_rows(store: Store, source: str | None = None, last: int | None = None,
 
 
 def inbox_size(store: Store) -> int:
-    """How many records the inbox holds."""
+    """How many records the inbox holds to be merged (those set aside are not counted)."""
     return int(store.con.execute(
-        "SELECT (SELECT coalesce(sum(rows), 0) FROM inbox_segments) + (SELECT count(*) FROM inbox)").fetchall()[0][0])
+        "SELECT (SELECT coalesce(sum(rows), 0) FROM inbox_segments WHERE held IS NULL) "
+        "+ (SELECT count(*) FROM inbox)").fetchall()[0][0])
 
 
 def inbox_months(store: Store) -> list[str]:
-    """The months of the records in the inbox."""
-    rows = store.con.execute("SELECT DISTINCT unnest(months) FROM inbox_segments UNION "
+    """The months of the records in the inbox to be merged."""
+    rows = store.con.execute("SELECT DISTINCT unnest(months) FROM inbox_segments WHERE held IS NULL UNION "
                              "SELECT DISTINCT month FROM inbox ORDER BY 1").fetchall()
     return [r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class HeldSegment:
+    """Records accepted over HTTP whose merge into the lake failed on their own: set aside with the reason."""
+
+    source: str
+    seq: int
+    records: int
+    reason: str
+
+
+def held_segments(store: Store, source: str | None = None) -> list[HeldSegment]:
+    rows = store.con.execute("SELECT source, seq, rows, held FROM inbox_segments WHERE held IS NOT NULL "
+                             "AND (? IS NULL OR source = ?) ORDER BY seq", [source, source]).fetchall()
+    return [HeldSegment(src, seq, records, reason) for src, seq, records, reason in rows]
+
+
+def hold_segment(store: Store, seq: int, reason: str,
+                 commit_lock: AbstractContextManager[object] | None = None) -> None:
+    """Set a segment aside: later merges skip it; its records stay in the inbox (and their keys still count
+    against duplicates) until :func:`release_held` lets the next merge try them again."""
+    with commit_lock or nullcontext(), store.transaction() as con:
+        con.execute("UPDATE inbox_segments SET held = ? WHERE seq = ?", [reason[:1000], seq])
+
+
+def release_held(store: Store) -> int:
+    """Let the next merge try the segments set aside again; return how many there were."""
+    with store.transaction() as con:
+        n = int(con.execute("SELECT count(*) FROM inbox_segments WHERE held IS NOT NULL").fetchall()[0][0])
+        con.execute("UPDATE inbox_segments SET held = NULL WHERE held IS NOT NULL")
+    return n
 
 
 def flush_inbox(store: Store, source: str | None = None, *,
@@ -103,42 +141,81 @@ def flush_inbox(store: Store, source: str | None = None, *,
     files are listed, the merged segments unlisted and their months marked for the rollup in one
     transaction; the segment files are removed after it. With `commit_lock`, only that transaction and the
     removal of the replaced files hold the lock: the server keeps accepting batches while the days are
-    rewritten (through another connection, and with no other flush at the same time)."""
+    rewritten (through another connection, and with no other flush at the same time).
+
+    A source whose merge fails is merged again one segment at a time, and a segment that fails on its own is
+    set aside with the reason (:func:`hold_segment`): one bad batch never stops the others, nor another
+    source, nor the readers that merge the inbox first."""
     con = store.con
     where, params = _where(source, None)
     sources = con.execute(
-        f"SELECT source, max(seq) FROM (SELECT source, seq FROM inbox_segments {where} "
+        f"SELECT source, max(seq) FROM (SELECT source, seq FROM inbox_segments {where}"
+        f"{' AND' if where else ' WHERE'} held IS NULL "
         f"UNION ALL SELECT source, seq FROM inbox {where}) GROUP BY source ORDER BY source", params).fetchall()
     moved = 0
     for src, last in sources:
-        batch_id = "inbox-" + uuid.uuid4().hex
-        segments = [r[0] for r in con.execute("SELECT path FROM inbox_segments WHERE source = ? AND seq <= ?",
-                                              [src, last]).fetchall()]
-        con.register("inbox_fresh", inbox_rows(store, src, last))
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * EXCLUDE (batch_id, source) FROM inbox_fresh")
-            con.unregister("inbox_fresh")
-            new_rows = dict(con.execute("SELECT day, count(*) FROM fresh GROUP BY day").fetchall())
-            n = sum(new_rows.values())
-            stage_person_days(store, src, batch_id, key_files=_to_merge(store, "record_keys", src, new_rows),
-                              day_files=_to_merge(store, "person_day", src, new_rows))
-            files, replaces = publish(store)
-            months = sorted({f.month for f in files if f.dataset == "person_day"})
-            with commit_lock or nullcontext():
-                with store.transaction():
-                    list_files(store, files, batch_id, replaces)
-                    con.execute("DELETE FROM inbox_segments WHERE source = ? AND seq <= ?", [src, last])
-                    con.execute("DELETE FROM inbox WHERE source = ? AND seq <= ?", [src, last])
-                    for month in months:
-                        con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [src, month])
-                finish(store, batch_id, replaces + [str(store.lake / s) for s in segments])
-        except BaseException:
-            discard(store, batch_id)
-            raise
-        finally:
-            con.execute("DROP TABLE IF EXISTS fresh")
-        moved += n
+            moved += _merge(store, src, last, commit_lock)
+        except Exception as exc:  # noqa: BLE001 - the failing segments are found and set aside below
+            moved += _merge_one_by_one(store, src, last, commit_lock, exc)
     return moved
+
+
+def _merge_one_by_one(store: Store, source: str, last: int, commit_lock: AbstractContextManager[object] | None,
+                      error: Exception) -> int:
+    seqs = [r[0] for r in store.con.execute(
+        "SELECT seq FROM inbox_segments WHERE source = ? AND seq <= ? AND held IS NULL ORDER BY seq",
+        [source, last]).fetchall()]
+    if len(seqs) <= 1:
+        if seqs:
+            hold_segment(store, seqs[0], _reason(error), commit_lock)
+            return 0
+        raise error  # rows of an earlier version's inbox table: nothing to set aside
+    moved = 0
+    for seq in seqs:
+        try:
+            moved += _merge(store, source, seq, commit_lock)
+        except Exception as exc:  # noqa: BLE001 - set aside with its reason
+            hold_segment(store, seq, _reason(exc), commit_lock)
+    return moved
+
+
+def _reason(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _merge(store: Store, src: str, last: int, commit_lock: AbstractContextManager[object] | None) -> int:
+    """Merge a source's segments up to `last` (those not set aside) into the lake as one batch."""
+    con = store.con
+    batch_id = "inbox-" + uuid.uuid4().hex
+    segments = [r[0] for r in con.execute(
+        "SELECT path FROM inbox_segments WHERE source = ? AND seq <= ? AND held IS NULL", [src, last]).fetchall()]
+    con.register("inbox_fresh", inbox_rows(store, src, last, held=False))
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * EXCLUDE (batch_id, source) FROM inbox_fresh")
+        con.unregister("inbox_fresh")
+        new_rows = dict(con.execute("SELECT day, count(*) FROM fresh GROUP BY day").fetchall())
+        n = sum(new_rows.values())
+        stage_person_days(store, src, batch_id, key_files=_to_merge(store, "record_keys", src, new_rows),
+                          day_files=_to_merge(store, "person_day", src, new_rows))
+        files, replaces = publish(store)
+        months = sorted({f.month for f in files if f.dataset == "person_day"})
+        with commit_lock or nullcontext():
+            with store.transaction():
+                list_files(store, files, batch_id, replaces)
+                con.execute("DELETE FROM inbox_segments WHERE source = ? AND seq <= ? AND held IS NULL", [src, last])
+                con.execute("DELETE FROM inbox WHERE source = ? AND seq <= ?", [src, last])
+                for month in months:
+                    con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [src, month])
+            finish(store, batch_id, replaces + [str(store.lake / s) for s in segments])
+    except BaseException:
+        discard(store, batch_id)
+        with contextlib.suppress(Exception):
+            con.unregister("inbox_fresh")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS fresh")
+    return n
 
 
 def _to_merge(store: Store, dataset: str, source: str, new_rows: dict[dt.date, int]) -> list[str]:

@@ -12,6 +12,14 @@ from thuocdo.store.lake import stage_partitions
 PROVINCE_SCORE = ("CASE WHEN province_code IS NOT NULL "
                   "THEN active_seconds_n * 1000 + (999 - CAST(province_code AS INTEGER)) END")
 
+#: the largest BIGINT: a person-day's sums saturate there rather than overflow
+BIGINT_MAX = 2**63 - 1
+
+
+def _saturated(column: str) -> str:
+    """The sum of a BIGINT column (DuckDB sums integers as HUGEINT) as a BIGINT that cannot overflow."""
+    return f"CAST(least(sum({column}), {BIGINT_MAX}) AS BIGINT)"
+
 
 def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[str],
                       day_files: list[str] | None = None) -> None:
@@ -24,9 +32,9 @@ def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[
         days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
         day_files = store.files("person_day", source=source, days=days)
     new_rows = f"""
-        SELECT platform, person, day, month, CAST(sum(active_seconds_n) AS BIGINT) AS active_seconds,
-               CAST(sum(bytes_n) AS BIGINT) AS bytes, CAST(sum(sessions_n) AS BIGINT) AS sessions,
-               CAST(sum(installs_n) AS BIGINT) AS installs,
+        SELECT platform, person, day, month, {_saturated("active_seconds_n")} AS active_seconds,
+               {_saturated("bytes_n")} AS bytes, {_saturated("sessions_n")} AS sessions,
+               {_saturated("installs_n")} AS installs,
                bool_or(sessions_n > 0 OR active_seconds_n > 0) AS active,
                arg_max(province_code, {PROVINCE_SCORE}) AS province,
                max(CASE WHEN province_code IS NOT NULL THEN active_seconds_n END) AS province_seconds

@@ -17,6 +17,7 @@ batch takes `lock` only, so batches keep being accepted while the inbox is merge
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from thuocdo.catalog import Catalog
-from thuocdo.ingest.inbox import flush_inbox, inbox_size
+from thuocdo.ingest.inbox import flush_inbox, held_segments, inbox_size, release_held
 from thuocdo.ingest.keys import StoredKeys
 from thuocdo.ingest.readers import RawInput
 from thuocdo.ingest.stream import (
@@ -48,6 +49,10 @@ GROUP_RECORDS = 50_000
 GROUP_WAIT = 0.010
 #: reader threads when no worker process reads (parsing is CPU work: more threads than cores only contend)
 READER_THREADS = 2
+#: the longest pause, in seconds, before the background merge is tried again after failures in a row
+MAX_BACKOFF = 60.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,12 @@ class IngestPipeline:
         self._flusher_store = flusher_store  # a second connection, used by the flusher only
         self.stored_keys = StoredKeys()
         self._changing = _ChangeLock(self.lock, self.stored_keys)
+        released = release_held(self.store)  # what an earlier run set aside is tried again
+        if released:
+            log.warning("%d inbox segments set aside earlier will be merged again", released)
         self._inbox_rows = inbox_size(self.store)
+        self.flush_failures = 0
+        self.last_flush_error: str | None = None
         self._queue: queue.Queue[tuple[str, Submission, Future[Outcome]] | None] = queue.Queue()
         self._staged: queue.Queue[tuple[Staged, list[Future[Outcome]]] | None] = queue.Queue()
         self._flush_wanted = threading.Event()
@@ -201,17 +211,43 @@ class IngestPipeline:
                 return
 
     def _flush_loop(self) -> None:
-        """Merge the inbox into the lake when asked, through the flusher's own connection."""
+        """Merge the inbox into the lake when asked, through the flusher's own connection. The thread survives
+        any error: it is logged and kept for :meth:`health`, and the merge is tried again after a pause that
+        doubles with each failure in a row (up to MAX_BACKOFF seconds)."""
+        retry_at = 0.0
         while not self._closing.is_set():
-            self._flush_wanted.wait()
+            wait = max(0.0, retry_at - time.monotonic()) if self.flush_failures else None
+            self._flush_wanted.wait(wait)
             self._flush_wanted.clear()
             if self._closing.is_set():
                 return
-            with self.flush_lock:
-                if inbox_size(self._flusher_store):
-                    flush_inbox(self._flusher_store, commit_lock=self._changing)
-                with self.lock:
-                    self._inbox_rows = inbox_size(self.store)
+            if self.flush_failures and time.monotonic() < retry_at:
+                continue  # asked again before the pause is over: the retry comes when it is
+            try:
+                with self.flush_lock:
+                    if inbox_size(self._flusher_store):
+                        flush_inbox(self._flusher_store, commit_lock=self._changing)
+                    with self.lock:
+                        self._inbox_rows = inbox_size(self.store)
+            except Exception as exc:  # the flusher must outlive any error
+                self.flush_failures += 1
+                self.last_flush_error = f"{type(exc).__name__}: {exc}"
+                retry_at = time.monotonic() + min(MAX_BACKOFF, 2.0 ** (self.flush_failures - 1))
+                log.exception("merging the inbox into the lake failed (%d in a row)", self.flush_failures)
+            else:
+                self.flush_failures = 0
+                self.last_flush_error = None
+
+    def health(self) -> dict[str, object]:
+        """What an operator needs to know: records waiting, records set aside with their reasons, and whether
+        the background merge is failing."""
+        with self.lock:
+            held = held_segments(self.store)
+            waiting = inbox_size(self.store)
+        ok = not held and not self.flush_failures
+        return {"status": "ok" if ok else "degraded", "inbox_records": waiting,
+                "held": [{"source": h.source, "records": h.records, "reason": h.reason} for h in held],
+                "merge_failures": self.flush_failures, "last_merge_error": self.last_flush_error}
 
 class _ChangeLock:
     """The store's lock, taken to change the lake or the inbox outside the writer: on release, the keys the

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from thuocdo.catalog import Catalog
-from thuocdo.ingest.contracts import MAX_ACTIVE_SECONDS, MAX_RECORD_ID, MAX_USER_ID, Contract
+from thuocdo.ingest.contracts import INTEGER_RULES, MAX_RECORD_ID, MAX_USER_ID, Contract
 from thuocdo.ingest.readers import InputError, RawInput
 from thuocdo.store import Store
 
@@ -47,11 +47,14 @@ def _int_column(name: str, default: int, upper: int | None, *, typed_input: bool
                  f"WHEN regexp_full_match(trim({x}), '{_INT_RE}') THEN CAST(trim({x}) AS BIGINT) "
                  f"WHEN trim({x}) = '' THEN {default} END")
         shown_value = x
-    problems = [problem(f"({typed}) IS NULL", name,
+    shown = f"{upper:,}".replace(",", ".") if upper is not None else ""
+    # digits too many for a 64-bit integer are a value above the bound, not a value that is not a number
+    huge = "FALSE" if typed_input else f"regexp_full_match(trim({x}), '\\d{{19,}}')"
+    problems = [problem(f"({typed}) IS NULL AND NOT {huge}", name,
                         f"'giá trị ' || {excerpt(shown_value)} || ' không phải số nguyên không âm'")]
     if upper is not None:
-        shown = f"{upper:,}".replace(",", ".")
         problems.append(problem(f"({typed}) > {upper}", name, f"'giá trị ' || ({typed}) || ' vượt quá {shown}'"))
+        problems.append(problem(huge, name, f"'giá trị ' || {excerpt(shown_value)} || ' vượt quá {shown}'"))
     return typed, problems
 
 
@@ -133,8 +136,8 @@ _TIME_CLEAN = (f"CASE WHEN regexp_full_match(\"time\", '{_TIME_RE}') THEN \"time
 _TS_UTC = ("CASE WHEN t_clean[-1] IN ('Z', 'z') OR (t_clean[-3] = ':' AND t_clean[-6] IN ('+', '-')) "
            "THEN try_cast(t_clean AS TIMESTAMPTZ)::TIMESTAMP ELSE try_cast(t_clean AS TIMESTAMP) - INTERVAL 7 HOUR END")
 _FIRST_UTC, _LAST_UTC = "TIMESTAMP '1999-12-31 17:00:00'", "TIMESTAMP '2100-12-31 17:00:00'"
-_INTS = (("active_seconds", 0, MAX_ACTIVE_SECONDS), ("bytes", 0, None), ("sessions", 1, None), ("installs", 0, None))
-INTEGER_FIELDS = tuple(name for name, _, _ in _INTS)
+_INTS = tuple((rule.name, rule.default, rule.maximum) for rule in INTEGER_RULES)
+INTEGER_FIELDS = tuple(rule.name for rule in INTEGER_RULES)
 
 
 def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contract, catalog: Catalog,

@@ -11,8 +11,10 @@ they run in `threads` threads of the server process (the right choice on one cor
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -23,6 +25,8 @@ from thuocdo.ingest.arrow_staging import ValueMaps, stage_clean
 from thuocdo.ingest.bodies import parse_records
 from thuocdo.ingest.readers import LINE, RawInput
 
+#: how often, in seconds, a worker checks that the server still runs
+WATCH_INTERVAL = 0.5
 #: what a worker process keeps between batches: the catalog's value maps and the store's secret
 _WORKER: tuple[ValueMaps, bytes] | None = None
 
@@ -40,7 +44,7 @@ class Readers:
 
     def _start_processes(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("forkserver"),
-                                   initializer=_start_worker, initargs=(self._secret,))
+                                   initializer=_start_worker, initargs=(self._secret, os.getpid()))
         for ready in [pool.submit(_ready) for _ in range(self.processes)]:
             ready.result(timeout=120)  # the first requests do not wait for the workers to start
         return pool
@@ -77,10 +81,29 @@ def read_body(maps: ValueMaps, secret: bytes, source: str, body: bytes, name: st
     return raw, clean
 
 
-def _start_worker(secret: bytes) -> None:
+def _start_worker(secret: bytes, server: int) -> None:
     global _WORKER  # noqa: PLW0603 - the process pool's initializer sets each worker's state
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops its workers in turn
+    threading.Thread(target=_watch, args=(server,), name="thuocdo-server-watch", daemon=True).start()
     _WORKER = (ValueMaps(load_catalog()), secret)
+
+
+def _watch(server: int) -> None:
+    """End this worker when the server is gone, however it ended (kill -9 included): a worker holds the
+    store's secret and a few hundred megabytes, and its parent is the fork server, not the server."""
+    while _alive(server):
+        time.sleep(WATCH_INTERVAL)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _ready() -> bool:

@@ -18,11 +18,15 @@ PERSON_DAY_COLUMNS = ("platform", "person", "day", "month", "active_seconds", "b
 
 #: a day's person-day rows from several files (``person_day_parts``, with their source) collapsed into one row per
 #: person-day: sums, active on any part, and the province of the part with the most active seconds (then the
-#: smallest code) with those seconds. Associative, so parts may themselves be collapsed rows.
+#: smallest code) with those seconds. Associative, so parts may themselves be collapsed rows. Sums are taken
+#: wide and saturate at the largest BIGINT rather than overflow (with the records' bounds, ingest/contracts.py,
+#: a person-day would need about a million records at the bound to reach it).
 PERSON_DAY_MERGE = """
 SELECT source, platform, person, day, month,
-       CAST(SUM(active_seconds) AS BIGINT) AS active_seconds, CAST(SUM(bytes) AS BIGINT) AS bytes,
-       CAST(SUM(sessions) AS BIGINT) AS sessions, CAST(SUM(installs) AS BIGINT) AS installs,
+       CAST(LEAST(SUM(CAST(active_seconds AS DECIMAL(38, 0))), 9223372036854775807) AS BIGINT) AS active_seconds,
+       CAST(LEAST(SUM(CAST(bytes AS DECIMAL(38, 0))), 9223372036854775807) AS BIGINT) AS bytes,
+       CAST(LEAST(SUM(CAST(sessions AS DECIMAL(38, 0))), 9223372036854775807) AS BIGINT) AS sessions,
+       CAST(LEAST(SUM(CAST(installs AS DECIMAL(38, 0))), 9223372036854775807) AS BIGINT) AS installs,
        BOOL_OR(active) AS active,
        ARG_MAX(province, CASE WHEN province IS NOT NULL
                               THEN province_seconds * 1000 + (999 - CAST(province AS INTEGER)) END) AS province,

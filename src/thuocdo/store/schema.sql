@@ -117,3 +117,5 @@ CREATE TABLE IF NOT EXISTS audit_log (
     rejected   BIGINT NOT NULL,
     client     VARCHAR
 );
+-- A segment whose merge into the lake failed on its own is set aside with the reason (NULL: not held).
+ALTER TABLE inbox_segments ADD COLUMN IF NOT EXISTS held VARCHAR;

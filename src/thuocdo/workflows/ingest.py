@@ -8,7 +8,7 @@ from pathlib import Path
 
 from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.ingest.aggregates import ingest_aggregates
-from thuocdo.ingest.inbox import flush_inbox
+from thuocdo.ingest.inbox import flush_inbox, held_segments
 from thuocdo.ingest.indicators import ingest_indicators
 from thuocdo.ingest.quarantine import problems_of
 from thuocdo.ingest.readers import InputError
@@ -49,6 +49,7 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
     with open_store(home) as store:
         if kind == "usage":  # records accepted over HTTP are in the lake before a file is checked against it
             flush_inbox(store, source)
+            check_nothing_held(store, source)
         for path in files:
             result: BatchResult | None = None
             try:
@@ -61,6 +62,17 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
                 on_file(path, result)
         bring_up_to_date(store, on_rollup)
     return report
+
+
+def check_nothing_held(store: Store, source: str) -> None:
+    """A file is checked against every stored record of its source: not while some are set aside."""
+    held = held_segments(store, source)
+    if held:
+        records = f"{sum(h.records for h in held):,}".replace(",", ".")
+        raise InputError(
+            f"Nguồn {source} có {records} bản ghi gửi qua API đang bị giữ lại vì không gộp được vào kho "
+            f"({held[0].reason[:200]}). Hãy khắc phục rồi chạy lại máy chủ (thuocdo serve), máy chủ sẽ gộp lại "
+            "các bản ghi này; sau đó mới nạp tệp của nguồn này.")
 
 
 def ingest_file(store: Store, kind: str, path: Path, source: str, catalog: Catalog) -> BatchResult:

@@ -86,6 +86,10 @@ class Service:
         with self.pipeline.exclusive():
             yield
 
+    def health(self) -> dict[str, object]:
+        """The state of the ingestion pipeline (:meth:`thuocdo.ingest.pipeline.IngestPipeline.health`)."""
+        return self.pipeline.health()
+
     # -- writes ------------------------------------------------------------------------------------------------
     def clean_rows(self, source: str, raw: RawInput) -> pa.Table | None:
         return self.pipeline.clean_rows(source, raw)
