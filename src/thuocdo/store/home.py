@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,48 @@ class StoreError(RuntimeError):
     """The store cannot be opened or is inconsistent."""
 
 
+#: while a store is open, what this process creates is readable by its owner only (files 0600, folders 0700):
+#: the store holds pseudonymised data, key hashes and the secret. The process's umask is set while any store
+#: is open and given back when the last one closes.
+PRIVATE_UMASK = 0o077
+_umask_lock = threading.Lock()
+_umask_users = 0
+_umask_saved = 0
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Create files readable by their owner only while the block runs (see :data:`PRIVATE_UMASK`)."""
+    begin_private()
+    try:
+        yield
+    finally:
+        end_private()
+
+
+def begin_private() -> None:
+    global _umask_users, _umask_saved  # noqa: PLW0603 - the process's umask is global state by nature
+    with _umask_lock:
+        if _umask_users == 0:
+            _umask_saved = os.umask(PRIVATE_UMASK)
+        _umask_users += 1
+
+
+def end_private() -> None:
+    global _umask_users  # noqa: PLW0603 - see begin_private
+    with _umask_lock:
+        _umask_users -= 1
+        if _umask_users == 0:
+            os.umask(_umask_saved)
+
+
+def make_home(home: Path) -> None:
+    """Create the home folder (0700) if it does not exist; an existing folder keeps its mode."""
+    if not home.exists():
+        with private_files():
+            home.mkdir(parents=True, exist_ok=True)
+
+
 def resolve_home(home: str | Path | None) -> Path:
     if home:
         return Path(home).expanduser()
@@ -53,10 +96,21 @@ class Store:
     """An opened store. Use as a context manager or call :meth:`close`."""
 
     def __init__(self, home: Path, *, read_only: bool = False, sweep: bool = True) -> None:
+        begin_private()
+        self._open = True
+        try:
+            self._start(home, read_only=read_only, sweep=sweep)
+        except BaseException:
+            self._open = False
+            end_private()
+            raise
+
+    def _start(self, home: Path, *, read_only: bool, sweep: bool) -> None:
         self.home = home
         self.lake = home / LAKE_DIR
         self.pending = PendingBatch()
         if not read_only:
+            make_home(home)
             self.lake.mkdir(parents=True, exist_ok=True)
         elif not (home / DATABASE_FILE).exists():
             raise StoreError(f"Không tìm thấy kho dữ liệu tại {home}: hãy nạp dữ liệu trước (thuocdo ingest …).")
@@ -77,7 +131,12 @@ class Store:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
-        self.con.close()
+        if self._open:
+            self._open = False
+            try:
+                self.con.close()
+            finally:
+                end_private()
 
     def __enter__(self) -> Store:
         return self

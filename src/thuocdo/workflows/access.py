@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from thuocdo.model.periods import Period, PeriodKind
+from thuocdo.store.home import make_home, private_files
 
 ACCESS_FILE = "access.sqlite"
 ROLES = ("admin", "analyst", "source", "entity")
@@ -114,13 +115,16 @@ class Access:
 
     def __init__(self, home: Path) -> None:
         self.path = home / ACCESS_FILE
-        home.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=10)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
-        finally:
-            con.close()
+        make_home(home)
+        with private_files():  # key hashes: the file and its journal readable by their owner only
+            con = sqlite3.connect(self.path, timeout=10)
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.executescript(_SCHEMA)
+            finally:
+                con.close()
+        if self.path.stat().st_mode & 0o077:
+            self.path.chmod(0o600)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
