@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
-from thuocdo.cli.common import HomeOption, err
+from thuocdo.cli.common import HomeOption, Typer, err
 from thuocdo.cli.demo import demo
 from thuocdo.cli.indices import compute_indicators_command, index_command, targets_command
 from thuocdo.cli.ingest import ingest_app
@@ -21,7 +19,7 @@ from thuocdo.cli.web import keys_app, publish_command, serve_command
 from thuocdo.ingest.readers import InputError
 from thuocdo.store import StoreError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="thuocdo: đo lường chuyển đổi số Việt Nam.")
+app = Typer(add_completion=False, no_args_is_help=True, help="thuocdo: đo lường chuyển đổi số Việt Nam.")
 
 
 @app.callback()

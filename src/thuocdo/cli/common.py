@@ -3,17 +3,56 @@ consoles, the error exit, and the option types used by several commands."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandFunctionType
 
 from thuocdo.model.sources import SOURCE_RULE, is_source_name
 
 out = Console()
 err = Console(stderr=True)
+
+#: what `--help` does, said on every command and group (Click's own text is English)
+HELP_OPTION_TEXT = "Hiện hướng dẫn này rồi thoát."
+
+
+def _in_vietnamese(option: TyperOption | None) -> TyperOption | None:
+    if option is not None:
+        option.help = HELP_OPTION_TEXT
+    return option
+
+
+class Command(TyperCommand):
+    """A command whose `--help` option is described in Vietnamese."""
+
+    def get_help_option(self, ctx: Any) -> TyperOption | None:
+        return _in_vietnamese(super().get_help_option(ctx))
+
+
+class Group(TyperGroup):
+    """A group whose `--help` option is described in Vietnamese."""
+
+    def get_help_option(self, ctx: Any) -> TyperOption | None:
+        return _in_vietnamese(super().get_help_option(ctx))
+
+
+class Typer(typer.Typer):
+    """`typer.Typer` whose group and commands describe `--help` in Vietnamese (every app of the CLI is one)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", Group)
+        super().__init__(**kwargs)
+
+    def command(self, name: str | None = None, **kwargs: Any) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        kwargs.setdefault("cls", Command)
+        return super().command(name, **kwargs)
+
 
 #: the root command's option; every command reads it through :func:`home`
 HomeOption = Annotated[Path | None, typer.Option(

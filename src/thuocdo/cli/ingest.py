@@ -9,11 +9,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from thuocdo.cli.common import ShowOption, SourceOption, StrictOption, check_source, err, fail, home, out
+from thuocdo.cli.common import ShowOption, SourceOption, StrictOption, Typer, check_source, err, fail, home, out
 from thuocdo.ingest.results import BatchResult
 from thuocdo.workflows import ingest as ingest_workflow
 
-ingest_app = typer.Typer(no_args_is_help=True, help="Nạp dữ liệu: usage | weights | aggregates | indicators.")
+ingest_app = Typer(no_args_is_help=True, help="Nạp dữ liệu: usage | weights | aggregates | indicators.")
 
 
 def ingest_files(ctx: typer.Context, kind: str, files: list[Path], source: str, strict: bool, show: int) -> None:

@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from thuocdo.cli.common import StrictOption, TableFormat, fail, home, out
+from thuocdo.cli.common import StrictOption, TableFormat, Typer, fail, home, out
 from thuocdo.cli.ingest import print_results
 from thuocdo.reports.tabular import quarantine_table, write_table
 from thuocdo.workflows import quarantine as quarantine_workflow
 
-quarantine_app = typer.Typer(no_args_is_help=True, help="Các dòng bị loại (cách ly): list | export | retry.")
+quarantine_app = Typer(no_args_is_help=True, help="Các dòng bị loại (cách ly): list | export | retry.")
 
 
 @quarantine_app.command("list")

@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from thuocdo.cli.common import err, fail, home, out
+from thuocdo.cli.common import Typer, err, fail, home, out
 from thuocdo.model.periods import PeriodError
 from thuocdo.store import resolve_home
 from thuocdo.workflows.access import ROLES, Access, AccessError
 
-keys_app = typer.Typer(no_args_is_help=True, help="Khóa API: create | list | revoke.")
+keys_app = Typer(no_args_is_help=True, help="Khóa API: create | list | revoke.")
 
 
 def _home(ctx: typer.Context) -> Path:

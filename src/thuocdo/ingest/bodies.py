@@ -31,10 +31,7 @@ def parse_records(body: bytes, name: str, *, gzipped: bool = False) -> RawInput:
 
     A record's number is its position in the array, or its line in NDJSON. Lines of NDJSON that are not
     UTF-8 or are too long are rejected on their own; a body that is not JSON at all raises InputError."""
-    if gzipped or body[:2] == b"\x1f\x8b":
-        body = _gunzip(body, name)
-    if len(body) > MAX_BODY_BYTES:
-        raise BodyTooLarge(f"{name}: thân yêu cầu {len(body):,} byte, vượt giới hạn {MAX_BODY_BYTES:,} byte.")
+    body = decompressed(body, name, gzipped=gzipped)
     text = body.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text:
         raise InputError(f"{name}: thân yêu cầu rỗng, không có bản ghi nào.")
@@ -70,6 +67,18 @@ def parse_records(body: bytes, name: str, *, gzipped: bool = False) -> RawInput:
         numbers.append(number)
     _check_count(len(items) + len(rejections), name)
     return records_input(name, items, numbers, rejections)
+
+
+def decompressed(body: bytes, name: str, *, gzipped: bool = False) -> bytes:
+    """The body as sent, or its content when it is gzip (declared, or recognised by its first two bytes).
+
+    Raises InputError for a broken or incomplete gzip body and BodyTooLarge beyond MAX_BODY_BYTES (after
+    decompression)."""
+    if gzipped or body[:2] == b"\x1f\x8b":
+        body = _gunzip(body, name)
+    if len(body) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"{name}: thân yêu cầu {len(body):,} byte, vượt giới hạn {MAX_BODY_BYTES:,} byte.")
+    return body
 
 
 def records_input(name: str, items: list[Any], numbers: list[int], rejections: list[Rejection]) -> RawInput:

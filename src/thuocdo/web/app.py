@@ -10,10 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 
 from thuocdo import __version__
 from thuocdo.workflows.service import Service, Settings
@@ -22,13 +20,17 @@ API_PREFIX = "/api/v1"
 DESCRIPTION = """
 API của thuocdo: nhận dữ liệu từ các nhà mạng, nền tảng và địa phương; trả kết quả đo lường chuyển đổi số.
 
-* **Gửi dữ liệu** (cần khóa API): bản ghi sử dụng (mảng JSON hoặc NDJSON, có thể nén gzip), trọng số
-  bảng mẫu, số liệu tổng hợp đã công bố của nguồn mình; giá trị chỉ số của tỉnh/bộ mình.
+* **Gửi dữ liệu** (cần khóa API; mọi thân yêu cầu có thể nén gzip, `Content-Encoding: gzip`): bản ghi sử
+  dụng (mảng JSON hoặc NDJSON), trọng số bảng mẫu, số liệu tổng hợp đã công bố của nguồn mình; giá trị chỉ số
+  của tỉnh/bộ mình.
 * **Kết quả**: chỉ số sử dụng (như `thuocdo metrics`), chỉ số tổng hợp và xếp hạng, mục tiêu quốc gia,
   danh mục, báo cáo. Khách không có khóa chỉ thấy các kỳ đã công bố; số liệu dựa trên dưới 20 người trong
   mẫu không được công bố.
 
 Khóa API gửi trong tiêu đề `X-API-Key` hoặc `Authorization: Bearer …`; tạo bằng `thuocdo keys create`.
+
+Mọi lỗi có cùng một dạng (`ErrorBody`): `{"detail": "lý do", "problems": [{"field": …, "message": …}]}`;
+`problems` nêu từng tham số hay trường sai lược đồ (422). Mỗi thao tác khai báo mọi mã trạng thái nó trả về.
 """
 
 
@@ -51,19 +53,15 @@ def create_app(home: str | Path | None = None, settings: Settings | None = None,
     if service is not None:
         app.state.service = service
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "*", "message": e.get("msg", "")}
-                    for e in exc.errors()]
-        return JSONResponse({"detail": "Yêu cầu không hợp lệ.", "problems": problems}, status_code=422)
-
-    from thuocdo.web.api import BODY_MODELS
+    from thuocdo.web.api import BODY_MODELS, errors
     from thuocdo.web.api import router as api_router
 
+    errors.install(app, API_PREFIX)
     app.include_router(api_router, prefix=API_PREFIX)
 
     def openapi() -> dict[str, Any]:
-        """The generated schema, plus the record models that request bodies refer to."""
+        """The generated schema, plus the record models that request bodies refer to. Every route declares its
+        errors with the API's error body, so FastAPI's own validation-error schemas are not in it."""
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             components = schema.setdefault("components", {}).setdefault("schemas", {})

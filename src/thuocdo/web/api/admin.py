@@ -4,35 +4,45 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from thuocdo.model.periods import PeriodError
 from thuocdo.web.api.auth import Caller, check_source, require_admin, service_of
 from thuocdo.web.api.results import table_response
-from thuocdo.web.api.schemas import KeyRequest, PublicationRequest
+from thuocdo.web.api.schemas import (
+    ANY_PERIOD,
+    KeyAnswer,
+    KeyRequest,
+    NewKey,
+    PublicationRequest,
+    errors,
+    table_answers,
+)
 from thuocdo.workflows.access import AccessError
 
 router = APIRouter()
 
 
-@router.get("/audit", tags=["quản trị"])
+@router.get("/audit", tags=["quản trị"], responses={**table_answers(), **errors(401, 403, 422)})
 def get_audit(request: Request, who: Caller, limit: Annotated[int, Query(ge=1, le=10_000)] = 200) -> Response:
     """Nhật ký ghi: ai (khóa, vai trò), ghi gì (loại, nguồn/đơn vị, lô), khi nào, bao nhiêu dòng."""
     require_admin(who)
     return table_response(service_of(request).audit(limit), "json", {})
 
 
-@router.get("/keys", tags=["quản trị"])
+@router.get("/keys", tags=["quản trị"], response_model=list[KeyAnswer], responses=errors(401, 403))
 def list_keys(request: Request, who: Caller) -> list[dict[str, Any]]:
     """Các khóa API (không bao giờ có giá trị khóa, chỉ mã khóa)."""
     require_admin(who)
     return [k.__dict__ for k in service_of(request).access.keys()]
 
 
-@router.post("/keys", tags=["quản trị"], status_code=201)
-def create_key(request: Request, who: Caller, body: KeyRequest) -> dict[str, Any]:
+@router.post("/keys", tags=["quản trị"], status_code=201, response_model=NewKey,
+             responses=errors(400, 401, 403, 422))
+def create_key(request: Request, who: Caller, key_request: KeyRequest) -> dict[str, Any]:
     """Tạo khóa; giá trị khóa chỉ trả về một lần."""
     require_admin(who)
+    body = key_request.root
     if body.source is not None:
         check_source(body.source)
     try:
@@ -43,8 +53,11 @@ def create_key(request: Request, who: Caller, body: KeyRequest) -> dict[str, Any
     return {"key": key, **info.__dict__}
 
 
-@router.delete("/keys/{key_id}", tags=["quản trị"])
-def revoke_key(request: Request, who: Caller, key_id: str) -> dict[str, Any]:
+@router.delete("/keys/{key_id}", tags=["quản trị"], response_model=KeyAnswer, responses=errors(401, 403, 404, 422))
+def revoke_key(request: Request, who: Caller,
+               key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="Mã khóa (12 chữ số hex, như "
+                                                                                  "`thuocdo keys list` in ra)")]
+               ) -> dict[str, Any]:
     """Thu hồi một khóa (có hiệu lực ngay)."""
     require_admin(who)
     try:
@@ -59,7 +72,7 @@ def list_publications(request: Request) -> list[str]:
     return service_of(request).access.publications()
 
 
-@router.post("/publications", tags=["quản trị"], status_code=201)
+@router.post("/publications", tags=["quản trị"], status_code=201, responses=errors(400, 401, 403, 422))
 def publish(request: Request, who: Caller, body: PublicationRequest) -> list[str]:
     """Công bố một kỳ."""
     require_admin(who)
@@ -70,8 +83,10 @@ def publish(request: Request, who: Caller, body: PublicationRequest) -> list[str
     return service_of(request).access.publications()
 
 
-@router.delete("/publications/{period}", tags=["quản trị"])
-def withdraw(request: Request, who: Caller, period: str) -> list[str]:
+@router.delete("/publications/{period}", tags=["quản trị"], responses=errors(401, 403, 422))
+def withdraw(request: Request, who: Caller,
+             period: Annotated[str, Path(pattern=ANY_PERIOD, description="YYYY-MM, YYYY-Qn hoặc YYYY (năm 2000–2099)")]
+             ) -> list[str]:
     """Rút lại việc công bố một kỳ."""
     require_admin(who)
     try:

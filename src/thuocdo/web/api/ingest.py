@@ -5,28 +5,48 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from thuocdo.ingest.bodies import MAX_BODY_BYTES, MAX_RECORDS, BodyTooLarge
+from thuocdo.ingest import bodies
+from thuocdo.ingest.bodies import MAX_BODY_BYTES, BodyTooLarge
 from thuocdo.ingest.readers import InputError
 from thuocdo.ingest.stream import Submission
 from thuocdo.web.api.auth import Caller, may_write_source, require_key, service_of, writer
 from thuocdo.web.api.schemas import (
+    SOURCE_NAME,
     USAGE_BODY,
     AggregateRecord,
     IndicatorRecord,
     TableBatchResult,
     UsageBatchResult,
     WeightRecord,
+    errors,
     table_body,
 )
 
 router = APIRouter()
+
+#: the source a batch is for, as the path names it
+SourcePath = Annotated[str, Path(pattern=SOURCE_NAME, description="Tên nguồn: chữ thường không dấu, số, '.', '_' "
+                                                                  "hoặc '-', tối đa 64 ký tự.")]
+#: every error a write route may answer
+WRITE_ERRORS = errors(400, 401, 403, 413, 415, 422)
+
+
+def _gzipped(request: Request) -> bool:
+    """Whether the body is gzip (Content-Encoding: gzip); 415 for any other content coding."""
+    coding = request.headers.get("content-encoding", "").strip().lower()
+    if coding in ("", "identity"):
+        return False
+    if coding in ("gzip", "x-gzip"):
+        return True
+    raise HTTPException(415, f"Content-Encoding '{coding[:40]}' không được hỗ trợ: gửi thân yêu cầu không nén "
+                             "hoặc nén gzip (Content-Encoding: gzip).")
 
 
 async def _body(request: Request) -> bytes:
@@ -44,15 +64,13 @@ async def _body(request: Request) -> bytes:
 
 
 @router.post("/sources/{source}/usage", response_model=UsageBatchResult, tags=["gửi dữ liệu"],
-             openapi_extra=USAGE_BODY,
-             responses={401: {"description": "Thiếu khóa hoặc khóa sai"}, 403: {"description": "Khóa của nguồn khác"},
-                        413: {"description": "Quá giới hạn"}, 400: {"description": "Thân yêu cầu không đọc được"}})
-async def post_usage(source: str, request: Request, who: Caller) -> Any:
+             openapi_extra=USAGE_BODY, responses=WRITE_ERRORS)
+async def post_usage(source: SourcePath, request: Request, who: Caller) -> Any:
     """Gửi một lô bản ghi sử dụng vào nguồn của mình. Kết quả nêu từng bản ghi: đã lưu, trùng hay bị loại
     (kèm lý do). Gửi lại cùng một lô (thử lại) không lưu gì hai lần."""
     may_write_source(who, source)
+    gzipped = _gzipped(request)
     body = await _body(request)
-    gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
     service = service_of(request)
     author = writer(who, request)
     batch_id = uuid.uuid4().hex
@@ -69,6 +87,19 @@ async def post_usage(source: str, request: Request, who: Caller) -> Any:
     return Response(orjson.dumps(outcome.as_json()), media_type="application/json")
 
 
+async def _table_rows(request: Request, model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The records of a JSON array body (gzip or not), with only the fields of `model`."""
+    gzipped = _gzipped(request)
+    body = await _body(request)
+    try:
+        body = await run_in_threadpool(bodies.decompressed, body, "Thân yêu cầu", gzipped=gzipped)
+    except BodyTooLarge as exc:
+        raise HTTPException(413, str(exc)) from exc
+    except InputError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return _json_rows(body, model)
+
+
 def _json_rows(body: bytes, model: type[BaseModel]) -> list[dict[str, Any]]:
     try:
         rows = orjson.loads(body)
@@ -76,8 +107,8 @@ def _json_rows(body: bytes, model: type[BaseModel]) -> list[dict[str, Any]]:
         raise HTTPException(400, f"Thân yêu cầu không phải JSON hợp lệ ({exc}).") from exc
     if not isinstance(rows, list) or not rows:
         raise HTTPException(400, "Thân yêu cầu phải là một mảng JSON khác rỗng các bản ghi.")
-    if len(rows) > MAX_RECORDS:
-        raise HTTPException(413, f"{len(rows):,} bản ghi, vượt giới hạn {MAX_RECORDS:,} bản ghi mỗi yêu cầu.")
+    if len(rows) > bodies.MAX_RECORDS:
+        raise HTTPException(413, f"{len(rows):,} bản ghi, vượt giới hạn {bodies.MAX_RECORDS:,} bản ghi mỗi yêu cầu.")
     if not all(isinstance(r, dict) for r in rows):
         raise HTTPException(400, "Mỗi phần tử của mảng phải là một đối tượng JSON.")
     known = set(model.model_fields)
@@ -98,20 +129,20 @@ async def _post_table(request: Request, who: Caller, kind: str, source: str, row
 
 
 @router.post("/sources/{source}/weights", response_model=TableBatchResult, tags=["gửi dữ liệu"],
-             openapi_extra=table_body("WeightRecord"))
-async def post_weights(source: str, request: Request, who: Caller) -> Any:
+             openapi_extra=table_body("WeightRecord"), responses=WRITE_ERRORS)
+async def post_weights(source: SourcePath, request: Request, who: Caller) -> Any:
     """Gửi trọng số bảng mẫu (user_id, month, weight) của nguồn mình; gửi lại thì thay giá trị cũ."""
     may_write_source(who, source)
-    rows = _json_rows(await _body(request), WeightRecord)
+    rows = await _table_rows(request, WeightRecord)
     return await _post_table(request, who, "weights", source, rows, f"api-{source}-weights")
 
 
 @router.post("/sources/{source}/aggregates", response_model=TableBatchResult, tags=["gửi dữ liệu"],
-             openapi_extra=table_body("AggregateRecord"))
-async def post_aggregates(source: str, request: Request, who: Caller) -> Any:
+             openapi_extra=table_body("AggregateRecord"), responses=WRITE_ERRORS)
+async def post_aggregates(source: SourcePath, request: Request, who: Caller) -> Any:
     """Gửi số liệu tổng hợp đã công bố (platform, period, metric, value) của nguồn mình."""
     may_write_source(who, source)
-    rows = _json_rows(await _body(request), AggregateRecord)
+    rows = await _table_rows(request, AggregateRecord)
     return await _post_table(request, who, "aggregates", source, rows, f"api-{source}-aggregates")
 
 
@@ -122,14 +153,14 @@ def entity_source(entity: str) -> str:
 
 
 @router.post("/entities/{entity}/indicators", response_model=TableBatchResult, tags=["gửi dữ liệu"],
-             openapi_extra=table_body("IndicatorRecord"))
+             openapi_extra=table_body("IndicatorRecord"), responses=WRITE_ERRORS)
 async def post_indicators(entity: str, request: Request, who: Caller) -> Any:
     """Gửi giá trị chỉ số (indicator, period, value, self_score, council_score, evidence) của tỉnh/thành
     hoặc bộ, ngành của mình."""
     require_key(who)
     if not who.may_write_entity(entity):
         raise HTTPException(403, f"Khóa này không được nộp chỉ số cho '{entity[:64]}'.")
-    rows = _json_rows(await _body(request), IndicatorRecord)
+    rows = await _table_rows(request, IndicatorRecord)
     for r in rows:
         r["entity"] = entity
         r["source"] = entity_source(entity)

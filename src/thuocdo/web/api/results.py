@@ -8,20 +8,21 @@ them after the catalog.
 from __future__ import annotations
 
 import math
-import re
 from typing import Annotated, Any, Literal
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
+from thuocdo.catalog.frameworks import framework_ids
 from thuocdo.indices.runs import IndexRequestError, index_table
 from thuocdo.ingest.readers import InputError
 from thuocdo.model.periods import PeriodError
 from thuocdo.reports.tabular import csv_bytes
 from thuocdo.web.api.auth import Caller, check_source, may_read, service_of
+from thuocdo.web.api.schemas import MONTH_OR_QUARTER, QUARTER, SOURCE_NAME, YEAR, errors, table_answers
 from thuocdo.workflows.access import normalise_period
 
 router = APIRouter()
@@ -50,14 +51,16 @@ def table_response(table: pa.Table, fmt: str, meta: dict[str, Any]) -> Response:
 Fmt = Annotated[Literal["json", "csv"], Query(description="json hoặc csv")]
 
 
-@router.get("/metrics", tags=["kết quả"])
+@router.get("/metrics", tags=["kết quả"], responses={**table_answers("csv", "parquet"), **errors(401, 403, 422)})
 def get_metrics(request: Request, who: Caller,
-                period: Annotated[str, Query(description="YYYY-MM hoặc YYYY-Qn", max_length=16)],
+                period: Annotated[str, Query(description="YYYY-MM hoặc YYYY-Qn (năm 2000–2099)",
+                                             pattern=MONTH_OR_QUARTER)],
                 by: Annotated[Literal["platform", "province", "category"], Query()] = "platform",
-                source: Annotated[str | None, Query(max_length=64)] = None,
+                source: Annotated[str | None, Query(pattern=SOURCE_NAME, description="Chỉ một nguồn.")] = None,
                 distinct: Annotated[Literal["exact", "sketch"], Query(
                     description="exact (mặc định) hoặc sketch: MAU từ các sketch HLL đã lưu, "
-                                "kèm cận và sai số")] = "exact",
+                                "kèm cận và sai số; sketch chỉ dùng với by=platform hoặc by=province "
+                                "(by=category: 422)")] = "exact",
                 format: Annotated[Literal["json", "csv", "parquet"], Query()] = "json") -> Response:
     """Các chỉ số sử dụng của một kỳ, cùng tham số và cột với `thuocdo metrics` (cộng cột `suppressed` cho
     khách: số liệu dựa trên dưới 20 người trong mẫu không được công bố)."""
@@ -72,7 +75,7 @@ def get_metrics(request: Request, who: Caller,
     return table_response(table, format, {"period": normalise_period(period), "by": by})
 
 
-@router.get("/periods", tags=["kết quả"])
+@router.get("/periods", tags=["kết quả"], responses=errors(401))
 def get_periods(request: Request, who: Caller) -> dict[str, Any]:
     """Các tháng có số liệu sử dụng và các kỳ đã công bố (khách chỉ thấy tháng đã công bố)."""
     service = service_of(request)
@@ -82,24 +85,28 @@ def get_periods(request: Request, who: Caller) -> dict[str, Any]:
     return {"months": months, "published": service.access.publications()}
 
 
-@router.get("/index", tags=["kết quả"])
+@router.get("/index", tags=["kết quả"], responses={**table_answers("csv"), **errors(401, 403, 404, 422)})
 def get_index(request: Request, who: Caller,
-              period: Annotated[str, Query(pattern=r"^\d{4}$", description="Năm, YYYY")],
-              framework: Annotated[str, Query(max_length=40)] = "dti-2022",
+              period: Annotated[str, Query(pattern=YEAR, description="Năm, YYYY (2000–2099)")],
+              framework: Annotated[str, Query(max_length=40, json_schema_extra={"enum": list(framework_ids())},
+                                              description="Bộ chỉ số")] = "dti-2022",
               level: Annotated[Literal["province", "ministry", "nation"], Query()] = "province",
               units: Annotated[Literal["63", "34"] | None, Query()] = None, format: Fmt = "json") -> Response:
-    """Kết quả chỉ số tổng hợp và xếp hạng (kèm khoảng hạng 5–95% Monte Carlo) của một năm."""
+    """Kết quả chỉ số tổng hợp và xếp hạng (kèm khoảng hạng 5–95% Monte Carlo) của một năm. 404: chưa có giá
+    trị chỉ số nào cho năm đó, hoặc bộ chỉ số không có cấp được hỏi."""
     service = service_of(request)
+    if framework not in framework_ids():
+        raise HTTPException(422, f"Không có bộ chỉ số '{framework[:40]}' (có: {', '.join(framework_ids())}).")
     may_read(service, who, period)
     try:
         run = service.index(framework, period, level, units)
-    except (IndexRequestError, KeyError, ValueError) as exc:
-        raise HTTPException(422, str(exc)) from exc
+    except (IndexRequestError, KeyError, ValueError) as exc:  # no values for the year, or no such level
+        raise HTTPException(404, str(exc)) from exc
     return table_response(index_table(run), format, {"framework": framework, "period": period, "level": level,
                                                      "units": getattr(run, "units", None)})
 
 
-@router.get("/targets", tags=["kết quả"])
+@router.get("/targets", tags=["kết quả"], responses={**table_answers("csv"), **errors(401, 403, 422)})
 def get_targets(request: Request, who: Caller, year: Annotated[int, Query(ge=2000, le=2100)],
                 format: Fmt = "json") -> Response:
     """Các mục tiêu quốc gia: giá trị thực tế, mục tiêu, mức đạt, khoảng cách, tăng trưởng cần thiết, trạng thái."""
@@ -113,7 +120,7 @@ _MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-
           "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "pdf": "application/pdf"}
 
 
-@reports_router.get("/reports", tags=["báo cáo"])
+@reports_router.get("/reports", tags=["báo cáo"], responses=errors(401))
 def list_reports(request: Request, who: Caller) -> list[dict[str, Any]]:
     """Các báo cáo quý có thể tải (khách: các quý đã công bố)."""
     service = service_of(request)
@@ -126,12 +133,15 @@ def list_reports(request: Request, who: Caller) -> list[dict[str, Any]]:
 
 
 @reports_router.get("/reports/{period}/{fmt}", tags=["báo cáo"], response_class=FileResponse,
-                    responses={200: {"content": {m: {} for m in _MEDIA.values()}}})
-def get_report(request: Request, who: Caller, period: str, fmt: Literal["md", "html", "docx", "pdf"]) -> Any:
-    """Tải báo cáo quý (md, html, docx, pdf); lập lần đầu khi được hỏi."""
+                    responses={200: {"content": {m: {"schema": {"type": "string", "format": "binary"}}
+                                                 for m in _MEDIA.values()},
+                                     "description": "Tệp báo cáo."},
+                               **errors(401, 403, 404, 422)})
+def get_report(request: Request, who: Caller,
+               period: Annotated[str, Path(pattern=QUARTER, description="Quý, YYYY-Qn (năm 2000–2099)")],
+               fmt: Literal["md", "html", "docx", "pdf"]) -> Any:
+    """Tải báo cáo quý (md, html, docx, pdf); lập lần đầu khi được hỏi. 404: chưa có số liệu của quý."""
     service = service_of(request)
-    if not re.match(r"^\d{4}-[Qq][1-4]$", period):
-        raise HTTPException(422, f"Kỳ '{period[:16]}' không hợp lệ: báo cáo theo quý, dạng YYYY-Qn.")
     may_read(service, who, period)
     try:
         path = service.report(normalise_period(period), fmt)

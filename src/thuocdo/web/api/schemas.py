@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from thuocdo.ingest.bodies import MAX_BODY_BYTES, MAX_RECORDS
+from thuocdo.model.sources import SOURCE_PATTERN
+
+#: what the routes accept, stated in the schema (ASCII digits; years 2000-2099)
+SOURCE_NAME = SOURCE_PATTERN.pattern
+YEAR = r"^20[0-9]{2}$"
+QUARTER = r"^20[0-9]{2}-[Qq][1-4]$"
+MONTH_OR_QUARTER = r"^20[0-9]{2}-(0[1-9]|1[0-2]|[Qq][1-4])$"
+ANY_PERIOD = r"^20[0-9]{2}(-(0[1-9]|1[0-2]|[Qq][1-4]))?$"
 
 
 class UsageRecord(BaseModel):
@@ -25,8 +33,61 @@ class UsageRecord(BaseModel):
 
 
 class Problem(BaseModel):
-    field: str
-    message: str
+    field: str = Field(..., description="Trường có lỗi (`*`: cả bản ghi hoặc cả yêu cầu).")
+    message: str = Field(..., description="Lý do, bằng tiếng Việt.")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error the API answers (4xx), whatever its cause."""
+
+    detail: str = Field(..., description="Lý do, bằng tiếng Việt.")
+    problems: list[Problem] = Field(..., description="Từng lỗi của tham số hoặc thân yêu cầu (422); rỗng khi "
+                                                     "lý do đã đủ trong `detail`.")
+
+
+#: what each error status means, wherever it is answered
+ERROR_DESCRIPTIONS = {
+    400: "Thân yêu cầu không đọc được: không phải JSON (hay NDJSON) hợp lệ, gzip hỏng, mảng rỗng.",
+    401: "Thiếu khóa API, hoặc khóa sai hay đã bị thu hồi.",
+    403: "Khóa không được làm việc này (nguồn, đơn vị hay vai trò khác), hoặc kỳ chưa được công bố.",
+    404: "Không có thứ được hỏi (khóa, báo cáo, kết quả của kỳ hay cấp này).",
+    413: f"Vượt giới hạn: {MAX_RECORDS:,} bản ghi và {MAX_BODY_BYTES >> 20} MiB (sau giải nén) mỗi yêu cầu.",
+    415: "Content-Encoding không được hỗ trợ: chỉ gzip, hoặc không nén.",
+    422: "Tham số hoặc thân yêu cầu không đúng lược đồ (mỗi lỗi một mục trong `problems`).",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses` of a route that answers these error statuses, each with the error body."""
+    answers: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        answers[code] = {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]}
+        if code == 401:
+            answers[code]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"},
+                                                             "description": "Bearer"}}
+    return answers
+
+
+class TableAnswer(BaseModel):
+    """A result table as JSON: the request's own values (period, by, year…), the columns and one object per row."""
+
+    model_config = ConfigDict(extra="allow")
+
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
+TABLE_MEDIA = {
+    "csv": ("text/csv", {"schema": {"type": "string"}}),
+    "parquet": ("application/vnd.apache.parquet", {"schema": {"type": "string", "format": "binary"}}),
+}
+
+
+def table_answers(*formats: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 answer of a route that gives a table as JSON (`TableAnswer`) and in these other formats."""
+    content = dict(TABLE_MEDIA[f] for f in formats)
+    described = "JSON" + "".join(f", {f.upper()}" for f in formats) + " (tham số `format`)" if formats else "JSON"
+    return {200: {"model": TableAnswer, "content": content, "description": f"Bảng kết quả: {described}."}}
 
 
 class RecordStatus(BaseModel):
@@ -78,34 +139,87 @@ class IndicatorRecord(BaseModel):
     evidence: str | None = None
 
 
-class KeyRequest(BaseModel):
+class _KeyRequest(BaseModel):
+    label: str | None = Field(None, max_length=200, description="Ghi chú (ví dụ tên đơn vị).")
+
+
+class AdminKeyRequest(_KeyRequest):
+    role: Literal["admin"]
+    source: None = None
+    entity: None = None
+
+
+class AnalystKeyRequest(_KeyRequest):
+    role: Literal["analyst"]
+    source: None = None
+    entity: None = None
+
+
+class SourceKeyRequest(_KeyRequest):
+    role: Literal["source"]
+    source: str = Field(..., pattern=SOURCE_NAME, description="Nguồn mà khóa được ghi vào.")
+    entity: None = None
+
+
+class EntityKeyRequest(_KeyRequest):
+    role: Literal["entity"]
+    source: None = None
+    entity: str = Field(..., min_length=1, description="Tỉnh/thành hoặc bộ, ngành mà khóa được nộp chỉ số.")
+
+
+class KeyRequest(RootModel[Annotated[AdminKeyRequest | AnalystKeyRequest | SourceKeyRequest | EntityKeyRequest,
+                                     Field(discriminator="role")]]):
+    """A new key: its role, and the source (role `source`) or the entity (role `entity`) it is for."""
+
+
+class KeyAnswer(BaseModel):
+    """An API key as listed: never its value, only its id."""
+
+    id: str
     role: Literal["admin", "analyst", "source", "entity"]
-    source: str | None = None
-    entity: str | None = None
-    label: str | None = Field(None, max_length=200)
+    source: str | None
+    entity: str | None
+    label: str | None
+    created_at: str
+    revoked_at: str | None
+
+
+class NewKey(KeyAnswer):
+    key: str = Field(..., description="Giá trị khóa: chỉ trả về lần này, không lưu ở đâu.")
 
 
 class PublicationRequest(BaseModel):
-    period: str = Field(..., description="YYYY-MM, YYYY-Qn hoặc YYYY")
+    period: str = Field(..., pattern=ANY_PERIOD, description="YYYY-MM, YYYY-Qn hoặc YYYY (năm 2000–2099)")
+
+
+GZIP_NOTE = (f"Có thể nén gzip (Content-Encoding: gzip). Tối đa {MAX_RECORDS:,} bản ghi và {MAX_BODY_BYTES >> 20} MiB "
+             "sau giải nén mỗi yêu cầu (413 nếu vượt); gzip hỏng: 400; Content-Encoding khác: 415.")
+
+#: the characters a body may start with before its first record, as the body reader skips them
+_SKIPPED = r"\t\n\r \uFEFB\uFEFF\uFFFB\uFFFF"
+
+
+def _records(model: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"$ref": f"#/components/schemas/{model}"}, "minItems": 1,
+            "maxItems": MAX_RECORDS}
 
 
 USAGE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": (f"Mảng JSON các bản ghi, hoặc NDJSON (một bản ghi mỗi dòng); có thể nén gzip "
-                        f"(Content-Encoding: gzip). Tối đa {MAX_RECORDS:,} bản ghi và {MAX_BODY_BYTES >> 20} MiB "
-                        "sau giải nén mỗi yêu cầu."),
+        "description": "Mảng JSON các bản ghi, hoặc NDJSON (Content-Type: application/x-ndjson, một bản ghi mỗi "
+                       "dòng; thân bắt đầu bằng `[` được đọc như một mảng JSON). " + GZIP_NOTE,
         "content": {
-            "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/UsageRecord"}}},
-            "application/x-ndjson": {"schema": {"type": "string"}},
+            "application/json": {"schema": _records("UsageRecord")},
+            "application/x-ndjson": {"schema": {"type": "string", "pattern": f"^[{_SKIPPED}]*[^{_SKIPPED}\\[]"}},
         },
     },
 }
 
 
 def table_body(model: str) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"type": "array", "items": {"$ref": f"#/components/schemas/{model}"}}}}}}
+    return {"requestBody": {"required": True, "description": "Mảng JSON các bản ghi. " + GZIP_NOTE,
+                            "content": {"application/json": {"schema": _records(model)}}}}
 
 
 #: models of request bodies read by hand (their schemas are added to the OpenAPI components)
