@@ -11,6 +11,7 @@ from thuocdo.web.api.auth import Caller, check_source, require_admin, service_of
 from thuocdo.web.api.results import table_response
 from thuocdo.web.api.schemas import (
     ANY_PERIOD,
+    Health,
     KeyAnswer,
     KeyRequest,
     NewKey,
@@ -96,7 +97,8 @@ def withdraw(request: Request, who: Caller,
     return service_of(request).access.publications()
 
 
-@router.get("/health", tags=["quản trị"])
+@router.get("/health", tags=["quản trị"], response_model=Health, response_model_exclude_none=True,
+            responses=errors(401))
 def health(request: Request, who: Caller) -> dict[str, Any]:
     """Tình trạng máy chủ: `ok`, hoặc `degraded` khi có bản ghi gửi qua API bị giữ lại (không gộp được vào kho)
     hay việc gộp hộp thư vào kho đang lỗi. Khóa quản trị và khóa phân tích thấy chi tiết: số bản ghi đang chờ

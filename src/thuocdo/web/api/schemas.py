@@ -224,3 +224,19 @@ def table_body(model: str) -> dict[str, Any]:
 
 #: models of request bodies read by hand (their schemas are added to the OpenAPI components)
 BODY_MODELS = (UsageRecord, WeightRecord, AggregateRecord, IndicatorRecord)
+
+
+class HeldBatch(BaseModel):
+    source: str
+    records: int
+    reason: str
+
+
+class Health(BaseModel):
+    """The server's state; the details are for admin and analyst keys only."""
+
+    status: Literal["ok", "degraded"]
+    inbox_records: int | None = None
+    held: list[HeldBatch] | None = None
+    merge_failures: int | None = None
+    last_merge_error: str | None = None
