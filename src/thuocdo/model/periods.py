@@ -7,6 +7,10 @@
 (90, '2021-Q4', '2021-Q1')
 >>> Period.parse("2022-03").previous().label
 '2022-02'
+>>> Period.parse("0000-01")
+Traceback (most recent call last):
+...
+thuocdo.model.periods.PeriodError: Kỳ '0000-01' không hợp lệ: năm phải từ 2000 đến 2099.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ VIETNAM_TZ = dt.timezone(VIETNAM_UTC_OFFSET, "Asia/Ho_Chi_Minh")
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+#: the years a period may name: those of the records thuocdo accepts (2000–2100, local time)
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 class PeriodKind(Enum):
@@ -43,6 +49,9 @@ class Period:
     @classmethod
     def parse(cls, text: str) -> Period:
         text = text.strip()
+        year = _MONTH.match(text) or _QUARTER.match(text)
+        if year and not FIRST_YEAR <= int(year.group(1)) <= LAST_YEAR:
+            raise PeriodError(f"Kỳ '{text}' không hợp lệ: năm phải từ {FIRST_YEAR} đến {LAST_YEAR}.")
         if m := _MONTH.match(text):
             month = int(m.group(2))
             if 1 <= month <= 12:
