@@ -65,6 +65,11 @@ class Report:
     recipients: list[str]
     signer: str
     stem: str = ""  # file name stem (ASCII); default: the quarterly report's
+    # Decree 30/2020 layout: the addressees after "Kính gửi", the signer's title ("KT. BỘ TRƯỞNG\nTHỨ TRƯỞNG") and
+    # name; empty: the renderers fall back to defaults (thuocdo.reports.decree30)
+    addressees: list[str] = field(default_factory=list)
+    signer_title: str = ""
+    signer_name: str = ""
 
     def sections(self) -> list[Section]:
         """Every section and subsection, in reading order."""
