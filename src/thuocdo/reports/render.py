@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from thuocdo.reports import decree30
 from thuocdo.reports.charts import render_svg
 from thuocdo.reports.model import Report
 
@@ -37,13 +38,21 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def letterhead(report: Report) -> dict[str, object]:
+    """What every format prints of the Decree 30/2020 header and closing (see :mod:`thuocdo.reports.decree30`)."""
+    return {"number": decree30.document_number(report), "quoc_hieu": decree30.QUOC_HIEU,
+            "tieu_ngu": decree30.TIEU_NGU, "kinh_gui": decree30.kinh_gui(report),
+            "recipients": decree30.recipients(report), "signature": decree30.signature(report),
+            "name_placeholder": decree30.NAME_PLACEHOLDER, "meta": decree30.metadata(report)}
+
+
 def to_markdown(report: Report, chart_dir: str = CHART_DIR) -> str:
-    return _environment().get_template("report.md.j2").render(r=report, chart_dir=chart_dir)
+    return _environment().get_template("report.md.j2").render(r=report, chart_dir=chart_dir, **letterhead(report))
 
 
 def to_html(report: Report, svgs: dict[str, str] | None = None) -> str:
     svgs = svgs if svgs is not None else {c.key: render_svg(c) for c in report.charts()}
-    return _environment().get_template("report.html.j2").render(r=report, svgs=svgs)
+    return _environment().get_template("report.html.j2").render(r=report, svgs=svgs, **letterhead(report))
 
 
 def to_pdf(html: str) -> bytes:
