@@ -177,8 +177,9 @@ def targets_section(number: str, targets: list[dict[str, Any]], year: int) -> Se
         section.charts.append(Chart(
             "muc-tieu", f"Mức đạt các mục tiêu quốc gia có số liệu, tính đến năm {year}", "attainment",
             {"labels": [f"{t['label']} ({t['target_year']})" for t in charted],
-             "values": [min(t["attainment"], 1.5) for t in charted],
-             "colours": [STATUS_COLOURS.get(t["status"], "#7f8c8d") for t in charted]},
+             "values": [t["attainment"] for t in charted],  # the chart breaks its axis and prints the true value
+             "colours": [STATUS_COLOURS.get(t["status"], "#7f8c8d") for t in charted],
+             "statuses": [t["status_vi"] for t in charted]},
             "Nguồn: giá trị chỉ số đã nạp; mục tiêu theo các quyết định nêu tại bảng trên."))
     return section
 
