@@ -71,12 +71,29 @@ class TableFormat(str, Enum):
     parquet = "parquet"
 
 
-class TextFormat(str, Enum):
-    """The formats of results that are read on screen or by programs (no Parquet)."""
+class MetricFormat(str, Enum):
+    """The metric table's formats: the terminal, programs (CSV, JSON, Parquet) and analysts (an Excel workbook)."""
 
     table = "table"
     csv = "csv"
     json = "json"
+    parquet = "parquet"
+    xlsx = "xlsx"
+
+
+class TextFormat(str, Enum):
+    """The formats of results that are read on screen, by programs or in Excel (no Parquet)."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+    xlsx = "xlsx"
+
+
+def needs_output(fmt: Enum, output: Path | None) -> None:
+    """A file format that cannot go to the terminal (Parquet, XLSX) needs --output: exit 2 otherwise."""
+    if fmt.value in ("parquet", "xlsx") and output is None:
+        raise fail(f"--format {fmt.value} ghi ra tệp: cần --output TỆP (ví dụ --output ket-qua.{fmt.value}).")
 
 
 def home(ctx: typer.Context) -> Path | None:

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from thuocdo.catalog.frameworks import MINISTRY_GROUPS, FrameworkError, indicator_labels
-from thuocdo.cli.common import OutputOption, TextFormat, fail, home, out
+from thuocdo.cli.common import OutputOption, TextFormat, fail, home, needs_output, out
 from thuocdo.indices.runs import IndexRequestError, IndexRun, index_table, node_labels, targets_table
 from thuocdo.indices.targets import UNIT_VI
 from thuocdo.indices.usage import INDICATORS as COMPUTED_INDICATORS
@@ -33,13 +33,14 @@ class Units(str, Enum):
     new = "34"
 
 
-def _write(table: pa.Table, fmt: TextFormat, output: Path | None, rich: Table) -> None:
+def _write(table: pa.Table, fmt: TextFormat, output: Path | None, rich: Table,
+           titles: dict[str, str] | None = None) -> None:
     if fmt is TextFormat.table:
         out.print(rich)
         if output is not None:
             write_table(table, "csv", output)
     else:
-        write_table(table, fmt.value, output)
+        write_table(table, fmt.value, output, titles)
 
 
 def _num(v: float | None, decimals: int) -> str:
@@ -56,18 +57,20 @@ def index_command(
     units: Annotated[Units | None, typer.Option(
         "--units",
         help="Cấp tỉnh: 63 tỉnh cũ hoặc 34 tỉnh mới (mặc định theo năm; 34 tính theo quy tắc gộp tỉnh).")] = None,
-    fmt: Annotated[TextFormat, typer.Option("--format")] = TextFormat.table,
+    fmt: Annotated[TextFormat, typer.Option(
+        "--format", help="table (màn hình), csv, json hoặc xlsx (Excel; cần --output).")] = TextFormat.table,
     runs: Annotated[int, typer.Option(
         "--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = 500,
     output: OutputOption = None,
 ) -> None:
     """Tính và xếp hạng một bộ chỉ số: điểm, thứ hạng, khoảng thứ hạng 5–95%, từng chỉ số thành phần."""
+    needs_output(fmt, output)
     try:
         run = workflow.run_index(home(ctx), framework, period, level.value, units.value if units else None, runs)
     except (FrameworkError, IndexRequestError) as exc:
         raise fail(str(exc)) from exc
     table = index_table(run)
-    _write(table, fmt, output, _index_rich(run, table))
+    _write(table, fmt, output, _index_rich(run, table), node_labels(run))
 
 
 def _index_rich(run: IndexRun, table: pa.Table) -> Table:
@@ -113,10 +116,12 @@ def _index_rich(run: IndexRun, table: pa.Table) -> Table:
 def targets_command(
     ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", help="Năm xem xét: số liệu đến hết năm này, mục tiêu từ năm này.")],
-    fmt: Annotated[TextFormat, typer.Option("--format")] = TextFormat.table,
+    fmt: Annotated[TextFormat, typer.Option(
+        "--format", help="table (màn hình), csv, json hoặc xlsx (Excel; cần --output).")] = TextFormat.table,
     output: OutputOption = None,
 ) -> None:
     """Bảng mục tiêu quốc gia: thực tế, mục tiêu, mức đạt, khoảng cách, tăng trưởng cần mỗi năm, trạng thái."""
+    needs_output(fmt, output)
     statuses = workflow.run_targets(home(ctx), year)
     table = targets_table(statuses)
     _write(table, fmt, output, _targets_rich(year, table))

@@ -1,4 +1,4 @@
-"""`thuocdo metrics`: the metric set of a period, on DuckDB or Spark, as a table, CSV, JSON or Parquet."""
+"""`thuocdo metrics`: the metric set of a period, on DuckDB or Spark, as a table, CSV, JSON, Parquet or XLSX."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from thuocdo.cli.common import OptionalSourceOption, OutputOption, TableFormat, fail, home, out
+from thuocdo.cli.common import MetricFormat, OptionalSourceOption, OutputOption, fail, home, needs_output, out
 from thuocdo.model.periods import PeriodError
 from thuocdo.reports.tabular import format_table, write_table
 from thuocdo.workflows import metrics as metric_workflow
@@ -33,7 +33,9 @@ def metrics(ctx: typer.Context,
             period: Annotated[str, typer.Option("--period", help="Kỳ: YYYY-MM hoặc YYYY-Qn.")],
             by: Annotated[By, typer.Option("--by", help="Chi tiết theo nền tảng, tỉnh hoặc nhóm.")] = By.platform,
             source: OptionalSourceOption = None,
-            fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+            fmt: Annotated[MetricFormat, typer.Option(
+                "--format", help="table (màn hình), csv, json, parquet hoặc xlsx (Excel; cần --output).")
+            ] = MetricFormat.table,
             output: OutputOption = None,
             explain: Annotated[bool, typer.Option("--explain", help="In câu SQL, không chạy.")] = False,
             dialect: Annotated[str, typer.Option("--dialect", help="Phương ngữ SQL cho --explain.")] = "duckdb",
@@ -53,14 +55,13 @@ def metrics(ctx: typer.Context,
     if explain:
         print(metric_workflow.explain(request, dialect))
         return
-    if fmt is TableFormat.parquet and output is None:
-        raise fail("--format parquet cần --output TỆP.")
+    needs_output(fmt, output)
     if master and engine is not EngineName.spark:
         raise fail("--master chỉ dùng với --engine spark.")
     if distinct is DistinctCount.sketch and by is By.category:
         raise fail("--distinct sketch chỉ dùng với --by platform hoặc --by province.")
     table = metric_workflow.metrics(home(ctx), request, engine.value, master, distinct.value)
-    if fmt is TableFormat.table:
+    if fmt is MetricFormat.table:
         note = " (MAU ước lượng từ sketch HLL; xem cột distinct và mau_rse)" if distinct is DistinctCount.sketch else ""
         out.print(format_table(table, title=f"Chỉ số kỳ {request.period.label}{note}"))
         if output:

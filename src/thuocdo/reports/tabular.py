@@ -1,4 +1,5 @@
-"""Writing metric tables: CSV/JSON/Parquet unrounded for programs, a Rich table in Vietnamese style for people."""
+"""Writing result tables: CSV/JSON/Parquet unrounded for programs, XLSX for analysts (the CSV's columns and
+numbers, with a styled header and the columns' Vietnamese titles), a Rich table in Vietnamese style for people."""
 
 from __future__ import annotations
 
@@ -101,10 +102,42 @@ def quarantine_table(entries: pa.Table) -> Table:
     return rich
 
 
-def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
+#: Vietnamese titles of the columns of the metric, target and index tables (the XLSX's second sheet and the
+#: comments on its header row); a column without one is titled by its name
+COLUMN_TITLES: dict[str, str] = {
+    "period": "Kỳ", "source": "Nguồn số liệu", "platform": "Mã nền tảng", "name": "Tên", "category": "Nhóm nền tảng",
+    "origin": "Nguồn gốc (vn: Việt Nam, foreign: nước ngoài)", "province": "Mã tỉnh, thành phố",
+    "mau": "Người dùng hằng tháng (MAU)", "dau": "Người dùng hằng ngày (DAU)",
+    "minutes_per_day": "Phút sử dụng mỗi ngày của một người dùng", "mb_per_user": "Dữ liệu mỗi người mỗi tháng (MB)",
+    "sessions": "Lượt phiên", "installs": "Lượt cài đặt", "stickiness": "Tỷ lệ DAU/MAU",
+    "sample_persons": "Số người trong mẫu", "w2_persons": "Tổng bình phương trọng số",
+    "rank_in_category": "Hạng trong nhóm", "mau_previous": "MAU kỳ trước",
+    "mau_change_previous": "Thay đổi so với kỳ trước (tỷ lệ)", "mau_year_ago": "MAU cùng kỳ năm trước",
+    "mau_change_year": "Thay đổi so với cùng kỳ (tỷ lệ)", "smartphone_users": "Số người dùng điện thoại thông minh",
+    "penetration": "Tỷ lệ thâm nhập (MAU ÷ người dùng điện thoại thông minh)", "visits": "Lượt truy cập",
+    "web_rank": "Hạng truy cập web", "downloads_total": "Lượt tải lũy kế", "basis": "Cơ sở số liệu",
+    "published_source": "Nguồn công bố", "suppressed": "Không công bố (dưới ngưỡng ô nhỏ)",
+    "distinct": "Cách đếm MAU", "mau_lower_95": "MAU: cận dưới 95%", "mau_upper_95": "MAU: cận trên 95%",
+    "mau_rse": "MAU: sai số chuẩn tương đối", "metric": "Chỉ số",
+    "domestic_value": "Nền tảng Việt Nam", "foreign_value": "Nền tảng nước ngoài", "total_value": "Tổng",
+    "domestic_share": "Tỷ trọng nền tảng Việt Nam", "domestic_foreign_ratio": "Tỷ lệ Việt Nam/nước ngoài",
+    "target": "Mã mục tiêu", "indicator": "Mã chỉ tiêu", "label": "Chỉ tiêu", "unit": "Đơn vị",
+    "target_year": "Năm mục tiêu", "target_value": "Mục tiêu", "actual": "Thực tế", "actual_year": "Năm thực tế",
+    "attainment": "Mức đạt (thực tế ÷ mục tiêu)", "gap": "Còn thiếu", "needed_per_year": "Tăng trưởng cần mỗi năm",
+    "observed_per_year": "Tăng trưởng đã đạt mỗi năm", "status": "Mã trạng thái", "status_vi": "Trạng thái",
+    "entity": "Mã đơn vị", "group": "Nhóm", "score": "Điểm", "rank": "Hạng", "rank_p05": "Hạng: bách phân vị 5%",
+    "rank_p95": "Hạng: bách phân vị 95%", "score_change": "Thay đổi điểm so với năm trước",
+    "rank_change": "Thay đổi hạng so với năm trước (+: tăng hạng)", "notes": "Ghi chú",
+}
+
+
+def write_table(table: pa.Table, fmt: str, output: Path | None, titles: dict[str, str] | None = None) -> None:
     if fmt == "parquet":
         assert output is not None
         pq.write_table(table, output)
+    elif fmt == "xlsx":
+        assert output is not None
+        write_xlsx(table, output, titles)
     elif fmt == "csv":
         _emit(csv_bytes(table), output)
     elif fmt == "json":
@@ -112,6 +145,57 @@ def write_table(table: pa.Table, fmt: str, output: Path | None) -> None:
         _emit(json.dumps(rows, ensure_ascii=False, default=str, indent=1).encode() + b"\n", output)
     else:
         raise ValueError(fmt)
+
+
+def write_xlsx(table: pa.Table, output: Path, titles: dict[str, str] | None = None, sheet: str = "Dữ liệu") -> None:
+    """The table as an Excel workbook: the first sheet has the CSV's columns and rows (numbers as numbers,
+    unrounded; nulls as empty cells), a bold, filled, frozen header row with a filter, each header cell carrying
+    the column's Vietnamese title as a comment; the second sheet ("Tên cột") lists each column with its title."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    named = COLUMN_TITLES | (titles or {})
+    columns = table.column_names
+    book = Workbook()
+    data = book.active
+    assert data is not None
+    data.title = sheet
+    data.append(columns)
+    for row in table.to_pylist():
+        data.append([_xlsx_value(row[c]) for c in columns])
+    fill = PatternFill("solid", start_color="14365D", end_color="14365D")
+    for i, cell in enumerate(data[1], 1):
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = fill
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.comment = Comment(named.get(columns[i - 1], columns[i - 1]), "thuocdo", width=260, height=60)
+        longest = max([len(columns[i - 1])] + [len(str(v)) for v in table.column(i - 1).to_pylist()[:200]
+                                               if isinstance(v, str)])
+        data.column_dimensions[get_column_letter(i)].width = min(max(longest + 2, 10), 48)
+    data.freeze_panes = "A2"
+    data.auto_filter.ref = data.dimensions
+    legend = book.create_sheet("Tên cột")
+    legend.append(["Cột", "Tên tiếng Việt"])
+    for cell in legend[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = fill
+    for c in columns:
+        legend.append([c, named.get(c, c)])
+    legend.column_dimensions["A"].width = 24
+    legend.column_dimensions["B"].width = 60
+    book.properties.creator = "thuocdo"
+    book.properties.language = "vi-VN"
+    book.save(output)
+
+
+def _xlsx_value(v: object) -> object:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict | list):
+        return json.dumps(v, ensure_ascii=False)
+    return v
 
 
 def csv_bytes(table: pa.Table) -> bytes:
