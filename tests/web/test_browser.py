@@ -32,6 +32,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 SOURCE = "demo-panel"
+TINY = "demo-telco"
 PERIOD = "2022-Q1"
 
 
@@ -69,6 +70,11 @@ def _demo_store(home: Path, work: Path) -> None:
     ingest_workflow.ingest(home, "usage", files.usage, SOURCE)
     ingest_workflow.ingest(home, "aggregates", [files.aggregates], "demo-web-panel")
     ingest_workflow.ingest(home, "indicators", [write_demo_indicators(work / "indicators.csv")], "demo-indicators")
+    # a small source whose only records fall after the panel's last quarter, as the demo's API batch does
+    tiny = work / "tiny.csv"
+    tiny.write_text("user_id,platform,time,active_seconds,province\n"
+                    + "".join(f"t{i},zalo,2022-07-05,60,Hà Nội\n" for i in range(3)), encoding="utf-8")
+    ingest_workflow.ingest(home, "usage", [tiny], TINY)
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +236,36 @@ def test_index_shows_rank_intervals(page: Any, server: str, tmp_path: Path) -> N
     interval = rows.first.locator(".interval-text").inner_text()
     assert interval == f"{int(top['rank_p05'])}–{int(top['rank_p95'])}"
     _shot(page, tmp_path, "chi-so-63")
+
+
+def test_overview_opens_on_the_national_panel_with_trends_and_a_map(page: Any, server: str, tmp_path: Path) -> None:
+    _open(page, server, "/")
+    period = page.locator("select#ky").input_value()
+    assert _api(server, period=period, source=SOURCE)  # the national panel has data in the quarter shown
+    later = [q for q in ("2022-Q3", "2022-Q4") if q > period]
+    assert all(not _api(server, period=q, source=SOURCE) for q in later)  # ... and it is its latest quarter
+    assert _api(server, period="2022-Q3", source=TINY)  # while the small source reaches a later one
+    shares = [r for r in _api(server, period=period, by="category", source=SOURCE) if r["metric"] == "mau"]
+    domestic = sum(r["domestic_value"] or 0 for r in shares)
+    assert page.locator("[data-figure=domestic-mau] .card-value").inner_text().strip() == format_persons(domestic)
+    panels = page.locator("[data-figure=trend] figure.small-chart")
+    assert panels.count() == len({r["category"] for r in shares if r["total_value"]}) >= 10
+    assert panels.first.locator("polyline.series.vn").count() >= 1
+    assert panels.first.locator("polyline.series.foreign").count() >= 1
+    tiles = page.locator("svg.tile-map g.tile")
+    assert tiles.count() == 34
+    for i in range(tiles.count()):  # a value: a colour of the scale; withheld (300 panelists): grey, "–"
+        tile = tiles.nth(i)
+        grey = tile.locator("rect").get_attribute("fill") == "#eceff1"
+        assert grey == (tile.get_attribute("data-value") == "–"), tile.get_attribute("data-province")
+    assert page.locator(".map-legend .legend-item").count() >= 2
+    hanoi = page.locator("svg.tile-map g.tile[data-province='01']")
+    assert (hanoi.locator("title").text_content() or "").startswith("Hà Nội: ")
+    box = page.locator("svg.tile-map").bounding_box()
+    assert box is not None and box["width"] >= 250 and box["height"] >= 450  # drawn, at a readable size
+    page.select_option("select#nen-tang", "messenger")
+    page.locator("form.picker.inline button").click()
+    page.wait_for_url("**nen-tang=messenger**")
+    assert "Messenger" in page.locator(".legend-title").inner_text()
+    assert page.errors == [], page.errors  # type: ignore[attr-defined]
+    _shot(page, tmp_path, "tong-quan-mac-dinh")

@@ -20,15 +20,40 @@ def table_rows(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
-def main_source(rows: list[dict[str, Any]], asked: str | None) -> str | None:
-    """The source whose records the page shows: the one asked, else the records source with the most platforms."""
-    counts: dict[str, int] = {}
+def source_volumes(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """How much panel data each records source holds in a metric table: the panelists behind its figures, summed
+    over platforms (and provinces); a row without a sample size counts as one."""
+    volumes: dict[str, float] = {}
     for r in rows:
         if r.get("basis", "records") == "records" and r.get("source"):
-            counts[r["source"]] = counts.get(r["source"], 0) + 1
-    if asked and asked in counts:
+            n = r.get("sample_persons")
+            volumes[r["source"]] = volumes.get(r["source"], 0.0) + (float(n) if n is not None else 1.0)
+    return volumes
+
+
+def main_source(rows: list[dict[str, Any]], asked: str | None) -> str | None:
+    """The source whose records the page shows: the one asked, else the records source with the most panel data
+    (never a small test source just because it covers as many platforms)."""
+    volumes = source_volumes(rows)
+    if asked and asked in volumes:
         return asked
-    return max(sorted(counts), key=lambda s: counts[s]) if counts else None
+    return max(sorted(volumes), key=lambda s: volumes[s]) if volumes else None
+
+
+def landing(service: Service, who: Principal, quarters: list[str]) -> tuple[str, str] | None:
+    """Where the dashboard opens when no period is asked: the national panel — the records source with the most
+    panel data over the quarters the visitor may see — in the latest of those quarters where it has data. A
+    small source that alone reaches a later quarter (an API test batch) does not move the landing page."""
+    by_quarter = {q: source_volumes(table_rows(service.public_metrics(q, "platform", who))) for q in quarters}
+    totals: dict[str, float] = {}
+    for volumes in by_quarter.values():
+        for s, v in volumes.items():
+            totals[s] = totals.get(s, 0.0) + v
+    if not totals:
+        return None
+    source = max(sorted(totals), key=lambda s: totals[s])
+    latest = next(q for q in quarters if by_quarter[q].get(source))  # quarters: newest first
+    return latest, source
 
 
 def platform_rows(service: Service, who: Principal, period: str, asked_source: str | None

@@ -13,10 +13,12 @@ from thuocdo.indices.runs import IndexRequestError, index_table, node_labels
 from thuocdo.reports import glossary
 from thuocdo.reports import vietnamese as vn
 from thuocdo.web.api import Caller
-from thuocdo.web.dashboard.chart import line_chart
-from thuocdo.web.dashboard.figures import main_source, platform_rows, table_rows
+from thuocdo.web.dashboard.chart import line_chart, small_chart
+from thuocdo.web.dashboard.figures import landing, main_source, platform_rows, table_rows
 from thuocdo.web.dashboard.format import WEB_DIR, capital, collate, page
-from thuocdo.web.dashboard.periods import NotFound, chosen_period, index_years, visible_periods
+from thuocdo.web.dashboard.maps import tile_map
+from thuocdo.web.dashboard.periods import NotFound, Periods, chosen_period, index_years, visible_periods
+from thuocdo.workflows.access import Principal
 from thuocdo.workflows.service import Service
 
 REPORT_FORMATS = (("pdf", "PDF"), ("docx", "Word (DOCX)"), ("html", "HTML"), ("md", "Markdown"))
@@ -45,11 +47,75 @@ def _no_data(request: Request, title: str) -> HTMLResponse:
     return page(request, "empty.j2", title=title)
 
 
+def _opening(service: Service, who: Principal, periods: Periods, ky: str | None,
+             nguon: str | None) -> tuple[str | None, str | None]:
+    """The period and source a page shows: those asked; without a period, the national panel's latest quarter
+    (:func:`thuocdo.web.dashboard.figures.landing`), not whatever small source reached a later one."""
+    if ky:
+        return chosen_period(periods, ky), nguon
+    land = landing(service, who, periods.quarters)
+    if land is None:
+        return periods.latest, nguon
+    return land[0], nguon or land[1]
+
+
+def _quarter_of(period: str) -> str:
+    return period if "Q" in period else f"{period[:4]}-Q{(int(period[5:7]) - 1) // 3 + 1}"
+
+
+#: the overview's trend charts cover at most this many quarters, up to the one shown
+TREND_QUARTERS = 8
+
+
+def _category_trends(service: Service, who: Principal, periods: Periods, period: str, source: str | None
+                     ) -> tuple[list[str], list[dict[str, Any]]]:
+    """Per category, the monthly users of Vietnamese and of foreign platforms (sums over the platforms shown)
+    in each quarter up to the one shown: the geometry of one small chart per category."""
+    last = _quarter_of(period)
+    quarters = sorted(q for q in periods.quarters if q <= last)[-TREND_QUARTERS:]
+    data: dict[str, dict[str, dict[str, float | None]]] = {}
+    for q in quarters:
+        for r in table_rows(service.public_metrics(q, "category", who, source)):
+            if r["metric"] == "mau" and r.get("total_value"):
+                data.setdefault(r["category"], {})[q] = {"vn": r["domestic_value"], "foreign": r["foreign_value"]}
+    quarters = [q for q in quarters if any(q in d for d in data.values())]
+    panels = []
+    for c in service.catalog.categories:
+        if c.id not in data:
+            continue
+        series = [{"name": name, "css": css, "values": [(data[c.id].get(q) or {}).get(css) for q in quarters]}
+                  for css, name in (("vn", "Việt Nam"), ("foreign", "Nước ngoài"))]
+        panels.append({"category": c.id, "name": capital(c.name_vi),
+                       "chart": small_chart(quarters, series, vn.format_persons)})
+    return quarters, panels
+
+
+def _usage_map(service: Service, who: Principal, period: str, source: str | None, platforms: list[dict[str, Any]],
+               asked: str | None) -> dict[str, Any] | None:
+    """The tile map of one platform's penetration by province (34 units: usage is stored by the new units)."""
+    rows = [r for r in table_rows(service.public_metrics(period, "province", who, source))
+            if r.get("source") == source and r.get("province")]
+    choices = sorted({(r["platform"], r["name"]) for r in rows}, key=lambda x: collate(x[1]))
+    ids = [c[0] for c in choices]
+    if not ids:
+        return None
+    if asked and asked not in ids:
+        raise NotFound(f"Không có số liệu theo tỉnh của nền tảng '{asked[:40]}' trong kỳ này.")
+    ranked = [r for r in platforms if r["platform"] in ids and r.get("mau") is not None]
+    domestic = [r for r in ranked if r.get("origin") == "vn"] or ranked
+    platform = asked or (max(domestic, key=lambda r: r["mau"])["platform"] if domestic else ids[0])
+    values = {r["province"]: r.get("penetration") for r in rows if r["platform"] == platform}
+    names = {p.code: p.short_name for p in service.catalog.provinces_new}
+    return {"platform": platform, "name": dict(choices)[platform], "choices": choices,
+            "tiles": tile_map(values, names, "34", lambda v: vn.format_percent(v, 1))}
+
+
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | None = None) -> HTMLResponse:
+def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | None = None,
+             nen_tang: Annotated[str | None, Query(alias="nen-tang")] = None) -> HTMLResponse:
     service = _service(request)
     periods = visible_periods(service, who)
-    period = chosen_period(periods, ky)
+    period, nguon = _opening(service, who, periods, ky, nguon)
     if period is None:
         return _no_data(request, "Tổng quan")
     platforms, source, sources = platform_rows(service, who, period, nguon)
@@ -73,11 +139,14 @@ def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | 
     for r in platforms:
         if r.get("mau") is not None and r["category"] not in leaders:
             leaders[r["category"]] = r
+    trend_quarters, trends = _category_trends(service, who, periods, period, source)
+    usage_map = _usage_map(service, who, period, source, platforms, nen_tang)
     return page(request, "overview.j2", title="Tổng quan", period=period, periods=periods, source=source,
                 sources=sources, domestic=domestic, foreign=foreign, total=total,
                 share=domestic / total if total else None, ratio=domestic / foreign if foreign else None,
                 shares=shares, targets=targets, year=year, n_platforms=len(platforms),
-                source_label=glossary.source_label(source))
+                source_label=glossary.source_label(source), trends=trends, trend_quarters=trend_quarters,
+                usage_map=usage_map, before_2025=period < "2025-07")
 
 
 @router.get("/nen-tang", response_class=HTMLResponse)
@@ -85,7 +154,7 @@ def platforms_page(request: Request, who: Caller, ky: str | None = None, nhom: s
                    nguon: str | None = None) -> HTMLResponse:
     service = _service(request)
     periods = visible_periods(service, who)
-    period = chosen_period(periods, ky)
+    period, nguon = _opening(service, who, periods, ky, nguon)
     if period is None:
         return _no_data(request, "Nền tảng")
     rows, source, sources = platform_rows(service, who, period, nguon)
@@ -117,7 +186,7 @@ def platform_page(request: Request, who: Caller, platform_id: str, ky: str | Non
     except KeyError:
         raise NotFound(f"Không có nền tảng '{platform_id[:40]}' trong danh mục.") from None
     periods = visible_periods(service, who)
-    period = chosen_period(periods, ky)
+    period, nguon = _opening(service, who, periods, ky, nguon)
     if period is None:
         return _no_data(request, platform.name)
     series: list[dict[str, Any]] = []
@@ -151,7 +220,7 @@ def provinces_page(request: Request, who: Caller, ky: str | None = None,
                    don_vi: Annotated[str, Query(alias="don-vi")] = "34", nguon: str | None = None) -> HTMLResponse:
     service = _service(request)
     periods = visible_periods(service, who)
-    period = chosen_period(periods, ky)
+    period, nguon = _opening(service, who, periods, ky, nguon)
     if period is None:
         return _no_data(request, "Tỉnh, thành phố")
     rows = table_rows(service.public_metrics(period, "province", who, nguon))
@@ -212,6 +281,12 @@ def index_page(request: Request, who: Caller, bo: str = "dti-2022", nam: str | N
                     "left": 100 * (lo - 1) / (n - 1), "width": max(100 * (hi - lo) / (n - 1), 0.8),
                     "dot": 100 * ((r.get("rank") or lo) - 1) / (n - 1)}
             main = [c for c in run.level.main_indices if c in (table[0] if table else {})]
+            if cap == "province" and run.units in ("34", "63"):
+                provinces = service.catalog.provinces_new if run.units == "34" else service.catalog.provinces_old
+                decimals = run.level.decimals
+                context["score_map"] = tile_map({r["entity"]: r.get("score") for r in table},
+                                                {p.code: p.short_name for p in provinces}, run.units,
+                                                lambda v: vn.format_number(v, decimals))
             context.update(rows=table, units=run.units,
                            has_change=any(r.get("rank_change") is not None for r in table),
                            main=[(c, labels.get(c, c)) for c in main],
