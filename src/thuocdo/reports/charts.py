@@ -38,7 +38,7 @@ SMALL_MULTIPLES_FROM = 7
 #: the attainment chart's axis stops here (150%); longer bars are broken and labelled with their true value
 ATTAINMENT_CAP = 1.5
 #: labels of the attainment chart wrap at this many characters
-_LABEL_WIDTH = 48
+_LABEL_WIDTH = 56
 
 
 def _vn(decimals: int = 0) -> FuncFormatter:
@@ -264,7 +264,7 @@ def _attainment(d: dict[str, Any]) -> Any:
     colours = d["colours"][::-1]
     cap = ATTAINMENT_CAP * 100
     lines = sum(label.count("\n") + 1 for label in labels)
-    fig, ax = plt.subplots(figsize=(6.3, 0.2 * lines + 0.1 * len(labels) + 0.9))
+    fig, ax = plt.subplots(figsize=(6.3, 0.17 * lines + 0.08 * len(labels) + 0.8))  # 25 targets fit a page
     ys = list(range(len(labels)))
     ax.barh(ys, [min(v, cap) for v in values], color=colours)
     for y, v in zip(ys, values, strict=True):
