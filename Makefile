@@ -21,18 +21,21 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/thuocdo --home $${THUOCDO_HOME:-.thuocdo-demo} demo
 
-# The browser tests drive Debian's chromium (never a downloaded browser): installed here when missing.
+# The browser tests drive Debian's chromium (never a downloaded browser); the layout tests render PDF pages with
+# poppler's pdftoppm and DOCX with LibreOffice: installed here when missing.
+TEST_PACKAGES := chromium:/usr/bin/chromium poppler-utils:/usr/bin/pdftoppm libreoffice-writer-nogui:/usr/bin/soffice
 test: $(STAMP)
-	-@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then \
-		(apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
-		(apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)); fi
+	-@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		missing=""; for p in $(TEST_PACKAGES); do [ -x "$${p#*:}" ] || missing="$$missing $${p%%:*}"; done; \
+		if [ -n "$$missing" ]; then (apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null)); fi; fi
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/metrics.py
+	$(BIN)/python -m bench.metrics
 
 clean:
 	rm -rf $(VENV) .thuocdo-demo .pytest_cache
