@@ -6,6 +6,7 @@ One Spark application (in a process of its own: tests/engines/lakehouse_probe.py
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import stat
@@ -83,7 +84,7 @@ def _arrow_rows(table: pa.Table) -> list[dict[str, Any]]:
 def test_spark_and_pyiceberg_share_the_clusters_iceberg_catalog(tmp_path: Path) -> None:
     require_spark()
     from thuocdo.store.lakehouse import iceberg_catalog
-    from thuocdo.store.services import descendants, running
+    from thuocdo.store.services import Process, descendants, running, start_time
     from thuocdo.workflows.cluster import lakehouse, load_config
 
     home = tmp_path / "home"
@@ -104,6 +105,13 @@ def test_spark_and_pyiceberg_share_the_clusters_iceberg_catalog(tmp_path: Path) 
             assert probe.info["master"] == config.spark.url and probe.info["executors"] == 2
             # every process of the cluster, executors and database backends included, while they run
             started = [q for ps in config.processes().values() for p in ps for q in (p, *descendants(p))]
+            # no credential on a command line (any local user reads them), the driver's JVM included
+            lake = lakehouse(home)
+            probe_process = Process(probe.process.pid, start_time(probe.process.pid) or 0)
+            for process in [*started, *descendants(probe_process)]:
+                with contextlib.suppress(OSError):
+                    cmdline = Path(f"/proc/{process.pid}/cmdline").read_text(errors="replace")
+                    assert lake.secret_key not in cmdline and lake.db_password not in cmdline, process
 
             # Spark creates a day-partitioned table and commits rows
             assert probe.sql("CREATE NAMESPACE IF NOT EXISTS lake.thuocdo") == []
@@ -114,7 +122,6 @@ def test_spark_and_pyiceberg_share_the_clusters_iceberg_catalog(tmp_path: Path) 
             assert _sorted(probe.sql(f"SELECT * FROM {TABLE}")) == SPARK_ROWS
 
             # pyiceberg reads them through the same PostgreSQL catalog, files on SeaweedFS
-            lake = lakehouse(home)
             table = iceberg_catalog(lake).load_table("thuocdo.probe")
             assert [f.transform.__class__.__name__ for f in table.spec().fields] == ["DayTransform"]
             assert _arrow_rows(table.scan().to_arrow()) == SPARK_ROWS

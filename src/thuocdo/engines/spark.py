@@ -115,7 +115,11 @@ def lakehouse_conf(lake: Lakehouse, jars: Sequence[Path]) -> dict[str, str]:
     """Spark settings for a lakehouse: the jars (:mod:`thuocdo.engines.spark_jars`), S3A on its object store,
     and its Iceberg catalog (named ``lake.catalog``, Iceberg's JDBC catalog on its PostgreSQL database, files
     through Hadoop's S3A: Iceberg's own S3FileIO of 1.12 needs an AWS SDK newer than the one hadoop-aws 3.4.2
-    is built on, and one SDK on the class path is enough)."""
+    is built on, and one SDK on the class path is enough).
+
+    The credentials are not among them: PySpark hands every setting given before the driver starts to
+    ``spark-submit`` on its command line, which any local user can read (``/proc/PID/cmdline``), so
+    :func:`lakehouse_session` sets them in the running driver (:func:`_set_credentials`)."""
     catalog = f"spark.sql.catalog.{lake.catalog}"
     s3a = "spark.hadoop.fs.s3a"
     return {
@@ -128,13 +132,10 @@ def lakehouse_conf(lake: Lakehouse, jars: Sequence[Path]) -> dict[str, str]:
         f"{s3a}.path.style.access": "true",
         f"{s3a}.connection.ssl.enabled": str(lake.s3_endpoint.startswith("https:")).lower(),
         f"{s3a}.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-        f"{s3a}.access.key": lake.access_key,
-        f"{s3a}.secret.key": lake.secret_key,
         catalog: "org.apache.iceberg.spark.SparkCatalog",
         f"{catalog}.catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
         f"{catalog}.uri": lake.jdbc_url,
         f"{catalog}.jdbc.user": lake.db_user,
-        f"{catalog}.jdbc.password": lake.db_password,
         f"{catalog}.jdbc.schema-version": "V1",
         f"{catalog}.warehouse": lake.warehouse,
         f"{catalog}.io-impl": "org.apache.iceberg.hadoop.HadoopFileIO",
@@ -160,7 +161,18 @@ def lakehouse_session(lake: Lakehouse, master: str | None = None, conf: Mapping[
     if session.conf.get(f"spark.sql.catalog.{lake.catalog}.uri", None) != lake.jdbc_url:
         raise RuntimeError(f"an active Spark session on {session.sparkContext.master} has another configuration; "
                            "stop it first")
+    _set_credentials(session, lake)
     return session
+
+
+def _set_credentials(session: SparkSession, lake: Lakehouse) -> None:
+    """The lakehouse's credentials, set in the running driver (never on a command line): S3A's in the Hadoop
+    configuration that every query's (and the Iceberg catalog's) is copied from, and which reaches the executors
+    with the tasks; the catalog database's password in the session, read when the catalog is first loaded."""
+    hadoop = session.sparkContext._jsc.hadoopConfiguration()
+    hadoop.set("fs.s3a.access.key", lake.access_key)
+    hadoop.set("fs.s3a.secret.key", lake.secret_key)
+    session.conf.set(f"spark.sql.catalog.{lake.catalog}.jdbc.password", lake.db_password)
 
 
 def _has_class(jvm: Any, name: str) -> bool:

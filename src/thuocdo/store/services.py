@@ -163,7 +163,7 @@ def descendants(process: Process) -> list[Process]:
     while todo:
         pid = todo.pop()
         started = start_time(pid)
-        if started is not None:
+        if started is not None and running(Process(pid, started)):  # zombies are left out
             found.append(Process(pid, started))
             todo.extend(children.get(pid, []))
     return found
