@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the jars of the lakehouse's Spark session (thuocdo.engines.spark_jars), fetched once with Maven
+JARS := .cache/jars/.fetched
 
 .PHONY: demo test install clean bench
 
@@ -16,7 +18,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The local lakehouse cluster (`thuocdo cluster up`) needs Debian's PostgreSQL (the Iceberg catalog's database) and
+# Maven (to fetch the Spark jars): installed when missing and running as root. The jars are cached in .cache/jars/
+# (git-ignored) and fetched again only when missing.
+$(JARS): $(STAMP) src/thuocdo/engines/spark_jars.py
+	-@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then missing=""; \
+		command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="postgresql"; \
+		command -v mvn >/dev/null || missing="$$missing maven"; \
+		if [ -n "$$missing" ]; then (apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 || \
+			(apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null)); fi; fi
+	$(BIN)/python -c "from thuocdo.engines.spark_jars import ensure_jars; ensure_jars()"
+	touch $@
+
+install: $(STAMP) $(JARS)
 
 demo: $(STAMP)
 	$(BIN)/thuocdo --home $${THUOCDO_HOME:-.thuocdo-demo} demo
@@ -24,7 +38,7 @@ demo: $(STAMP)
 # The browser tests drive Debian's chromium (never a downloaded browser); the layout tests render PDF pages with
 # poppler's pdftoppm and DOCX with LibreOffice: installed here when missing.
 TEST_PACKAGES := chromium:/usr/bin/chromium poppler-utils:/usr/bin/pdftoppm libreoffice-writer-nogui:/usr/bin/soffice
-test: $(STAMP)
+test: $(STAMP) $(JARS)
 	-@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		missing=""; for p in $(TEST_PACKAGES); do [ -x "$${p#*:}" ] || missing="$$missing $${p%%:*}"; done; \
 		if [ -n "$$missing" ]; then (apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 || \
@@ -38,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.metrics
 
 clean:
-	rm -rf $(VENV) .thuocdo-demo .pytest_cache
+	rm -rf $(VENV) .thuocdo-demo .pytest_cache .cache

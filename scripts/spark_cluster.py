@@ -1,6 +1,7 @@
 """A real Spark standalone cluster on this machine: one master and N workers on 127.0.0.1.
 
-Uses the Spark distribution inside the pip-installed PySpark (``spark-class``), Java 17, and no network
+A thin face of thuocdo.engines.spark_cluster (which `thuocdo cluster up` uses too): the Spark distribution inside
+the pip-installed PySpark (``spark-class``), Java 17, and no network
 beyond loopback. Three commands:
 
     python scripts/spark_cluster.py start [--workers 2] [--dir DIR]   # prints the master URL (spark://127.0.0.1:PORT)
@@ -15,111 +16,35 @@ tests/engines/test_cross_engine.py), 1 otherwise. The processes' logs are in DIR
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
-import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
-MASTER_CLASS = "org.apache.spark.deploy.master.Master"
-WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
-HOST = "127.0.0.1"
+from thuocdo.engines.spark_cluster import SparkCluster, start_cluster, stop_cluster
+
 STATE = "cluster.json"
 
 
-def spark_home() -> Path:
-    import pyspark
-
-    return Path(os.environ.get("SPARK_HOME") or Path(pyspark.__file__).parent)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Cluster:
-    folder: Path
-    url: str
-    ui: str
-    pids: list[int]
-
-    def save(self) -> None:
-        (self.folder / STATE).write_text(json.dumps({"url": self.url, "ui": self.ui, "pids": self.pids}))
-
-    @classmethod
-    def load(cls, folder: Path) -> Cluster:
-        state = json.loads((folder / STATE).read_text())
-        return cls(folder, state["url"], state["ui"], state["pids"])
-
-
-def _spawn(folder: Path, name: str, *args: str) -> int:
-    env = dict(os.environ, SPARK_LOCAL_IP=HOST, SPARK_HOME=str(spark_home()), SPARK_LOG_DIR=str(folder))
-    log = open(folder / f"{name}.log", "wb")  # noqa: SIM115 - the child keeps it
-    proc = subprocess.Popen([str(spark_home() / "bin" / "spark-class"), *args], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-    return proc.pid
-
-
-def _alive_workers(ui: str) -> int:
-    try:
-        with urllib.request.urlopen(f"{ui}/json/", timeout=2) as response:
-            return int(json.load(response).get("aliveworkers", 0))
-    except OSError:
-        return -1
-
-
-def start(folder: Path, workers: int = 2, cores: int = 1, memory: str = "1g", timeout: float = 120) -> Cluster:
-    """Start a master and `workers` workers; return when every worker has registered."""
-    folder.mkdir(parents=True, exist_ok=True)
-    port, ui_port = free_port(), free_port()
-    url, ui = f"spark://{HOST}:{port}", f"http://{HOST}:{ui_port}"
-    pids = [_spawn(folder, "master", MASTER_CLASS, "--host", HOST, "--port", str(port), "--webui-port", str(ui_port))]
-    cluster = Cluster(folder, url, ui, pids)
-    cluster.save()
-    for i in range(workers):
-        work = folder / f"worker-{i}"
-        work.mkdir(exist_ok=True)
-        pids.append(_spawn(folder, f"worker-{i}", WORKER_CLASS, "--host", HOST, "--cores", str(cores),
-                           "--memory", memory, "--webui-port", str(free_port()), "--work-dir", str(work), url))
-        cluster.save()
-    deadline = time.monotonic() + timeout
-    while _alive_workers(ui) < workers:
-        if time.monotonic() > deadline:
-            stop(cluster)
-            raise RuntimeError(f"the cluster did not come up in {timeout:.0f} s; logs in {folder}")
-        time.sleep(0.5)
+def start(folder: Path, workers: int = 2) -> SparkCluster:
+    """Start a master and `workers` workers (thuocdo.engines.spark_cluster), their state kept in `folder`."""
+    cluster = start_cluster(folder, workers, on_started=save)
+    save(cluster)
     return cluster
 
 
-def stop(cluster: Cluster) -> None:
-    """Stop the workers, then the master (each process group: spark-class and its JVM)."""
-    for pid in reversed(cluster.pids):
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-    deadline = time.monotonic() + 20
-    for pid in cluster.pids:
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.2)
-        else:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+def save(cluster: SparkCluster) -> None:
+    (cluster.folder / STATE).write_text(json.dumps(cluster.to_json()))
+
+
+def load(folder: Path) -> SparkCluster:
+    return SparkCluster.from_json(json.loads((folder / STATE).read_text()))
+
+
+def stop(cluster: SparkCluster) -> None:
+    stop_cluster(cluster)
 
 
 def _same(a: object, b: object) -> bool:
@@ -192,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stop":
         if args.dir is None:
             parser.error("stop needs --dir (printed by start)")
-        stop(Cluster.load(folder))
+        stop(load(folder))
         return 0
     return 0 if check(args.home, folder, args.period, args.by, args.workers, args.quick) else 1
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from thuocdo.cli.cluster import cluster_app
 from thuocdo.cli.common import HomeOption, Typer, err
 from thuocdo.cli.demo import demo
 from thuocdo.cli.indices import compute_indicators_command, index_command, targets_command
@@ -39,6 +40,7 @@ app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.command("publish")(publish_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(cluster_app, name="cluster")
 
 
 def main() -> None:

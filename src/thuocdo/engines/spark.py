@@ -33,7 +33,9 @@ import pyarrow as pa
 from sqlglot import exp
 
 from thuocdo.engines.base import Relations
+from thuocdo.engines.spark_jars import ensure_jars
 from thuocdo.store import Store
+from thuocdo.store.lakehouse import Lakehouse
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -103,6 +105,82 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("WARN")
         return session
+
+
+#: a class of the Iceberg runtime: present on the driver's class path only if the JVM was launched with the jars
+_ICEBERG_CATALOG_CLASS = "org.apache.iceberg.spark.SparkCatalog"
+
+
+def lakehouse_conf(lake: Lakehouse, jars: Sequence[Path]) -> dict[str, str]:
+    """Spark settings for a lakehouse: the jars (:mod:`thuocdo.engines.spark_jars`), S3A on its object store,
+    and its Iceberg catalog (named ``lake.catalog``, Iceberg's JDBC catalog on its PostgreSQL database, files
+    through Hadoop's S3A: Iceberg's own S3FileIO of 1.12 needs an AWS SDK newer than the one hadoop-aws 3.4.2
+    is built on, and one SDK on the class path is enough).
+
+    The credentials are not among them: PySpark hands every setting given before the driver starts to
+    ``spark-submit`` on its command line, which any local user can read (``/proc/PID/cmdline``), so
+    :func:`lakehouse_session` sets them in the running driver (:func:`_set_credentials`)."""
+    catalog = f"spark.sql.catalog.{lake.catalog}"
+    s3a = "spark.hadoop.fs.s3a"
+    return {
+        "spark.jars": ",".join(str(j) for j in jars),
+        "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        f"{s3a}.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",  # s3:// paths written by others
+        f"{s3a}.endpoint": lake.s3_endpoint,
+        f"{s3a}.endpoint.region": lake.region,
+        f"{s3a}.path.style.access": "true",
+        f"{s3a}.connection.ssl.enabled": str(lake.s3_endpoint.startswith("https:")).lower(),
+        f"{s3a}.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        catalog: "org.apache.iceberg.spark.SparkCatalog",
+        f"{catalog}.catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
+        f"{catalog}.uri": lake.jdbc_url,
+        f"{catalog}.jdbc.user": lake.db_user,
+        f"{catalog}.jdbc.schema-version": "V1",
+        f"{catalog}.warehouse": lake.warehouse,
+        f"{catalog}.io-impl": "org.apache.iceberg.hadoop.HadoopFileIO",
+        # other engines commit to the same tables: no cached table state (Spark would read a snapshot up to 30 s old)
+        f"{catalog}.cache-enabled": "false",
+    }
+
+
+def lakehouse_session(lake: Lakehouse, master: str | None = None, conf: Mapping[str, str] | None = None, *,
+                      jar_cache: Path | None = None) -> SparkSession:
+    """A Spark session on `master` with the lakehouse's object store and Iceberg catalog (see
+    :func:`lakehouse_conf`); the jars are fetched into `jar_cache` first when missing.
+
+    The jars reach the driver only when its JVM starts: a process whose JVM was started without them (by an
+    earlier session) cannot have a lakehouse session, and is told so."""
+    from pyspark import SparkContext
+
+    settings = lakehouse_conf(lake, ensure_jars(jar_cache)) | dict(conf or {})
+    if SparkContext._jvm is not None and not _has_class(SparkContext._jvm, _ICEBERG_CATALOG_CLASS):
+        raise RuntimeError("this process's Spark driver was started without the Iceberg jars; start the "
+                           "lakehouse session in a new process (or before any other Spark session)")
+    session = spark_session(master, settings)
+    if session.conf.get(f"spark.sql.catalog.{lake.catalog}.uri", None) != lake.jdbc_url:
+        raise RuntimeError(f"an active Spark session on {session.sparkContext.master} has another configuration; "
+                           "stop it first")
+    _set_credentials(session, lake)
+    return session
+
+
+def _set_credentials(session: SparkSession, lake: Lakehouse) -> None:
+    """The lakehouse's credentials, set in the running driver (never on a command line): S3A's in the Hadoop
+    configuration that every query's (and the Iceberg catalog's) is copied from, and which reaches the executors
+    with the tasks; the catalog database's password in the session, read when the catalog is first loaded."""
+    hadoop = session.sparkContext._jsc.hadoopConfiguration()
+    hadoop.set("fs.s3a.access.key", lake.access_key)
+    hadoop.set("fs.s3a.secret.key", lake.secret_key)
+    session.conf.set(f"spark.sql.catalog.{lake.catalog}.jdbc.password", lake.db_password)
+
+
+def _has_class(jvm: Any, name: str) -> bool:
+    try:
+        jvm.java.lang.Class.forName(name, False, jvm.java.lang.Thread.currentThread().getContextClassLoader())
+    except Exception:  # noqa: BLE001 - py4j wraps ClassNotFoundException in its own error
+        return False
+    return True
 
 
 def _on_loopback(master: str) -> bool:
