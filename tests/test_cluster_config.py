@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from thuocdo.engines.spark_cluster import SparkCluster
-from thuocdo.store.services import CatalogDatabase, ObjectStore, Process
+from thuocdo.store.processes import Process
+from thuocdo.store.services import CatalogDatabase, ObjectStore
 from thuocdo.workflows.cluster import (
     ClusterConfig,
     ClusterError,

@@ -84,7 +84,7 @@ def _arrow_rows(table: pa.Table) -> list[dict[str, Any]]:
 def test_spark_and_pyiceberg_share_the_clusters_iceberg_catalog(tmp_path: Path) -> None:
     require_spark()
     from thuocdo.store.lakehouse import iceberg_catalog
-    from thuocdo.store.services import Process, descendants, running, start_time
+    from thuocdo.store.processes import Process, descendants, running, start_time
     from thuocdo.workflows.cluster import lakehouse, load_config
 
     home = tmp_path / "home"

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from thuocdo.store.services import (
+from thuocdo.store.processes import (
     GRPC_OFFSET,
     Process,
     descendants,

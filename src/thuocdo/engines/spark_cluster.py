@@ -3,7 +3,7 @@
 Started from the Spark distribution inside the pip-installed PySpark (``spark-class``), with Java 17 and no
 network beyond loopback. Each process runs in a session of its own (an executor a worker starts stays in the
 worker's process group, so stopping a worker's group stops its executors) and is known by PID and start time
-(:class:`thuocdo.store.services.Process`), so that a stop never signals a process it did not start.
+(:class:`thuocdo.store.processes.Process`), so that a stop never signals a process it did not start.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thuocdo.store.services import LOOPBACK, Process, ServiceError, free_port, running, spawn, stop_all
+from thuocdo.store.processes import LOOPBACK, Process, ServiceError, free_port, running, spawn, stop_all
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"

@@ -34,21 +34,14 @@ from thuocdo.engines.spark_cluster import SparkCluster, alive_workers, start_clu
 from thuocdo.store import resolve_home
 from thuocdo.store.home import make_home, private_files
 from thuocdo.store.lakehouse import Lakehouse
+from thuocdo.store.processes import LOOPBACK, Process, ServiceError, descendants, port_open, rss_bytes, running, stop
 from thuocdo.store.services import (
-    LOOPBACK,
     CatalogDatabase,
     ObjectStore,
-    Process,
-    ServiceError,
-    descendants,
     ensure_bucket,
-    port_open,
-    rss_bytes,
-    running,
     s3_identities,
     start_catalog_database,
     start_object_store,
-    stop,
     stop_catalog_database,
 )
 
