@@ -104,7 +104,9 @@ def test_wrong_column_count_is_rejected_with_its_line(cli: Cli, tmp_path: Path) 
     path = write(tmp_path / "cols.csv", HEADER + GOOD + "\n" + "x,u2,zalo\n" + "g2,u7,messenger,2022-01-11,30,0,1,0,\n")
     result = cli("ingest", "usage", path, "--source", "s")
     assert result.exit_code == 0
-    assert [(line, field) for line, field, _ in problems(cli)] == [(4, "*")]
+    # the row's fields are assigned by position, and checked like any other row's: its time is missing
+    assert [(line, field) for line, field, _ in problems(cli)] == [(4, "*"), (4, "time")]
+    assert "dòng có 3 cột, dòng tiêu đề có 9 cột" in problems(cli)[0][2]
     assert stored_mau(cli) == 2
 
 

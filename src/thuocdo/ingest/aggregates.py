@@ -13,7 +13,15 @@ from thuocdo.ingest.contracts import AGGREGATES
 from thuocdo.ingest.ledger import commit_table
 from thuocdo.ingest.readers import read_input
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.validate import NUMBER, excerpt, problem, register_platform_map, source_relation, stage_table
+from thuocdo.ingest.validate import (
+    NUMBER,
+    all_problems,
+    excerpt,
+    problem,
+    register_platform_map,
+    source_relation,
+    stage_table,
+)
 from thuocdo.metrics.dictionary import METRICS
 from thuocdo.store import Store
 
@@ -47,7 +55,7 @@ def ingest_aggregates(store: Store, path: Path, source: str, catalog: Catalog) -
         SELECT s._line, coalesce(nullif(trim(s.source), ''), $source) AS source, m.platform_id AS platform,
                upper(trim(s.period)) AS period, trim(s.metric) AS metric, {value.replace("(value)", "(s.value)")} AS v,
                s.platform AS platform_text, s.value AS value_text,
-               list_filter([{problems}], lambda x: x IS NOT NULL) AS problems
+               {all_problems(problems)} AS problems
         FROM src s LEFT JOIN platform_map m ON s.platform = m.platform_value
     """, {"source": source, "names": names})
     result = BatchResult(raw.name, source, "aggregates", uuid.uuid4().hex)

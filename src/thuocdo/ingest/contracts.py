@@ -12,6 +12,11 @@ class Contract:
     required: tuple[str, ...]
     #: a column that may stand in for a required one (a repaired quarantine row carries `user_key`)
     alternatives: tuple[tuple[str, str], ...] = ()
+    #: fields read as integers when a typed file (Parquet) gives them so; any other field is read as text
+    integers: tuple[str, ...] = ()
+    #: free-text fields whose value may span several lines; in any other field a line break is a damaged row
+    #: (an unclosed quote of a CSV file swallows the lines after it)
+    multiline: tuple[str, ...] = ()
 
     def missing(self, columns: set[str]) -> list[str]:
         alt = dict(self.alternatives)
@@ -24,6 +29,7 @@ USAGE = Contract(
             "installs", "province"),
     required=("user_id", "platform", "time"),
     alternatives=(("user_id", "user_key"),),
+    integers=("active_seconds", "bytes", "sessions", "installs"),
 )
 WEIGHTS = Contract(
     kind="weights",

@@ -33,7 +33,7 @@ from thuocdo.ingest.contracts import Contract
 from thuocdo.ingest.ledger import commit_table
 from thuocdo.ingest.readers import LINE, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.validate import excerpt, problem, source_relation, stage_table
+from thuocdo.ingest.validate import all_problems, excerpt, problem, source_relation, stage_table
 from thuocdo.ingest.xlsx import is_excel, read_xlsx
 from thuocdo.store import Store
 
@@ -41,6 +41,7 @@ INDICATORS = Contract(
     kind="indicators",
     fields=("entity", "indicator", "period", "value", "self_score", "council_score", "evidence", "source"),
     required=("entity", "indicator", "period", "value"),
+    multiline=("evidence",),
 )
 NATION = "VN"
 LEVELS = ("nation", "ministry", "province_old", "province_new")
@@ -203,7 +204,7 @@ def ingest_indicator_input(store: Store, raw: RawInput, source: str, catalog: Ca
                trim(s.indicator) AS indicator_id, upper(trim(s.period)) AS period_id,
                {value} AS v, {self_score} AS self_v, {council} AS council_v, nullif(s.evidence, '') AS evidence_text,
                s.entity, s.indicator, s.period, s.value, s.self_score, s.council_score, s.evidence,
-               list_filter([{problems}], lambda x: x IS NOT NULL) AS problems
+               {all_problems(problems)} AS problems
         FROM src s
         LEFT JOIN entity_map m ON s.entity = m.entity_value AND upper(trim(s.period)) = m.period_value
         LEFT JOIN indicator_ranges r ON trim(s.indicator) = r.indicator_id

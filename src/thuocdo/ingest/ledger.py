@@ -42,8 +42,8 @@ def commit_table(store: Store, raw: RawInput, result: BatchResult, kind: str, up
     con = store.con
     con.register("q_rejections", quarantine.rejection_rows(raw.rejections, batch_id=result.batch_id,
                                                            source=result.source, kind=kind, file=raw.name))
-    con.execute("""CREATE OR REPLACE TEMP TABLE q_batch AS
-                   SELECT *, md5(record || problems) AS fingerprint FROM q_rows
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE q_batch AS
+                   SELECT *, {quarantine.fingerprint_sql()} AS fingerprint FROM q_rows
                    UNION ALL BY NAME SELECT * FROM q_rejections""")
     con.unregister("q_rejections")
     result.rejected = con.execute("SELECT count(*) FROM q_batch").fetchall()[0][0]

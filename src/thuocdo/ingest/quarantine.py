@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import duckdb
@@ -13,10 +14,28 @@ from thuocdo.ingest.results import Problem
 QUARANTINE_COLUMNS = ("batch_id", "source", "kind", "file", "line", "record", "problems", "fingerprint")
 #: the rows :func:`insert` takes
 SCHEMA = pa.schema([(c, pa.int64() if c == "line" else pa.string()) for c in QUARANTINE_COLUMNS])
+#: what a posted batch's rows are said to come from in their fingerprint: a retried batch has a new name
+POSTED = "api"
 
 
-def rejection_rows(rejections: list[Rejection], *, batch_id: str, source: str, kind: str, file: str) -> pa.Table:
-    """Quarantine rows for lines that could not even be parsed (no content is kept: it may hold a raw id)."""
+def fingerprint_sql(origin: str = "file") -> str:
+    """SQL for a quarantine row's identity (over columns `line`, `record`, `problems` and the SQL `origin`: the
+    file's name, or :data:`POSTED`): where the rejected line came from and what it holds. One row per rejected
+    line, each line kept once however often it is sent (same origin, line, content and problems)."""
+    return (f"md5(concat_ws(chr(31), {origin}, coalesce(CAST(line AS VARCHAR), ''), coalesce(record, ''), "
+            "problems))")
+
+
+def fingerprint(origin: str, line: int | None, record: str | None, problems: str) -> str:
+    """:func:`fingerprint_sql` computed in Python."""
+    text = "\x1f".join([origin, "" if line is None else str(line), record or "", problems])
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def rejection_rows(rejections: list[Rejection], *, batch_id: str, source: str, kind: str, file: str,
+                   origin: str | None = None) -> pa.Table:
+    """Quarantine rows for lines that could not even be parsed (no content is kept: it may hold a raw id).
+    `origin` stands for `file` in their fingerprint (:func:`fingerprint_sql`)."""
     problems = [json.dumps([{"field": r.field, "message": r.message}], ensure_ascii=False) for r in rejections]
     return pa.table({
         "batch_id": [batch_id] * len(rejections), "source": [source] * len(rejections),
@@ -24,7 +43,8 @@ def rejection_rows(rejections: list[Rejection], *, batch_id: str, source: str, k
         "line": pa.array([r.line for r in rejections], pa.int64()),
         "record": pa.nulls(len(rejections), pa.string()),
         "problems": problems,
-        "fingerprint": [f"{file}:{r.line}:{p}" for r, p in zip(rejections, problems, strict=True)],
+        "fingerprint": [fingerprint(origin or file, r.line, None, p)
+                        for r, p in zip(rejections, problems, strict=True)],
     })
 
 

@@ -1,8 +1,15 @@
 """Read an input file (CSV, NDJSON, Parquet; gzip or not) into a table of text columns with line numbers.
 
 Everything is read as text so that validation, not the reader, judges each value and can name the line and
-field of every problem. Lines too long to be a record, rows with the wrong number of columns and lines that
-are not JSON are set aside as rejections; a file that cannot be read at all raises :class:`InputError`.
+field of every problem. A bad line costs only itself: a line too long to be a record is set aside (file, line
+and reason); a line with a bad byte (NUL, or bytes that are not UTF-8), a row with the wrong number of columns
+or a value the reader cannot take is kept as a flagged row, its damaged fields named, for validation to add
+its other problems (:mod:`thuocdo.ingest.raw`). A file that cannot be read at all raises :class:`InputError`:
+missing, not gzip as it claims, empty, without header or a required column, not Parquet as it claims, or not
+text. The rule for "not text" (:func:`looks_binary`): more than 5% of its first 4 KiB (once decompressed) are
+control bytes, NUL and the C0 controls other than tab, line feed, form feed and carriage return, and DEL.
+A text file damaged here and there stays far below; images, archives, workbooks, compressed or encrypted data
+and UTF-16 text are far above (about 11% for random bytes, 50% for UTF-16).
 """
 
 from __future__ import annotations
@@ -12,53 +19,49 @@ import gzip
 import io
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from thuocdo.ingest.contracts import MAX_LINE_BYTES, Contract
+from thuocdo.ingest.contracts import Contract
+from thuocdo.ingest.csv_reader import read_csv
+from thuocdo.ingest.ndjson_reader import read_ndjson
+from thuocdo.ingest.parquet_reader import read_parquet
+from thuocdo.ingest.raw import LINE, READ_PROBLEMS, InputError, RawInput, Rejection
 
-LINE = "_line"
+__all__ = ["LINE", "READ_PROBLEMS", "InputError", "RawInput", "Rejection", "csv_text", "looks_binary",
+           "read_input"]
 
-
-class InputError(ValueError):
-    """The file cannot be read; nothing of it is stored."""
-
-
-@dataclass(frozen=True)
-class Rejection:
-    line: int | None
-    field: str
-    message: str
-
-
-@dataclass
-class RawInput:
-    name: str
-    format: str
-    table: pa.Table  # text columns of the contract (missing optional ones as nulls) + _line
-    rejections: list[Rejection] = field(default_factory=list)
-    extra_columns: tuple[str, ...] = ()
+HEAD_BYTES = 4096
+BINARY_SHARE = 0.05
+_CONTROL = bytes(sorted(set(range(32)) - {9, 10, 12, 13})) + b"\x7f"
+_BOM = b"\xef\xbb\xbf"
 
 
 def read_input(path: Path, contract: Contract) -> RawInput:
     if not path.is_file():
         raise InputError(f"Tệp {path}: không tồn tại hoặc không phải là tệp.")
-    with _plain(path) as plain:
-        fmt = _sniff(path, plain)
-        if fmt == "parquet":
-            raw = _read_parquet(path, plain)
-        elif fmt == "ndjson":
-            raw = _read_ndjson(path, plain)
-        else:
-            raw = _read_csv(path, plain)
+    try:
+        with _plain(path) as plain:
+            fmt = _sniff(path, plain)
+            if fmt == "parquet":
+                raw = read_parquet(path, plain, contract)
+            elif fmt == "ndjson":
+                raw = read_ndjson(path, plain, contract)
+            else:
+                raw = read_csv(path, plain, contract)
+    except OSError as exc:  # unreadable file, full disk while decompressing…
+        raise InputError(f"Tệp {path}: không đọc được ({exc.strerror or exc}).") from exc
     return _conform(raw, contract)
+
+
+def looks_binary(head: bytes) -> bool:
+    """True when more than 5% of the first 4 KiB are control bytes (see the module's docstring)."""
+    head = head[:HEAD_BYTES]
+    return len(head) - len(head.translate(None, _CONTROL)) > BINARY_SHARE * len(head)
 
 
 @contextmanager
@@ -74,180 +77,36 @@ def _plain(path: Path) -> Iterator[Path]:
         try:
             with gzip.open(path, "rb") as src, open(out, "wb") as dst:
                 shutil.copyfileobj(src, dst, 8 << 20)
-        except (OSError, EOFError) as exc:
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise InputError(f"Tệp {path}: tệp gzip hỏng hoặc không đầy đủ ({exc}).") from exc
         yield out
 
 
 def _sniff(path: Path, plain: Path) -> str:
     with open(plain, "rb") as f:
-        head = f.read(4096)
-    if not head.strip():
+        head = f.read(HEAD_BYTES)
+        blank = not head.removeprefix(_BOM).strip()
+        while blank and (more := f.read(1 << 20)):  # a file starting with more than 4 KiB of blank lines
+            blank = not more.strip()
+        f.seek(max(f.seek(0, 2) - 4, 0))
+        tail = f.read(4)
+    if blank:
         raise InputError(f"Tệp {path}: tệp rỗng, không có dữ liệu.")
-    if head.startswith(b"PAR1"):
-        return "parquet"
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
-    if suffixes and suffixes[-1] == ".parquet":
+    named_parquet = bool(suffixes) and suffixes[-1] == ".parquet"
+    if head.startswith(b"PAR1") and (named_parquet or tail.endswith(b"PAR1")):  # Parquet begins and ends so
+        return "parquet"
+    if named_parquet:
         raise InputError(f"Tệp {path}: phần mở rộng là .parquet nhưng nội dung không phải Parquet.")
-    if b"\x00" in head:
-        raise InputError(f"Tệp {path}: không phải tệp văn bản CSV/NDJSON (có byte nhị phân).")
-    if (head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"Tệp {path}: tệp văn bản mã hóa UTF-16; hãy lưu lại dưới dạng UTF-8 (CSV UTF-8).")
+    if looks_binary(head):
+        raise InputError(f"Tệp {path}: không phải tệp văn bản CSV/NDJSON (hơn {BINARY_SHARE:.0%} số byte đầu tệp "
+                         "là byte điều khiển, như ở tệp nhị phân, tệp nén hoặc tệp UTF-16).")
+    if (head.lstrip(_BOM + b" \t\r\n").startswith(b"{")
             or (suffixes and suffixes[-1] in (".ndjson", ".jsonl", ".json"))):
         return "ndjson"
     return "csv"
-
-
-def _line_ends(plain: Path) -> np.ndarray:
-    """Offsets of every line end (index of each newline, plus the end of the file when it lacks one)."""
-    data = np.memmap(plain, dtype=np.uint8, mode="r")
-    ends = np.flatnonzero(data == 10)
-    if len(data) and (len(ends) == 0 or ends[-1] != len(data) - 1):
-        ends = np.append(ends, len(data))
-    return ends
-
-
-def _long_lines(plain: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(line ends, 1-based numbers of lines longer than MAX_LINE_BYTES)."""
-    ends = _line_ends(plain)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    return ends, np.flatnonzero(ends - starts > MAX_LINE_BYTES) + 1
-
-
-def _without_lines(plain: Path, ends: np.ndarray, drop: np.ndarray, out: Path) -> None:
-    """Copy the file without the given lines, replacing each by an empty line (line numbers are kept)."""
-    dropped = {int(n) for n in drop}
-    with open(plain, "rb") as src, open(out, "wb") as dst:
-        pos = 0
-        for number, end in enumerate(ends, start=1):
-            chunk_end = int(end) + 1
-            if number in dropped:
-                src.seek(chunk_end)
-                dst.write(b"\n")
-            else:
-                dst.write(src.read(chunk_end - pos))
-            pos = chunk_end
-
-
-def _too_long(lines: np.ndarray) -> list[Rejection]:
-    return [Rejection(int(n), "*", f"Dòng dài hơn {MAX_LINE_BYTES // 1024} KiB, không thể là một bản ghi hợp lệ.")
-            for n in lines]
-
-
-def _read_csv(path: Path, plain: Path) -> RawInput:
-    ends, long_lines = _long_lines(plain)
-    rejections = _too_long(long_lines)
-    if len(long_lines):
-        with tempfile.TemporaryDirectory(prefix="thuocdo-csv-") as tmp:
-            cleaned = Path(tmp) / "clean.csv"
-            _without_lines(plain, ends, long_lines, cleaned)
-            return _parse_csv(path, cleaned, rejections, n_lines=len(ends))
-    return _parse_csv(path, plain, rejections, n_lines=len(ends))
-
-
-def _parse_csv(path: Path, plain: Path, rejections: list[Rejection], n_lines: int) -> RawInput:
-    with open(plain, encoding="utf-8-sig", errors="replace", newline="") as f:
-        header = next(csv.reader(f), [])
-    header = [h.strip() for h in header]
-    if not any(header):
-        raise InputError(f"Tệp {path}: thiếu dòng tiêu đề (tên các cột).")
-    if len(set(header)) != len(header):
-        raise InputError(f"Tệp {path}: dòng tiêu đề có tên cột trùng nhau: {', '.join(header)}.")
-    bad_rows: list[tuple[int | None, str]] = []
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        bad_rows.append((row.number, row.text))
-        return "skip"
-
-    def parse(threads: bool) -> pa.Table:
-        bad_rows.clear()
-        try:
-            return pacsv.read_csv(
-                plain,
-                read_options=pacsv.ReadOptions(use_threads=threads, column_names=header, skip_rows=1,
-                                               block_size=4 << 20),
-                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
-                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
-            )
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise InputError(f"Tệp {path}: không đọc được như CSV ({exc}).") from exc
-
-    table = parse(threads=True)
-    if bad_rows:  # line numbers of bad rows are only known to the single-threaded parser
-        table = parse(threads=False)
-    exact = table.num_rows + len(bad_rows) + len(long_lines_of(rejections)) == n_lines - 1 and not bad_rows
-    starts = None if exact else _record_starts(plain)
-    for number, text in bad_rows:
-        excerpt = text[:60] + ("…" if len(text) > 60 else "")
-        line = starts[number - 2] if starts is not None and number is not None and number - 2 < len(starts) else number
-        rejections.append(Rejection(line, "*", f"Số cột không khớp với dòng tiêu đề ({len(header)} cột): «{excerpt}»."))
-    if starts is None:
-        lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
-    else:
-        bad = {n - 2 for n, _ in bad_rows if n is not None}
-        kept = [line for i, line in enumerate(starts) if i not in bad]
-        lines = np.array(kept, dtype=np.int64) if len(kept) == table.num_rows else np.arange(2, table.num_rows + 2)
-    return RawInput(path.name, "csv", table.append_column(LINE, pa.array(lines, pa.int64())), rejections)
-
-
-def long_lines_of(rejections: list[Rejection]) -> list[int]:
-    return [r.line for r in rejections if r.line is not None]
-
-
-def _record_starts(plain: Path) -> list[int]:
-    """The first physical line of every non-blank record after the header (blank lines, multi-line values)."""
-    starts: list[int] = []
-    with open(plain, encoding="utf-8-sig", errors="replace", newline="") as f:
-        reader = csv.reader(f)
-        next(reader, None)
-        start = reader.line_num + 1
-        for row in reader:
-            if row:
-                starts.append(start)
-            start = reader.line_num + 1
-    return starts
-
-
-def _read_ndjson(path: Path, plain: Path) -> RawInput:
-    _ends, long_lines = _long_lines(plain)
-    rejections = _too_long(long_lines)
-    drop = {int(n) for n in long_lines}
-    texts: list[str] = []
-    numbers: list[int] = []
-    with open(plain, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            if number in drop:
-                continue
-            line = raw.strip()
-            if not line:
-                continue
-            try:
-                texts.append(line.decode("utf-8"))
-            except UnicodeDecodeError:
-                rejections.append(Rejection(number, "*", "Dòng không phải văn bản UTF-8."))
-                continue
-            numbers.append(number)
-    table = pa.table({"_json": pa.array(texts, pa.string()), LINE: pa.array(numbers, pa.int64())})
-    return RawInput(path.name, "ndjson", table, rejections)
-
-
-def _read_parquet(path: Path, plain: Path) -> RawInput:
-    try:
-        table = pq.read_table(plain)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"Tệp {path}: không đọc được như Parquet ({exc}).") from exc
-    columns = {}
-    for name in table.column_names:
-        col = table[name]
-        if pa.types.is_timestamp(col.type) and col.type.tz is None:
-            col = col.cast(pa.string())  # naive timestamps are local times, like naive text
-        elif pa.types.is_timestamp(col.type):
-            col = pa.compute.strftime(col, format="%Y-%m-%dT%H:%M:%S%z")
-        elif not (pa.types.is_string(col.type) or pa.types.is_integer(col.type)):
-            col = col.cast(pa.string())  # integers stay typed: validation only checks their sign
-        columns[name.strip()] = col
-    columns[LINE] = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
-    return RawInput(path.name, "parquet", pa.table(columns))
 
 
 def _conform(raw: RawInput, contract: Contract) -> RawInput:
@@ -255,7 +114,8 @@ def _conform(raw: RawInput, contract: Contract) -> RawInput:
     table = raw.table
     if raw.format == "ndjson":
         return raw  # JSON fields are extracted during validation, where each line's problems are collected
-    present = set(table.column_names) - {LINE}
+    internal = {LINE, READ_PROBLEMS}
+    present = set(table.column_names) - internal
     missing = contract.missing(present)
     if missing:
         raise InputError(
@@ -263,7 +123,8 @@ def _conform(raw: RawInput, contract: Contract) -> RawInput:
             f"(các cột có: {', '.join(sorted(present)) or 'không có'})."
         )
     cols = {f: (table[f] if f in present else pa.nulls(table.num_rows, pa.string())) for f in contract.fields}
-    cols[LINE] = table[LINE]
+    for name in internal & set(table.column_names):
+        cols[name] = table[name]
     extra = tuple(sorted(present - set(contract.fields)))
     return RawInput(raw.name, raw.format, pa.table(cols), raw.rejections, extra)
 

@@ -274,7 +274,7 @@ def _quarantine_rows(con: Any, source: str, submissions: list[Submission], *, wi
     if with_rows:
         con.execute(f"""
             INSERT INTO q_batch BY NAME
-            SELECT *, md5(record || problems) AS fingerprint FROM (
+            SELECT *, {quarantine.fingerprint_sql(literal(quarantine.POSTED))} AS fingerprint FROM (
                 SELECT m.batch_id, $source AS source, 'usage' AS kind, m.file, r._line % {LINE_BASE} AS line,
                        to_json({{'record_id': record_id, 'user_key': CAST(person AS VARCHAR), 'platform': platform,
                                 'time': "time", 'active_seconds': active_seconds, 'bytes': bytes,
@@ -285,7 +285,8 @@ def _quarantine_rows(con: Any, source: str, submissions: list[Submission], *, wi
     for sub in submissions:
         if sub.raw.rejections:
             con.register("q_rejections", quarantine.rejection_rows(sub.raw.rejections, batch_id=sub.batch_id,
-                                                                   source=source, kind="usage", file=sub.raw.name))
+                                                                   source=source, kind="usage", file=sub.raw.name,
+                                                                   origin=quarantine.POSTED))
             con.execute("INSERT INTO q_batch BY NAME SELECT * FROM q_rejections")
             con.unregister("q_rejections")
 

@@ -95,9 +95,9 @@ def _quarantine_bad_rows(store: Store, raw: RawInput, source: str, batch_id: str
     """, {"source": source, "file": raw.name})
     con.register("q_rejections", quarantine.rejection_rows(raw.rejections, batch_id=batch_id, source=source,
                                                            kind=kind, file=raw.name))
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE q_batch AS
-        SELECT *, md5(record || problems) AS fingerprint FROM q_usage
+        SELECT *, {quarantine.fingerprint_sql()} AS fingerprint FROM q_usage
         UNION ALL BY NAME SELECT * FROM q_rejections
     """)
     con.unregister("q_rejections")

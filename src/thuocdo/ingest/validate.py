@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from thuocdo.catalog import Catalog
 from thuocdo.ingest.contracts import INTEGER_RULES, MAX_RECORD_ID, MAX_USER_ID, Contract
-from thuocdo.ingest.readers import InputError, RawInput
+from thuocdo.ingest.readers import READ_PROBLEMS, InputError, RawInput
 from thuocdo.store import Store
 
 REFORM_DAY = dt.date(2025, 7, 1)  # the 34 provinces are in force from this day
@@ -30,6 +30,15 @@ def excerpt(expr: str) -> str:
 
 def problem(cond: str, field: str, message_sql: str) -> str:
     return f"CASE WHEN {cond} THEN {{'field': '{field}', 'message': {message_sql}}} END"
+
+
+def all_problems(problems_sql: str) -> str:
+    """SQL for the list of every problem of a row: those the reader found (bad bytes, a wrong number of
+    columns: the column READ_PROBLEMS of `src`), then those of `problems_sql` (:func:`problem` expressions,
+    comma-separated) except on a field the reader already named."""
+    named = f"coalesce(list_transform({READ_PROBLEMS}, lambda r: r.field), [])"
+    return (f"list_concat(coalesce({READ_PROBLEMS}, []), list_filter([{problems_sql}], "
+            f"lambda x: x IS NOT NULL AND NOT list_contains({named}, x.field)))")
 
 
 def _int_column(name: str, default: int, upper: int | None, *, typed_input: bool = False) -> tuple[str, list[str]]:
@@ -66,7 +75,10 @@ def pretype_integers(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
             continue
         col = table[name]
         if pa.types.is_integer(col.type):
-            typed = col.cast(pa.int64())
+            try:
+                typed = col.cast(pa.int64())
+            except pa.ArrowInvalid:  # beyond 64 bits: validation judges the text
+                typed = col.cast(pa.string())
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             try:
                 typed = pc.cast(pc.if_else(pc.equal(col, ""), pa.scalar(None, col.type), col), pa.int64())
@@ -79,18 +91,20 @@ def pretype_integers(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
 
 
 def source_relation(raw: RawInput, contract: Contract) -> str:
-    """SQL selecting the contract's text columns (and `_json_ok`) from the registered `raw_in`."""
+    """SQL selecting the contract's text columns, `_json_ok` and READ_PROBLEMS from the registered `raw_in`."""
+    read = (READ_PROBLEMS if READ_PROBLEMS in raw.table.column_names
+            else f"NULL::STRUCT(field VARCHAR, message VARCHAR)[] AS {READ_PROBLEMS}")
     if raw.format != "ndjson":
         cols = ", ".join(f'"{f}"' for f in contract.fields)
         ok = "_json_ok" if "_json_ok" in raw.table.column_names else "TRUE AS _json_ok"  # records parsed from JSON
-        return f"SELECT _line, {ok}, {cols} FROM raw_in"
+        return f"SELECT _line, {ok}, {read}, {cols} FROM raw_in"
     cols = ", ".join(
         f"CASE WHEN json_type(_json, '$.{f}') IN ('OBJECT', 'ARRAY') THEN json_extract(_json, '$.{f}')::VARCHAR "
         f"ELSE json_extract_string(_json, '$.{f}') END AS \"{f}\"" for f in contract.fields)
-    return (f"SELECT _line, _ok AS _json_ok, {cols} FROM ("
-            f"(SELECT _line, _ok, CASE WHEN _ok THEN _json END AS _json FROM "
-            f"(SELECT _line, _json, CASE WHEN json_valid(_json) THEN json_type(_json) = 'OBJECT' ELSE FALSE END AS _ok "
-            f"FROM raw_in)))")
+    return (f"SELECT _line, _ok AS _json_ok, {READ_PROBLEMS}, {cols} FROM ("
+            f"(SELECT _line, _ok, {READ_PROBLEMS}, CASE WHEN _ok THEN _json END AS _json FROM "
+            f"(SELECT _line, _json, {read}, "
+            f"CASE WHEN json_valid(_json) THEN json_type(_json) = 'OBJECT' ELSE FALSE END AS _ok FROM raw_in)))")
 
 
 def _distinct(con: duckdb.DuckDBPyConnection, raw: RawInput, column: str) -> list[str | None]:
@@ -161,7 +175,8 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
     ints = ", ".join(f"{typed} AS {name}_n" for name, typed, _ in int_columns)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE typed AS
-        SELECT s._line, s._json_ok, coalesce(p.person, try_cast(nullif(trim(s.user_key), '') AS BIGINT)) AS person,
+        SELECT s._line, s._json_ok, s.{READ_PROBLEMS} IS NULL AS _read_ok,
+               coalesce(p.person, try_cast(nullif(trim(s.user_key), '') AS BIGINT)) AS person,
                nullif(s.record_id, '') AS record_id, m.platform_id, {_TS_UTC} AS ts_utc, {ints},
                nullif(trim(s.province), '') IS NOT NULL AS has_province, pm.code_before, pm.code_after
         FROM (SELECT *, {_TIME_CLEAN} AS t_clean FROM src) AS s
@@ -175,7 +190,8 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
         SELECT *, CAST(ts_utc + INTERVAL 7 HOUR AS DATE) AS day,
                CASE WHEN ts_utc >= TIMESTAMP '2025-06-30 17:00:00' THEN code_after ELSE code_before END
                    AS province_code,
-               coalesce(_json_ok AND person IS NOT NULL AND coalesce(length(record_id), 0) <= {MAX_RECORD_ID}
+               coalesce(_json_ok AND _read_ok AND person IS NOT NULL
+               AND coalesce(length(record_id), 0) <= {MAX_RECORD_ID}
                AND platform_id IS NOT NULL AND ts_utc >= {_FIRST_UTC} AND ts_utc < {_LAST_UTC}
                AND {" AND ".join(f"{name}_n IS NOT NULL" for name, _, _ in _INTS)} AND {upper}
                AND (NOT has_province OR province_code IS NOT NULL), FALSE) AS ok
@@ -210,7 +226,7 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
         CREATE OR REPLACE TEMP VIEW rejected_rows AS
         SELECT t._line, t.person, s.record_id, s.platform, s."time", s.active_seconds, s.bytes, s.sessions,
                s.installs, s.province,
-               list_filter([{', '.join(problems)}], lambda x: x IS NOT NULL) AS problems
+               {all_problems(', '.join(problems))} AS problems
         FROM (SELECT _line, person, platform_id, ts_utc, day, province_code, has_province FROM typed_ok WHERE NOT ok) t
         JOIN src s ON s._line = t._line
     """

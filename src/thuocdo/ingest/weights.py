@@ -15,7 +15,7 @@ from thuocdo.ingest.ledger import commit_table
 from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
 from thuocdo.ingest.readers import read_input
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.validate import NUMBER, excerpt, problem, source_relation, stage_table
+from thuocdo.ingest.validate import NUMBER, all_problems, excerpt, problem, source_relation, stage_table
 from thuocdo.store import Store
 
 _MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -47,7 +47,7 @@ def ingest_weights(store: Store, path: Path, source: str) -> BatchResult:
         CREATE OR REPLACE TEMP TABLE w_checked AS
         SELECT _line, trim(month) AS month, {weight} AS w,
                coalesce(p.person, try_cast(trim(user_key) AS BIGINT)) AS person, weight,
-               list_filter([{problems}], lambda x: x IS NOT NULL) AS problems
+               {all_problems(problems)} AS problems
         FROM src LEFT JOIN w_persons p USING (user_id)
     """)
     result = BatchResult(raw.name, source, "weights", uuid.uuid4().hex)

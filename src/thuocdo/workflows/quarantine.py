@@ -26,16 +26,19 @@ def quarantine_entries(home: str | Path | None, source: str | None = None, statu
 
 
 def quarantine_export(home: str | Path | None, output: Path, source: str | None = None) -> int:
-    """Write the open usage entries as a CSV to repair (user_key stands for the pseudonymised user_id)."""
+    """Write the open usage entries as a CSV to repair, one row per rejected line (user_key stands for the
+    pseudonymised user_id; a line kept without its content, such as one too long to be a record, has empty
+    fields)."""
     entries = quarantine_entries(home, source).to_pylist()
     columns = ["quarantine_id", "source", "file", "line", "problems"] + [f for f in USAGE.fields if f != "user_id"]
     rows = []
     for e in entries:
-        if e["kind"] != "usage" or e["record"] is None:
+        if e["kind"] != "usage":
             continue
         problems = "; ".join(p["message"] for p in json.loads(e["problems"]))
+        record = json.loads(e["record"]) if e["record"] is not None else {}
         rows.append({"quarantine_id": e["id"], "source": e["source"], "file": e["file"], "line": e["line"],
-                     "problems": problems, **json.loads(e["record"])})
+                     "problems": problems, **record})
     output.write_text(csv_text(rows, columns), encoding="utf-8")
     return len(rows)
 
