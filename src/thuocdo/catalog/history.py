@@ -45,10 +45,16 @@ class DatedName:
     source: str
 
 
+#: how precisely a start date is known: the day, the end of its month ("cuối tháng 11/2021"), the middle of its
+#: year ("giữa năm 2021", taken as 1 July) or its year only (taken as 1 January)
+PRECISIONS = ("day", "end-of-month", "mid-year", "year")
+
+
 @dataclass(frozen=True)
 class PlatformDates:
     platform: str
     launched: dt.date | None
+    precision: str  # one of PRECISIONS
     retired: dt.date | None
     source: str
 
@@ -115,14 +121,16 @@ def load_platform_names(platform_ids: set[str]) -> tuple[DatedName, ...]:
 
 def load_platform_dates(platform_ids: set[str]) -> tuple[PlatformDates, ...]:
     out = []
-    for r in read_table(PLATFORM_DATES_FILE, ("platform", "launched", "retired", "source")):
+    for r in read_table(PLATFORM_DATES_FILE, ("platform", "launched", "precision", "retired", "source")):
         where = f"{PLATFORM_DATES_FILE} row {r['platform']}"
         if r["platform"] not in platform_ids:
             raise CatalogError(f"{where}: unknown platform")
         if not r["source"]:
             raise CatalogError(f"{where}: source is required")
-        out.append(PlatformDates(r["platform"], parse_date(r["launched"], where), parse_date(r["retired"], where),
-                                 r["source"]))
+        if r["precision"] not in PRECISIONS:
+            raise CatalogError(f"{where}: precision must be one of {', '.join(PRECISIONS)}")
+        out.append(PlatformDates(r["platform"], parse_date(r["launched"], where), r["precision"],
+                                 parse_date(r["retired"], where), r["source"]))
     return tuple(out)
 
 
