@@ -20,7 +20,7 @@ from thuocdo.demo.targets import (
     COACH_CHANGE_YEAR,
     DATA_SPLIT_FOREIGN_MB,
     DATA_SPLIT_VN_MB,
-    HUE_S_PENETRATION,
+    HUE_S_MAU,
     PROVINCIAL,
     REFERENCE,
 )
@@ -86,9 +86,11 @@ def test_hue_s_penetration_in_hue(demo) -> None:  # type: ignore[no-untyped-def]
     files, home = demo
     table = metric_workflow.metrics(home, metric_workflow.metric_request(QUARTER, "province", PANEL_SOURCE))
     row = next(r for r in table.to_pylist() if r["platform"] == "hue-s" and r["province"] == PROVINCIAL["hue-s"])
-    users = load_catalog().smartphone_users(2022, PROVINCIAL["hue-s"])
+    users = load_catalog().mobile_internet_users(2022, PROVINCIAL["hue-s"])
+    assert users is not None and row["smartphone_users"] == users  # one population for the panel and penetration
     se = errors.mau_se(files.design, "hue-s", QUARTER, PROVINCIAL["hue-s"]) / users
-    assert abs(row["penetration"] - HUE_S_PENETRATION) <= K * se
+    assert abs(row["penetration"] - HUE_S_MAU / users) <= K * se
+    assert row["penetration"] < 1
     others = [r for r in table.to_pylist() if r["platform"] == "hue-s" and r["province"] != PROVINCIAL["hue-s"]]
     assert not others  # used only in its province
 

@@ -116,7 +116,12 @@ def test_targets_scorecard(demo: tuple[Path, list[dict[str, str]]]) -> None:
     assert code == 0
     rows = {r["target"]: r for r in json.loads(stdout)}
     assert (rows["dossiers-2024"]["actual"], rows["dossiers-2024"]["status_vi"]) == (45.8, "Không đạt")
-    assert rows["dossiers-2025"]["needed_per_year"] == pytest.approx(80 / 45.8 - 1)
+    assert rows["dossiers-2025"]["needed_per_year"] == pytest.approx(80 - 45.8)  # points a year, one year left
+    assert rows["dossiers-2025"]["observed_per_year"] == pytest.approx(45.8 - 38.0)  # the trend over 2023–2024
+    assert (rows["dossiers-2025"]["trend_points"], rows["dossiers-2025"]["pace_unit"]) == (2, "points")
+    assert (rows["dossiers-2024"]["actual_source"], rows["fibre-households-2025"]["actual_source"]) == (
+        "btttt-tong-ket-2024", "demo-indicators")  # a published figure and an illustrative one
+    assert rows["egdi-rank-2030"]["attainment"] is None  # no ratio for a rank
     assert (rows["egdi-rank-2030"]["gap"], rows["egdi-rank-2030"]["status"]) == (21, "on_track")
     assert rows["gci-rank-2030"]["status"] == "no_data"
     code, stdout, _ = run(home, "targets", "--year", "2024")

@@ -11,7 +11,7 @@ import pytest
 
 from thuocdo.reports.charts import _STYLE, ATTAINMENT_CAP, SMALL_MULTIPLES_FROM, figure, render_png, render_svg
 from thuocdo.reports.model import Chart
-from thuocdo.reports.scorecard import targets_section
+from thuocdo.reports.scorecard import ScorecardInputs, targets_section
 
 CATEGORIES = ["liên lạc", "đi lại", "giao hàng, bưu chính", "mua sắm, thương mại điện tử", "tin tức",
               "chăm sóc sức khỏe", "du lịch", "học tập", "thanh toán số", "an toàn thông tin mạng",
@@ -19,9 +19,10 @@ CATEGORIES = ["liên lạc", "đi lại", "giao hàng, bưu chính", "mua sắm,
 
 
 def _target(label: str, attainment: float, status: str, status_vi: str) -> dict[str, Any]:
-    return {"label": label, "target_year": 2025, "target_value": 50.0, "actual": 50.0 * attainment,
+    return {"target": label, "indicator": label, "label": label, "target_year": 2025, "target_value": 50.0, "actual": 50.0 * attainment,
             "actual_year": 2024, "unit": "percent", "attainment": attainment, "gap": 0.0, "status": status,
-            "status_vi": status_vi, "source": "Quyết định 411/QĐ-TTg"}
+            "status_vi": status_vi, "source": "Quyết định 411/QĐ-TTg", "needed_per_year": None, "observed_per_year": None,
+            "pace_unit": "points", "series": 0}
 
 
 @pytest.fixture
@@ -42,12 +43,12 @@ def laid_out() -> Any:
 
 
 def test_attainment_shows_true_values_beyond_the_break_and_a_status_legend(laid_out: Any) -> None:
-    section = targets_section("1", [
+    section = targets_section("1", ScorecardInputs(2024, "DTI", "", "cấp tỉnh", [], [
         _target("Tỷ lệ dân số có tài khoản thanh toán điện tử", 1.74, "achieved", "Đã đạt"),
         _target("Tăng trưởng giao dịch qua Nền tảng tích hợp, chia sẻ dữ liệu quốc gia", 1.752, "achieved", "Đã đạt"),
         _target("Tỷ lệ hồ sơ trực tuyến toàn trình (cả nước)", 0.916, "missed", "Không đạt"),
         _target("Tỷ lệ người dân có hồ sơ sức khỏe điện tử", 0.667, "behind", "Chậm tiến độ"),
-    ], 2024)
+    ]))
     chart = section.charts[0]
     assert max(chart.data["values"]) == pytest.approx(1.752)  # the section no longer caps the values
     svg = render_svg(chart)

@@ -10,31 +10,8 @@ import pytest
 from docx import Document
 from docx.shared import Mm
 
-from tests.reports.report_fixture import write_fixture
-from thuocdo.catalog import load_catalog
-from thuocdo.reports.build import build_report
 from thuocdo.reports.render import to_html, to_markdown
-from thuocdo.workflows import ingest as ingest_workflow
-from thuocdo.workflows.reports import report_inputs, write_reports
-
-SOURCE = "fixture-panel"
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("report")
-    files = write_fixture(folder / "in")
-    home = folder / "home"
-    for kind in ("weights", "usage"):
-        report = ingest_workflow.ingest(home, kind, [files[kind]], SOURCE)
-        assert not report.errors and report.rejected == 0
-    ingest_workflow.ingest(home, "aggregates", [files["aggregates"]], "web-panel")
-    return home
-
-
-@pytest.fixture(scope="module")
-def report(store: Path):  # type: ignore[no-untyped-def]
-    return build_report(report_inputs(store, "2022-Q1"), load_catalog())
+from thuocdo.workflows.reports import write_reports
 
 
 def test_markdown_matches_the_golden_file(report, golden) -> None:  # type: ignore[no-untyped-def]
@@ -46,11 +23,10 @@ def test_numbers_and_sentences_come_from_the_fixture(report) -> None:  # type: i
     assert "Zalo có trung bình khoảng 3,6 triệu người sử dụng hằng tháng" in text
     assert "đứng thứ 2 trong nhóm, chỉ xếp sau Grab" in text  # Be
     assert "tăng 5,9% so với quý trước và tăng 20,0% so với cùng kỳ quý I/2021" in text  # Zalo: 36 vs 34 and 30
-    assert "Số người sử dụng Mocha và An Vui còn rất nhỏ" not in text  # they sit in different categories
-    assert "Số người sử dụng Mocha còn rất nhỏ: số liệu dựa trên dưới 20 người trong mẫu nên không công bố." in text
+    assert ("Số liệu người sử dụng của Mocha không được công bố: ước lượng dựa trên dưới 20 người trong mẫu."
+            in text)
     assert "| – | Mocha | VN | – | – |" in text  # suppressed, not printed
     assert "VnExpress 135,7 triệu lượt (xếp thứ 1)" in text  # a published figure, from the second source
-    assert "tương đương" in text and "số người sử dụng điện thoại thông minh của Huế" in text  # Hue-S penetration
     assert "Hà Nội, ngày 01 tháng 4 năm 2022" in text
 
 
@@ -89,7 +65,8 @@ def test_docx_is_laid_out_as_an_administrative_report(store: Path, tmp_path: Pat
     assert fonts - {None} == {"Times New Roman"}  # None: a picture's run, inheriting Normal
     texts = [p.text for p in doc.paragraphs]
     assert "BÁO CÁO" in texts
-    for part in ("I. TÌNH HÌNH CHUNG", "II. SỐ LIỆU THỐNG KÊ", "III. MỘT SỐ NỀN TẢNG TIÊU BIỂU"):
+    for part in ("I. TÌNH HÌNH CHUNG", "II. SỐ LIỆU THỐNG KÊ", "III. MỘT SỐ KINH NGHIỆM CỦA BỘ, NGÀNH VÀ ĐỊA PHƯƠNG",
+                 "IV. ĐỀ XUẤT, KIẾN NGHỊ", "V. NGUỒN SỐ LIỆU VÀ PHƯƠNG PHÁP"):
         assert part in texts
     assert "1.1. Nền tảng số Việt Nam phục vụ liên lạc" in texts
     assert section.different_first_page_header_footer  # no number on page 1

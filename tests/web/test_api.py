@@ -246,11 +246,13 @@ def _mau_card(html: str) -> str:
 def test_posted_records_move_the_dashboard(served: Served) -> None:
     served.service.access.publish("2022-01")
 
-    def users(first: int, n: int) -> list[dict[str, object]]:
-        return [{"user_id": f"p{i}", "platform": "zalo", "time": "2022-01-15T09:00:00+07:00", "active_seconds": 60}
-                for i in range(first, first + n)]
+    def users(first: int, n: int, months: tuple[str, ...] = ("01",)) -> list[dict[str, object]]:
+        return [{"user_id": f"p{i}", "platform": "zalo", "time": f"2022-{m}-15T09:00:00+07:00", "active_seconds": 60}
+                for i in range(first, first + n) for m in months]
 
-    assert post(served, users(0, 25)).json()["stored"] == 25
+    # active every month of the quarter: January alone would be withheld with its quarter (the quarter's mean of
+    # 25 / 3 panelists is under 20, and January would give it away)
+    assert post(served, users(0, 25, ("01", "02", "03"))).json()["stored"] == 75
     assert _mau_card(served.client.get("/nen-tang/zalo", params={"ky": "2022-01"}).text) == "25"
     assert post(served, users(20, 10)).json()["stored"] == 5  # five are already stored
     assert _mau_card(served.client.get("/nen-tang/zalo", params={"ky": "2022-01"}).text) == "30"
@@ -269,3 +271,23 @@ def test_metrics_as_parquet_and_from_sketches(served: Served) -> None:
     assert dict(zip(table["platform"].to_pylist(), table["mau"].to_pylist(), strict=True))["zalo"] == 2
     sketch = metrics(served, "2022-01", distinct="sketch")
     assert sketch["zalo"]["mau"] == pytest.approx(2, abs=0.01)  # HLL is exact at such small counts
+
+
+def test_visitors_cannot_subtract_a_withheld_platform_from_the_category_totals(served: Served) -> None:
+    """Zalo (25 panelists every month) is published, Mocha (3 in January) is not: the visitor's category total is
+    Zalo's alone, says one platform is withheld, and the province breakdown does not give Mocha away either."""
+    rows = [{"record_id": f"z{i}{m}", "user_id": f"u{i:03d}", "platform": "zalo", "time": f"2022-0{m}-05",
+             "active_seconds": 60, "province": "Hà Nội"} for i in range(25) for m in (1, 2, 3)]
+    rows += [{"record_id": f"m{i}", "user_id": f"u{i:03d}", "platform": "mocha", "time": "2022-01-05",
+              "active_seconds": 60, "province": "Hà Nội"} for i in range(3)]
+    assert post(served, rows).status_code == 200
+    served.client.post("/api/v1/publications", json={"period": "2022-Q1"}, headers=served.headers("admin"))
+    r = served.client.get("/api/v1/metrics", params={"period": "2022-01", "by": "category"})
+    assert r.status_code == 200, r.text
+    mau = next(x for x in r.json()["rows"] if x["category"] == "communication" and x["metric"] == "mau")
+    assert (mau["domestic_value"], mau["total_value"], mau["withheld"]) == (25, 25, 1)
+    analyst = served.client.get("/api/v1/metrics", params={"period": "2022-01", "by": "category"},
+                                headers=served.headers("analyst")).json()["rows"]
+    assert next(x for x in analyst if x["category"] == "communication" and x["metric"] == "mau")["total_value"] == 28
+    provinces = served.client.get("/api/v1/metrics", params={"period": "2022-01", "by": "province"}).json()["rows"]
+    assert all(x["mau"] is None for x in provinces if x["platform"] == "mocha")

@@ -9,6 +9,7 @@ from thuocdo.catalog.model import LEVEL_NEW, LEVEL_OLD, CatalogError
 from thuocdo.catalog.tables import read_table
 
 POPULATIONS_FILE = "populations.csv"
+MOBILE_INTERNET_FILE = "mobile_internet_users.csv"
 LEVEL_NATION: Final = "nation"
 NATION_CODE: Final = "VN"
 COLUMNS: Final = ("level", "code", "year", "population", "smartphone_users",
@@ -68,3 +69,15 @@ class PopulationTable:
              "smartphone_source": r["smartphone_source"]}
             for r in self._rows
         ]
+
+
+def load_mobile_internet_anchor() -> tuple[int, float]:
+    """(year, persons): the national mobile internet users of one year, which the other years and the units
+    follow in proportion to their smartphone users (method in SOURCES.md)."""
+    rows = read_table(MOBILE_INTERNET_FILE, ("year", "users", "source"))
+    if len(rows) != 1:
+        raise CatalogError(f"{MOBILE_INTERNET_FILE}: exactly one anchor row expected")
+    try:
+        return int(rows[0]["year"]), float(rows[0]["users"])
+    except ValueError as exc:
+        raise CatalogError(f"{MOBILE_INTERNET_FILE}: {exc}") from exc

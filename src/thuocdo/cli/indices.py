@@ -14,11 +14,13 @@ from rich.table import Table
 
 from thuocdo.catalog.frameworks import MINISTRY_GROUPS, FrameworkError, indicator_labels
 from thuocdo.cli.common import OutputOption, TextFormat, fail, home, needs_output, out
-from thuocdo.indices.runs import IndexRequestError, IndexRun, index_table, node_labels, targets_table
+from thuocdo.indices.runs import IndexRequestError, IndexRun, index_table, node_labels
 from thuocdo.indices.targets import UNIT_VI
 from thuocdo.indices.usage import INDICATORS as COMPUTED_INDICATORS
+from thuocdo.reports.glossary import source_label
+from thuocdo.reports.scorecard import pace, target_gap
 from thuocdo.reports.tabular import write_table
-from thuocdo.reports.vietnamese import format_number, format_percent
+from thuocdo.reports.vietnamese import format_number
 from thuocdo.workflows import indices as workflow
 
 
@@ -122,8 +124,7 @@ def targets_command(
 ) -> None:
     """Bảng mục tiêu quốc gia: thực tế, mục tiêu, mức đạt, khoảng cách, tăng trưởng cần mỗi năm, trạng thái."""
     needs_output(fmt, output)
-    statuses = workflow.run_targets(home(ctx), year)
-    table = targets_table(statuses)
+    table = workflow.targets(home(ctx), year)
     _write(table, fmt, output, _targets_rich(year, table))
 
 
@@ -139,30 +140,17 @@ def _value(v: float | None, unit: str) -> str:
 
 def _targets_rich(year: int, table: pa.Table) -> Table:
     rich = Table(title=f"Mục tiêu quốc gia về chuyển đổi số — tình hình đến năm {year}", title_justify="left")
-    for header in ("Chỉ tiêu", "Năm", "Mục tiêu", "Thực tế", "Mức đạt", "Còn thiếu", "Cần mỗi năm", "Trạng thái",
-                   "Nguồn"):
-        rich.add_column(header, justify="left" if header in ("Chỉ tiêu", "Trạng thái", "Nguồn") else "right")
+    for header in ("Chỉ tiêu", "Năm", "Mục tiêu", "Thực tế", "Còn thiếu", "Tốc độ đã đạt", "Tốc độ cần",
+                   "Trạng thái", "Nguồn thực tế"):
+        rich.add_column(header, justify="left" if header in ("Chỉ tiêu", "Trạng thái", "Nguồn thực tế") else "right")
     for r in table.to_pylist():
         unit = r["unit"]
         actual = "–" if r["actual"] is None else f"{_value(r['actual'], unit)} ({r['actual_year']})"
-        needed = r["needed_per_year"]
-        if needed is None:
-            need = "–"
-        elif unit == "rank":
-            need = f"{format_number(needed, 1)} bậc/năm"
-        else:
-            need = f"+{format_percent(needed, 1)}/năm"
-        if r["gap"] is None:
-            gap = "–"
-        elif r["gap"] <= 0:
-            gap = "0"
-        elif unit == "percent":  # a difference of shares is in percentage points
-            gap = f"{format_number(r['gap'], 2).rstrip('0').rstrip(',')} điểm %"
-        else:
-            gap = _value(r["gap"], unit)
-        rich.add_row(r["label"], str(r["target_year"]), _value(r["target_value"], unit), actual,
-                     "–" if r["attainment"] is None else format_percent(r["attainment"], 1), gap, need,
-                     r["status_vi"], r["source"])
+        observed = "–" if r["observed_per_year"] is None else (
+            f"{pace(r['observed_per_year'], r['pace_unit'])} ({r['trend_points']} năm)")
+        rich.add_row(r["label"], str(r["target_year"]), _value(r["target_value"], unit), actual, target_gap(r),
+                     observed, pace(r["needed_per_year"], r["pace_unit"]), r["status_vi"],
+                     source_label(r["actual_source"]) if r["actual_source"] else "–")
     return rich
 
 

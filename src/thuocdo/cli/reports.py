@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -10,14 +11,35 @@ import typer
 from thuocdo.catalog.frameworks import FrameworkError
 from thuocdo.cli.common import fail, home, out
 from thuocdo.model.periods import PeriodError
+from thuocdo.reports.issuance import IssueSettings
 from thuocdo.reports.render import FORMATS, RenderError
 from thuocdo.workflows.reports import SCORECARD_RUNS, ReportRequestError, write_reports, write_scorecard
 
 FormatsOption = Annotated[str, typer.Option(
     "--format", help="Các định dạng, cách nhau bởi dấu phẩy: md, html, docx, pdf.")]
 ReportDirOption = Annotated[Path, typer.Option("--output", help="Thư mục ghi báo cáo.")]
+IssuerOption = Annotated[str | None, typer.Option(
+    "--issuer", help="Cơ quan ban hành: bo-tttt (Bộ Thông tin và Truyền thông, đến 28/02/2025) hoặc bo-khcn (Bộ Khoa "
+                     "học và Công nghệ, từ 01/3/2025); mặc định: cơ quan có chức năng này vào ngày ban hành.")]
+SignerOption = Annotated[str, typer.Option("--signer", help="Họ và tên người ký (mặc định: để trống để ký tay).")]
+SignerTitleOption = Annotated[str, typer.Option(
+    "--signer-title", help="Chức vụ người ký, ví dụ \"THỨ TRƯỞNG\" hoặc \"KT. BỘ TRƯỞNG / THỨ TRƯỞNG\".")]
+DateOption = Annotated[str | None, typer.Option(
+    "--date", help="Ngày ban hành, dạng YYYY-MM-DD (mặc định: ngày sau kỳ báo cáo, hoặc ngày của văn bản mới nhất "
+                   "được trích dẫn nếu muộn hơn).")]
 #: the default of --format: every format
 ALL_FORMATS = ",".join(FORMATS)
+
+
+def issue_settings(issuer: str | None, signer: str, signer_title: str, date: str | None) -> IssueSettings:
+    day = None
+    if date is not None:
+        try:
+            day = dt.date.fromisoformat(date.strip())
+        except ValueError as exc:
+            raise ReportRequestError(f"Ngày ban hành '{date}' không hợp lệ: dùng dạng YYYY-MM-DD, ví dụ "
+                                     "2025-07-15.") from exc
+    return IssueSettings(issuer=issuer, date=day, signer_name=signer, signer_title=signer_title)
 
 
 def parse_formats(text: str) -> list[str]:
@@ -41,11 +63,16 @@ def report_command(
     output: ReportDirOption = Path("bao-cao"),
     source: Annotated[str | None, typer.Option(
         "--source", help="Nguồn số liệu bảng mẫu (khi kho có nhiều nguồn).")] = None,
+    issuer: IssuerOption = None,
+    signer: SignerOption = "",
+    signer_title: SignerTitleOption = "",
+    date: DateOption = None,
 ) -> None:
     """Lập báo cáo chuyên đề quý về hoạt động của người dân trên các nền tảng số (Markdown, HTML, DOCX, PDF)."""
     try:
         formats = parse_formats(fmt)
-        _, written = write_reports(home(ctx), period, formats, output, source)
+        settings = issue_settings(issuer, signer, signer_title, date)
+        _, written = write_reports(home(ctx), period, formats, output, source, settings=settings)
     except (PeriodError, ReportRequestError, RenderError) as exc:
         raise fail(str(exc)) from exc
     _print_written(written)
@@ -60,11 +87,16 @@ def scorecard_command(
     output: ReportDirOption = Path("bao-cao"),
     runs: Annotated[int, typer.Option(
         "--runs", help="Số lần mô phỏng Monte Carlo cho khoảng thứ hạng (0: bỏ qua).")] = SCORECARD_RUNS,
+    issuer: IssuerOption = None,
+    signer: SignerOption = "",
+    signer_title: SignerTitleOption = "",
+    date: DateOption = None,
 ) -> None:
     """Lập báo cáo xếp hạng chỉ số chuyển đổi số cấp tỉnh và các mục tiêu quốc gia (Markdown, HTML, DOCX, PDF)."""
     try:
         formats = parse_formats(fmt)
-        _, written = write_scorecard(home(ctx), year, formats, output, framework, runs)
+        settings = issue_settings(issuer, signer, signer_title, date)
+        _, written = write_scorecard(home(ctx), year, formats, output, framework, runs, settings=settings)
     except (ReportRequestError, RenderError, FrameworkError) as exc:
         raise fail(str(exc)) from exc
     _print_written(written)

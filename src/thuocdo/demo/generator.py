@@ -147,7 +147,9 @@ def _write_weights(out: Path, panel: PanelDesign, user_ids: pa.Array) -> Path:
     return path
 
 
-#: figures that only a web panel, an app-market panel or a platform's own report gives (seed report, Q1/2022)
+#: figures that only a web panel, an app-market panel or a platform's own report gives, as the seed report
+#: (04/BC-UBQGCĐS, 01/04/2022) publishes them: ingested with that report as their source
+SEED_REPORT = "bc-04-ubqgcds"
 PUBLISHED = [
     ("vnexpress", "2022-Q1", "visits", 135.7e6), ("vnexpress", "2022-Q1", "web_rank", 1),
     ("vietnamnet", "2022-Q1", "visits", 41.07e6), ("vietnamnet", "2022-Q1", "web_rank", 8),
@@ -171,11 +173,19 @@ PUBLISHED = [
     ("hue-s", "2021", "hue_s_satisfied_share", 56.8), ("hue-s", "2021", "hue_s_accepted_share", 18.6),
     ("hue-s", "2021", "hue_s_dissatisfied_share", 24.6),
 ]
+#: operator KPIs the seed report does not give, INVENTED for the demo (the source says so: the demo's own,
+#: illustrative), so that the local-experience section shows feedback handled and processing time
+ILLUSTRATIVE = [
+    ("hue-s", "2021", "hue_s_feedback_received", 26_480), ("hue-s", "2021", "hue_s_feedback_handled", 25_310),
+    ("hue-s", "2021", "hue_s_processing_time", 42.0),
+]
 
 
 def _write_aggregates(out: Path, catalog: Catalog) -> Path:
-    rows = [r for r in PUBLISHED if catalog.resolve_platform(r[0])]
+    rows = [(*r, SEED_REPORT) for r in PUBLISHED] + [(*r, "") for r in ILLUSTRATIVE]
+    rows = [r for r in rows if catalog.resolve_platform(r[0])]
     path = out / "aggregates.csv"
     pacsv.write_csv(pa.table({"platform": [r[0] for r in rows], "period": [r[1] for r in rows],
-                              "metric": [r[2] for r in rows], "value": [float(r[3]) for r in rows]}), path)
+                              "metric": [r[2] for r in rows], "value": [float(r[3]) for r in rows],
+                              "source": [r[4] for r in rows]}), path)
     return path

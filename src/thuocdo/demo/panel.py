@@ -1,11 +1,11 @@
 """The demo panel's design: its universe by province and month, where its panelists live, their weights, and
 each platform's reach by province and month calibrated to the audiences of :mod:`thuocdo.demo.targets`.
 
-**Universe.** The panel stands for persons who use the internet on a mobile phone (``targets.UNIVERSE``:
-76.0 M in mid-2021, 78.0 M in mid-2022, linear by month), split over the 34 provinces in proportion to their
-smartphone users of the year (catalog). It is larger than the catalog's smartphone users (55.3 M adults in
-2022, MIC's definition), as it must be for Zalo's 74.7 M monthly users. ``penetration`` in the metric table
-still divides by smartphone users, so Hue-S's 610,512 users give the seed report's 101.3% of Huế's.
+**Universe.** The panel stands for persons of all ages who use the internet on a mobile phone: in each month,
+the catalog's figure for the province and the year (``Catalog.mobile_internet_users``; 78.0 M nationally in
+2022, split over the 34 provinces like their smartphone users). ``penetration`` in the metric table divides
+by the same figures, so no platform passes 100% of a province (the seed report's 101.3% for Hue-S divided an
+all-ages audience by adult smartphone users; here Hue-S's 610,512 users are about 72% of Huế's).
 
 **Sample.** Panelists are allocated half in proportion to each province's universe and half to its square
 root (small provinces get enough panelists to be reported), and Huế has a boost sample (``targets.BOOST``).
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from thuocdo.catalog import Catalog
-from thuocdo.demo.targets import BOOST, MONTHS, PROFILES, PROVINCIAL, QUARTERS, TRENDS, UNIVERSE
+from thuocdo.demo.targets import BOOST, MONTHS, PROFILES, PROVINCIAL, QUARTERS, TRENDS
 
 REACH_CAP = 0.995
 MIN_PANELISTS = 5
@@ -60,15 +60,11 @@ def _quarter_of(month: str) -> str:
 
 
 def universe(catalog: Catalog, provinces: tuple[str, ...]) -> np.ndarray:
-    """(months, provinces): the national universe interpolated by month, split by smartphone users."""
+    """(months, provinces): the catalog's mobile internet users of each province in the month's year."""
     out = np.empty((len(MONTHS), len(provinces)))
-    years = sorted(UNIVERSE)
     for i, month in enumerate(MONTHS):
-        year, mon = (int(x) for x in month.split("-"))
-        t = (year - years[0]) + (mon - 7) / 12  # years since the first mid-year value
-        total = UNIVERSE[years[0]] + (UNIVERSE[years[-1]] - UNIVERSE[years[0]]) * t / (years[-1] - years[0])
-        users = np.array([catalog.smartphone_users(year, c) or 0.0 for c in provinces])
-        out[i] = total * users / users.sum()
+        year = int(month[:4])
+        out[i] = [catalog.mobile_internet_users(year, c) or 0.0 for c in provinces]
     return out
 
 

@@ -21,7 +21,7 @@ from thuocdo.demo.generator import generate
 from thuocdo.demo.targets import MONTHS
 from thuocdo.demo.web import api_round_trip, print_round_trip
 from thuocdo.indices.demo_data import write_demo_indicators
-from thuocdo.indices.runs import index_table, targets_table
+from thuocdo.indices.runs import index_table
 from thuocdo.reports.render import FORMATS, RenderError
 from thuocdo.reports.tabular import format_table
 from thuocdo.reports.vietnamese import format_number
@@ -156,7 +156,7 @@ def _print_scorecards(home: Path, console: Console) -> None:
         interval = f"{row['rank_p05']:.0f}–{row['rank_p95']:.0f}" if row.get("rank_p05") is not None else "–"
         rich.add_row(f"{row['rank']:.0f}", row["name"], format_number(row["score"], run.level.decimals), interval)
     console.print(rich)
-    targets = targets_table(index_workflow.run_targets(home, 2024)).to_pylist()
+    targets = index_workflow.targets(home, 2024).to_pylist()
     rich = Table(title="Mục tiêu quốc gia: số liệu mới nhất so với mục tiêu", title_justify="left")
     for header in ("Chỉ tiêu", "Thực tế", "Mục tiêu", "Năm", "Đánh giá"):
         rich.add_column(header, justify="left" if header in ("Chỉ tiêu", "Đánh giá") else "right")

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 QUARTERS = ("2021-Q1", "2021-Q2", "2021-Q3", "2021-Q4", "2022-Q1", "2022-Q2")
 MONTHS = tuple(f"{y}-{m:02d}" for y in (2021, 2022) for m in range(1, 13) if (y, m) <= (2022, 6))
 
-#: The universe the panel stands for: persons who use the internet on a mobile phone, all ages.
-#: The seed report counts "more than 75 million" internet users in 2022, and Zalo alone has 74.7 M monthly
-#: users, so the universe must be larger than the catalog's smartphone users (55.3 M adults by MIC's
-#: definition). Assumed national totals (mid-year); each province gets the share it has of smartphone users.
-UNIVERSE = {2021: 76.0e6, 2022: 78.0e6}
+#: The universe the panel stands for: persons of all ages who use the internet on a mobile phone, by province
+#: and year, as the catalog gives them (``Catalog.mobile_internet_users``: 78.0 M in 2022, more than the seed's
+#: "more than 75 million" internet users and than Zalo's 74.7 M monthly users). Penetration divides by the
+#: same numbers, so a platform's penetration cannot pass 100%.
 
 TRENDS: dict[str, tuple[float, ...]] = {
     "steady": (0.92, 0.94, 0.96, 0.98, 1.0, 1.01),
@@ -33,6 +32,7 @@ TRENDS: dict[str, tuple[float, ...]] = {
     "school": (0.95, 0.85, 1.1, 1.35, 1.0, 0.85),  # online schooling in late 2021, down in 2022-Q1 (seed)
     "covid_app": (0.0, 0.0, 0.45, 1.3, 1.0, 0.6),  # PC-Covid, from 2021-09
     "health_book": (0.0, 0.15, 0.55, 1.1, 1.0, 0.95),  # Sổ sức khỏe điện tử, from mid-2021 (seed report)
+    "pilot": (0.0, 0.0, 0.0, 0.0, 1.0, 1.3),  # the Mobile Money pilot, approved at the end of 11/2021 (seed)
     "retired": (6.0, 5.0, 3.5, 1.5, 1.0, 0.8),  # Bluezone, replaced by PC-Covid
     "super_app": (0.55, 0.7, 0.85, 1.0, 1.0, 1.0),  # Hue-S: peak at the end of 2021 (seed report)
     "none": (0.0,) * 6,  # not in service during the period
@@ -151,7 +151,7 @@ PROFILES: dict[str, Profile] = {
     "viettel-money": _p(5.0, 3.0, 12.0, 0.12, 1.3, "growth", 0.2),
     "vnpt-money": _p(1.0, 3.0, 10.0, 0.1, 1.3, "growth", 0.4),
     "mobifone-money": _p(0.3, 3.0, 10.0, 0.1, 1.3, "growth", 0.4),
-    "mobile-money": _p(0.6, 3.0, 8.0, 0.1, 1.3, "growth", -0.5),
+    "mobile-money": _p(0.6, 3.0, 8.0, 0.1, 1.3, "pilot", -0.5),
     "shopeepay": _p(5.0, 3.0, 12.0, 0.12, 1.3, "growth", 1.2),
     "paypal": _p(0.3, 3.0, 10.0, 0.05, 1.2, urban=2.0),
     "google-wallet": _p(0.5, 2.0, 5.0, 0.05, 1.2, urban=2.0),
@@ -236,4 +236,6 @@ REFERENCE: tuple[Reference, ...] = (
 DATA_SPLIT_VN_MB = 591.0  # Zalo + Mocha, MB per user per month
 DATA_SPLIT_FOREIGN_MB = 413.3  # Messenger + Viber + Telegram
 COACH_CHANGE_YEAR = -0.80  # An Vui + Vé xe rẻ, quarter I/2022 against quarter I/2021
-HUE_S_PENETRATION = 1.013  # of Huế's smartphone users
+#: Hue-S's users against Huế's population: the seed's 101.3% divides by its 602,677 adult smartphone users; the
+#: demo divides by the population its panel stands for (mobile internet users of all ages), like the metric layer
+HUE_S_MAU = 610_512

@@ -28,7 +28,10 @@ from thuocdo.catalog.frameworks import load_framework, load_ministries
 from thuocdo.ingest.indicators import INDICATORS
 
 DEMO = "Giá trị minh họa (demo), không phải số liệu chính thức"
-SEED_001 = "seed 001: Báo cáo tổng kết năm 2024 của Bộ TT&TT"
+#: the sources of the national figures that come from a publication (the others are the demo's own)
+REVIEW_2024 = "btttt-tong-ket-2024"
+UN_SURVEY = "un-egov-survey"
+SEED_001 = "Báo cáo tổng kết năm 2024 của Bộ TT&TT"
 #: mean level of each DTI main index in 2022 and its gain per year (foundation high, activities lower)
 _LEVELS = {
     "dti_awareness": (0.78, 0.03), "dti_institutions": (0.80, 0.03), "dti_infrastructure": (0.74, 0.03),
@@ -38,22 +41,30 @@ _LEVELS = {
 }
 #: former provinces that lead the published provincial rankings get a lift
 _LEADERS = {"01": 0.12, "46": 0.11, "48": 0.11, "31": 0.10, "79": 0.09, "22": 0.09, "74": 0.05, "24": 0.05}
+_GDP_2024 = "Bộ TT&TT, ước đạt năm 2024 (báo cáo tổng kết năm 2024)"
+_EGDI_2024 = "Liên hợp quốc, công bố 9/2024: hạng 71/193"
+_EGDI_2022 = "Liên hợp quốc, năm 2022 (năm 2024 tăng 15 bậc)"
+_SURVEY_2024 = "Khảo sát Chính phủ điện tử 2024 của Liên hợp quốc"
+_REVENUE_2024 = "Bộ TT&TT, ước thực hiện năm 2024 (40 tỷ USD)"
+#: the source of each published national figure (seeds 000 and 001); the others are the demo's own
+_PUBLISHED_BY = {SEED_001: REVIEW_2024, _GDP_2024: REVIEW_2024, _EGDI_2024: UN_SURVEY, _EGDI_2022: UN_SURVEY,
+                 _SURVEY_2024: UN_SURVEY, _REVENUE_2024: REVIEW_2024}
 #: national figures: (indicator, period, value, evidence)
 _NATION = [
     ("online_dossiers", "2024", 45.8, SEED_001), ("online_dossiers", "2023", 38.0, DEMO),
     ("online_dossiers_ministries", "2024", 63.47, SEED_001), ("online_dossiers_ministries", "2023", 55.0, DEMO),
     ("online_dossiers_provinces", "2024", 18.54, SEED_001), ("online_dossiers_provinces", "2023", 15.0, DEMO),
-    ("digital_economy_gdp_share", "2024", 18.3, "seed 000/001: Bộ TT&TT, ước đạt năm 2024"),
+    ("digital_economy_gdp_share", "2024", 18.3, _GDP_2024),
     ("digital_economy_gdp_share", "2023", 16.5, DEMO),
-    ("egdi_rank", "2024", 71, "seed 000: Liên hợp quốc, công bố 9/2024 (71/193)"),
-    ("egdi_rank", "2022", 86, "seed 000: tăng 15 bậc so với năm 2022"),
+    ("egdi_rank", "2024", 71, _EGDI_2024),
+    ("egdi_rank", "2022", 86, _EGDI_2022),
     ("domestic_mau_share", "2024", 25.25, SEED_001), ("open_data_share", "2024", 87, SEED_001),
     ("shared_database_catalogue_share", "2024", 90, SEED_001),
     ("community_digital_teams", "2024", 93524, SEED_001),
-    ("platform_digital_economy_revenue", "2024", 40, "seed 001: ước thực hiện năm 2024 (40 tỷ USD)"),
-    ("egdi_osi", "2024", 0.70811, "UN E-Government Survey 2024"),
-    ("egdi_hci", "2024", 0.72665, "UN E-Government Survey 2024"),
-    ("egdi_tii", "2024", 0.87797, "UN E-Government Survey 2024"),
+    ("platform_digital_economy_revenue", "2024", 40, _REVENUE_2024),
+    ("egdi_osi", "2024", 0.70811, _SURVEY_2024),
+    ("egdi_hci", "2024", 0.72665, _SURVEY_2024),
+    ("egdi_tii", "2024", 0.87797, _SURVEY_2024),
     ("fibre_households", "2024", 83.0, DEMO), ("fibre_households", "2023", 79.0, DEMO),
     ("adult_smartphone_share", "2024", 84.0, DEMO), ("adult_smartphone_share", "2023", 80.5, DEMO),
     ("e_payment_accounts", "2024", 87.0, DEMO), ("adult_digital_signature", "2024", 30.0, DEMO),
@@ -67,9 +78,12 @@ _NATION_DTI = {"2023": 0.7326, "2024": 0.7955}
 
 def _row(entity: str, indicator: str, period: str, value: float, evidence: str = DEMO,
          self_score: float | None = None, council_score: float | None = None) -> dict[str, str]:
+    """A row; a value from a publication carries that publication as its source (the others take the batch's,
+    the demo's illustrative source)."""
     return {"entity": entity, "indicator": indicator, "period": period, "value": f"{value:.6g}",
             "self_score": "" if self_score is None else f"{self_score:.4f}",
-            "council_score": "" if council_score is None else f"{council_score:.4f}", "evidence": evidence}
+            "council_score": "" if council_score is None else f"{council_score:.4f}", "evidence": evidence,
+            "source": _PUBLISHED_BY.get(evidence, "")}
 
 
 def _indicators(framework: str, level: str) -> list[str]:
@@ -126,7 +140,7 @@ def write_demo_indicators(path: Path, catalog: Catalog | None = None, seed: int 
     """Write the demo's indicator values as a CSV for `thuocdo ingest indicators` (UTF-8, header row)."""
     rows = demo_indicators(catalog or load_catalog(), seed)
     with open(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[c for c in INDICATORS.fields if c != "source"], lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=list(INDICATORS.fields), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     return path

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -156,19 +156,12 @@ def score_run(framework_id: str, period: str, level_name: str, units: str | None
 
 def assess_targets(targets: Sequence[Target], rows: Sequence[tuple[str, str, str, str, float]],
                    year: int) -> list[TargetStatus]:
-    """Each target against the latest national value (of `rows`) up to ``year``, and the one before it."""
+    """Each target against every national value (of `rows`) of its indicator up to ``year``."""
     series: dict[str, dict[int, float]] = {}
     for _level, _entity, indicator, period, value in rows:
         if YEAR.match(period) and int(period) <= year:
             series.setdefault(indicator, {})[int(period)] = value
-    statuses = []
-    for t in targets:
-        points = sorted(series.get(t.indicator, {}).items())
-        actual_year, actual = points[-1] if points else (None, None)
-        previous_year, previous = points[-2] if len(points) > 1 else (None, None)
-        statuses.append(assess(t, as_of=year, actual=actual, actual_year=actual_year, previous=previous,
-                               previous_year=previous_year))
-    return statuses
+    return [assess(t, as_of=year, series=series.get(t.indicator, {})) for t in targets]
 
 
 def _flags(run: IndexRun, i: int) -> str:
@@ -229,17 +222,30 @@ def node_labels(run: IndexRun) -> dict[str, str]:
     return labels
 
 
-def targets_table(statuses: Sequence[TargetStatus]) -> pa.Table:
-    rows = [{
-        "target": s.target.id, "indicator": s.target.indicator, "label": s.target.label_vi,
-        "unit": s.target.unit, "target_year": s.target.year, "target_value": s.target.target,
-        "actual": s.actual, "actual_year": s.actual_year, "attainment": s.attainment, "gap": s.gap,
-        "needed_per_year": s.needed_per_year, "observed_per_year": s.observed_per_year,
-        "status": s.status, "status_vi": s.status_vi, "source": s.target.source,
-    } for s in statuses]
+def targets_table(statuses: Sequence[TargetStatus],
+                  provenance: Mapping[tuple[str, str], tuple[str, str]] | None = None) -> pa.Table:
+    """One row per target; `provenance` ((indicator, year) → (source, evidence)) gives each actual's source."""
+    known = provenance or {}
+    rows = []
+    for s in statuses:
+        source, evidence = known.get((s.target.indicator, str(s.actual_year)), (None, None))
+        rows.append({
+            "target": s.target.id, "indicator": s.target.indicator, "label": s.target.label_vi,
+            "unit": s.target.unit, "target_year": s.target.year, "target_value": s.target.target,
+            "actual": s.actual, "actual_year": s.actual_year, "actual_source": source, "actual_evidence": evidence,
+            "attainment": s.attainment, "gap": s.gap, "gap_relative": s.gap_relative,
+            "needed_per_year": s.needed_per_year, "observed_per_year": s.observed_per_year,
+            "trend_points": s.trend_points, "trend_from": s.trend_from, "pace_unit": s.pace_unit,
+            "series": ";".join(f"{y}={v!r}" for y, v in s.series),  # the values used: "2023=38.0;2024=45.8"
+            "status": s.status, "status_vi": s.status_vi, "source": s.target.source,
+        })
     schema = pa.schema([("target", pa.string()), ("indicator", pa.string()), ("label", pa.string()),
                         ("unit", pa.string()), ("target_year", pa.int64()), ("target_value", pa.float64()),
-                        ("actual", pa.float64()), ("actual_year", pa.int64()), ("attainment", pa.float64()),
-                        ("gap", pa.float64()), ("needed_per_year", pa.float64()), ("observed_per_year", pa.float64()),
-                        ("status", pa.string()), ("status_vi", pa.string()), ("source", pa.string())])
+                        ("actual", pa.float64()), ("actual_year", pa.int64()), ("actual_source", pa.string()),
+                        ("actual_evidence", pa.string()), ("attainment", pa.float64()), ("gap", pa.float64()),
+                        ("gap_relative", pa.float64()), ("needed_per_year", pa.float64()),
+                        ("observed_per_year", pa.float64()), ("trend_points", pa.int64()), ("trend_from", pa.int64()),
+                        ("pace_unit", pa.string()), ("series", pa.string()), ("status", pa.string()),
+                        ("status_vi", pa.string()),
+                        ("source", pa.string())])
     return pa.Table.from_pylist(rows, schema=schema)

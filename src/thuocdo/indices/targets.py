@@ -1,24 +1,43 @@
-"""The national targets scorecard: attainment, gap, the growth per year still needed, and a status.
+"""The national targets scorecard: the gap to each target, the pace observed over every year with data, the
+pace still needed, and a status a ministry can defend.
 
-For a target on a level (a share, an amount): attainment = actual ÷ target, gap = target − actual, and the
-growth still needed is the compound rate (target ÷ actual)^(1/years left) − 1. For a rank (lower is better):
-attainment = target ÷ actual, gap = actual − target places, and the need is in places per year. A positive
-gap is the distance still to cover; zero or negative means the target is reached.
+**Units.** A share (``percent``) moves in percentage points, an amount (``usd_bn``, ``count``) relatively (a
+compound rate), a rank (``rank``, lower is better) in places; a target that is itself a growth rate
+(``percent_per_year``) is compared as it stands.
+
+**Observed pace** is the slope of a least-squares line through *every* year with data up to the year of the
+scorecard (on the logarithm of the value for amounts), so one odd year does not decide the status; it needs at
+least two years, and the number of points is reported with it. **Needed pace** is what takes the latest value
+to the target by the target year: (target − latest) ÷ years left in points or places, (target ÷ latest)^(1/years
+left) − 1 for amounts.
+
+**Statuses** (every one defined in :data:`STATUS_DEFINITIONS`, printed as the scorecard's legend):
+
+- ``achieved`` (Đã đạt): the latest value meets the target — equal counts as met;
+- ``missed`` (Không đạt): a value for the target year (or later) exists and does not meet it: final;
+- ``on_track`` (Đúng tiến độ): before that, with a trend of two years or more, the observed pace is at least
+  the needed pace (equal, at the printed precision, counts as on track);
+- ``behind`` (Chậm tiến độ): the trend moves toward the target, slower than needed;
+- ``moving_away`` (Đi ngược mục tiêu): the trend stands still or moves away from the target;
+- ``not_yet`` (Chưa đạt): not met, not final, and no trend to judge the pace by (one year of data, or a
+  growth-rate target);
+- ``no_data`` (Chưa có số liệu).
 
 >>> from thuocdo.catalog.frameworks import Target
 >>> t = Target("t", "online_dossiers", "Hồ sơ trực tuyến toàn trình", "percent", 1, 2025, 80.0, "749", "")
->>> s = assess(t, as_of=2024, actual=45.8, actual_year=2024, previous=30.0, previous_year=2023)
->>> round(s.attainment, 4), round(s.gap, 1), round(s.needed_per_year, 4), s.status
-(0.5725, 34.2, 0.7467, 'behind')
+>>> s = assess(t, as_of=2024, series={2023: 38.0, 2024: 45.8})
+>>> round(s.gap, 1), round(s.observed_per_year, 1), round(s.needed_per_year, 1), s.trend_points, s.status
+(34.2, 7.8, 34.2, 2, 'behind')
 >>> r = Target("r", "egdi_rank", "Thứ hạng EGDI", "rank", -1, 2030, 50.0, "749", "")
->>> s = assess(r, as_of=2024, actual=71, actual_year=2024, previous=86, previous_year=2022)
->>> round(s.attainment, 4), s.gap, s.needed_per_year, s.observed_per_year, s.status
-(0.7042, 21.0, 3.5, 7.5, 'on_track')
+>>> s = assess(r, as_of=2024, series={2022: 86, 2024: 71})
+>>> s.gap, s.needed_per_year, s.observed_per_year, s.attainment, s.status
+(21.0, 3.5, 7.5, None, 'on_track')
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from thuocdo.catalog.frameworks import Target
@@ -27,11 +46,37 @@ STATUS_VI = {
     "achieved": "Đã đạt",
     "on_track": "Đúng tiến độ",
     "behind": "Chậm tiến độ",
+    "moving_away": "Đi ngược mục tiêu",
     "not_yet": "Chưa đạt",
     "missed": "Không đạt",
     "no_data": "Chưa có số liệu",
 }
+STATUS_DEFINITIONS = {
+    "achieved": "giá trị mới nhất đạt hoặc vượt mục tiêu (bằng mục tiêu được tính là đạt; với thứ hạng: bằng "
+                "hoặc cao hơn hạng mục tiêu).",
+    "missed": "đã có số liệu của năm hạn (hoặc sau đó) mà giá trị chưa đạt mục tiêu; đây là kết luận cuối cùng.",
+    "on_track": "chưa đến năm hạn; xu hướng tính từ hai năm số liệu trở lên có tốc độ bằng hoặc nhanh hơn tốc độ "
+                "cần để đạt mục tiêu đúng hạn (bằng nhau khi làm tròn như bảng được tính là đúng tiến độ).",
+    "behind": "chưa đến năm hạn; xu hướng đi về phía mục tiêu nhưng chậm hơn tốc độ cần.",
+    "moving_away": "chưa đến năm hạn; xu hướng đứng yên hoặc đi ra xa mục tiêu.",
+    "not_yet": "chưa đạt, chưa có số liệu năm hạn và chưa đủ hai năm số liệu để tính xu hướng (hoặc chỉ tiêu là "
+               "một tốc độ tăng trưởng, được so trực tiếp với mục tiêu).",
+    "no_data": "chưa có giá trị nào đến năm báo cáo.",
+}
 UNIT_VI = {"percent": "%", "rank": "bậc", "usd_bn": "tỷ USD", "percent_per_year": "%/năm", "count": ""}
+#: how each unit's pace is measured: share points, relative (compound) growth, or places per year
+PACE_UNIT = {"percent": "points", "percent_open": "points", "usd_bn": "relative", "count": "relative",
+             "rank": "places"}
+#: paces are compared at the precision they are printed with (one decimal of points, places or percent)
+PACE_DECIMALS = {"points": 1, "places": 1, "relative": 3}
+
+
+@dataclass(frozen=True)
+class Trend:
+    points: int  # years with data in the fit
+    first_year: int
+    last_year: int
+    per_year: float  # points or places gained per year (toward better), or relative growth per year
 
 
 @dataclass(frozen=True)
@@ -40,53 +85,85 @@ class TargetStatus:
     as_of: int
     actual: float | None
     actual_year: int | None
-    attainment: float | None
-    gap: float | None
-    needed_per_year: float | None  # relative growth per year (0.12 = 12%), or places per year for ranks
-    observed_per_year: float | None  # the same measure over the latest earlier value, for comparison
+    attainment: float | None  # actual ÷ target, for shares and amounts only (not for ranks nor growth rates)
+    gap: float | None  # what is still missing, in the target's unit (places for ranks); ≤ 0 when reached
+    gap_relative: float | None  # for amounts: target ÷ actual − 1
+    needed_per_year: float | None  # points, places or relative growth per year still needed
+    observed_per_year: float | None  # the fitted trend's pace, in the same measure
+    trend_points: int  # years with data behind the observed pace (0 without a trend)
+    trend_from: int | None
+    pace_unit: str | None  # "points" | "relative" | "places"
     status: str  # a key of STATUS_VI
+    series: tuple[tuple[int, float], ...] = ()  # the (year, value) pairs used, oldest first
 
     @property
     def status_vi(self) -> str:
         return STATUS_VI[self.status]
 
 
-def _pace(target: Target, start: float, end: float, years: float) -> float | None:
-    """Change per year from start to end: places for ranks, compound growth otherwise."""
-    if years <= 0:
+def trend(series: Mapping[int, float], unit: str, direction: int) -> Trend | None:
+    """The least-squares trend through every year of `series` (at least two), in the unit's pace measure.
+
+    >>> trend({2022: 10.0, 2023: 13.0, 2024: 14.0}, "percent", 1).per_year
+    2.0
+    >>> round(trend({2022: 100.0, 2024: 121.0}, "usd_bn", 1).per_year, 4)
+    0.1
+    """
+    pace = PACE_UNIT.get(unit)
+    years = sorted(series)
+    if pace is None or len(years) < 2:
         return None
-    if target.unit == "rank":
-        return (start - end) / years
-    if start <= 0 or end < 0:
-        return None
-    return float((end / start) ** (1.0 / years) - 1.0)
+    ys = [series[y] for y in years]
+    if pace == "relative":
+        if min(ys) <= 0:
+            return None
+        ys = [math.log(v) for v in ys]
+    mx, my = sum(years) / len(years), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(years, ys, strict=True)) / sum((x - mx) ** 2 for x in years)
+    per_year = math.exp(slope) - 1 if pace == "relative" else slope * (1 if direction > 0 else -1)
+    return Trend(len(years), years[0], years[-1], per_year)
 
 
-def assess(target: Target, *, as_of: int, actual: float | None, actual_year: int | None,
-           previous: float | None = None, previous_year: int | None = None) -> TargetStatus:
-    """The status of a target seen from year ``as_of``, given the latest actual value up to then (and an earlier
-    one, if any, to compare the pace so far with the pace still needed)."""
-    if actual is None or actual_year is None or math.isnan(actual):
-        return TargetStatus(target, as_of, None, None, None, None, None, None, "no_data")
+def needed_pace(target: Target, latest: float, latest_year: int) -> float | None:
+    """The pace that takes `latest` to the target by the target year (None when no year is left)."""
+    pace = PACE_UNIT.get(target.unit)
+    years = target.year - latest_year
+    if pace is None or years <= 0:
+        return None
+    if pace == "relative":
+        return (target.target / latest) ** (1.0 / years) - 1.0 if latest > 0 else None
+    return (target.target - latest) / years * (1 if target.direction > 0 else -1)
+
+
+def assess(target: Target, *, as_of: int, series: Mapping[int, float]) -> TargetStatus:
+    """The status of a target seen from year ``as_of``, from its indicator's values by year (those after
+    ``as_of`` are ignored)."""
+    known = {y: v for y, v in series.items() if y <= as_of and not math.isnan(v)}
+    pace_unit = PACE_UNIT.get(target.unit)
+    if not known:
+        return TargetStatus(target, as_of, None, None, None, None, None, None, None, 0, None, pace_unit, "no_data")
+    used = tuple(sorted(known.items()))
+    actual_year = max(known)
+    actual = known[actual_year]
     higher = target.direction > 0
     reached = actual >= target.target if higher else actual <= target.target
     gap = (target.target - actual) if higher else (actual - target.target)
-    if higher:
-        attainment = actual / target.target if target.target else None
-    else:
-        attainment = target.target / actual if actual else None
-    growth_target = target.unit == "percent_per_year"  # the actual is itself a growth rate
-    years_left = target.year - actual_year  # the years from the latest value to the target year
-    needed = None if reached or growth_target else _pace(target, actual, target.target, years_left)
-    observed = None
-    if previous is not None and previous_year is not None and not growth_target and previous_year < actual_year:
-        observed = _pace(target, previous, actual, actual_year - previous_year)
+    growth_target = target.unit == "percent_per_year"
+    attainment = actual / target.target if higher and target.target and not growth_target else None
+    gap_relative = target.target / actual - 1 if pace_unit == "relative" and actual > 0 else None
+    fitted = None if growth_target else trend(known, target.unit, target.direction)
+    observed = fitted.per_year if fitted else None
+    needed = None if reached or growth_target else needed_pace(target, actual, actual_year)
     if reached:
         status = "achieved"
-    elif years_left <= 0:
+    elif actual_year >= target.year:
         status = "missed"
-    elif needed is not None and observed is not None:
-        status = "on_track" if observed >= needed else "behind"
-    else:
+    elif observed is None or needed is None or pace_unit is None:
         status = "not_yet"
-    return TargetStatus(target, as_of, actual, actual_year, attainment, gap, needed, observed, status)
+    elif observed <= 0:
+        status = "moving_away"
+    else:
+        digits = PACE_DECIMALS[pace_unit]
+        status = "on_track" if round(observed, digits) >= round(needed, digits) else "behind"
+    return TargetStatus(target, as_of, actual, actual_year, attainment, gap, gap_relative, needed, observed,
+                        fitted.points if fitted else 0, fitted.first_year if fitted else None, pace_unit, status, used)

@@ -5,8 +5,12 @@ only (``basis = records``; published aggregates are not summed with them):
 
 - ``domestic_mau_share``: Σ MAU of Vietnamese platforms ÷ Σ MAU of all measured platforms, in percent;
 - ``domestic_foreign_mau_ratio``: Σ MAU of Vietnamese platforms ÷ Σ MAU of foreign platforms, in percent;
-- ``top_domestic_penetration``: the highest penetration of a Vietnamese platform (MAU ÷ smartphone users), in
-  percent (it may pass 100%: Hue-S reached 101.3% of Huế's smartphone users).
+- ``top_domestic_penetration``: the highest penetration of a Vietnamese platform, in percent: MAU ÷ the
+  metric table's ``smartphone_users`` column, the population the panel stands for (mobile internet users of all
+  ages, ``Catalog.mobile_internet_users``), so that it cannot pass 100% for a panel weighted to it.
+
+Rows with no ``mau`` (figures withheld by disclosure control) are left out, so values computed from published
+tables rest on published cells only.
 
 A year's MAU of a platform is the mean of its quarterly MAU over the quarters of the year that have usage
 data at all (for a province: data in that province; a platform absent from such a quarter counts 0 in it),

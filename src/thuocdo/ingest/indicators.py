@@ -270,6 +270,20 @@ def read_values(store: Store, indicators: Sequence[str], levels: Sequence[str], 
     return [(str(a), str(b), str(c), str(d), float(e)) for a, b, c, d, e in rows]
 
 
+def read_sources(store: Store, indicators: Sequence[str],
+                 levels: Sequence[str]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(indicator, period) → (source, evidence) of the value :func:`read_values` returns (the latest batch's),
+    for one entity per indicator (the nation's, when `levels` is ``("nation",)``)."""
+    ensure_table(store)
+    rows = store.con.execute(
+        """SELECT v.indicator, v.period, arg_max(v.source, b.committed_at),
+                  arg_max(coalesce(v.evidence, ''), b.committed_at)
+           FROM indicator_values v JOIN batches b USING (batch_id)
+           WHERE list_contains($indicators, v.indicator) AND list_contains($levels, v.level)
+           GROUP BY v.indicator, v.period""", {"indicators": list(indicators), "levels": list(levels)}).fetchall()
+    return {(str(i), str(p)): (str(s), str(e)) for i, p, s, e in rows}
+
+
 def retry_quarantined(store: Store, source: str | None = None, catalog: Catalog | None = None) -> list[BatchResult]:
     """Re-ingest the open quarantine entries of indicator rows as they were kept (after the catalog or a
     framework learnt a missing entity or indicator): one batch per source and file, problems still naming the

@@ -1,28 +1,35 @@
-"""Assemble the quarterly platform report from the metric tables: the structure of report 04/BC-UBQGCĐS.
+"""Assemble the quarterly platform report from the disclosed metric tables: the structure of report
+04/BC-UBQGCĐS.
 
 I. highlights; II. statistics (one section per category, "1.1. Nền tảng số Việt Nam phục vụ liên lạc", …,
-then Vietnamese vs foreign shares and trends); III. platforms in focus (provincial super-apps, published
-figures, operators' KPIs); IV. sources and methods. Every paragraph is generated from the numbers.
+with the seed's spotlights where their figures are published — web visits of the e-commerce platforms, the
+Mobile Money pilot's KPIs and ratios — then Vietnamese vs foreign shares and trends); III. experience of
+ministries and localities (platforms with published figures, provincial super-apps and their operators' KPIs);
+IV. proposals drawn from the data; V. sources and methods. Every paragraph is generated from the numbers;
+names are the platforms' and provinces' names in the period reported; the date, the issuing body and the
+signer follow :mod:`thuocdo.reports.issuance`; the banner follows from the kinds of the figures.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from thuocdo.catalog import Catalog
 from thuocdo.model.periods import Period
 from thuocdo.reports import glossary as g
 from thuocdo.reports.context import PlatformRow, ReportInputs, category_shares, platform_rows
-from thuocdo.reports.model import Chart, Part, Report, Section, TableBlock
-from thuocdo.reports.sections import CategoryData, category_section, data_split_sentence, mau_text
-from thuocdo.reports.uncertainty import Z95
+from thuocdo.reports.issuance import IssueSettings, issue, references
+from thuocdo.reports.methods import methods
+from thuocdo.reports.model import Chart, Part, Provenance, Report, Section, TableBlock
+from thuocdo.reports.proposals import proposals
+from thuocdo.reports.provenance import banner, note, provenance_of, unique
+from thuocdo.reports.sections import CategoryData, category_section, data_split_sentence, mau_text, web_provenance_map
+from thuocdo.reports.spotlights import category_spotlights, experience
 from thuocdo.reports.vietnamese import (
     format_change,
     format_date,
-    format_duration,
-    format_number,
     format_percent,
     format_persons,
     format_quarter,
@@ -31,80 +38,145 @@ from thuocdo.reports.vietnamese import (
     nfc,
     roman,
 )
+from thuocdo.reports.wording import CATEGORY_MOVE
 
-#: a platform is provincial when this share of its users lives in one province
-PROVINCIAL_SHARE = 0.9
-#: a category whose total MAU moved this much against the previous quarter is named in the highlights
-CATEGORY_MOVE = 0.05
-
-
-@dataclass(frozen=True)
-class ReportSettings:
-    issuer: str = "BỘ THÔNG TIN VÀ TRUYỀN THÔNG"
-    issuer_unit: str = "CƠ QUAN THƯỜNG TRỰC CỦA ỦY BAN QUỐC GIA VỀ CHUYỂN ĐỔI SỐ"
-    issuer_name: str = "Bộ Thông tin và Truyền thông"  # as written inside a sentence
-    code: str = "BTTTT"
-    place: str = "Hà Nội"
-    date: dt.date | None = None  # default: the day after the quarter ends
+#: the settings of a report's issue (issuing body, date, signer, place, distribution mark)
+ReportSettings = IssueSettings
+PURPOSE = "Tài liệu tham khảo phục vụ công tác lãnh đạo, chỉ đạo, điều phối chuyển đổi số"
 
 
 def report_title(period: str) -> str:
     return f"Đo lường hoạt động của người dân trên các nền tảng số Việt Nam {format_quarter(period)}"
 
 
-def build_report(inputs: ReportInputs, catalog: Catalog, settings: ReportSettings | None = None) -> Report:
-    settings = settings or ReportSettings()
+def period_true(rows: list[PlatformRow], catalog: Catalog, period: str) -> list[PlatformRow]:
+    """Names as on the period's last day; no change against a period that ended before the platform started."""
+    p = Period.parse(period)
+    out = []
+    for r in rows:
+        try:
+            name = catalog.platform_name(r.platform, p.last_day)
+        except KeyError:
+            name = r.name
+        dates = catalog.platform_dates(r.platform)
+        started = dates.launched if dates else None
+        late_year = started is not None and p.year_ago().last_day < started
+        late_previous = started is not None and p.previous().last_day < started
+        out.append(dataclasses.replace(
+            r, name=name, started_after_year_ago=late_year and r.measured,
+            change_year=None if late_year else r.change_year, mau_year_ago=None if late_year else r.mau_year_ago,
+            change_previous=None if late_previous else r.change_previous,
+            mau_previous=None if late_previous else r.mau_previous))
+    return out
+
+
+def build_report(inputs: ReportInputs, catalog: Catalog, settings: IssueSettings | None = None) -> Report:
+    settings = settings or IssueSettings()
     period = Period.parse(inputs.period)
-    date = settings.date or (period.last_day + dt.timedelta(days=1))
-    rows = platform_rows(inputs.platforms[inputs.period], inputs.min_cell)
-    history = {q: {r.platform: r for r in platform_rows(t, inputs.min_cell)} for q, t in inputs.platforms.items()}
+    rows = period_true(platform_rows(inputs.platforms[inputs.period], inputs.min_cell), catalog, inputs.period)
+    history = {q: {r.platform: r for r in period_true(platform_rows(t, inputs.min_cell), catalog, q)}
+               for q, t in inputs.platforms.items()}
     shares = {q: category_shares(t) for q, t in inputs.categories.items()}
     previous = period.previous().label
     sources = sorted({r.source for r in rows if r.basis == "records" and r.source})
-    published = sorted({r.published_source or r.source or "" for r in rows
-                        if r.visits is not None or r.web_rank is not None or r.downloads_total is not None} - {""})
-    source_note = ("Nguồn: " + "; ".join(g.source_label(s) for s in sources) + f"; phương pháp: {g.METHOD['records']}; "
-                   "sai số là nửa độ rộng khoảng tin cậy 95% của ước lượng số người sử dụng hằng tháng.")
-    chart_note = "Nguồn: " + "; ".join(g.source_label(s) for s in sources) + "."
-    published_note = ("Lượt truy cập, hạng truy cập: " + "; ".join(g.source_label(s) for s in published)
-                      + f" ({g.METHOD['published']}).")
+    records = provenance_of(sources[0] if sources else None, "records")
+    published = web_provenance_map(rows)
 
     categories = [c.id for c in catalog.categories if any(r.category == c.id for r in rows)]
     data = {c: CategoryData(c, [r for r in rows if r.category == c], shares.get(inputs.period, {}).get(c),
                             shares.get(previous, {}).get(c),
                             {q: {p: r for p, r in h.items() if r.category == c} for q, h in history.items()})
             for c in categories}
-    category_sections = [category_section(f"1.{i}", data[c], catalog, inputs.period, inputs.min_cell, source_note,
-                                          published_note, chart_note) for i, c in enumerate(categories, 1)]
+    category_sections = []
+    for i, c in enumerate(categories, 1):
+        section = category_section(f"1.{i}", data[c], catalog, inputs.period, inputs.min_cell, records, published)
+        category_spotlights(section, data[c], inputs, catalog)
+        category_sections.append(section)
 
     parts = [
-        Part(roman(1), "TÌNH HÌNH CHUNG", highlights(inputs, catalog, rows, data, shares)),
+        Part(roman(1), "TÌNH HÌNH CHUNG", [*highlights(inputs, catalog, rows, data, history),
+                                           note([records], "Số liệu trong phần này")]),
         Part(roman(2), "SỐ LIỆU THỐNG KÊ", [], [
             Section("1", "Số liệu theo nhóm nền tảng", subsections=category_sections),
-            shares_section(inputs, catalog, categories, shares, source_note, chart_note),
+            shares_section(inputs, catalog, categories, shares, records),
         ]),
-        Part(roman(3), "MỘT SỐ NỀN TẢNG TIÊU BIỂU", [], spotlights(inputs, catalog, rows)),
-        Part(roman(4), "NGUỒN SỐ LIỆU VÀ PHƯƠNG PHÁP", [], methods(inputs, sources, published)),
+        Part(roman(3), "MỘT SỐ KINH NGHIỆM CỦA BỘ, NGÀNH VÀ ĐỊA PHƯƠNG", [],
+             experience(inputs, catalog, rows, records)),
     ]
-    demo = any(s.startswith("demo") for s in sources + published)
+    nominal = period.last_day + dt.timedelta(days=1)
+    known = [d.reference for d in catalog.documents]
+    done = issue(catalog, settings, nominal, references(_texts(parts), known), period.last_day)
+    for _ in range(3):  # the proposals and the methods name the issuer; what they cite may move the date
+        issuer = done.issuer
+        found = _provenance(parts)
+        closing = [Part(roman(4), "ĐỀ XUẤT, KIẾN NGHỊ", [], proposals(inputs, catalog, rows, data, history, issuer)),
+                   Part(roman(5), "NGUỒN SỐ LIỆU VÀ PHƯƠNG PHÁP", [], methods(inputs, catalog, found, issuer))]
+        done = issue(catalog, settings, nominal, references(_texts(parts + closing), known), period.last_day)
+        if done.issuer == issuer:
+            break
+    parts += closing
+    date = done.date
     report = Report(
-        issuer=settings.issuer, issuer_unit=settings.issuer_unit, number=f"Số: …/BC-{settings.code}",
+        issuer=issuer.name, issuer_unit=issuer.unit, number=f"Số: …/BC-{issuer.code}",
         place=settings.place, date=date, date_line=f"{settings.place}, {format_date(date)}", kind="BÁO CÁO",
-        title=report_title(inputs.period), period=inputs.period,
-        notice=("Số liệu trong báo cáo này là dữ liệu mô phỏng của bộ dữ liệu mẫu thuocdo, dùng để minh họa cách "
-                "đo lường và trình bày; không phải số liệu thống kê chính thức.") if demo else "",
-        intro=[f"{settings.issuer_name} báo cáo kết quả đo lường hoạt động của người dân trên các nền tảng "
-               f"số {format_quarter(inputs.period)}, phục vụ công tác lãnh đạo, chỉ đạo, điều phối chuyển đổi số "
-               "của các bộ, ngành, địa phương như sau:"],
-        parts=parts, closing=f"{settings.issuer_name} kính báo cáo./.",
-        recipients=["Như trên;", "Lưu: VT."], signer=settings.issuer,
+        title=report_title(inputs.period), period=inputs.period, notice=banner(found),
+        intro=[f"{issuer.name_in_sentence}{', ' + issuer.unit_in_sentence if issuer.unit_in_sentence else ''} "
+               "báo cáo kết quả đo lường hoạt động của người dân trên các nền tảng số "
+               f"{format_quarter(inputs.period)}, "
+               "phục vụ công tác lãnh đạo, chỉ đạo, điều phối chuyển đổi số của các bộ, ngành, địa phương như sau:"],
+        parts=parts, closing=f"{issuer.name_in_sentence} kính báo cáo./.",
+        recipients=["Như trên;", "Lưu: VT."], signer=issuer.name, signer_title=done.signer_title,
+        signer_name=done.signer_name, kind_detail="CHUYÊN ĐỀ",
+        week=f"Tuần {date.isocalendar()[1]}/{date.isocalendar()[0]}", purpose=PURPOSE,
+        classification=settings.classification, citations=done.citations, provenance=found,
     )
     report.number_blocks()
-    return _nfc(report)
+    return nfc_report(report)
+
+
+def _texts(parts: list[Part]) -> list[str]:
+    out: list[str] = []
+
+    def walk(sections: list[Section]) -> None:
+        for s in sections:
+            out.extend([s.title, *s.paragraphs, *s.bullets, *s.notes])
+            for t in s.tables:
+                out.extend([t.title, *t.notes])
+            for c in s.charts:
+                out.extend([c.title, c.note])
+            walk(s.subsections)
+
+    for part in parts:
+        out.extend(part.paragraphs)
+        walk(part.sections)
+    return out
+
+
+def _provenance(parts: list[Part]) -> list[Provenance]:
+    found: list[Provenance] = []
+
+    def walk(sections: list[Section]) -> None:
+        for s in sections:
+            found.extend(s.provenance)
+            found.extend(p for t in s.tables for p in t.provenance)
+            found.extend(p for c in s.charts for p in c.provenance)
+            walk(s.subsections)
+
+    for part in parts:
+        walk(part.sections)
+    return unique(found)
+
+
+def _category_change(now: dict[str, PlatformRow], before: dict[str, PlatformRow], category: str) -> float | None:
+    """The change of a category's MAU over the platforms published in both quarters."""
+    both = [p for p, r in now.items() if r.category == category and r.measured and p in before and before[p].measured]
+    a = sum(now[p].mau or 0.0 for p in both)
+    b = sum(before[p].mau or 0.0 for p in both)
+    return a / b - 1 if a and b else None
 
 
 def highlights(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow], data: dict[str, CategoryData],
-               shares: dict[str, dict[str, dict[str, float | None]]]) -> list[str]:
+               history: dict[str, dict[str, PlatformRow]]) -> list[str]:
     quarter = format_quarter(inputs.period)
     measured = [r for r in rows if r.measured]
     out = []
@@ -116,73 +188,81 @@ def highlights(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow], 
     if top_vn is not None:
         rival = max((r for r in measured if not r.domestic and r.category == top_vn.category),
                     key=lambda r: r.mau or 0.0, default=None)
-        text = (f"Điểm sáng là nền tảng số Việt Nam {top_vn.name}: số lượng người dùng thường xuyên hằng tháng đạt "
-                f"khoảng {mau_text(top_vn)}")
+        text = (f"Nền tảng số Việt Nam có nhiều người sử dụng nhất là {top_vn.name}: số lượng người dùng thường "
+                f"xuyên hằng tháng đạt khoảng {mau_text(top_vn)}")
         if rival is not None:
-            text += (f", {'cao hơn' if (top_vn.mau or 0) > (rival.mau or 0) else 'thấp hơn'} {rival.name} "
-                     f"({mau_text(rival)})")
+            text += (f", {'cao hơn' if (top_vn.mau or 0) > (rival.mau or 0) else 'thấp hơn'} nền tảng nước ngoài "
+                     f"lớn nhất cùng nhóm là {rival.name} ({mau_text(rival)})")
         out.append(text + ".")
     comm = data.get("communication")
     if comm is not None:
-        split = data_split_sentence(sorted([r for r in comm.rows if r.measured], key=lambda r: -(r.mau or 0.0)))
+        ranked = sorted([r for r in comm.rows if r.measured], key=lambda r: (r.rank or 10**6, -(r.mau or 0.0)))
+        split = data_split_sentence(ranked)
         if split:
             out.append("Đặc biệt, trong nhóm liên lạc: " + split[0][0].lower() + split[0][1:])
     leaders = []
     for c, d in data.items():
-        top = max((r for r in d.rows if r.measured), key=lambda r: r.mau or 0.0, default=None)
+        top = min((r for r in d.rows if r.measured), key=lambda r: (r.rank or 10**6, -(r.mau or 0.0)), default=None)
         if top is not None and top.domestic:
             leaders.append(f"{g.category_name(catalog, c)} ({top.name}, {mau_text(top)})")
     if leaders:
-        out.append(f"Nền tảng số Việt Nam đứng đầu {len(leaders)}/{len(data)} nhóm: {'; '.join(leaders)}.")
-    now, prev = shares.get(inputs.period, {}), shares.get(Period.parse(inputs.period).previous().label, {})
+        out.append(f"Nền tảng số Việt Nam xếp hạng 1 ở {len(leaders)}/{len(data)} nhóm: {'; '.join(leaders)}.")
+    now = history.get(inputs.period, {})
+    before = history.get(Period.parse(inputs.period).previous().label, {})
     down, up = [], []
     for c in data:
-        a, b = (now.get(c) or {}).get("total"), (prev.get(c) or {}).get("total")
-        if a and b:
-            change = a / b - 1
-            item = f"{g.category_name(catalog, c)} ({format_change(change)})"
-            if change <= -CATEGORY_MOVE:
-                down.append(item)
-            elif change >= CATEGORY_MOVE:
-                up.append(item)
+        change = _category_change(now, before, c)
+        if change is None:
+            continue
+        item = f"{g.category_name(catalog, c)} ({format_change(change)})"
+        if change <= -CATEGORY_MOVE:
+            down.append(item)
+        elif change >= CATEGORY_MOVE:
+            up.append(item)
     if down:
         out.append("Một số nhóm nền tảng có dấu hiệu suy giảm so với quý trước (tổng số người sử dụng hằng tháng "
-                   f"của nhóm): {join_names(down)}.")
+                   f"của các nền tảng được công bố ở cả hai quý): {join_names(down)}.")
     if up:
         out.append(f"Các nhóm tăng so với quý trước: {join_names(up)}.")
-    total_vn = sum((v.get("domestic") or 0.0) for v in now.values())
-    total = sum((v.get("total") or 0.0) for v in now.values())
+    shares = category_shares(inputs.categories[inputs.period]) if inputs.period in inputs.categories else {}
+    total_vn = sum((v.get("domestic") or 0.0) for v in shares.values())
+    total = sum((v.get("total") or 0.0) for v in shares.values())
     if total:
         out.append(f"Tính chung các nhóm, nền tảng số Việt Nam chiếm {format_percent(total_vn / total)} tổng số lượt "
-                   "người sử dụng hằng tháng của các nền tảng được đo lường (một người dùng nhiều nền tảng được tính "
+                   "người sử dụng hằng tháng của các nền tảng được công bố (một người dùng nhiều nền tảng được tính "
                    "ở mỗi nền tảng).")
     return out
 
 
 def shares_section(inputs: ReportInputs, catalog: Catalog, categories: list[str],
-                   shares: dict[str, dict[str, dict[str, float | None]]], source_note: str, chart_note: str) -> Section:
+                   shares: dict[str, dict[str, dict[str, float | None]]], records: Provenance) -> Section:
     now = shares.get(inputs.period, {})
-    section = Section("2", "Nền tảng số Việt Nam và nước ngoài")
+    section = Section("2", "Nền tảng số Việt Nam và nước ngoài", provenance=[records])
     rows, labels, values = [], [], []
+    withheld = 0
     for c in categories:
         s = now.get(c)
         if not s or not s.get("total"):
             continue
+        withheld += int(s.get("withheld") or 0)
         rows.append([g.category_name(catalog, c), format_persons(s["domestic"]), format_persons(s["foreign"]),
                      format_percent(s["share"]), format_ratio(s["ratio"]) if s.get("ratio") is not None else "–"])
         labels.append(g.category_name(catalog, c))
         values.append(s["share"] or 0.0)
     section.paragraphs.append(
         "Bảng dưới đây so sánh tổng số người sử dụng hằng tháng của các nền tảng Việt Nam và nước ngoài trong "
-        "từng nhóm (cộng số người sử dụng của từng nền tảng; một người dùng nhiều nền tảng được tính ở mỗi nền "
-        "tảng).")
+        "từng nhóm (cộng số người sử dụng của từng nền tảng được công bố; một người dùng nhiều nền tảng được tính "
+        "ở mỗi nền tảng).")
+    notes = [note([records]), "Tổng, tỷ trọng và tỷ lệ chỉ cộng các nền tảng được công bố số liệu"
+             + (f"; {withheld} nền tảng không công bố số liệu không được cộng, để không thể suy ra số liệu của "
+                "chúng từ tổng." if withheld else ".")]
     section.tables.append(TableBlock(
         f"Tỷ trọng nền tảng Việt Nam theo nhóm, {format_quarter(inputs.period)}",
         [g.HEADER["category"], g.HEADER["domestic"], g.HEADER["foreign"], g.HEADER["share"], g.HEADER["ratio"]],
-        rows, [False, True, True, True, True], [source_note]))
+        rows, [False, True, True, True, True], notes, provenance=[records]))
     section.charts.append(Chart("ty-trong", f"Tỷ trọng người sử dụng hằng tháng của nền tảng Việt Nam và nước ngoài "
                                 f"theo nhóm, {format_quarter(inputs.period)}", "shares",
-                                {"labels": labels, "shares": values}, chart_note))
+                                {"labels": labels, "shares": values}, note([records]), provenance=[records]))
     quarters = [q for q in inputs.categories if any((v or {}).get("total") for v in shares.get(q, {}).values())]
     series = []
     for c in categories:
@@ -194,142 +274,12 @@ def shares_section(inputs: ReportInputs, catalog: Catalog, categories: list[str]
         section.charts.append(Chart("ty-trong-xu-huong", f"Tỷ trọng nền tảng Việt Nam qua {len(quarters)} quý "
                                     "theo nhóm (%)", "trend",
                                     {"quarters": [format_quarter(q, True).replace("Quý ", "") for q in quarters],
-                                     "series": series}, chart_note))
+                                     "series": series}, note([records]) + " Tính trên các nền tảng được công bố.",
+                                    provenance=[records]))
     return section
 
 
-def _provincial(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow]) -> list[Section]:
-    by_platform: dict[str, list[PlatformRow]] = {}
-    for r in platform_rows(inputs.provinces, inputs.min_cell):
-        by_platform.setdefault(r.platform, []).append(r)
-    national = {r.platform: r for r in rows}
-    names = {p.code: p.short_name for p in catalog.provinces_new}
-    out = []
-    for pid, prov in by_platform.items():
-        total = sum(r.mau or 0.0 for r in prov)
-        top = max(prov, key=lambda r: r.mau or 0.0)
-        nat = national.get(pid)
-        if not total or (top.mau or 0.0) < PROVINCIAL_SHARE * total or nat is None or not nat.measured:
-            continue
-        if top.suppressed or top.province is None:
-            continue
-        place = names.get(top.province, top.province)
-        text = (f"{nat.name} là nền tảng của {place}: trong {format_quarter(inputs.period)} có trung bình khoảng "
-                f"{format_persons(top.mau)} người sử dụng hằng tháng tại địa phương "
-                f"(sai số ±{format_persons(top.margin)})")
-        if top.penetration is not None:
-            text += (f", tương đương {format_percent(top.penetration, 1)} số người sử dụng điện thoại thông minh "
-                     f"của {place}")
-        text += "."
-        paragraphs = [text]
-        if nat.minutes is not None:
-            paragraphs.append(f"Thời gian sử dụng trung bình hằng ngày của một người dùng là "
-                              f"{format_duration(nat.minutes, seconds=True)}.")
-        peak = _peak_month(inputs, pid)
-        if peak is not None:
-            paragraphs.append(f"Số người sử dụng hằng tháng cao nhất trong {len(inputs.months)} tháng gần đây đạt "
-                              f"{format_persons(peak[1])} người ({format_quarter(peak[0])}).")
-        if nat.downloads_total is not None:
-            paragraphs.append(f"Tổng số lượt tải ứng dụng lũy kế đạt {format_number(nat.downloads_total)} lượt "
-                              "(số liệu công bố).")
-        out.append(Section("", f"{nat.name} ({place})", paragraphs))
-    return out
-
-
-def _peak_month(inputs: ReportInputs, platform: str) -> tuple[str, float] | None:
-    best: tuple[str, float] | None = None
-    for month, table in inputs.months.items():
-        for r in platform_rows(table, inputs.min_cell):
-            if r.platform == platform and r.measured and (best is None or (r.mau or 0) > best[1]):
-                best = (month, r.mau or 0.0)
-    return best
-
-
-_KPI_UNITS = {"VND": " đồng", "percent": "%", "customers": " khách hàng", "accounts": " tài khoản",
-              "points": " điểm", "merchants": " đơn vị", "transactions": " giao dịch", "cases": " vụ việc",
-              "hours": " giờ", "downloads": " lượt", "visits": " lượt"}
-
-
-def _kpi_value(value: float, unit: str) -> str:
-    if unit == "VND" and value >= 1e9:
-        if value >= 1e12:
-            return format_number(value) + " đồng"
-        return format_number(value / 1e9, 0 if value % 1e9 == 0 else 1) + " tỷ đồng"
-    if unit == "percent":
-        return format_number(value, 1) + "%"
-    return (format_persons(value, 4) if value >= 1e6 else format_number(value)) + _KPI_UNITS.get(unit, "")
-
-
-def spotlights(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow]) -> list[Section]:
-    sections = _provincial(inputs, catalog, rows)
-    for r in rows:
-        if r.downloads_total is not None and r.measured and not any(r.name in s.title for s in sections):
-            sections.append(Section("", r.name, [
-                f"{r.name} có khoảng {mau_text(r)} người sử dụng hằng tháng trong {format_quarter(inputs.period)} "
-                f"(xếp thứ {r.rank} nhóm {g.category_name(catalog, r.category)}); tổng số lượt tải lũy kế đạt "
-                f"{format_persons(r.downloads_total)} lượt (số liệu công bố)."]))
-    if inputs.kpis is not None and inputs.kpis.num_rows:
-        labels = {k.id: k for k in catalog.kpis}
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for k in inputs.kpis.to_pylist():
-            if k["metric"] in labels and labels[k["metric"]].platform:
-                grouped.setdefault(str(k["platform"]), []).append(k)
-        for pid, items in grouped.items():
-            name = catalog.platform(pid).name
-            bullets = []
-            for k in items:
-                kpi, period = labels[str(k["metric"])], str(k["period"])
-                when = format_quarter(period) if "-" in period else "năm " + period
-                bullets.append(f"{kpi.label_vi}: {_kpi_value(float(k['value']), kpi.unit)} ({when})")
-            section = next((s for s in sections if s.title.startswith(name)), None)
-            if section is None:
-                section = Section("", name, [f"Số liệu do đơn vị vận hành {name} công bố:"])
-                sections.append(section)
-            section.bullets.extend(bullets)
-    for i, s in enumerate(sections, 1):
-        s.number = str(i)
-    if not sections:
-        sections.append(Section("1", "Chưa có nền tảng tiêu biểu", ["Kỳ này chưa có số liệu riêng của nền tảng nào."]))
-    return sections
-
-
-def methods(inputs: ReportInputs, sources: list[str], published: list[str]) -> list[Section]:
-    sec1 = Section("1", "Nguồn số liệu", [])
-    for s in sources:
-        sec1.bullets.append(f"{g.source_label(s)}: {g.METHOD['records']}.")
-    for s in published:
-        sec1.bullets.append(f"{g.source_label(s)}: {g.METHOD['published']}.")
-    sec1.bullets.append("Số người sử dụng điện thoại thông minh theo tỉnh (mẫu số của tỷ lệ thâm nhập): danh mục "
-                        "dân số của thuocdo, ước tính theo tỷ lệ người trưởng thành sử dụng điện thoại thông minh "
-                        "của Bộ Thông tin và Truyền thông.")
-    sec2 = Section("2", "Định nghĩa chỉ số", [], bullets=[
-        f"{g.METRIC['mau']}: tổng trọng số của những người có hoạt động (mở ứng dụng hoặc truy cập) ít nhất một "
-        "ngày trong tháng; số liệu quý là trung bình của ba tháng.",
-        f"{g.METRIC['minutes_per_day']}: tổng thời gian sử dụng chia cho tổng số ngày-người có hoạt động.",
-        f"{g.METRIC['mb_per_user']}: tổng dữ liệu chia cho số người sử dụng hằng tháng; số liệu quý là trung bình "
-        "các tháng.",
-        "Thay đổi so với quý trước và so với cùng kỳ năm trước: tính trên số người sử dụng hằng tháng.",
-        f"{g.METRIC['domestic_share']}: tổng số người sử dụng hằng tháng của các nền tảng Việt Nam chia cho tổng "
-        "của mọi nền tảng trong nhóm.",
-        f"{g.METRIC['penetration']}: số người sử dụng hằng tháng chia cho số người sử dụng điện thoại thông minh "
-        "của tỉnh (hoặc cả nước) trong năm.",
-    ])
-    sec3 = Section("3", "Sai số và ngưỡng công bố", [
-        "Số liệu ước lượng từ bảng mẫu có sai số chọn mẫu. Sai số in kèm mỗi số người sử dụng hằng tháng là nửa độ "
-        f"rộng khoảng tin cậy 95% ({format_number(Z95, 2)} lần sai số chuẩn), tính từ số người trong mẫu có hoạt "
-        "động và trọng số của họ: phương sai bằng tổng bình phương trọng số của những người có hoạt động nhân "
-        "với (1 − tỷ lệ sử dụng); khi bảng chỉ số chưa có tổng bình phương trọng số, trọng số được coi là đều "
-        "nhau, và khi chưa có quy mô tổng thể, (1 − tỷ lệ sử dụng) được lấy bằng 1 — cả hai đều cho sai số lớn "
-        "hơn, không nhỏ hơn.",
-        f"Số liệu dựa trên dưới {inputs.min_cell} người trong mẫu không được công bố (ký hiệu “–”), vì sai số quá "
-        "lớn và để bảo vệ thông tin cá nhân của người tham gia.",
-        "Số liệu tổng hợp đã công bố (lượt truy cập, thứ hạng truy cập, lượt tải lũy kế, số liệu của doanh "
-        "nghiệp) được nhập nguyên trạng kèm tên nguồn; hệ thống không tính lại các số liệu này.",
-    ])
-    return [sec1, sec2, sec3]
-
-
-def _nfc(report: Report) -> Report:
+def nfc_report(report: Report) -> Report:
     """Normalise every string of the report to Unicode NFC."""
     def fix(obj: object) -> object:
         if isinstance(obj, str):
@@ -338,10 +288,18 @@ def _nfc(report: Report) -> Report:
             return [fix(x) for x in obj]
         if isinstance(obj, dict):
             return {k: fix(v) for k, v in obj.items()}
-        if hasattr(obj, "__dataclass_fields__"):
-            for name in obj.__dataclass_fields__:
-                setattr(obj, name, fix(getattr(obj, name)))
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            params: Any = getattr(type(obj), "__dataclass_params__", None)
+            if params is not None and params.frozen:
+                return dataclasses.replace(obj, **{f.name: fix(getattr(obj, f.name))
+                                                   for f in dataclasses.fields(obj) if f.init})
+            for f in dataclasses.fields(obj):
+                setattr(obj, f.name, fix(getattr(obj, f.name)))
         return obj
 
     fix(report)
     return report
+
+
+#: kept for callers of the former name
+_nfc = nfc_report

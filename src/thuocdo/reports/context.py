@@ -1,6 +1,7 @@
-"""The report's inputs (metric tables, as the metric layer returns them) and typed views of their rows.
+"""The report's inputs (metric tables as the public may see them) and typed views of their rows.
 
-Nothing here computes a metric: rows are read as they are, a panel figure is marked suppressed when it rests on
+Nothing here computes a metric: rows are read as they are, a panel figure is marked suppressed when the
+disclosure rules withheld it (:mod:`thuocdo.reports.disclosure`: a ``suppressed`` column) or when it rests on
 fewer than ``MIN_CELL`` panelists, and its margin of error comes from :mod:`thuocdo.reports.uncertainty`.
 """
 
@@ -29,8 +30,12 @@ class ReportInputs:
     categories: dict[str, pa.Table]
     provinces: pa.Table
     months: dict[str, pa.Table] = field(default_factory=dict)
-    kpis: pa.Table | None = None  # published operator KPIs (platform, period, metric, value, source), if given
+    kpis: pa.Table | None = None  # published figures of the quarter (platform, period, metric, value, source)
     min_cell: int = MIN_CELL
+    #: published figures up to the quarter's end, the latest of each platform and metric (operator KPIs of a
+    #: year, downloads of a month…), with their periods and sources
+    history: pa.Table | None = None
+    panel: dict[str, int] = field(default_factory=dict)  # month → panelists with a weight (the panel's size)
 
     @property
     def quarter(self) -> Period:
@@ -85,6 +90,8 @@ class PlatformRow:
     margin: float | None  # half-width of the 95% interval of mau
     suppressed: bool
     province: str | None = None
+    suppression: str | None = None  # "small_sample" | "complementary" when withheld
+    started_after_year_ago: bool = False  # the platform started after the same period a year before
 
     @property
     def measured(self) -> bool:
@@ -115,18 +122,20 @@ def platform_rows(table: pa.Table, min_cell: int = MIN_CELL) -> list[PlatformRow
             mau_year_ago=_f(r.get("mau_year_ago")), change_year=_f(r.get("mau_change_year")),
             penetration=_f(r.get("penetration")), smartphone_users=_f(r.get("smartphone_users")),
             visits=_f(r.get("visits")), web_rank=_f(r.get("web_rank")), downloads_total=_f(r.get("downloads_total")),
-            margin=margin, suppressed=basis == "records" and suppressed(sample, min_cell),
-            province=r.get("province"),
+            margin=margin,
+            suppressed=basis == "records" and (bool(r.get("suppressed")) or suppressed(sample, min_cell)),
+            province=r.get("province"), suppression=r.get("suppression"),
         ))
     return rows
 
 
 def category_shares(table: pa.Table, metric: str = "mau") -> dict[str, dict[str, float | None]]:
-    """category → {domestic, foreign, total, share, ratio} for one metric of a by-category table."""
+    """category → {domestic, foreign, total, share, ratio, withheld} for one metric of a by-category table
+    (``withheld``: the platforms left out of the totals by disclosure control)."""
     out: dict[str, dict[str, float | None]] = {}
     for r in table.to_pylist():
         if r["metric"] == metric:
             out[r["category"]] = {"domestic": _f(r["domestic_value"]), "foreign": _f(r["foreign_value"]),
                                   "total": _f(r["total_value"]), "share": _f(r["domestic_share"]),
-                                  "ratio": _f(r["domestic_foreign_ratio"])}
+                                  "ratio": _f(r["domestic_foreign_ratio"]), "withheld": _f(r.get("withheld"))}
     return out

@@ -7,6 +7,7 @@ every id up here (categories come from the catalog's ``name_vi``).
 from __future__ import annotations
 
 from thuocdo.catalog import Catalog
+from thuocdo.reports import provenance
 
 ORIGIN = {"vn": "Việt Nam", "foreign": "Nước ngoài"}
 ORIGIN_SHORT = {"vn": "VN", "foreign": "NN"}
@@ -22,7 +23,7 @@ METRIC = {
     "visits": "Số lượt truy cập website trung bình mỗi tháng",
     "web_rank": "Thứ hạng theo lượt truy cập website",
     "downloads_total": "Tổng số lượt tải ứng dụng lũy kế",
-    "penetration": "Tỷ lệ so với số người sử dụng điện thoại thông minh",
+    "penetration": "Tỷ lệ so với số người sử dụng Internet trên điện thoại di động",
     "domestic_share": "Tỷ trọng của nền tảng Việt Nam",
 }
 
@@ -36,19 +37,6 @@ HEADER = {
     "quarter": "Quý", "figure": "Số liệu", "value": "Giá trị", "source": "Nguồn",
 }
 
-#: data sources the demo and common deliveries use; other sources are named by their id
-SOURCE = {
-    "demo-panel": "Bảng mẫu người dùng điện thoại di động (dữ liệu mô phỏng của bộ dữ liệu mẫu thuocdo)",
-    "demo-web-panel": ("Số liệu công bố của bảng mẫu đo lường truy cập website và báo cáo của doanh nghiệp "
-                       "(dữ liệu mẫu theo báo cáo 04/BC-UBQGCĐS)"),
-}
-
-METHOD = {
-    "records": "ước lượng có trọng số từ bản ghi sử dụng của bảng mẫu",
-    "published": "số liệu tổng hợp đã công bố, nhập nguyên trạng",
-    "derived": "tính trong báo cáo từ bảng chỉ số",
-}
-
 #: section titles where "Nền tảng số Việt Nam phục vụ …" does not read well
 SECTION_TITLE = {
     "social": "Nền tảng số Việt Nam trong lĩnh vực mạng xã hội",
@@ -57,9 +45,8 @@ SECTION_TITLE = {
 
 
 def source_label(source: str | None) -> str:
-    if not source:
-        return "không rõ nguồn"
-    return SOURCE.get(source, f"nguồn dữ liệu «{source}»")
+    """How the reports name a data source (:mod:`thuocdo.reports.provenance`)."""
+    return provenance.source_label(source)
 
 
 def category_name(catalog: Catalog, category: str) -> str:

@@ -6,6 +6,40 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+#: the kinds of a figure: measured from usage records, a published aggregate (with its publisher), or an
+#: illustrative value (demo data); a report's banner is derived from the kinds of its figures
+MEASURED, PUBLISHED, ILLUSTRATIVE = "measured", "published", "illustrative"
+KINDS = (MEASURED, PUBLISHED, ILLUSTRATIVE)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where figures come from: their kind, the source (and publisher) and its Vietnamese description."""
+
+    kind: str  # MEASURED | PUBLISHED | ILLUSTRATIVE
+    source: str  # the source id in the store ("demo-panel", "bc-04-ubqgcds", …)
+    label: str  # how the report names it: "Bảng mẫu …", "Báo cáo 04/BC-UBQGCĐS ngày 01/4/2022 …"
+    publisher: str = ""  # for published figures: who published them
+    date: str = ""  # for published figures: when (as written in the report)
+    basis: str = ""  # how the figures were obtained ("ước lượng có trọng số từ bản ghi sử dụng…")
+
+    @property
+    def text(self) -> str:
+        """'<label> (<kind>)' for notes: the reader sees the kind beside every source."""
+        return f"{self.label} ({KIND_VI[self.kind]})"
+
+
+KIND_VI = {MEASURED: "đo từ bản ghi sử dụng", PUBLISHED: "số liệu tổng hợp đã công bố",
+           ILLUSTRATIVE: "giá trị minh họa, không phải số liệu thống kê"}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A document the report cites, with the day from which it can be cited."""
+
+    reference: str  # "405/QĐ-BKHCN"
+    date: dt.date
+
 
 @dataclass
 class Chart:
@@ -15,6 +49,7 @@ class Chart:
     data: dict[str, Any]
     note: str = ""  # source line under the chart
     number: int = 0  # "Hình 3", set when the report is assembled
+    provenance: list[Provenance] = field(default_factory=list)
 
 
 @dataclass
@@ -25,6 +60,7 @@ class TableBlock:
     numeric: list[bool]  # right-aligned columns
     notes: list[str] = field(default_factory=list)
     number: int = 0  # "Bảng 3", set when the report is assembled
+    provenance: list[Provenance] = field(default_factory=list)  # the kinds of the figures in the table
 
 
 @dataclass
@@ -37,6 +73,7 @@ class Section:
     notes: list[str] = field(default_factory=list)
     subsections: list[Section] = field(default_factory=list)
     bullets: list[str] = field(default_factory=list)
+    provenance: list[Provenance] = field(default_factory=list)  # the kinds of the figures in its text
 
 
 @dataclass
@@ -58,18 +95,26 @@ class Report:
     kind: str  # "BÁO CÁO"
     title: str  # the abstract (trích yếu)
     period: str  # "2022-Q1"
-    notice: str  # shown when the figures are simulated
+    notice: str  # the banner, derived from the kinds of the figures (provenance.banner); "" when all are real
     intro: list[str]
     parts: list[Part]
     closing: str
     recipients: list[str]
-    signer: str
+    signer: str  # the body's line of the signature block
     stem: str = ""  # file name stem (ASCII); default: the quarterly report's
     # Decree 30/2020 layout: the addressees after "Kính gửi", the signer's title ("KT. BỘ TRƯỞNG\nTHỨ TRƯỞNG") and
     # name; empty: the renderers fall back to defaults (thuocdo.reports.decree30)
     addressees: list[str] = field(default_factory=list)
     signer_title: str = ""
     signer_name: str = ""
+    # the seed report's header (04/BC-UBQGCĐS): "BÁO CÁO" + kind_detail "CHUYÊN ĐỀ", the week of the issue date
+    # ("Tuần 13/2022"), the purpose line and the distribution mark ("LƯU HÀNH NỘI BỘ"); "" when not used
+    kind_detail: str = ""
+    week: str = ""
+    purpose: str = ""
+    classification: str = ""
+    citations: list[Citation] = field(default_factory=list)  # every document cited, for the date check
+    provenance: list[Provenance] = field(default_factory=list)  # every source of figures, with its kind
 
     def sections(self) -> list[Section]:
         """Every section and subsection, in reading order."""
@@ -89,6 +134,15 @@ class Report:
 
     def tables(self) -> list[TableBlock]:
         return [t for s in self.sections() for t in s.tables]
+
+    def kinds(self) -> set[str]:
+        """The kinds of every figure of the report (sections, tables, charts)."""
+        found = {p.kind for p in self.provenance}
+        for s in self.sections():
+            found |= {p.kind for p in s.provenance}
+            found |= {p.kind for t in s.tables for p in t.provenance}
+            found |= {p.kind for c in s.charts for p in c.provenance}
+        return found
 
     def number_blocks(self) -> None:
         """Number tables and charts in reading order ("Bảng 1", "Hình 1")."""

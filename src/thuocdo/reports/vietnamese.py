@@ -17,8 +17,10 @@
 >>> format_quarter("2022-Q1"), format_quarter("2021-Q4", capital=True)
 ('quý I/2022', 'Quý IV/2021')
 >>> import datetime as dt
->>> format_date(dt.date(2022, 4, 1))
-'ngày 01 tháng 4 năm 2022'
+>>> format_date(dt.date(2022, 4, 1)), format_short_date(dt.date(2025, 4, 3))
+('ngày 01 tháng 4 năm 2022', '03/4/2025')
+>>> format_points(0.0123), format_points(-0.0046), format_points(0.0004)
+('tăng 1,2 điểm phần trăm', 'giảm 0,5 điểm phần trăm', 'không đổi')
 >>> format_duration(80), format_duration(34 + 52 / 60, seconds=True), format_duration(28.2)
 ('1 giờ 20 phút', '34 phút 52 giây', '28 phút')
 >>> format_change(-0.8), format_change(0.0523), format_change(None)
@@ -160,6 +162,22 @@ def format_quarter(label: str, capital: bool = False) -> str:
 def format_date(day: dt.date) -> str:
     """'ngày 01 tháng 4 năm 2022' (day with two digits, month without, as in administrative documents)."""
     return f"ngày {day.day:02d} tháng {day.month} năm {day.year}"
+
+
+def format_short_date(day: dt.date) -> str:
+    """'03/4/2025': day with two digits, month without, as decisions are cited ("ngày 03/4/2025")."""
+    return f"{day.day:02d}/{day.month}/{day.year}"
+
+
+def format_points(change: float | None, decimals: int = 1) -> str:
+    """A change of a share (0.0123 = +1.23 points) as words: 'tăng 1,2 điểm phần trăm'; '' when unknown."""
+    if _missing(change):
+        return ""
+    assert change is not None
+    points = round(change * 100, decimals)
+    if points == 0:
+        return "không đổi"
+    return f"{'tăng' if points > 0 else 'giảm'} {format_number(abs(points), decimals)} điểm phần trăm"
 
 
 def nfc(text: str) -> str:

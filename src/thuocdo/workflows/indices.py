@@ -7,13 +7,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pyarrow as pa
+
 from thuocdo.catalog.frameworks import load_targets
 from thuocdo.indices import usage as usage_indicators
-from thuocdo.indices.runs import IndexRequestError, IndexRun, assess_targets, score_run
+from thuocdo.indices.runs import IndexRequestError, IndexRun, assess_targets, score_run, targets_table
 from thuocdo.indices.spec import IndexSpec
 from thuocdo.indices.targets import TargetStatus
-from thuocdo.ingest.indicators import ensure_table, ingest_indicator_input, input_from_rows, read_values
+from thuocdo.ingest.indicators import ensure_table, ingest_indicator_input, input_from_rows, read_sources, read_values
 from thuocdo.ingest.results import BatchResult
+from thuocdo.reports.disclosure import disclose, withheld_cells
+from thuocdo.workflows import disclosure as disclosure_workflow
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows.store import open_store
 
@@ -38,6 +42,18 @@ def run_targets(home: str | Path | None, year: int, source: str | None = None) -
     return assess_targets(targets, rows, year)
 
 
+def targets(home: str | Path | None, year: int) -> pa.Table:
+    """The targets scorecard of a year as a table, each actual with its source and evidence."""
+    return targets_table(run_targets(home, year), target_provenance(home, year))
+
+
+def target_provenance(home: str | Path | None, year: int) -> dict[tuple[str, str], tuple[str, str]]:
+    """(indicator, year) → (source, evidence) of the national values the targets scorecard reads."""
+    targets = [t for t in load_targets() if t.year >= year]
+    with open_store(home) as store:
+        return read_sources(store, sorted({t.indicator for t in targets}), ("nation",))
+
+
 # -- indicators computed from the usage metrics ----------------------------------------------------------------
 def compute_usage_indicators(home: str | Path | None, year: int, usage_source: str | None = None) -> BatchResult:
     """Compute the year's usage-based indicators (``thuocdo.indices.usage``) from the metric tables of its
@@ -55,10 +71,11 @@ def compute_usage_indicators(home: str | Path | None, year: int, usage_source: s
         if not found:
             raise IndexRequestError(f"Chưa có số liệu sử dụng nào trong năm {year}: nạp bằng `thuocdo ingest usage`.")
         usage_source = found[0]
-    platforms = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform", usage_source))
-                 for q in quarters}
-    provinces = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "province", usage_source))
-                 for q in quarters}
+    # from the published cells only (disclosure rules of thuocdo.reports.disclosure): the values are published
+    blocks = {q: disclosure_workflow.block(home, q, usage_source) for q in quarters}
+    withheld = {q: withheld_cells(b) for q, b in blocks.items()}
+    platforms = {q: disclose(b.platforms[q], False, withheld) for q, b in blocks.items()}
+    provinces = {q: disclose(b.provinces[q], True, withheld) for q, b in blocks.items()}
     rows = (usage_indicators.nation_indicators(str(year), platforms, usage_source)
             + usage_indicators.province_indicators(str(year), provinces, usage_source))
     if not rows:
@@ -81,3 +98,26 @@ def indicator_sources(home: str | Path | None) -> list[str]:
         ensure_table(store)
         rows = store.con.execute("SELECT DISTINCT source FROM indicator_values ORDER BY 1").fetchall()
         return [str(r[0]) for r in rows]
+
+
+def sources_of(home: str | Path | None, indicators: Sequence[str], levels: Sequence[str],
+               periods: Sequence[str]) -> list[str]:
+    """The sources that hold values of these indicators, levels and periods."""
+    with open_store(home) as store:
+        ensure_table(store)
+        rows = store.con.execute(
+            "SELECT DISTINCT source FROM indicator_values WHERE list_contains($i, indicator) AND "
+            "list_contains($l, level) AND list_contains($p, period) ORDER BY 1",
+            {"i": list(indicators), "l": list(levels), "p": list(periods)}).fetchall()
+        return [str(r[0]) for r in rows]
+
+
+def computed_from(home: str | Path | None, year: int) -> list[str]:
+    """The usage sources the stored usage-based indicators of a year were computed from (their evidence names
+    them: "… của nguồn S, …")."""
+    with open_store(home) as store:
+        ensure_table(store)
+        rows = store.con.execute(
+            "SELECT DISTINCT regexp_extract(evidence, 'của nguồn ([^ ,]+)', 1) FROM indicator_values "
+            "WHERE source = ? AND period = ?", [usage_indicators.COMPUTED_SOURCE, str(year)]).fetchall()
+        return sorted(str(r[0]) for r in rows if r[0])

@@ -3,6 +3,7 @@ figures of a period. Rollups are brought up to date first (:func:`thuocdo.workfl
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,7 +22,8 @@ from thuocdo.rollups.spark import SparkRollups
 from thuocdo.store import Store
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
-__all__ = ["ENGINES", "InputError", "explain", "metric_request", "metrics", "published_figures", "relations"]
+__all__ = ["ENGINES", "InputError", "explain", "metric_request", "metrics", "metrics_many", "panel_size",
+           "published_figures", "published_history", "relations"]
 
 
 def relations(catalog: Catalog, request: mq.MetricRequest) -> Relations:
@@ -36,7 +38,8 @@ def relations(catalog: Catalog, request: mq.MetricRequest) -> Relations:
     provinces, years, users = [], [], []
     year = request.period.year
     for code in [mq.NATION] + [p.code for p in catalog.provinces_new]:
-        value = catalog.smartphone_users(year, None if code == mq.NATION else code)
+        # the denominator of penetration: the population a panel's weights stand for (SOURCES.md)
+        value = catalog.mobile_internet_users(year, None if code == mq.NATION else code)
         if value is not None:
             provinces.append(code)
             years.append(year)
@@ -87,6 +90,15 @@ def metrics(home: str | Path | None, request: mq.MetricRequest, engine: str = "d
         return with_sketch_mau(store, request, table) if how is Distinct.SKETCH else table
 
 
+def metrics_many(home: str | Path | None, requests: list[mq.MetricRequest]) -> list[pa.Table]:
+    """The metric tables of several requests (exact MAU, DuckDB), read through one opening of the store."""
+    catalog = load_catalog()
+    with open_store(home, sweep=False) as store:
+        bring_up_to_date(store)
+        engine = DuckDBEngine(store)
+        return [engine.run(mq.build(r), relations(catalog, r)) for r in requests]
+
+
 def _engine(store: Store, name: str, master: str | None) -> Engine:
     if name == "duckdb":
         return DuckDBEngine(store)
@@ -103,3 +115,40 @@ def published_figures(home: str | Path | None, period: str) -> pa.Table:
     with open_store(home, sweep=False) as store:
         return store.con.sql("SELECT platform, period, metric, value, source FROM aggregates WHERE period = ? "
                              "ORDER BY platform, metric, source", params=[period]).to_arrow_table()
+
+
+def published_history(home: str | Path | None, until: str) -> pa.Table:
+    """The latest published figure of each source, platform and metric whose period ends by the end of
+    `until` (a month or a quarter; years count as their 31 December): platform, period, metric, value, source."""
+    end = Period.parse(until).last_day
+    with open_store(home, sweep=False) as store:
+        rows = store.con.sql("SELECT platform, period, metric, value, source FROM aggregates "
+                             "ORDER BY platform, metric, source, period").to_arrow_table().to_pylist()
+    latest: dict[tuple[str, str, str], tuple[dt.date, dict[str, object]]] = {}
+    for r in rows:
+        ends = _period_end(str(r["period"]))
+        if ends is None or ends > end:
+            continue
+        key = (str(r["source"]), str(r["platform"]), str(r["metric"]))
+        if key not in latest or latest[key][0] < ends:
+            latest[key] = (ends, r)
+    schema = pa.schema([("platform", pa.string()), ("period", pa.string()), ("metric", pa.string()),
+                        ("value", pa.float64()), ("source", pa.string())])
+    return pa.Table.from_pylist([r for _, r in latest.values()], schema=schema)
+
+
+def _period_end(period: str) -> dt.date | None:
+    if len(period) == 4 and period.isdigit():
+        return dt.date(int(period), 12, 31)
+    try:
+        return Period.parse(period).last_day
+    except ValueError:
+        return None
+
+
+def panel_size(home: str | Path | None, source: str, months: list[str]) -> dict[str, int]:
+    """Month → the panelists with a weight in that month (the panel's size; empty without weights)."""
+    with open_store(home, sweep=False) as store:
+        rows = store.con.execute("SELECT month, count(DISTINCT person) FROM weights WHERE source = ? AND "
+                                 "list_contains(?, month) GROUP BY month", [source, months]).fetchall()
+    return {str(m): int(n) for m, n in rows}

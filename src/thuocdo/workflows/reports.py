@@ -5,21 +5,28 @@ package itself never reads the store, so a report is built only from what the me
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thuocdo.catalog import load_catalog
 from thuocdo.catalog.frameworks import indicator_labels
-from thuocdo.indices.runs import IndexRequestError, index_table, targets_table
+from thuocdo.catalog.provinces import REORGANISATION_DATE
+from thuocdo.indices.runs import IndexRequestError, index_table
+from thuocdo.indices.targets import STATUS_DEFINITIONS, STATUS_VI
 from thuocdo.indices.usage import INDICATORS
 from thuocdo.model.periods import Period, PeriodKind
-from thuocdo.reports.build import ReportSettings, build_report
+from thuocdo.reports.build import build_report
 from thuocdo.reports.context import ReportInputs, trend_periods
+from thuocdo.reports.disclosure import category_table, disclose, withheld_cells
+from thuocdo.reports.issuance import IssueError, IssueSettings
 from thuocdo.reports.model import Report
+from thuocdo.reports.provenance import provenance_of
 from thuocdo.reports.render import write
 from thuocdo.reports.scorecard import Ranking, ScorecardInputs, build_scorecard, format_value
 from thuocdo.reports.uncertainty import MIN_CELL
+from thuocdo.workflows import disclosure as disclosure_workflow
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import metrics as metric_workflow
 
@@ -45,8 +52,10 @@ def _record_sources(table: pa.Table) -> list[str]:
 
 
 def report_inputs(home: Path | None, period: str, source: str | None = None, min_cell: int = MIN_CELL) -> ReportInputs:
-    """Every metric table the report of a quarter reads (by platform and by category for six quarters, by
-    province for the quarter, by platform for its months and those of the quarter before)."""
+    """Every metric table the report of a quarter reads, as the public may see it: by platform for six
+    quarters, by province for the quarter, by platform for its months and those of the quarter before, each
+    read with its quarter's block and disclosed under :mod:`thuocdo.reports.disclosure` (primary and
+    complementary suppression; category totals over the published cells)."""
     quarter = _quarter(period)
     current = metric_workflow.metrics(home, metric_workflow.metric_request(quarter.label, "platform", source))
     if source is None:
@@ -58,25 +67,30 @@ def report_inputs(home: Path | None, period: str, source: str | None = None, min
     if not current.num_rows:
         raise ReportRequestError(f"Chưa có số liệu nào cho {quarter.label}: nạp dữ liệu trước (thuocdo ingest …).")
     quarters = trend_periods(quarter.label)
-    platforms = {q: current if q == quarter.label
-                 else metric_workflow.metrics(home, metric_workflow.metric_request(q, "platform", source))
-                 for q in quarters}
-    categories = {q: metric_workflow.metrics(home, metric_workflow.metric_request(q, "category", source))
-                  for q in quarters}
-    provinces = metric_workflow.metrics(home, metric_workflow.metric_request(quarter.label, "province", source))
-    months = {m: metric_workflow.metrics(home, metric_workflow.metric_request(m, "platform", source))
-              for m in (*quarter.previous().months, *quarter.months)}
+    blocks = {q: disclosure_workflow.block(home, q, source) for q in quarters}
+    withheld = {q: withheld_cells(b, min_cell) for q, b in blocks.items()}
+    platforms = {q: disclose(b.platforms[q], False, withheld) for q, b in blocks.items()}
+    categories = {q: category_table(t) for q, t in platforms.items()}
+    provinces = disclose(blocks[quarter.label].provinces[quarter.label], True, withheld)
+    months = {m: disclose(blocks[q].platforms[m], False, withheld)
+              for q in (quarter.previous().label, quarter.label) for m in Period.parse(q).months}
     kpis = metric_workflow.published_figures(home, quarter.label)  # operator KPIs and other published figures
-    return ReportInputs(quarter.label, platforms, categories, provinces, months, kpis, min_cell)
+    history = metric_workflow.published_history(home, quarter.label)
+    panel = metric_workflow.panel_size(home, source, list(quarter.months)) if source else {}
+    return ReportInputs(quarter.label, platforms, categories, provinces, months, kpis, min_cell, history, panel)
 
 
 def write_reports(home: Path | None, period: str, formats: list[str], output: Path, source: str | None = None,
-                  on_step: Callable[[str], None] | None = None) -> tuple[Report, dict[str, Path]]:
+                  on_step: Callable[[str], None] | None = None,
+                  settings: IssueSettings | None = None) -> tuple[Report, dict[str, Path]]:
     """Build the quarterly report of `period` and write it in `formats` under `output`."""
     if on_step:
         on_step("bảng chỉ số")
     inputs = report_inputs(home, period, source)
-    report = build_report(inputs, load_catalog(), ReportSettings())
+    try:
+        report = build_report(inputs, load_catalog(), settings)
+    except IssueError as exc:
+        raise ReportRequestError(str(exc)) from exc
     return report, write(report, output, formats, on_step)
 
 
@@ -90,16 +104,17 @@ def default_framework(year: int) -> str:
     return "dti-2025" if year >= 2024 else "dti-2022"
 
 
-def _computed(home: Path | None, year: int) -> list[dict[str, object]]:
+def _computed(home: Path | None, year: int) -> tuple[list[dict[str, object]], list[str]]:
+    """The usage-based indicators of the latest year with values up to `year`, and the usage sources behind."""
     catalog = load_catalog()
-    names = {p.code: p.short_name for p in catalog.provinces_new}
     labels = indicator_labels()
     for y in range(year, year - 6, -1):  # the latest year with computed values, up to the report's
         rows = index_workflow.read_computed(home, y)
         if rows:
             break
     else:
-        return []
+        return [], []
+    end = dt.date(y, 12, 31)
     out: list[dict[str, object]] = []
     for indicator in INDICATORS:
         nation = [v for level, _e, ind, _p, v in rows if ind == indicator and level == "nation"]
@@ -107,39 +122,64 @@ def _computed(home: Path | None, year: int) -> list[dict[str, object]]:
         top = max(provinces, default=None)
         out.append({"label": labels.get(indicator, indicator), "unit": "percent_open", "year": y,
                     "nation": nation[0] if nation else None, "provinces": len(provinces),
-                    "top": None if top is None else f"{names.get(top[1], top[1])} ({format_value(top[0], 'percent')})"})
-    return out
+                    "top": None if top is None else
+                    f"{catalog.province_name(top[1], end)} ({format_value(top[0], 'percent')})"})
+    return out, index_workflow.computed_from(home, y)
 
 
-def scorecard_inputs(home: Path | None, year: int, framework: str | None = None,
-                     runs: int = SCORECARD_RUNS) -> ScorecardInputs:
-    """The results the scorecard reads: the provincial ranking in the 63 and the 34 views (those with data),
-    the national targets as of the year, and the indicators computed from usage."""
+def _period_true_names(rows: list[dict[str, object]], units: str, year: int) -> list[dict[str, object]]:
+    """Province names as they were: at the end of the assessed year (63 units), from 01/07/2025 (34 units)."""
+    catalog = load_catalog()
+    day = dt.date(year, 12, 31) if units == "63" else max(dt.date(year, 12, 31), REORGANISATION_DATE)
+    level = "old" if units == "63" else "new"
+    return [{**r, "name": catalog.province_name(str(r["entity"]), day, level)} for r in rows]
+
+
+def scorecard_inputs(home: Path | None, year: int, framework: str | None = None, runs: int = SCORECARD_RUNS,
+                     settings: IssueSettings | None = None) -> ScorecardInputs:
+    """The results the scorecard reads: the provincial ranking in the 63 and the 34 views (those with data;
+    the 34 view only for a report dated from 01/07/2025, when the 34 units exist), the national targets as of
+    the year with the sources of their actuals, and the indicators computed from usage."""
     framework_id = framework or default_framework(year)
+    views_allowed: tuple[str, ...] = ("63", "34")
+    if settings is not None and settings.date is not None and settings.date < REORGANISATION_DATE:
+        views_allowed = ("63",)
     rankings = []
     run = None
-    for units in ("63", "34"):
+    for units in views_allowed:
         try:
             run = index_workflow.run_index(home, framework_id, str(year), "province", units, runs)
         except IndexRequestError:
             continue
         views = [(v.code, v.label_vi) for v in run.level.views]
         merged = bool((run.current.merged_from > 1).any())
-        rankings.append(Ranking(units, index_table(run).to_pylist(), run.level.decimals, views, merged))
+        rows = _period_true_names(index_table(run).to_pylist(), units, year)
+        rankings.append(Ranking(units, rows, run.level.decimals, views, merged))
     if run is None:
         raise ReportRequestError(f"Chưa có giá trị chỉ số cấp tỉnh của {framework_id} cho năm {year}: nạp bằng "
                                  "`thuocdo ingest indicators`.")
-    targets = targets_table(index_workflow.run_targets(home, year)).to_pylist()
-    demo = any(s.startswith("demo") for s in index_workflow.indicator_sources(home))
+    targets = index_workflow.targets(home, year).to_pylist()
+    found = index_workflow.target_provenance(home, year)
+    leaves = [n.indicator for n in run.level.leaves if n.indicator]
+    ranking_sources = index_workflow.sources_of(home, leaves, ("province_old", "province_new"), [str(year)])
+    computed, usage_sources = _computed(home, year)
     return ScorecardInputs(year, run.framework.name_vi, run.framework.legal_source, run.level.label_vi.lower(),
-                           rankings, targets, _computed(home, year), runs, demo)
+                           rankings, targets, computed, runs,
+                           [provenance_of(s, "published") for s in ranking_sources],
+                           {k: provenance_of(src, "published") for k, (src, _) in found.items()},
+                           {k: evidence for k, (_, evidence) in found.items()},
+                           [provenance_of(s, "records") for s in usage_sources],
+                           [(k, STATUS_VI[k], STATUS_DEFINITIONS[k]) for k in STATUS_DEFINITIONS])
 
 
 def write_scorecard(home: Path | None, year: int, formats: list[str], output: Path, framework: str | None = None,
-                    runs: int = SCORECARD_RUNS,
-                    on_step: Callable[[str], None] | None = None) -> tuple[Report, dict[str, Path]]:
+                    runs: int = SCORECARD_RUNS, on_step: Callable[[str], None] | None = None,
+                    settings: IssueSettings | None = None) -> tuple[Report, dict[str, Path]]:
     """Build the scorecard of `year` and write it in `formats` under `output`."""
     if on_step:
         on_step("xếp hạng")
-    report = build_scorecard(scorecard_inputs(home, year, framework, runs))
+    try:
+        report = build_scorecard(scorecard_inputs(home, year, framework, runs, settings), settings)
+    except IssueError as exc:
+        raise ReportRequestError(str(exc)) from exc
     return report, write(report, output, formats, on_step)

@@ -20,16 +20,17 @@ import orjson
 import pyarrow as pa
 
 from thuocdo.catalog import Catalog, load_catalog
-from thuocdo.indices.runs import IndexRun, targets_table
+from thuocdo.indices.runs import IndexRun
 from thuocdo.ingest.inbox import inbox_months
 from thuocdo.ingest.pipeline import IngestPipeline, PipelineSettings
 from thuocdo.ingest.readers import InputError, RawInput
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.stream import Outcome, Submission, Writer, record_write
 from thuocdo.reports.build import ReportSettings, build_report
-from thuocdo.reports.disclosure import suppress
+from thuocdo.reports.disclosure import CellKey, category_table, disclose
 from thuocdo.reports.render import write
 from thuocdo.store import Store, resolve_home
+from thuocdo.workflows import disclosure as disclosure_workflow
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
@@ -62,6 +63,7 @@ class Service:
         self.catalog: Catalog = load_catalog()
         self.access = Access(self.home)
         self._report_lock = threading.Lock()
+        self._withheld: dict[tuple[str, str | None, str], frozenset[CellKey]] = {}
         self.pipeline = IngestPipeline(self.store, self._flusher_store, self.catalog, self.settings.pipeline)
         self.readers = self.pipeline.readers
         self.lock = self.pipeline.lock
@@ -123,13 +125,33 @@ class Service:
 
     def public_metrics(self, period: str, by: str, principal: Principal, source: str | None = None,
                        distinct: str = "exact") -> pa.Table:
-        """The metric table as `principal` may see it: for anyone but an analyst or an admin, panel figures from
-        fewer than MIN_CELL panelists withheld (a `suppressed` column says which). Whether the period is
-        published is the caller's check (the API answers 403, the dashboard does not offer it)."""
-        table = self.metrics(period, by, source, distinct)
+        """The metric table as `principal` may see it: for anyone but an analyst or an admin, the disclosure
+        rules of :mod:`thuocdo.reports.disclosure` (panel figures from fewer than MIN_CELL panelists withheld,
+        and the complementary cells that would betray them; a `suppressed` column says which; changes only
+        between published cells; category totals over published cells, with a `withheld` count). Whether the
+        period is published is the caller's check (the API answers 403, the dashboard does not offer it)."""
         if principal.sees_unpublished:
-            return table
-        return suppress(table)
+            return self.metrics(period, by, source, distinct)
+        withheld = self.withheld(period, source)
+        if by == "category":
+            return category_table(disclose(self.metrics(period, "platform", source), False, withheld))
+        return disclose(self.metrics(period, by, source, distinct), by == "province", withheld)
+
+    def withheld(self, period: str, source: str | None = None) -> dict[str, frozenset[CellKey]]:
+        """The withheld cells of the blocks a period's table depends on (its quarter's, and those of the periods
+        it is compared with), computed once per state of the data."""
+        out = {}
+        with self.exclusive():
+            stamp = str(self.store.con.execute(
+                "SELECT count(*)::VARCHAR || '/' || coalesce(max(committed_at)::VARCHAR, '') FROM batches"
+            ).fetchall()[0][0])
+            self._withheld = {k: v for k, v in self._withheld.items() if k[2] == stamp}  # the data changed: forget
+            for quarter in disclosure_workflow.compared_quarters(period):
+                key = (quarter, source, stamp)
+                if key not in self._withheld:
+                    self._withheld[key] = disclosure_workflow.withheld(self.home, [quarter], source)[quarter]
+                out[quarter] = self._withheld[key]
+        return out
 
     def months_with_data(self) -> list[str]:
         with self.lock:
@@ -144,7 +166,7 @@ class Service:
 
     def targets(self, year: int) -> pa.Table:
         with self.exclusive():
-            return targets_table(index_workflow.run_targets(self.home, year))
+            return index_workflow.targets(self.home, year)
 
     def audit(self, limit: int = 200) -> pa.Table:
         with self.lock:

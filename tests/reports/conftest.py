@@ -1,0 +1,34 @@
+"""The store of the small hand-made panel (tests/reports/report_fixture.py) and its quarterly report, shared by
+the report tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.reports.report_fixture import write_fixture
+from thuocdo.catalog import load_catalog
+from thuocdo.reports.build import build_report
+from thuocdo.reports.model import Report
+from thuocdo.workflows import ingest as ingest_workflow
+from thuocdo.workflows.reports import report_inputs
+
+SOURCE = "fixture-panel"
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("report")
+    files = write_fixture(folder / "in")
+    home = folder / "home"
+    for kind in ("weights", "usage"):
+        report = ingest_workflow.ingest(home, kind, [files[kind]], SOURCE)
+        assert not report.errors and report.rejected == 0
+    ingest_workflow.ingest(home, "aggregates", [files["aggregates"]], "web-panel")
+    return home
+
+
+@pytest.fixture(scope="session")
+def report(store: Path) -> Report:
+    return build_report(report_inputs(store, "2022-Q1"), load_catalog())
