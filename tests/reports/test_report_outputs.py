@@ -39,6 +39,13 @@ def test_no_english_and_nfc(report) -> None:  # type: ignore[no-untyped-def]
         assert not re.search(rf"\b{word}\b", visible), word
 
 
+def test_the_seed_reports_header_lines(report) -> None:  # type: ignore[no-untyped-def]
+    md, html = to_markdown(report), to_html(report)
+    assert "**LƯU HÀNH NỘI BỘ**" in md and "# BÁO CÁO CHUYÊN ĐỀ: " in md
+    assert "Tuần 13/2022" in md  # 01/04/2022, the issue date, falls in ISO week 13
+    assert "LƯU HÀNH NỘI BỘ" in html and "BÁO CÁO CHUYÊN ĐỀ</h1>" in html and "Tuần 13/2022" in html
+
+
 def test_html_is_self_contained(report) -> None:  # type: ignore[no-untyped-def]
     html = to_html(report)
     assert html.count("<svg") == len(report.charts()) > 0
@@ -64,7 +71,8 @@ def test_docx_is_laid_out_as_an_administrative_report(store: Path, tmp_path: Pat
     fonts = {r.font.name for p in doc.paragraphs for r in p.runs}
     assert fonts - {None} == {"Times New Roman"}  # None: a picture's run, inheriting Normal
     texts = [p.text for p in doc.paragraphs]
-    assert "BÁO CÁO" in texts
+    assert "BÁO CÁO CHUYÊN ĐỀ" in texts and "LƯU HÀNH NỘI BỘ" in texts
+    assert texts.index("LƯU HÀNH NỘI BỘ") < texts.index("BÁO CÁO CHUYÊN ĐỀ")
     for part in ("I. TÌNH HÌNH CHUNG", "II. SỐ LIỆU THỐNG KÊ", "III. MỘT SỐ KINH NGHIỆM CỦA BỘ, NGÀNH VÀ ĐỊA PHƯƠNG",
                  "IV. ĐỀ XUẤT, KIẾN NGHỊ", "V. NGUỒN SỐ LIỆU VÀ PHƯƠNG PHÁP"):
         assert part in texts

@@ -249,7 +249,8 @@ def test_overview_opens_on_the_national_panel_with_trends_and_a_map(page: Any, s
     domestic = sum(r["domestic_value"] or 0 for r in shares)
     assert page.locator("[data-figure=domestic-mau] .card-value").inner_text().strip() == format_persons(domestic)
     panels = page.locator("[data-figure=trend] figure.small-chart")
-    assert panels.count() == len({r["category"] for r in shares if r["total_value"]}) >= 10
+    # one panel per category with a published total (fewer under complementary suppression), several of them
+    assert panels.count() == len({r["category"] for r in shares if r["total_value"]}) >= 5
     assert panels.first.locator("polyline.series.vn").count() >= 1
     assert panels.first.locator("polyline.series.foreign").count() >= 1
     tiles = page.locator("svg.tile-map g.tile")

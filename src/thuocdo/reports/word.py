@@ -278,8 +278,14 @@ def write_docx(report: Report, path: Path) -> Path:
     _properties(doc, report)
 
     _header_block(doc, report)
-    _para(doc, report.kind, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, before=12, after=0)
+    if report.classification:
+        _para(doc, report.classification, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, before=8, after=0)
+    kind = f"{report.kind} {report.kind_detail}" if report.kind_detail else report.kind
+    _para(doc, kind, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, before=12, after=0)
     _para(doc, report.title, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    subtitle = " · ".join(part for part in (report.week, report.purpose) if part)
+    if subtitle:
+        _para(doc, subtitle, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     _rule(doc, 5.5, TEXT_WIDTH_CM, after=8)
     lines = decree30.kinh_gui(report)
     for line in lines:
