@@ -19,10 +19,10 @@ CATEGORIES = ["liên lạc", "đi lại", "giao hàng, bưu chính", "mua sắm,
 
 
 def _target(label: str, attainment: float, status: str, status_vi: str) -> dict[str, Any]:
-    return {"target": label, "indicator": label, "label": label, "target_year": 2025, "target_value": 50.0, "actual": 50.0 * attainment,
-            "actual_year": 2024, "unit": "percent", "attainment": attainment, "gap": 0.0, "status": status,
-            "status_vi": status_vi, "source": "Quyết định 411/QĐ-TTg", "needed_per_year": None, "observed_per_year": None,
-            "pace_unit": "points", "series": 0}
+    return {"target": label, "indicator": label, "label": label, "target_year": 2025, "target_value": 50.0,
+            "actual": 50.0 * attainment, "actual_year": 2024, "unit": "percent", "attainment": attainment,
+            "gap": 0.0, "status": status, "status_vi": status_vi, "source": "Quyết định 411/QĐ-TTg",
+            "needed_per_year": None, "observed_per_year": None, "pace_unit": "points", "series": 0}
 
 
 @pytest.fixture
