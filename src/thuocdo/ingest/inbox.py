@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from thuocdo.ingest.person_days import stage_person_days
 from thuocdo.store import Store
-from thuocdo.store.home import INBOX_DIR
+from thuocdo.store.home import INBOX_DIR, sync_path
 from thuocdo.store.lake import discard, finish, list_files, publish
 from thuocdo.store.sql import literal
 
@@ -47,10 +45,10 @@ def write_segment(store: Store, source: str, rows: pa.Table) -> str:
     table = rows.select(list(COLUMNS))
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
-    _sync(path)
-    _sync(folder)  # the file's entry in its folder
+    sync_path(path)
+    sync_path(folder)  # the file's entry in its folder
     if new_folder:
-        _sync(folder.parent)
+        sync_path(folder.parent)
     return relative
 
 
@@ -253,11 +251,3 @@ def _where(source: str | None, last: int | None) -> tuple[str, dict[str, object]
 def _folder_name(source: str) -> str:
     """A file-system-safe folder name for a source id."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in source) or "_"
-
-
-def _sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -241,12 +241,13 @@ def _create_secret(path: Path) -> None:
             os.fsync(f.fileno())
         with contextlib.suppress(FileExistsError):
             os.link(temporary, path)  # atomic, and never replaces a key that is there
-        _sync_directory(path.parent)
+        sync_path(path.parent)
     finally:
         temporary.unlink(missing_ok=True)
 
 
-def _sync_directory(path: Path) -> None:
+def sync_path(path: Path) -> None:
+    """Flush a file's (or a folder's entries') changes to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
