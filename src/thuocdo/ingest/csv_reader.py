@@ -34,7 +34,7 @@ UNPARSED = "dòng không đọc được như CSV"
 
 
 def read_csv(path: Path, plain: Path, contract: Contract) -> RawInput:
-    lines = Lines(plain, lone_cr=True)
+    lines = Lines(plain, lone_cr=True, check_bytes=True)
     header = _header(path, lines)
     if len(lines) < 2:  # the header alone
         empty = {h: pa.array([], pa.string()) for h in header if h not in RESERVED}
@@ -92,7 +92,8 @@ def _parse(path: Path, source: Path, header: list[str], n_lines: int, skipped: s
                 parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
                     column_types={h: pa.string() for h in header}, strings_can_be_null=False,
-                    quoted_strings_can_be_null=False, include_columns=[h for h in header if h not in RESERVED]),
+                    quoted_strings_can_be_null=False, include_columns=[h for h in header if h not in RESERVED],
+                    check_utf8=False),  # checked already: lines that are not UTF-8 were replaced
             )
         except pa.ArrowInvalid as exc:  # its message may quote a row: only its beginning is kept
             reason = re.sub(r"(got \d+): .*", r"\1", str(exc), flags=re.DOTALL)[:200]
