@@ -94,6 +94,7 @@ CORPUS: dict[str, tuple[bytes, str]] = {
     "lone-quote.csv": (HEADER.encode() + b'g1,"u1,zalo,2022-01-10,1,0,1,0,\n' + ROWS.encode(), READ),
     "old-mac.csv": (GOOD_CSV.replace(b"\n", b"\r"), READ),
     "long-line-only.csv": (HEADER.encode() + b"x," + b"A" * 70_000 + b"\n", READ),
+    "wrong-columns-bad-byte.csv": (GOOD_CSV + b"x,u\xff9,zalo\n", READ),
     "wrong-columns.csv": (GOOD_CSV + b"x,u9,zalo\n" + b"y,u9,zalo,2022-01-10,1,0,1,0,,,\n", READ),
     # NDJSON
     "not-objects.ndjson": (b'1\n[]\nnull\n"x"\n{}\n', READ),

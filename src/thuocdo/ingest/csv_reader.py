@@ -1,9 +1,10 @@
 """Read a CSV file into text columns with line numbers, one bad line never costing the others.
 
 The common file (every line UTF-8, no NUL, no line too long, one record per line, every row as wide as the
-header) is parsed once by Arrow, in parallel. Lines Arrow cannot take are handled one by one: lines longer
-than any record are set aside (file, line and reason only); lines holding a bad byte are replaced by an empty
-row for Arrow, then read alone, their damaged fields named; rows with the wrong number of columns are assigned
+header) is parsed once by Arrow, in parallel, after two checks at memory speed (NUL bytes, UTF-8). Lines
+Arrow cannot take are handled one by one: lines longer than any record are set aside (file, line and reason
+only); lines holding a bad byte are replaced by an empty row for Arrow, then read alone, their damaged fields
+named; rows with the wrong number of columns are assigned
 to columns by position; a value running over several lines (an unclosed quote swallows the lines after it)
 is left out. These rows are kept as flagged rows (:class:`thuocdo.ingest.raw.FlaggedRow`): validation adds
 their other problems and the quarantine keeps them, pseudonymised, like any rejected row.
@@ -32,31 +33,16 @@ SPANS_LINES = "giá trị kéo dài qua nhiều dòng (có thể thiếu dấu n
 UNPARSED = "dòng không đọc được như CSV"
 
 
-class _ArrowFailed(Exception):
-    """Arrow could not parse the file: bytes that are not UTF-8 somewhere (in a value, or in a row with the wrong
-    number of columns, whose text the row handler cannot receive), or a reason of its own."""
-
-
 def read_csv(path: Path, plain: Path, contract: Contract) -> RawInput:
-    lines = Lines(plain, lone_cr=True)
+    lines = Lines(plain, lone_cr=True, check_bytes=True)
     header = _header(path, lines)
     if len(lines) < 2:  # the header alone
         empty = {h: pa.array([], pa.string()) for h in header if h not in RESERVED}
         return RawInput(path.name, "csv", pa.table({**empty, LINE: pa.array([], pa.int64())}))
     single_line = [h for h in header if h in contract.fields and h not in contract.multiline]
     long_lines = lines.too_long() - {1}
-    damaged = lines.with_nul() - long_lines - {1}
-    try:
-        table, flagged = _parse_around(path, lines, header, long_lines | damaged, single_line)
-    except _ArrowFailed as failed:
-        not_utf8 = lines.not_utf8() - long_lines - damaged - {1}
-        if not not_utf8:
-            raise InputError(f"Tệp {path}: không đọc được như CSV ({failed}).") from failed
-        damaged |= not_utf8
-        try:
-            table, flagged = _parse_around(path, lines, header, long_lines | damaged, single_line)
-        except _ArrowFailed as exc:
-            raise InputError(f"Tệp {path}: không đọc được như CSV ({exc}).") from exc
+    damaged = (lines.with_nul() | lines.not_utf8()) - long_lines - {1}
+    table, flagged = _parse_around(path, lines, header, long_lines | damaged, single_line)
     flagged += [_row(header, n, decode_damaged(lines.read(n)), single_line) for n in sorted(damaged)]
     return RawInput(path.name, "csv", append_flagged(table, flagged), too_long(long_lines))
 
@@ -106,10 +92,12 @@ def _parse(path: Path, source: Path, header: list[str], n_lines: int, skipped: s
                 parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
                     column_types={h: pa.string() for h in header}, strings_can_be_null=False,
-                    quoted_strings_can_be_null=False, include_columns=[h for h in header if h not in RESERVED]),
+                    quoted_strings_can_be_null=False, include_columns=[h for h in header if h not in RESERVED],
+                    check_utf8=False),  # checked already: lines that are not UTF-8 were replaced
             )
         except pa.ArrowInvalid as exc:  # its message may quote a row: only its beginning is kept
-            raise _ArrowFailed(re.sub(r"(got \d+): .*", r"\1", str(exc), flags=re.DOTALL)[:200]) from exc
+            reason = re.sub(r"(got \d+): .*", r"\1", str(exc), flags=re.DOTALL)[:200]
+            raise InputError(f"Tệp {path}: không đọc được như CSV ({reason}).") from exc
 
     table = parse(threads=True)
     if misfits:  # the record numbers of bad rows are only known to the single-threaded parser

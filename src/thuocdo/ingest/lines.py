@@ -11,6 +11,7 @@ import mmap
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from thuocdo.ingest.contracts import MAX_LINE_BYTES
 from thuocdo.ingest.raw import Rejection
@@ -26,18 +27,29 @@ LINE_NUL = "dòng có byte NUL (0x00)"
 
 class Lines:
     """The line ends of a file: offsets of each line feed (and, with `lone_cr`, of each carriage return not
-    followed by one), and the end of the file when it lacks one."""
+    followed by one), and the end of the file when it lacks one. With `check_bytes`, also whether it holds a
+    NUL byte and whether it is UTF-8 throughout, found in the same pass over one mapping of the file (the
+    common, sound file costs one memchr and one UTF-8 check; finding where bad bytes are costs more)."""
 
-    def __init__(self, path: Path, *, lone_cr: bool = False) -> None:
+    def __init__(self, path: Path, *, lone_cr: bool = False, check_bytes: bool = False) -> None:
         self.path = path
         self.size = path.stat().st_size
-        data = np.memmap(path, dtype=np.uint8, mode="r") if self.size else np.zeros(0, np.uint8)
-        ends = np.flatnonzero(data == 10)
-        if lone_cr and self.size and _holds(path, b"\r"):
-            cr = np.flatnonzero(data == 13)
-            lone = cr[(cr + 1 == self.size) | (data[np.minimum(cr + 1, self.size - 1)] != 10)]
-            if len(lone):  # CR LF files have none
-                ends = np.union1d(ends, lone)
+        self.has_nul, self.utf8 = False, True
+        ends = np.zeros(0, np.int64)
+        if self.size:
+            with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                data = np.frombuffer(mm, dtype=np.uint8)
+                try:
+                    ends = np.flatnonzero(data == 10)
+                    if lone_cr and mm.find(b"\r") >= 0:
+                        cr = np.flatnonzero(data == 13)
+                        lone = cr[(cr + 1 == self.size) | (data[np.minimum(cr + 1, self.size - 1)] != 10)]
+                        if len(lone):  # CR LF files have none
+                            ends = np.union1d(ends, lone)
+                    if check_bytes:
+                        self.has_nul, self.utf8 = mm.find(b"\x00") >= 0, _is_utf8(mm)
+                finally:
+                    del data  # the mapping closes only when nothing points into it
         if self.size and (len(ends) == 0 or ends[-1] != self.size - 1):
             ends = np.append(ends, self.size)
         self.ends = ends
@@ -55,15 +67,17 @@ class Lines:
         return {int(n) + 1 for n in np.unique(np.searchsorted(self.ends, offsets, side="left"))}
 
     def with_nul(self) -> set[int]:
-        """Numbers of the lines holding a NUL byte (memchr speed when there is none)."""
-        if not self.size or not _holds(self.path, b"\x00"):
+        """Numbers of the lines holding a NUL byte (with `check_bytes`)."""
+        if not self.has_nul:
             return set()
         data = np.memmap(self.path, dtype=np.uint8, mode="r")
         return self.of_offsets(np.flatnonzero(data == 0))
 
     def not_utf8(self) -> set[int]:
-        """Numbers of the lines holding bytes that are not UTF-8."""
-        return self.of_offsets(np.array(invalid_utf8_offsets(self.path), dtype=np.int64)) if self.size else set()
+        """Numbers of the lines holding bytes that are not UTF-8 (with `check_bytes`)."""
+        if self.utf8:
+            return set()
+        return self.of_offsets(np.array(invalid_utf8_offsets(self.path), dtype=np.int64))
 
     def read(self, number: int) -> bytes:
         """The bytes of one line, without its line end."""
@@ -85,10 +99,18 @@ class Lines:
             dst.write(src.read())
 
 
-def _holds(path: Path, byte: bytes) -> bool:
-    """Whether a (non-empty) file holds the byte, at memchr speed."""
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        return mm.find(byte) >= 0
+def _is_utf8(mm: mmap.mmap) -> bool:
+    """Whether a mapped file is UTF-8 throughout: the file as one binary value, cast to text by Arrow (memory
+    speed, no copy)."""
+    data = pa.py_buffer(mm)
+    offsets = pa.py_buffer(np.array([0, len(mm)], dtype=np.int64))
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, data]).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    finally:
+        del data
+    return True
 
 
 def invalid_utf8_offsets(path: Path) -> list[int]:
