@@ -23,28 +23,6 @@ class Contract:
         return [f for f in self.required if f not in columns and alt.get(f) not in columns]
 
 
-USAGE = Contract(
-    kind="usage",
-    fields=("record_id", "user_id", "user_key", "platform", "time", "active_seconds", "bytes", "sessions",
-            "installs", "province"),
-    required=("user_id", "platform", "time"),
-    alternatives=(("user_id", "user_key"),),
-    integers=("active_seconds", "bytes", "sessions", "installs"),
-)
-WEIGHTS = Contract(
-    kind="weights",
-    fields=("user_id", "user_key", "month", "weight"),
-    required=("user_id", "month", "weight"),
-    alternatives=(("user_id", "user_key"),),
-)
-AGGREGATES = Contract(
-    kind="aggregates",
-    fields=("platform", "period", "metric", "value", "source"),
-    required=("platform", "period", "metric", "value"),
-)
-
-CONTRACTS = {c.kind: c for c in (USAGE, WEIGHTS, AGGREGATES)}
-
 MAX_USER_ID = 256
 MAX_RECORD_ID = 128
 #: The largest plausible value of a record's integer fields (one person on one platform, for one session or
@@ -71,5 +49,29 @@ INTEGER_RULES = (
     IntegerField("sessions", 1, MAX_SESSIONS),
     IntegerField("installs", 0, MAX_INSTALLS),
 )
+
+
+USAGE = Contract(
+    kind="usage",
+    fields=("record_id", "user_id", "user_key", "platform", "time", "active_seconds", "bytes", "sessions",
+            "installs", "province"),
+    required=("user_id", "platform", "time"),
+    alternatives=(("user_id", "user_key"),),
+    integers=tuple(rule.name for rule in INTEGER_RULES),
+)
+WEIGHTS = Contract(
+    kind="weights",
+    fields=("user_id", "user_key", "month", "weight"),
+    required=("user_id", "month", "weight"),
+    alternatives=(("user_id", "user_key"),),
+)
+AGGREGATES = Contract(
+    kind="aggregates",
+    fields=("platform", "period", "metric", "value", "source"),
+    required=("platform", "period", "metric", "value"),
+)
+
+CONTRACTS = {c.kind: c for c in (USAGE, WEIGHTS, AGGREGATES)}
+
 #: no valid row of any contract comes near this; longer lines are rejected before parsing
 MAX_LINE_BYTES = 64 * 1024

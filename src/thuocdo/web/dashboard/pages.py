@@ -135,10 +135,6 @@ def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | 
         targets = table_rows(service.targets(year))
         for t in targets:
             t["css"] = STATUS_CLASS.get(t["status"], "none")
-    leaders = {}
-    for r in platforms:
-        if r.get("mau") is not None and r["category"] not in leaders:
-            leaders[r["category"]] = r
     trend_quarters, trends = _category_trends(service, who, periods, period, source)
     usage_map = _usage_map(service, who, period, source, platforms, nen_tang)
     return page(request, "overview.j2", title="Tổng quan", period=period, periods=periods, source=source,
