@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+
+import duckdb
 
 from thuocdo.catalog import Catalog
 from thuocdo.ingest import quarantine
@@ -59,31 +62,60 @@ def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, 
 
 def _ingest(store: Store, raw: RawInput, source: str, catalog: Catalog, batch_id: str, file_sha256: str | None,
             kind: str, resolves: list[int]) -> BatchResult:
-    con = store.con
-    table = raw.table if raw.format == "ndjson" else pretype_integers(raw.table, INTEGER_FIELDS)
-    con.register("raw_in", table)
-    try:
-        ipad, opad = hmac_pads(store.secret)
-        stage_usage(con, raw, USAGE, catalog, person_key_sql("user_id"), {"ipad": ipad, "opad": opad, "source": source})
-        n_rows = con.execute("SELECT count(*) FROM typed").fetchall()[0][0]
-        if n_rows == 0 and not raw.rejections:
-            raise InputError(f"Tệp {raw.name}: không có dòng dữ liệu nào (chỉ có tiêu đề hoặc dòng trống).")
-        rejected = _quarantine_bad_rows(store, raw, source, batch_id, kind)
-        stored, duplicates = _store_good_rows(store, source, batch_id)
-    finally:
-        con.unregister("raw_in")
+    checked = check_usage(store.con, raw, source, store.secret, catalog, batch_id, kind)
+    stored, duplicates = _store_good_rows(store, source, batch_id)
+    duplicates += checked.in_file_duplicates
     # every row is accounted for, or nothing is stored
-    if stored + duplicates + rejected - len(raw.rejections) != n_rows:
-        raise RuntimeError(f"{raw.name}: {n_rows} rows read but {stored} stored, {duplicates} duplicates and "
-                           f"{rejected - len(raw.rejections)} rejected")
-    result = BatchResult(raw.name, source, kind, batch_id, rows_read=n_rows + len(raw.rejections), stored=stored,
-                         duplicates=duplicates, rejected=rejected)
+    if stored + duplicates + checked.rejected - len(raw.rejections) != checked.rows:
+        raise RuntimeError(f"{raw.name}: {checked.rows} rows read but {stored} stored, {duplicates} duplicates and "
+                           f"{checked.rejected - len(raw.rejections)} rejected")
+    result = BatchResult(raw.name, source, kind, batch_id, rows_read=checked.rows + len(raw.rejections),
+                         stored=stored, duplicates=duplicates, rejected=checked.rejected)
     commit_batch(store, result, file_sha256=file_sha256, resolves=resolves)
     return result
 
 
-def _quarantine_bad_rows(store: Store, raw: RawInput, source: str, batch_id: str, kind: str) -> int:
-    con = store.con
+@dataclass(frozen=True)
+class CheckedUsage:
+    """What the rules made of a read file: `rows` data rows (the reader's rejections not included), `rejected`
+    quarantine rows (those included), `good` keyed good rows of which `in_file_duplicates` repeat an earlier line."""
+
+    rows: int
+    rejected: int
+    good: int
+    in_file_duplicates: int
+
+
+def check_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, source: str, secret: bytes, catalog: Catalog,
+                batch_id: str, kind: str = "usage") -> CheckedUsage:
+    """The rules of DESIGN.md for one read file of usage records, run by DuckDB on `con`, written once for every
+    engine (Spark runs them in its tasks, :mod:`thuocdo.ingest.spark`). Leaves two temporary tables:
+    ``unique_good`` (the good rows with their person key, local day, month, typed measures, province code, record
+    key k1/k2 and line; the first line of each record key in the file) and ``q_batch`` (the quarantine rows:
+    every problem of every rejected line, with file, line and field)."""
+    table = raw.table if raw.format == "ndjson" else pretype_integers(raw.table, INTEGER_FIELDS)
+    con.register("raw_in", table)
+    try:
+        ipad, opad = hmac_pads(secret)
+        stage_usage(con, raw, USAGE, catalog, person_key_sql("user_id"), {"ipad": ipad, "opad": opad, "source": source})
+        n_rows = con.execute("SELECT count(*) FROM typed").fetchall()[0][0]
+        if n_rows == 0 and not raw.rejections:
+            raise InputError(f"Tệp {raw.name}: không có dòng dữ liệu nào (chỉ có tiêu đề hoặc dòng trống).")
+        rejected = _quarantine_bad_rows(con, raw, source, batch_id, kind)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE good AS {GOOD_ROWS_SQL}", {"secret": secret.hex()})
+    finally:
+        con.unregister("raw_in")
+    n_good, n_keys = con.execute("SELECT count(*), count(DISTINCT (k1, k2)) FROM good").fetchall()[0]
+    if n_keys == n_good:  # the usual case: no duplicate inside the file
+        con.execute("DROP TABLE IF EXISTS unique_good; ALTER TABLE good RENAME TO unique_good")
+    else:  # the first occurrence in the file wins
+        con.execute("CREATE OR REPLACE TEMP TABLE unique_good AS SELECT * FROM good "
+                    "QUALIFY row_number() OVER (PARTITION BY k1, k2 ORDER BY _line) = 1; DROP TABLE good")
+    return CheckedUsage(int(n_rows), rejected, int(n_good), int(n_good - n_keys))
+
+
+def _quarantine_bad_rows(con: duckdb.DuckDBPyConnection, raw: RawInput, source: str, batch_id: str,
+                         kind: str) -> int:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE q_usage AS
         SELECT '{batch_id}' AS batch_id, $source AS source, '{kind}' AS kind, $file AS file, _line AS line,
@@ -105,16 +137,10 @@ def _quarantine_bad_rows(store: Store, raw: RawInput, source: str, batch_id: str
 
 
 def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int]:
-    """Stage the deduplicated good rows as new partition files; return (stored, duplicates)."""
+    """Stage the rows of `unique_good` not stored yet as new partition files; return (stored, duplicates)."""
     con = store.con
-    con.execute(f"DROP TABLE IF EXISTS fresh; CREATE OR REPLACE TEMP TABLE good AS {GOOD_ROWS_SQL}",
-                {"secret": store.secret.hex()})
-    n_good, n_keys = con.execute("SELECT count(*), count(DISTINCT (k1, k2)) FROM good").fetchall()[0]
-    if n_keys == n_good:  # the usual case: no duplicate inside the file
-        con.execute("ALTER TABLE good RENAME TO fresh")
-    else:  # the first occurrence in the file wins
-        con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM good "
-                    "QUALIFY row_number() OVER (PARTITION BY k1, k2 ORDER BY _line) = 1")
+    con.execute("DROP TABLE IF EXISTS fresh; ALTER TABLE unique_good RENAME TO fresh")
+    n_good = con.execute("SELECT count(*) FROM fresh").fetchall()[0][0]
     days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
     key_files = store.files("record_keys", source=source, days=days) if days else []
     if key_files:
