@@ -64,6 +64,15 @@ StrictOption = Annotated[bool, typer.Option("--strict", help="Thoát với mã 1
 ShowOption = Annotated[int, typer.Option("--show", help="Số lỗi tối đa in ra màn hình (tất cả đều ở khu cách ly).")]
 
 
+class EngineName(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+MasterOption = Annotated[str | None, typer.Option(
+    "--master", help="Spark master: local[*], spark://máy:7077 (mặc định: cụm của thư mục dữ liệu, hoặc local[2]).")]
+
+
 class TableFormat(str, Enum):
     table = "table"
     csv = "csv"

@@ -9,9 +9,23 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from thuocdo.cli.common import ShowOption, SourceOption, StrictOption, Typer, check_source, err, fail, home, out
+from thuocdo.cli.common import (
+    EngineName,
+    MasterOption,
+    ShowOption,
+    SourceOption,
+    StrictOption,
+    Typer,
+    check_source,
+    err,
+    fail,
+    home,
+    out,
+)
+from thuocdo.ingest.readers import InputError
 from thuocdo.ingest.results import BatchResult
 from thuocdo.workflows import ingest as ingest_workflow
+from thuocdo.workflows.cluster import ClusterError
 
 ingest_app = Typer(no_args_is_help=True, help="Nạp dữ liệu: usage | weights | aggregates | indicators.")
 
@@ -60,10 +74,48 @@ def print_results(results: list[BatchResult], show: int) -> None:
 
 @ingest_app.command("usage")
 def ingest_usage(ctx: typer.Context,
-                 files: Annotated[list[Path], typer.Argument(help="Tệp CSV, Parquet hoặc NDJSON (có thể nén gzip).")],
-                 source: SourceOption, strict: StrictOption = False, show: ShowOption = 20) -> None:
+                 files: Annotated[list[str], typer.Argument(
+                     help="Tệp CSV, Parquet hoặc NDJSON (có thể nén gzip); với --engine spark cả tiền tố s3://.")],
+                 source: SourceOption, strict: StrictOption = False, show: ShowOption = 20,
+                 engine: Annotated[EngineName, typer.Option(
+                     "--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark (vào kho lakehouse của cụm).")
+                 ] = EngineName.duckdb,
+                 master: MasterOption = None) -> None:
     """Nạp bản ghi sử dụng (mỗi tệp là một lô nguyên tử)."""
-    ingest_files(ctx, "usage", files, source, strict, show)
+    if engine is EngineName.spark:
+        ingest_with_spark(ctx, files, source, strict, show, master)
+        return
+    if master:
+        raise fail("--master chỉ dùng với --engine spark.")
+    if any(f.startswith(("s3://", "s3a://")) for f in files):
+        raise fail("Đường dẫn s3:// chỉ nạp được với --engine spark.")
+    ingest_files(ctx, "usage", [Path(f) for f in files], source, strict, show)
+
+
+def ingest_with_spark(ctx: typer.Context, files: list[str], source: str, strict: bool, show: int,
+                      master: str | None) -> None:
+    check_source(source)
+    missing = [f for f in files if not f.startswith(("s3://", "s3a://")) and not Path(f).is_file()]
+    if missing:
+        raise fail("Không tìm thấy tệp: " + ", ".join(missing))
+    columns = (TextColumn("{task.description}"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task(f"Nạp usage vào nguồn {source} bằng Spark", total=None)
+
+            def on_step(name: str) -> None:
+                progress.update(task, description=f"Nạp usage vào nguồn {source} bằng Spark: {name}")
+
+            report = ingest_workflow.ingest_spark(home(ctx), files, source, master=master, on_step=on_step)
+    except (InputError, ClusterError) as exc:
+        raise fail(str(exc)) from exc
+    print_results(report.results, show)
+    for message in report.errors:
+        err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
+    if report.errors:
+        raise typer.Exit(2)
+    if strict and any(r.rejected for r in report.results):
+        raise typer.Exit(1)
 
 
 @ingest_app.command("weights")

@@ -7,15 +7,19 @@ from typing import Annotated
 
 import typer
 
-from thuocdo.cli.common import MetricFormat, OptionalSourceOption, OutputOption, fail, home, needs_output, out
+from thuocdo.cli.common import (
+    EngineName,
+    MetricFormat,
+    OptionalSourceOption,
+    OutputOption,
+    fail,
+    home,
+    needs_output,
+    out,
+)
 from thuocdo.model.periods import PeriodError
 from thuocdo.reports.tabular import format_table, write_table
 from thuocdo.workflows import metrics as metric_workflow
-
-
-class EngineName(str, Enum):
-    duckdb = "duckdb"
-    spark = "spark"
 
 
 class DistinctCount(str, Enum):

@@ -23,6 +23,8 @@ Engine quirks (the only differences from DuckDB, all in this file):
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
@@ -93,6 +95,11 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         }
         if master.startswith("local") or _on_loopback(master):  # this machine only
             settings |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+            if "PYSPARK_PYTHON" not in os.environ:  # Python tasks run thuocdo's code: this interpreter's
+                settings["spark.pyspark.python"] = sys.executable
+            # Spark starts the tasks' interpreter by its resolved path, outside a virtual environment: hand it
+            # this one's packages (and thuocdo's own folder, for an editable install)
+            settings["spark.executorEnv.PYTHONPATH"] = os.pathsep.join(_python_path())
         if master.startswith("local"):  # a few cores: Spark's 200 shuffle partitions are 200 tiny tasks
             settings["spark.sql.shuffle.partitions"] = "8"
         settings |= dict(conf or {})
@@ -181,6 +188,15 @@ def _has_class(jvm: Any, name: str) -> bool:
     except Exception:  # noqa: BLE001 - py4j wraps ClassNotFoundException in its own error
         return False
     return True
+
+
+def _python_path() -> list[str]:
+    import site
+
+    import thuocdo
+
+    own = str(Path(thuocdo.__file__).resolve().parent.parent)
+    return [own, *site.getsitepackages()]
 
 
 def _on_loopback(master: str) -> bool:

@@ -4,21 +4,9 @@ merge of the inbox (which appends to them)."""
 
 from __future__ import annotations
 
-from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_MERGE
+from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_FROM_RECORDS, PERSON_DAY_MERGE
 from thuocdo.store import Store
 from thuocdo.store.lake import stage_partitions
-
-#: the score that picks a person-day's province: the record with most active seconds, then the smallest code
-PROVINCE_SCORE = ("CASE WHEN province_code IS NOT NULL "
-                  "THEN active_seconds_n * 1000 + (999 - CAST(province_code AS INTEGER)) END")
-
-#: the largest BIGINT: a person-day's sums saturate there rather than overflow
-BIGINT_MAX = 2**63 - 1
-
-
-def _saturated(column: str) -> str:
-    """The sum of a BIGINT column (DuckDB sums integers as HUGEINT) as a BIGINT that cannot overflow."""
-    return f"CAST(least(sum({column}), {BIGINT_MAX}) AS BIGINT)"
 
 
 def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[str],
@@ -31,15 +19,7 @@ def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[
     if day_files is None:
         days = [r[0] for r in con.execute("SELECT DISTINCT day FROM fresh").fetchall()]
         day_files = store.files("person_day", source=source, days=days)
-    new_rows = f"""
-        SELECT platform, person, day, month, {_saturated("active_seconds_n")} AS active_seconds,
-               {_saturated("bytes_n")} AS bytes, {_saturated("sessions_n")} AS sessions,
-               {_saturated("installs_n")} AS installs,
-               bool_or(sessions_n > 0 OR active_seconds_n > 0) AS active,
-               arg_max(province_code, {PROVINCE_SCORE}) AS province,
-               max(CASE WHEN province_code IS NOT NULL THEN active_seconds_n END) AS province_seconds
-        FROM fresh GROUP BY platform, person, day, month
-    """
+    new_rows = PERSON_DAY_FROM_RECORDS
     merged = new_rows
     if day_files:  # one row per person-day: the new rows collapsed with those of the replaced files
         columns = ", ".join(PERSON_DAY_COLUMNS)

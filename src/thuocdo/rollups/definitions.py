@@ -35,6 +35,26 @@ FROM person_day_parts
 GROUP BY source, platform, person, day, month
 """
 
+#: the score that picks a person-day's province: the record with most active seconds, then the smallest code
+PROVINCE_SCORE = ("CASE WHEN province_code IS NOT NULL "
+                  "THEN active_seconds_n * 1000 + (999 - CAST(province_code AS INTEGER)) END")
+
+#: new records (``fresh``: person, platform, day, month, the typed measures ``*_n`` and ``province_code``) as one
+#: row per person-day: saturating sums (see :data:`PERSON_DAY_MERGE`), active when any record has sessions or
+#: active seconds, and the province of the record with the most active seconds with those seconds
+PERSON_DAY_FROM_RECORDS = f"""
+SELECT platform, person, day, month,
+       CAST(LEAST(SUM(CAST(active_seconds_n AS DECIMAL(38, 0))), 9223372036854775807) AS BIGINT) AS active_seconds,
+       CAST(LEAST(SUM(CAST(bytes_n AS DECIMAL(38, 0))), 9223372036854775807) AS BIGINT) AS bytes,
+       CAST(LEAST(SUM(CAST(sessions_n AS DECIMAL(38, 0))), 9223372036854775807) AS BIGINT) AS sessions,
+       CAST(LEAST(SUM(CAST(installs_n AS DECIMAL(38, 0))), 9223372036854775807) AS BIGINT) AS installs,
+       BOOL_OR(sessions_n > 0 OR active_seconds_n > 0) AS active,
+       ARG_MAX(province_code, {PROVINCE_SCORE}) AS province,
+       MAX(CASE WHEN province_code IS NOT NULL THEN active_seconds_n END) AS province_seconds
+FROM fresh
+GROUP BY platform, person, day, month
+"""
+
 PERSON_MONTH = """
 WITH agg AS (
     SELECT source, platform, person, month,

@@ -21,10 +21,11 @@ from sqlglot import exp
 
 from thuocdo.engines.base import Relations
 from thuocdo.engines.spark import SparkEngine, split_cte
-from thuocdo.rollups import sketches
+from thuocdo.rollups import lakehouse, sketches
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_MERGE, PERSON_MONTH, USAGE_MONTH
 from thuocdo.rollups.rebuild import person_day_files
 from thuocdo.store import StoreError
+from thuocdo.store.lakehouse import Lakehouse, table_name
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -46,8 +47,9 @@ class SparkRollups:
     name = "spark"
     dialect = "spark"
 
-    def __init__(self, engine: SparkEngine) -> None:
+    def __init__(self, engine: SparkEngine, *, lake: Lakehouse | None = None) -> None:
         self.engine = engine
+        self.lake = lake  # a lakehouse whose person_day table holds sources too (thuocdo.rollups.lakehouse)
         self.store = engine.store
         self.spark = engine.spark
         self._rollup: tuple[frozenset[str], str, DataFrame] | None = None
@@ -72,18 +74,23 @@ class SparkRollups:
             self.engine.view("person_day_parts", parts)
             parts = self.engine.sql(rollup_sql(PERSON_DAY_MERGE)).select(*PERSON_DAY_COLUMNS, "source")
         frames = [f for f in (whole, parts) if f is not None]
+        if self.lake is not None:
+            frames.append(lakehouse.person_day(self.spark, self.lake, months))
         if not frames:
             return self.engine.empty(f"{PERSON_DAY_SCHEMA}, source STRING")
         return reduce(lambda a, b: a.unionByName(b), frames)
 
     def _fingerprint(self, months: list[str]) -> str:
         """What the rollup of these months is built from: the listed person_day files and the weights batches."""
+        lake = ""
+        if self.lake is not None:  # the lakehouse's person_day table: its current snapshot
+            lake = str(lakehouse.current_snapshot(self.spark, table_name(self.lake, "person_day")))
         row = self.store.con.sql(
             "SELECT (SELECT md5(string_agg(path, ',' ORDER BY path)) FROM lake_files "
             "        WHERE dataset = 'person_day' AND list_contains($m, month)), "
             "       (SELECT md5(string_agg(DISTINCT batch_id, ',' ORDER BY batch_id)) FROM weights "
             "        WHERE list_contains($m, month))", params={"m": months}).fetchall()[0]
-        return f"{row[0]}/{row[1]}"
+        return f"{row[0]}/{row[1]}/{lake}"
 
     def prepare(self, months: Iterable[str]) -> None:
         """Register ``usage_month`` covering the months, rebuilt from person_day unless the rollup already built

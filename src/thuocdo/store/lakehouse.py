@@ -65,3 +65,56 @@ def iceberg_catalog(lake: Lakehouse) -> SqlCatalog:
     from pyiceberg.catalog.sql import SqlCatalog
 
     return SqlCatalog(lake.catalog, uri=lake.sqlalchemy_url, warehouse=lake.warehouse, **lake.s3_properties())
+
+
+#: the namespace of thuocdo's tables in the catalog
+NAMESPACE = "thuocdo"
+
+#: The lakehouse's tables (Iceberg, format 2), one definition for every engine that writes them.
+#:
+#: * ``usage_records``: every accepted usage record once, keyed by (source, day, k1, k2), the record key of
+#:   :mod:`thuocdo.ingest.usage`. It is the truth and the exactly-once gate: a batch enters it by one ``MERGE``
+#:   (insert where the key is not there), an atomic, conflict-checked commit of the table format.
+#: * ``person_day``: one row per source × platform × person × day, rebuilt from ``usage_records`` for the days a
+#:   commit touched (a late day costs a day); ``person_day_built`` says how many records each day was built from,
+#:   so a day left stale by an interrupted run is found and rebuilt by the next one.
+#: * ``quarantine``: every rejected line once per source and fingerprint, with its problems.
+#: * ``batches``: the ledger, one row per ingested file.
+TABLES: dict[str, str] = {
+    "usage_records": """(
+        source STRING NOT NULL, day DATE NOT NULL, k1 BIGINT NOT NULL, k2 BIGINT NOT NULL, person BIGINT NOT NULL,
+        platform STRING NOT NULL, active_seconds BIGINT NOT NULL, bytes BIGINT NOT NULL, sessions BIGINT NOT NULL,
+        installs BIGINT NOT NULL, province STRING, batch_id STRING NOT NULL)
+        USING iceberg PARTITIONED BY (source, day)""",
+    "person_day": """(
+        source STRING NOT NULL, platform STRING NOT NULL, person BIGINT NOT NULL, day DATE NOT NULL,
+        month STRING NOT NULL, active_seconds BIGINT, bytes BIGINT, sessions BIGINT, installs BIGINT,
+        active BOOLEAN, province STRING, province_seconds BIGINT)
+        USING iceberg PARTITIONED BY (source, day)""",
+    "person_day_built": "(source STRING NOT NULL, day DATE NOT NULL, records BIGINT NOT NULL) USING iceberg",
+    "quarantine": """(
+        batch_id STRING NOT NULL, source STRING NOT NULL, kind STRING NOT NULL, file STRING, line BIGINT,
+        record STRING, problems STRING NOT NULL, fingerprint STRING NOT NULL, created_at TIMESTAMP)
+        USING iceberg PARTITIONED BY (source)""",
+    "batches": """(
+        batch_id STRING NOT NULL, source STRING NOT NULL, kind STRING NOT NULL, file STRING NOT NULL,
+        file_sha256 STRING, rows_read BIGINT, stored BIGINT, duplicates BIGINT, rejected BIGINT,
+        error STRING, committed_at TIMESTAMP) USING iceberg""",
+}
+#: table properties: copy-on-write everywhere (a partition's record count is then exact in the metadata), and
+#: serializable isolation for merges (a concurrent commit of matching keys makes the later one fail and retry)
+TABLE_PROPERTIES = ("'format-version'='2', 'write.merge.mode'='copy-on-write', "
+                    "'write.merge.isolation-level'='serializable', 'write.update.mode'='copy-on-write', "
+                    "'write.delete.mode'='copy-on-write'")
+
+
+def table_name(lake: Lakehouse, table: str) -> str:
+    """A table's full name in Spark: ``CATALOG.thuocdo.TABLE``."""
+    return f"{lake.catalog}.{NAMESPACE}.{table}"
+
+
+def create_tables_sql(lake: Lakehouse) -> list[str]:
+    """Spark SQL creating the namespace and every table of :data:`TABLES` that does not exist yet."""
+    return [f"CREATE NAMESPACE IF NOT EXISTS {lake.catalog}.{NAMESPACE}"] + [
+        f"CREATE TABLE IF NOT EXISTS {table_name(lake, name)} {columns} "
+        f"TBLPROPERTIES ({TABLE_PROPERTIES})" for name, columns in TABLES.items()]

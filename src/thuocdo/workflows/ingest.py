@@ -13,6 +13,7 @@ from thuocdo.ingest.indicators import ingest_indicators
 from thuocdo.ingest.quarantine import problems_of
 from thuocdo.ingest.readers import InputError
 from thuocdo.ingest.results import BatchResult
+from thuocdo.ingest.spark_ingest import SparkIngestReport, ingest_usage_spark
 from thuocdo.ingest.usage import ingest_usage_file
 from thuocdo.ingest.weights import ingest_weights
 from thuocdo.store import Store
@@ -95,3 +96,20 @@ def ingest_file(store: Store, kind: str, path: Path, source: str, catalog: Catal
             [result.batch_id]).fetchall()
         result.problems = problems_of(rows)
     return result
+
+
+def ingest_spark(home: str | Path | None, paths: Sequence[str], source: str, *, master: str | None = None,
+                 on_step: Callable[[str], None] | None = None) -> SparkIngestReport:
+    """Usage files (local paths or ``s3://`` prefixes) ingested by Spark into the lakehouse of the home's cluster
+    (``thuocdo cluster up``), on its Spark master or on `master`."""
+    from thuocdo.engines.spark import lakehouse_session
+    from thuocdo.workflows.cluster import lakehouse, spark_master
+
+    lake = lakehouse(home)
+    with open_store(home) as store:
+        secret = store.secret
+    try:
+        spark = lakehouse_session(lake, master or spark_master(home))
+    except ImportError as exc:
+        raise InputError("--engine spark cần PySpark (pip install pyspark) và Java 17.") from exc
+    return ingest_usage_spark(spark, lake, paths, source, secret, on_step=on_step)
