@@ -100,7 +100,7 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
             # Spark starts the tasks' interpreter by its resolved path, outside a virtual environment: hand it
             # this one's packages (and thuocdo's own folder, for an editable install)
             settings["spark.executorEnv.PYTHONPATH"] = os.pathsep.join(_python_path())
-        if master.startswith("local"):  # a few cores: Spark's 200 shuffle partitions are 200 tiny tasks
+        if master.startswith("local") or _on_loopback(master):  # a few cores: 200 shuffle partitions are tiny tasks
             settings["spark.sql.shuffle.partitions"] = "8"
         settings |= dict(conf or {})
         log_option = f"-Dlog4j2.configurationFile=file:{_log_config()}"

@@ -37,7 +37,7 @@ from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.readers import InputError, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import check_usage
-from thuocdo.rollups.lakehouse import ensure_tables, rebuild_days, stale_days
+from thuocdo.rollups.lakehouse import ensure_tables, is_conflict, rebuild_days, stale_days
 from thuocdo.store.lakehouse import Lakehouse, table_name
 
 if TYPE_CHECKING:
@@ -199,12 +199,6 @@ def _task(settings: TaskSettings, batches: Iterator[pa.RecordBatch]) -> Iterator
 
 
 # -- the job (runs in the driver) --------------------------------------------------------------------------
-def _is_conflict(exc: Exception) -> bool:
-    text = str(exc)
-    return any(s in text for s in ("ValidationException", "CommitFailedException", "conflicting files",
-                                   "Found conflicting", "Cannot commit"))
-
-
 def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str], source: str, secret: bytes,
                        *, on_step: Callable[[str], None] | None = None) -> SparkIngestReport:
     """Ingest usage files (local or ``s3://``) into the lakehouse's tables for a source (see the module's doc)."""
@@ -262,7 +256,7 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
             spark.sql(merge)
             break
         except Exception as exc:
-            if attempt == MERGE_ATTEMPTS or not _is_conflict(exc):
+            if attempt == MERGE_ATTEMPTS or not is_conflict(exc):
                 raise
             time.sleep(min(0.2 * 2 ** attempt, 5.0))
     report.seconds["merge"] = time.monotonic() - started - sum(report.seconds.values())

@@ -14,6 +14,7 @@ uses, printed for Spark by SQLGlot.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,9 @@ import sqlglot
 from thuocdo.engines.spark import spark_sql
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_FROM_RECORDS
 from thuocdo.store.lakehouse import Lakehouse, create_tables_sql, table_name
+
+#: how often a rebuild that lost a race with a concurrent rebuild of the same days is run again
+REBUILD_ATTEMPTS = 8
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -65,9 +69,32 @@ def rebuild_days(spark: SparkSession, lake: Lakehouse, source: str, days: list[d
     if not days:
         return 0
     records, person_day = table_name(lake, "usage_records"), table_name(lake, "person_day")
-    snapshot = current_snapshot(spark, records)
-    if snapshot is None:
-        return 0
+    for attempt in range(1, REBUILD_ATTEMPTS + 1):
+        # the days' person_day partitions as they are now, before the records are read: a writer that replaces
+        # them in between makes this overwrite fail (its rows may be older than ours), and it is run again
+        before = current_snapshot(spark, person_day)
+        snapshot = current_snapshot(spark, records)
+        if snapshot is None:
+            return 0
+        try:
+            return _rebuild(spark, lake, source, days, snapshot, before)
+        except Exception as exc:
+            if attempt == REBUILD_ATTEMPTS or not is_conflict(exc):
+                raise
+            time.sleep(min(0.2 * 2 ** attempt, 5.0))
+    raise AssertionError("unreachable")
+
+
+def is_conflict(exc: Exception) -> bool:
+    """Whether a failed Iceberg commit lost a race with a concurrent commit (and may be run again)."""
+    text = str(exc)
+    return any(s in text for s in ("ValidationException", "CommitFailedException", "Found conflicting",
+                                   "Cannot commit", "conflicting files"))
+
+
+def _rebuild(spark: SparkSession, lake: Lakehouse, source: str, days: list[dt.date], snapshot: int,
+             before: int | None) -> int:
+    records, person_day = table_name(lake, "usage_records"), table_name(lake, "person_day")
     day_list = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
     spark.read.option("versionAsOf", snapshot).table(records).createOrReplaceTempView("lake_records_at")
     spark.sql(f"""
@@ -80,7 +107,10 @@ def rebuild_days(spark: SparkSession, lake: Lakehouse, source: str, days: list[d
 
     rows = rows.withColumn("source", F.lit(source)).select("source", *PERSON_DAY_COLUMNS)
     rows = rows.repartition("day").sortWithinPartitions("platform", "person")
-    rows.writeTo(person_day).overwritePartitions()
+    writer = rows.writeTo(person_day).option("isolation-level", "serializable")
+    if before is not None:
+        writer = writer.option("validate-from-snapshot-id", str(before))
+    writer.overwritePartitions()
     counts = spark.sql(f"""
         SELECT '{source.replace("'", "''")}' AS source, day, count(*) AS records FROM lake_records_at
         WHERE source = '{source.replace("'", "''")}' AND day IN ({day_list}) GROUP BY day

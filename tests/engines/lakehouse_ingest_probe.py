@@ -1,0 +1,45 @@
+"""A Spark application for tests/engines/test_lakehouse_ingest.py, in a process of its own (a lakehouse session
+needs a driver started with the Iceberg jars): the metric tables of the cases over the home's lakehouse, each
+written as Parquet to OUT/<period>_<by>.parquet, and the lakehouse's tables read back as Parquet too.
+
+Usage: python lakehouse_ingest_probe.py HOME OUT CASES_JSON
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from thuocdo.catalog import load_catalog
+from thuocdo.engines.spark import SparkEngine, lakehouse_session
+from thuocdo.metrics import query as mq
+from thuocdo.metrics.query import period_rows
+from thuocdo.rollups.spark import SparkRollups
+from thuocdo.store import Store
+from thuocdo.store.lakehouse import table_name
+from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows.cluster import lakehouse, spark_master
+
+
+def main(home: Path, out: Path, cases: list[tuple[str, str]]) -> None:
+    lake = lakehouse(home)
+    spark = lakehouse_session(lake, spark_master(home))
+    months = sorted({row[1] for period, by in cases
+                     for row in period_rows(metric_workflow.metric_request(period, by))})
+    with Store(home, read_only=True) as store:
+        engine = SparkRollups(SparkEngine(store, spark), lake=lake)
+        engine.prepare(months)
+        for period, by in cases:
+            request = metric_workflow.metric_request(period, by)
+            table = engine.run(mq.build(request), metric_workflow.relations(load_catalog(), request))
+            pq.write_table(table, out / f"{period}_{by}.parquet")
+    for name in ("usage_records", "person_day", "quarantine", "batches"):
+        pq.write_table(spark.table(table_name(lake, name)).toArrow(), out / f"table_{name}.parquet")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]), [tuple(c) for c in json.loads(sys.argv[3])])

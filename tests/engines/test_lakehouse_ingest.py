@@ -1,0 +1,285 @@
+"""Usage ingestion on Spark into the lakehouse (Iceberg on the object store, the cluster's PostgreSQL catalog), on
+the two-worker cluster of `thuocdo cluster up`, held against DuckDB ingestion of the same files:
+
+* the engines' fixture (two sources, CSV and NDJSON, bad rows, duplicates): the same batch results, the same
+  quarantine (file, line, reasons), byte-identical person keys, and the same metrics (DuckDB, itself held against
+  the independent reference in test_cross_engine.py, and the reference directly);
+* two writers at once, one of them sending the same file twice at the same moment: every record once;
+* the driver killed (``kill -9``) at several points, then the same command again: nothing lost, nothing doubled;
+* a late file touches only its own day's person-days.
+
+Every Spark application runs in a process of its own (lakehouse_ingest_driver.py, lakehouse_ingest_probe.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests import reference
+from tests.conftest import Cli, write
+from tests.engines.conftest import require_spark
+from tests.random_fixture import FIXTURE_PLATFORMS, make_fixture, to_csv_text, to_ndjson_text, weights_to_csv_text
+from tests.test_engine_vs_reference import COMPARED, RENAMED, accepted, resolve_province
+from thuocdo.catalog import load_catalog
+from thuocdo.engines.duckdb import DuckDBEngine
+from thuocdo.metrics import query as mq
+from thuocdo.store import Store
+from thuocdo.workflows import metrics as metric_workflow
+
+pytestmark = pytest.mark.cluster
+
+HERE = Path(__file__).parent
+DRIVER, PROBE = HERE / "lakehouse_ingest_driver.py", HERE / "lakehouse_ingest_probe.py"
+CASES = [("2022-Q1", "platform"), ("2022-Q1", "province"), ("2022-03", "platform"), ("2021-12", "province"),
+         ("2022-03", "category")]
+RELATIVE = 1e-9
+
+
+def _env() -> dict[str, str]:
+    return os.environ | {"PYTHONPATH": os.pathsep.join([str(HERE.parent.parent), *sys.path])}
+
+
+def spark_ingest(home: Path, source: str, *files: Path) -> dict[str, Any]:
+    """Run the driver to the end; its results."""
+    done = subprocess.run([sys.executable, str(DRIVER), str(home), source, *map(str, files)], capture_output=True,
+                          text=True, env=_env(), timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def killed_ingest(home: Path, source: str, file: Path, step: str, delay: float) -> list[str]:
+    """Start the driver and kill it (its JVM too) `delay` seconds after it announces `step`; the steps seen."""
+    process = subprocess.Popen([sys.executable, str(DRIVER), str(home), source, str(file)], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, env=_env(), start_new_session=True)
+    seen = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        message = json.loads(line)
+        if "step" in message:
+            seen.append(message["step"])
+            if message["step"] == step:
+                time.sleep(delay)
+                break
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return seen
+
+
+def probe(home: Path, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, str(PROBE), str(home), str(out), json.dumps(CASES)], capture_output=True,
+                          text=True, env=_env(), timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def duckdb_results(home: Path) -> dict[tuple[str, str], pa.Table]:
+    catalog = load_catalog()
+    with Store(home, read_only=True) as store:
+        engine = DuckDBEngine(store)
+        results = {}
+        for period, by in CASES:
+            request = metric_workflow.metric_request(period, by)
+            results[(period, by)] = engine.run(mq.build(request), metric_workflow.relations(catalog, request))
+    return results
+
+
+def close(a: object, b: object) -> bool:
+    none_a = a is None or (isinstance(a, float) and math.isnan(a))
+    none_b = b is None or (isinstance(b, float) and math.isnan(b))
+    if none_a or none_b:
+        return none_a and none_b
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return math.isclose(float(a), float(b), rel_tol=RELATIVE, abs_tol=RELATIVE)  # type: ignore[arg-type]
+
+
+def assert_same_tables(spark: pa.Table, duck: pa.Table, where: str) -> None:
+    assert spark.schema.names == duck.schema.names, where
+    assert spark.num_rows == duck.num_rows > 0, where
+    for d, s in zip(duck.to_pylist(), spark.to_pylist(), strict=True):
+        for column, value in d.items():
+            assert close(s[column], value), f"{where} {column}: spark {s[column]} ≠ duckdb {value} ({d})"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A lakehouse home with its cluster running, for the module."""
+    require_spark()
+    home = tmp_path_factory.mktemp("lakehouse") / "home"
+    cli = Cli(home)
+    with Store(home):  # the store's secret, shared by twin homes
+        pass
+    up = cli("cluster", "up", "--workers", "2")
+    assert up.exit_code == 0, up.stderr
+    try:
+        yield home
+    finally:
+        cli("cluster", "down")
+
+
+def twin_home(lake_home: Path, path: Path) -> Path:
+    """An embedded home with the lakehouse home's secret (so that both give the same person keys)."""
+    path.mkdir(parents=True)
+    shutil.copy2(lake_home / "secret.key", path / "secret.key")
+    return path
+
+
+@pytest.fixture(scope="module")
+def fixture_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("lakehouse-files")
+    fx = make_fixture(seed=20220401, n_records=3000)
+    a, b = fx.records_by_source["panel-a"], fx.records_by_source["telco-b"]
+    return {
+        "weights": write(tmp / "w.csv", weights_to_csv_text(fx.weights_by_source["panel-a"])),
+        "a": [write(tmp / "a1.csv", to_csv_text(a[: len(a) // 2])),
+              write(tmp / "a2.csv", to_csv_text(a[len(a) // 2:]))],
+        "b": write(tmp / "b.ndjson", to_ndjson_text(b)),
+        "records": {s: accepted(r) for s, r in fx.records_by_source.items()},
+        "weights_rows": fx.weights_by_source,
+    }
+
+
+def test_spark_ingestion_equals_duckdb_ingestion_and_the_reference(cluster: Path, fixture_files: dict[str, Any],
+                                                                    tmp_path: Path) -> None:
+    duck = twin_home(cluster, tmp_path / "duck")
+    for home in (cluster, duck):
+        assert Cli(home)("ingest", "weights", fixture_files["weights"], "--source", "panel-a").exit_code == 0
+    ran = [spark_ingest(cluster, "panel-a", *fixture_files["a"]), spark_ingest(cluster, "telco-b", fixture_files["b"])]
+    cli = Cli(duck)
+    for source, files in (("panel-a", fixture_files["a"]), ("telco-b", [fixture_files["b"]])):
+        assert cli("ingest", "usage", *files, "--source", source).exit_code in (0, 1)
+    with Store(duck, read_only=True) as store:
+        batches = store.con.sql("SELECT file, rows_read, stored, duplicates, rejected FROM batches "
+                                "WHERE kind = 'usage' ORDER BY committed_at").fetchall()
+        quarantine = store.con.sql("SELECT source, file, line, problems FROM quarantine "
+                                   "WHERE kind = 'usage'").fetchall()
+        persons = store.con.sql("SELECT DISTINCT source, person FROM read_parquet($f, hive_partitioning = true)",
+                                params={"f": store.files("person_day")}).fetchall()
+    # the same batch results, file by file
+    got = [(r["file"], r["rows_read"], r["stored"], r["duplicates"], r["rejected"])
+           for run in ran for r in run["results"]]
+    assert got == [tuple(b) for b in batches] and len(got) == 3
+    assert sum(r[3] for r in got) > 0 and sum(r[4] for r in got) > 0  # the fixture has duplicates and bad rows
+
+    out = probe(cluster, tmp_path / "probe")
+    lake_quarantine = pq.read_table(out / "table_quarantine.parquet").to_pylist()
+    assert sorted((q["source"], q["file"], q["line"], q["problems"]) for q in lake_quarantine) == sorted(quarantine)
+    records = pq.read_table(out / "table_usage_records.parquet")
+    assert set(zip(records["source"].to_pylist(), records["person"].to_pylist(), strict=True)) == set(persons)
+
+    expected = duckdb_results(duck)
+    catalog = load_catalog()
+    for period, by in CASES:
+        spark_table = pq.read_table(out / f"{period}_{by}.parquet")
+        assert_same_tables(spark_table, expected[(period, by)], f"{period} {by}")
+        if by == "category":
+            continue
+        reference_table = reference.reference_metrics(
+            fixture_files["records"], fixture_files["weights_rows"], period, resolve_platform=catalog.resolve_platform,
+            resolve_province=resolve_province, platform_info=FIXTURE_PLATFORMS, by_province=by == "province")
+        keys = ["source", "platform"] + (["province"] if by == "province" else [])
+        rows = {tuple(r[k] for k in keys): r for r in spark_table.to_pylist() if r.get("basis", "records") == "records"}
+        for e in reference_table.to_dict("records"):
+            key = tuple(None if (isinstance(e[k], float) and math.isnan(e[k])) else e[k] for k in keys)
+            for column in COMPARED + list(RENAMED):
+                assert close(rows[key][RENAMED.get(column, column)], e[column]), (period, key, column)
+
+
+def small_file(path: Path, seed: int, n: int = 2000, days: tuple[int, ...] = (1, 2, 3)) -> Path:
+    """Usage records of 2022-03 on a few days, 150 persons, with two bad rows and a repeated record."""
+    rng = random.Random(seed)
+    platforms = ["zalo", "facebook", "tiktok", "youtube", "shopee"]
+    lines = ["record_id,user_id,platform,time,active_seconds,bytes,sessions,province"]
+    for i in range(n):
+        day = rng.choice(days)
+        lines.append(f"s{seed}-{i},u{rng.randrange(150)},{rng.choice(platforms)},2022-03-{day:02d}T"
+                     f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:00+07:00,{rng.randrange(3600)},"
+                     f"{rng.randrange(10**8)},{rng.randrange(1, 5)},{rng.choice(['01', '79', '48', ''])}")
+    lines.append(lines[5])  # the same record twice in the file
+    lines.append(f"s{seed}-bad1,u1,không-có,2022-03-01T10:00:00+07:00,10,10,1,01")
+    lines.append(f"s{seed}-bad2,u2,zalo,2022-13-01,10,10,1,01")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def lake_metrics(home: Path, out: Path, source: str) -> list[dict[str, Any]]:
+    table = pq.read_table(probe(home, out) / "2022-03_platform.parquet")
+    return [r for r in table.to_pylist() if r["source"] == source]
+
+
+def duck_metrics(home: Path, source: str) -> list[dict[str, Any]]:
+    return [r for r in duckdb_results(home)[("2022-03", "platform")].to_pylist() if r["source"] == source]
+
+
+def assert_same_rows(spark: list[dict[str, Any]], duck: list[dict[str, Any]]) -> None:
+    assert len(spark) == len(duck) > 0
+    for s, d in zip(spark, duck, strict=True):
+        assert all(close(s[c], v) for c, v in d.items()), (s, d)
+
+
+def test_concurrent_writers_store_every_record_once(cluster: Path, tmp_path: Path) -> None:
+    """Three drivers at once: the same file twice into one source, another file into another source."""
+    one, other = small_file(tmp_path / "one.csv", 1), small_file(tmp_path / "other.csv", 2)
+    runs = [(cluster, "conc-a", one), (cluster, "conc-a", one), (cluster, "conc-b", other)]
+    processes = [subprocess.Popen([sys.executable, str(DRIVER), str(h), s, str(f)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=_env()) for h, s, f in runs]
+    outputs = [p.communicate(timeout=900) for p in processes]
+    assert all(p.returncode == 0 for p in processes), [o[1][-2000:] for o in outputs]
+    results = [json.loads(o[0].strip().splitlines()[-1])["results"][0] for o in outputs]
+    duck = twin_home(cluster, tmp_path / "duck")
+    for source, file in (("conc-a", one), ("conc-b", other)):
+        assert Cli(duck)("ingest", "usage", file, "--source", source).exit_code in (0, 1)
+    with Store(duck, read_only=True) as store:
+        stored = dict(store.con.sql("SELECT source, sum(stored) FROM batches GROUP BY source").fetchall())
+    # the two deliveries of the same file: one stored it, the other found every record there
+    assert sorted(r["stored"] for r in results[:2]) == [0, stored["conc-a"]]
+    assert results[2]["stored"] == stored["conc-b"]
+    out = tmp_path / "probe"
+    for source in ("conc-a", "conc-b"):
+        assert_same_rows(lake_metrics(cluster, out, source), duck_metrics(duck, source))
+    records = pq.read_table(out / "table_usage_records.parquet").to_pylist()
+    assert sum(r["source"] == "conc-a" for r in records) == stored["conc-a"]
+
+
+@pytest.mark.parametrize(("step", "delay"), [("ghi bản ghi", 1.0), ("cập nhật người-ngày", 0.5)],
+                         ids=["during-the-merge", "during-the-person-days"])
+def test_a_killed_driver_then_the_same_command_loses_and_doubles_nothing(cluster: Path, tmp_path: Path, step: str,
+                                                                        delay: float) -> None:
+    source = f"kill-{len(step)}"
+    file = small_file(tmp_path / "late.csv", 3)
+    seen = killed_ingest(cluster, source, file, step, delay)
+    assert step in seen
+    again = spark_ingest(cluster, source, file)
+    duck = twin_home(cluster, tmp_path / "duck")
+    assert Cli(duck)("ingest", "usage", file, "--source", source).exit_code in (0, 1)
+    with Store(duck, read_only=True) as store:
+        stored = store.con.sql("SELECT sum(stored), sum(rejected) FROM batches").fetchall()[0]
+    out = tmp_path / "probe"
+    assert_same_rows(lake_metrics(cluster, out, source), duck_metrics(duck, source))
+    records = pq.read_table(out / "table_usage_records.parquet").to_pylist()
+    assert sum(r["source"] == source for r in records) == stored[0]
+    assert again["results"][0]["stored"] in (0, stored[0]) and again["results"][0]["rejected"] == stored[1]
+
+
+def test_a_late_file_rebuilds_only_its_days(cluster: Path, tmp_path: Path) -> None:
+    first = spark_ingest(cluster, "late", small_file(tmp_path / "march.csv", 4, days=(1, 2, 3, 4, 5)))
+    assert first["days_rebuilt"] == 5
+    late = spark_ingest(cluster, "late", small_file(tmp_path / "late.csv", 5, n=50, days=(2,)))
+    assert late["results"][0]["stored"] == 50 and late["days_rebuilt"] == 1
