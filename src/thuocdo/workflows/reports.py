@@ -127,12 +127,17 @@ def _computed(home: Path | None, year: int) -> tuple[list[dict[str, object]], li
     return out, index_workflow.computed_from(home, y)
 
 
-def _period_true_names(rows: list[dict[str, object]], units: str, year: int) -> list[dict[str, object]]:
-    """Province names as they were: at the end of the assessed year (63 units), from 01/07/2025 (34 units)."""
+def naming_day(year: int, units: str) -> dt.date:
+    """The day whose names an index year's provinces take: the end of the assessed year for the 63 units; for
+    the 34 units, which exist from 01/07/2025, that day or 01/07/2025, whichever is later."""
+    return dt.date(year, 12, 31) if units == "63" else max(dt.date(year, 12, 31), REORGANISATION_DATE)
+
+
+def period_true_names(rows: list[dict[str, object]], units: str, year: int) -> list[dict[str, object]]:
+    """Province names as they were (:func:`naming_day`), in the rows' ``name`` (keyed by ``entity``)."""
     catalog = load_catalog()
-    day = dt.date(year, 12, 31) if units == "63" else max(dt.date(year, 12, 31), REORGANISATION_DATE)
     level = "old" if units == "63" else "new"
-    return [{**r, "name": catalog.province_name(str(r["entity"]), day, level)} for r in rows]
+    return [{**r, "name": catalog.province_name(str(r["entity"]), naming_day(year, units), level)} for r in rows]
 
 
 def scorecard_inputs(home: Path | None, year: int, framework: str | None = None, runs: int = SCORECARD_RUNS,
@@ -153,7 +158,7 @@ def scorecard_inputs(home: Path | None, year: int, framework: str | None = None,
             continue
         views = [(v.code, v.label_vi) for v in run.level.views]
         merged = bool((run.current.merged_from > 1).any())
-        rows = _period_true_names(index_table(run).to_pylist(), units, year)
+        rows = period_true_names(index_table(run).to_pylist(), units, year)
         rankings.append(Ranking(units, rows, run.level.decimals, views, merged))
     if run is None:
         raise ReportRequestError(f"Chưa có giá trị chỉ số cấp tỉnh của {framework_id} cho năm {year}: nạp bằng "
