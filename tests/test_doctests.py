@@ -9,7 +9,7 @@ import pytest
 
 MODULES = ["thuocdo.model.periods", "thuocdo.model.tree", "thuocdo.model.sources", "thuocdo.store.sql",
            "thuocdo.indices.tree", "thuocdo.reports.vietnamese", "thuocdo.ingest.pseudonymise",
-           "thuocdo.catalog.names"]
+           "thuocdo.catalog.names", "thuocdo.web.dashboard.names"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -225,6 +225,24 @@ def test_platform_fields(catalog: Catalog) -> None:
         catalog.platform("nope")
 
 
+# the first day each new name was in use, from the press of the day (platform_names.csv cites it):
+# X's name and logo went live on 24/07/2023 (announced on 23/07/2023); Google began rolling Google Wallet out,
+# renaming the Google Pay app, on 18/07/2022
+RENAMES = (("x", dt.date(2023, 7, 24), "Twitter", "X (Twitter)"),
+           ("google-wallet", dt.date(2022, 7, 18), "Google Pay", "Google Wallet"))
+
+
+@pytest.mark.parametrize(("platform_id", "first_day", "before", "after"), RENAMES)
+def test_platform_names_change_on_the_day_the_new_name_went_live(catalog: Catalog, platform_id: str,
+                                                                   first_day: dt.date, before: str,
+                                                                   after: str) -> None:
+    day_before = first_day - dt.timedelta(days=1)
+    assert catalog.platform_name(platform_id, day_before) == before
+    assert catalog.platform_name(platform_id, first_day) == after
+    assert catalog.platform_name(platform_id, dt.date(2022, 3, 31)) == before  # the demo's quarter I/2022
+    assert catalog.platform_name(platform_id, dt.date(2025, 12, 31)) == after == catalog.platform(platform_id).name
+
+
 def test_categories(catalog: Catalog) -> None:
     by_id = {c.id: c for c in catalog.categories}
     programme = {"communication", "mobility", "ecommerce", "news", "education", "health", "travel",

@@ -10,6 +10,7 @@ import pytest
 from docx import Document
 from docx.shared import Mm
 
+from tests.conftest import Cli
 from thuocdo.reports.render import to_html, to_markdown
 from thuocdo.workflows.reports import write_reports
 
@@ -121,3 +122,21 @@ def test_report_command(store: Path, tmp_path: Path) -> None:
     assert month.exit_code == 2 and "báo cáo lập theo quý" in month.output
     bad = runner.invoke(app, ["--home", str(store), "report", "--period", "2022-Q1", "--format", "odt"])
     assert bad.exit_code == 2 and "Định dạng không hỗ trợ" in bad.output
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (("--date", "2022-02-30"), "Ngày ban hành '2022-02-30' không hợp lệ: dùng dạng YYYY-MM-DD, ví dụ 2025-07-15."),
+    (("--date", "20220415"), "Ngày ban hành '20220415' không hợp lệ: dùng dạng YYYY-MM-DD, ví dụ 2025-07-15."),
+    (("--date", "2022-03-31"), "Ngày ban hành 31/3/2022 không sau kỳ báo cáo (kết thúc ngày 31/3/2022)."),
+    (("--issuer", "bo-xyz"), "Không có cơ quan ban hành 'bo-xyz' (có: bo-tttt, bo-khcn)."),
+    (("--issuer", "bo-khcn"),  # dated 01/04/2022 by default, before the ministry took the role on 01/03/2025
+     "Bộ Khoa học và Công nghệ không ban hành báo cáo này vào ngày 01/4/2022 (từ ngày 01/3/2025)."),
+    (("--signer", "A" * 121), "Họ và tên người ký dài 121 ký tự: tối đa 120."),
+])
+def test_report_command_checks_the_issue_options(store: Path, tmp_path: Path, options: tuple[str, str],
+                                                 message: str) -> None:
+    """The same checks and messages as the API's report downloads (tests/web/test_api.py)."""
+    result = Cli(store)("report", "--period", "2022-Q1", "--format", "md", "--output", tmp_path / "out", *options)
+    assert result.exit_code == 2
+    assert " ".join(result.stderr.split()) == f"Lỗi: {message}"  # as wrapped on the terminal
+    assert not (tmp_path / "out").exists()

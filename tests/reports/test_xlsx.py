@@ -11,11 +11,13 @@ import unicodedata
 from pathlib import Path
 
 import openpyxl
+import pyarrow as pa
 import pytest
 
 from tests.conftest import Cli, write
 from tests.reports.report_fixture import write_fixture
 from thuocdo.catalog.frameworks import load_framework
+from thuocdo.reports.tabular import write_xlsx
 from thuocdo.workflows import ingest as ingest_workflow
 
 
@@ -101,3 +103,43 @@ def test_xlsx_needs_an_output_file(home: Path, name: str) -> None:
     assert result.exit_code == 2
     assert "--format xlsx ghi ra tệp: cần --output TỆP" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_column_has_a_vietnamese_title(home: Path, tmp_path: Path, name: str) -> None:
+    path = tmp_path / f"{name}.xlsx"
+    assert Cli(home)(*COMMANDS[name], "--format", "xlsx", "--output", path).exit_code == 0
+    titles = dict(openpyxl.load_workbook(path)["Tên cột"].iter_rows(min_row=2, values_only=True))
+    untitled = [c for c, title in titles.items() if title == c]
+    assert not untitled  # a column named only by its identifier would reach the analyst in English
+
+
+def test_titles_of_the_targets_newer_columns(home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    assert Cli(home)(*COMMANDS["targets"], "--format", "xlsx", "--output", path).exit_code == 0
+    titles = dict(openpyxl.load_workbook(path)["Tên cột"].iter_rows(min_row=2, values_only=True))
+    assert titles["actual_source"] == "Nguồn của giá trị thực tế"
+    assert titles["actual_evidence"] == "Minh chứng của giá trị thực tế"
+    assert titles["gap_relative"] == "Còn thiếu, tương đối (mục tiêu ÷ thực tế − 1; chỉ tiêu là số lượng)"
+    assert titles["trend_points"] == "Số năm có số liệu trong xu hướng"
+    assert titles["trend_from"] == "Năm đầu của xu hướng"
+    assert titles["pace_unit"].startswith("Đơn vị tốc độ (points: điểm phần trăm mỗi năm; relative: ")
+    assert titles["series"] == "Các giá trị đã dùng (năm=giá trị)"
+    assert titles["source"] == "Văn bản đặt mục tiêu"  # the document that set the target, not a data source
+
+
+def test_titles_of_the_disclosure_columns(tmp_path: Path) -> None:
+    """The columns a visitor's table carries (API): why a cell is withheld, how many platforms a total leaves out."""
+    table = pa.table({"platform": ["zalo"], "suppressed": [True], "suppression": ["complementary"],
+                      "withheld": [2], "smartphone_users": [78_000_000.0], "penetration": [0.5]})
+    path = tmp_path / "d.xlsx"
+    write_xlsx(table, path)
+    titles = dict(openpyxl.load_workbook(path)["Tên cột"].iter_rows(min_row=2, values_only=True))
+    assert titles["suppression"] == ("Lý do không công bố (small_sample: dưới 20 người trong mẫu; complementary: ẩn "
+                                     "bổ sung để không thể suy ra số liệu không công bố khác)")
+    assert titles["withheld"] == "Số nền tảng không công bố, không được cộng vào tổng"
+    assert titles["suppressed"] == "Không công bố (lý do ở cột suppression)"
+    assert titles["smartphone_users"] == ("Số người sử dụng Internet trên điện thoại di động, mọi lứa tuổi (tổng thể "
+                                          "của bảng mẫu)")
+    assert titles["penetration"] == "Tỷ lệ thâm nhập (MAU ÷ số người sử dụng Internet trên điện thoại di động)"
+    assert all(unicodedata.is_normalized("NFC", t) for t in titles.values())

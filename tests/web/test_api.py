@@ -219,6 +219,67 @@ def test_report_downloads(served: Served) -> None:
     assert served.client.get("/api/v1/reports/2022-Q2/md", headers=served.headers("analyst")).status_code == 404
 
 
+REPORT = "/api/v1/reports/2022-Q1/md"
+
+
+def test_report_issue_options(served: Served) -> None:
+    """`issuer`, `signer`, `signer_title` and `date` do what `thuocdo report`'s options do; each set of options
+    is its own copy, and the default report stays as it was."""
+    post(served, BATCH)
+    served.service.access.publish("2022-Q1")
+    default = served.client.get(REPORT)
+    assert default.status_code == 200, default.text
+    assert "*Hà Nội, ngày 01 tháng 4 năm 2022*" in default.text  # the day after the quarter
+    assert default.text.startswith("BỘ THÔNG TIN VÀ TRUYỀN THÔNG")  # the body in that role on 01/04/2022
+    signed = served.client.get(REPORT, params={"signer": "Nguyễn Văn A", "signer_title": "KT. BỘ TRƯỞNG / THỨ TRƯỞNG",
+                                               "date": "2022-04-15"})
+    assert signed.status_code == 200, signed.text
+    assert "*Hà Nội, ngày 15 tháng 4 năm 2022*" in signed.text
+    assert "**KT. BỘ TRƯỞNG**<br>\n**THỨ TRƯỞNG**<br>\n**Nguyễn Văn A**" in signed.text  # authority / title, name
+    assert "Nguyễn Văn A" not in default.text
+    assert served.client.get(REPORT).text == default.text  # the default copy is kept, not overwritten
+    later = served.client.get(REPORT, params={"issuer": "bo-khcn", "date": "2025-04-01"})
+    assert later.status_code == 200, later.text
+    assert later.text.startswith("**BỘ KHOA HỌC VÀ CÔNG NGHỆ**<br>\nSố: …/BC-BKHCN")  # no standing-body line
+    assert "*Hà Nội, ngày 01 tháng 4 năm 2025*" in later.text
+
+
+@pytest.mark.parametrize(("params", "detail"), [
+    ({"date": "2022-02-30"}, "Ngày ban hành '2022-02-30' không hợp lệ: dùng dạng YYYY-MM-DD, ví dụ 2025-07-15."),
+    ({"date": "2022-03-31"}, "Ngày ban hành 31/3/2022 không sau kỳ báo cáo (kết thúc ngày 31/3/2022)."),
+    ({"issuer": "bo-xyz"}, "Không có cơ quan ban hành 'bo-xyz' (có: bo-tttt, bo-khcn)."),
+    ({"issuer": "bo-khcn"},  # by default dated 01/04/2022, before the ministry took the role on 01/03/2025
+     "Bộ Khoa học và Công nghệ không ban hành báo cáo này vào ngày 01/4/2022 (từ ngày 01/3/2025)."),
+    ({"issuer": "bo-tttt", "date": "2025-04-01"},
+     "Bộ Thông tin và Truyền thông không ban hành báo cáo này vào ngày 01/4/2025 (đến hết ngày 28/2/2025)."),
+])
+def test_report_issue_options_that_cannot_be(served: Served, params: dict[str, str], detail: str) -> None:
+    post(served, BATCH)
+    served.service.access.publish("2022-Q1")
+    r = served.client.get(REPORT, params=params)
+    assert r.status_code == 422, r.text
+    assert r.json() == {"detail": detail, "problems": []}
+
+
+def test_report_issue_options_against_the_schema(served: Served) -> None:
+    served.service.access.publish("2022-Q1")
+    for params, field in (({"date": "15/04/2022"}, "date"), ({"signer": "A" * 121}, "signer"),
+                          ({"signer_title": "T" * 121}, "signer_title")):
+        r = served.client.get(REPORT, params=params)
+        assert r.status_code == 422, r.text
+        assert [p["field"] for p in r.json()["problems"]] == [field]
+    operation = served.client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/reports/{period}/{fmt}"]["get"]
+    query = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+    assert sorted(query) == ["date", "issuer", "signer", "signer_title"]
+    assert query["issuer"]["schema"]["enum"] == ["bo-tttt", "bo-khcn"]
+    assert query["date"]["schema"]["format"] == "date"
+    assert query["signer"]["schema"]["maxLength"] == 120
+    assert "bo-khcn (Bộ Khoa học và Công nghệ, từ 01/3/2025)" in query["issuer"]["description"]
+    assert query["signer_title"]["description"] == ("Chức vụ người ký, ví dụ \"THỨ TRƯỞNG\" hoặc "
+                                                    "\"KT. BỘ TRƯỞNG / THỨ TRƯỞNG\".")
+    assert "422" in operation["responses"]
+
+
 def test_an_entity_submits_its_own_indicator_values(served: Served) -> None:
     rows = [{"indicator": "dti_awareness", "period": "2024", "value": 0.8125, "self_score": 0.9,
              "council_score": 0.8125, "evidence": "Nghị quyết số 05"},

@@ -104,7 +104,13 @@ class Catalog:
         return None if users is None or not national else users * anchor_users / national
 
     def platform_name(self, platform_id: str, on: dt.date) -> str:
-        """The platform's name on a day (X was "Twitter" before 24/07/2023); the catalog's name otherwise."""
+        """The platform's name on a day, from ``platform_names.csv``; the catalog's name otherwise.
+
+        The dates are the first day a new name was in use (the file's ``source`` column cites the press of the
+        day): X was "Twitter" until 23/07/2023 (the rename was announced on 23/07/2023, the X name and logo went
+        live on 24/07/2023); Google Wallet was "Google Pay" until 17/07/2022 (Google began rolling Wallet out as
+        an update of the Google Pay app on 18/07/2022).
+        """
         dated = name_on(self._platform_names, platform_id, on)
         return dated.name if dated is not None else self.platform(platform_id).name
 

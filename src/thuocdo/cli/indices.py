@@ -19,7 +19,7 @@ from thuocdo.indices.targets import UNIT_VI
 from thuocdo.indices.usage import INDICATORS as COMPUTED_INDICATORS
 from thuocdo.reports.glossary import source_label
 from thuocdo.reports.scorecard import pace, target_gap
-from thuocdo.reports.tabular import write_table
+from thuocdo.reports.tabular import TARGET_TITLES, write_table
 from thuocdo.reports.vietnamese import format_number
 from thuocdo.workflows import indices as workflow
 
@@ -125,7 +125,7 @@ def targets_command(
     """Bảng mục tiêu quốc gia: thực tế, mục tiêu, mức đạt, khoảng cách, tăng trưởng cần mỗi năm, trạng thái."""
     needs_output(fmt, output)
     table = workflow.targets(home(ctx), year)
-    _write(table, fmt, output, _targets_rich(year, table))
+    _write(table, fmt, output, _targets_rich(year, table), TARGET_TITLES)
 
 
 def _value(v: float | None, unit: str) -> str:

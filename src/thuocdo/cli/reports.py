@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,35 +10,28 @@ import typer
 from thuocdo.catalog.frameworks import FrameworkError
 from thuocdo.cli.common import fail, home, out
 from thuocdo.model.periods import PeriodError
-from thuocdo.reports.issuance import IssueSettings
 from thuocdo.reports.render import FORMATS, RenderError
-from thuocdo.workflows.reports import SCORECARD_RUNS, ReportRequestError, write_reports, write_scorecard
+from thuocdo.workflows.reports import (
+    DATE_HELP,
+    ISSUER_HELP,
+    SCORECARD_RUNS,
+    SIGNER_HELP,
+    SIGNER_TITLE_HELP,
+    ReportRequestError,
+    issue_settings,
+    write_reports,
+    write_scorecard,
+)
 
 FormatsOption = Annotated[str, typer.Option(
     "--format", help="Các định dạng, cách nhau bởi dấu phẩy: md, html, docx, pdf.")]
 ReportDirOption = Annotated[Path, typer.Option("--output", help="Thư mục ghi báo cáo.")]
-IssuerOption = Annotated[str | None, typer.Option(
-    "--issuer", help="Cơ quan ban hành: bo-tttt (Bộ Thông tin và Truyền thông, đến 28/02/2025) hoặc bo-khcn (Bộ Khoa "
-                     "học và Công nghệ, từ 01/3/2025); mặc định: cơ quan có chức năng này vào ngày ban hành.")]
-SignerOption = Annotated[str, typer.Option("--signer", help="Họ và tên người ký (mặc định: để trống để ký tay).")]
-SignerTitleOption = Annotated[str, typer.Option(
-    "--signer-title", help="Chức vụ người ký, ví dụ \"THỨ TRƯỞNG\" hoặc \"KT. BỘ TRƯỞNG / THỨ TRƯỞNG\".")]
-DateOption = Annotated[str | None, typer.Option(
-    "--date", help="Ngày ban hành, dạng YYYY-MM-DD (mặc định: ngày sau kỳ báo cáo, hoặc ngày của văn bản mới nhất "
-                   "được trích dẫn nếu muộn hơn).")]
+IssuerOption = Annotated[str | None, typer.Option("--issuer", help=ISSUER_HELP)]
+SignerOption = Annotated[str, typer.Option("--signer", help=SIGNER_HELP)]
+SignerTitleOption = Annotated[str, typer.Option("--signer-title", help=SIGNER_TITLE_HELP)]
+DateOption = Annotated[str | None, typer.Option("--date", help=DATE_HELP)]
 #: the default of --format: every format
 ALL_FORMATS = ",".join(FORMATS)
-
-
-def issue_settings(issuer: str | None, signer: str, signer_title: str, date: str | None) -> IssueSettings:
-    day = None
-    if date is not None:
-        try:
-            day = dt.date.fromisoformat(date.strip())
-        except ValueError as exc:
-            raise ReportRequestError(f"Ngày ban hành '{date}' không hợp lệ: dùng dạng YYYY-MM-DD, ví dụ "
-                                     "2025-07-15.") from exc
-    return IssueSettings(issuer=issuer, date=day, signer_name=signer, signer_title=signer_title)
 
 
 def parse_formats(text: str) -> list[str]:

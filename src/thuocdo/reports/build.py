@@ -49,19 +49,28 @@ def report_title(period: str) -> str:
     return f"Đo lường hoạt động của người dân trên các nền tảng số Việt Nam {format_quarter(period)}"
 
 
+def name_as_of(catalog: Catalog, platform_id: str, period: str, default: str) -> str:
+    """The platform's name on the period's last day (`default` for a platform the catalog does not know)."""
+    try:
+        return catalog.platform_name(platform_id, Period.parse(period).last_day)
+    except KeyError:
+        return default
+
+
+def started_after(catalog: Catalog, platform_id: str, period: Period) -> bool:
+    """Whether the platform started after `period` ended: a comparison with that period is not made."""
+    dates = catalog.platform_dates(platform_id)
+    return dates is not None and dates.launched is not None and period.last_day < dates.launched
+
+
 def period_true(rows: list[PlatformRow], catalog: Catalog, period: str) -> list[PlatformRow]:
     """Names as on the period's last day; no change against a period that ended before the platform started."""
     p = Period.parse(period)
     out = []
     for r in rows:
-        try:
-            name = catalog.platform_name(r.platform, p.last_day)
-        except KeyError:
-            name = r.name
-        dates = catalog.platform_dates(r.platform)
-        started = dates.launched if dates else None
-        late_year = started is not None and p.year_ago().last_day < started
-        late_previous = started is not None and p.previous().last_day < started
+        name = name_as_of(catalog, r.platform, period, r.name)
+        late_year = started_after(catalog, r.platform, p.year_ago())
+        late_previous = started_after(catalog, r.platform, p.previous())
         out.append(dataclasses.replace(
             r, name=name, started_after_year_ago=late_year and r.measured,
             change_year=None if late_year else r.change_year, mau_year_ago=None if late_year else r.mau_year_ago,
@@ -253,9 +262,7 @@ def shares_section(inputs: ReportInputs, catalog: Catalog, categories: list[str]
         "Bảng dưới đây so sánh tổng số người sử dụng hằng tháng của các nền tảng Việt Nam và nước ngoài trong "
         "từng nhóm (cộng số người sử dụng của từng nền tảng được công bố; một người dùng nhiều nền tảng được tính "
         "ở mỗi nền tảng).")
-    notes = [note([records]), "Tổng, tỷ trọng và tỷ lệ chỉ cộng các nền tảng được công bố số liệu"
-             + (f"; {withheld} nền tảng không công bố số liệu không được cộng, để không thể suy ra số liệu của "
-                "chúng từ tổng." if withheld else ".")]
+    notes = [note([records]), g.totals_note(withheld)]
     section.tables.append(TableBlock(
         f"Tỷ trọng nền tảng Việt Nam theo nhóm, {format_quarter(inputs.period)}",
         [g.HEADER["category"], g.HEADER["domestic"], g.HEADER["foreign"], g.HEADER["share"], g.HEADER["ratio"]],

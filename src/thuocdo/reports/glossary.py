@@ -27,6 +27,33 @@ METRIC = {
     "domestic_share": "Tỷ trọng của nền tảng Việt Nam",
 }
 
+#: the population the panel stands for and penetration divides by (the metric table's ``smartphone_users``
+#: column, which keeps its contract name): the methods section of the report (part V, 2) defines it
+UNIVERSE = "số người sử dụng Internet trên điện thoại di động"
+PENETRATION_DEFINITION = (f"Tỷ lệ thâm nhập = người dùng hằng tháng ÷ {UNIVERSE} (mọi lứa tuổi) của tỉnh, thành phố "
+                          "(hoặc cả nước) trong năm, là tổng thể mà bảng mẫu đại diện: tử số và mẫu số cùng một định "
+                          "nghĩa dân số.")
+
+#: why a figure is withheld (the ``suppression`` column of a disclosed table), as the reports say it
+SUPPRESSION_REASON = {
+    "small_sample": "ước lượng dựa trên dưới {min_cell} người trong mẫu",
+    "complementary": "để không thể suy ra số liệu không công bố khác từ tổng hoặc từ số liệu theo tỉnh, theo tháng",
+}
+
+
+def suppression_reason(kind: str | None, min_cell: int) -> str:
+    """Why a withheld figure is not published; a withheld figure of unknown kind is taken as a small sample."""
+    return SUPPRESSION_REASON.get(kind or "small_sample", SUPPRESSION_REASON["small_sample"]).format(
+        min_cell=min_cell)
+
+
+def totals_note(withheld: int) -> str:
+    """The note under a table of totals over the published platforms: how many were left out, and why."""
+    return ("Tổng, tỷ trọng và tỷ lệ chỉ cộng các nền tảng được công bố số liệu"
+            + (f"; {withheld} nền tảng không công bố số liệu không được cộng, để không thể suy ra số liệu của "
+               "chúng từ tổng." if withheld else "."))
+
+
 #: column headers of the report's tables
 HEADER = {
     "rank": "Hạng", "name": "Nền tảng", "origin": "Nguồn gốc", "mau": "Người dùng hằng tháng",

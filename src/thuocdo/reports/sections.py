@@ -231,11 +231,11 @@ def hidden_sentence(rest: list[PlatformRow], min_cell: int) -> list[str]:
     other = [r.name for r in rest if r.basis == "records" and r.suppressed and r.suppression == "complementary"]
     out = []
     if small:
-        out.append(f"Số liệu người sử dụng của {join_names(small)} không được công bố: ước lượng dựa trên dưới "
-                   f"{min_cell} người trong mẫu.")
+        out.append(f"Số liệu người sử dụng của {join_names(small)} không được công bố: "
+                   f"{g.suppression_reason('small_sample', min_cell)}.")
     if other:
-        out.append(f"Số liệu của {join_names(other)} không được công bố để không thể suy ra số liệu không công bố "
-                   "khác từ tổng hoặc từ số liệu theo tỉnh, theo tháng.")
+        out.append(f"Số liệu của {join_names(other)} không được công bố "
+                   f"{g.suppression_reason('complementary', min_cell)}.")
     return out
 
 

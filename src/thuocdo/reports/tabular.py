@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from rich.table import Table
 
 from thuocdo.catalog import load_catalog
+from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.reports.vietnamese import format_count, format_number, format_percent
 
 #: how the terminal table shows each known column (header, formatter)
@@ -113,22 +114,38 @@ COLUMN_TITLES: dict[str, str] = {
     "sample_persons": "Số người trong mẫu", "w2_persons": "Tổng bình phương trọng số",
     "rank_in_category": "Hạng trong nhóm", "mau_previous": "MAU kỳ trước",
     "mau_change_previous": "Thay đổi so với kỳ trước (tỷ lệ)", "mau_year_ago": "MAU cùng kỳ năm trước",
-    "mau_change_year": "Thay đổi so với cùng kỳ (tỷ lệ)", "smartphone_users": "Số người dùng điện thoại thông minh",
-    "penetration": "Tỷ lệ thâm nhập (MAU ÷ người dùng điện thoại thông minh)", "visits": "Lượt truy cập",
+    "mau_change_year": "Thay đổi so với cùng kỳ (tỷ lệ)",
+    "smartphone_users": "Số người sử dụng Internet trên điện thoại di động, mọi lứa tuổi (tổng thể của bảng mẫu)",
+    "penetration": "Tỷ lệ thâm nhập (MAU ÷ số người sử dụng Internet trên điện thoại di động)",
+    "visits": "Lượt truy cập",
     "web_rank": "Hạng truy cập web", "downloads_total": "Lượt tải lũy kế", "basis": "Cơ sở số liệu",
-    "published_source": "Nguồn công bố", "suppressed": "Không công bố (dưới ngưỡng ô nhỏ)",
+    "published_source": "Nguồn công bố", "suppressed": "Không công bố (lý do ở cột suppression)",
+    "suppression": f"Lý do không công bố (small_sample: dưới {MIN_CELL} người trong mẫu; complementary: ẩn bổ sung "
+                   "để không thể suy ra số liệu không công bố khác)",
+    "withheld": "Số nền tảng không công bố, không được cộng vào tổng",
     "distinct": "Cách đếm MAU", "mau_lower_95": "MAU: cận dưới 95%", "mau_upper_95": "MAU: cận trên 95%",
     "mau_rse": "MAU: sai số chuẩn tương đối", "metric": "Chỉ số",
     "domestic_value": "Nền tảng Việt Nam", "foreign_value": "Nền tảng nước ngoài", "total_value": "Tổng",
     "domestic_share": "Tỷ trọng nền tảng Việt Nam", "domestic_foreign_ratio": "Tỷ lệ Việt Nam/nước ngoài",
     "target": "Mã mục tiêu", "indicator": "Mã chỉ tiêu", "label": "Chỉ tiêu", "unit": "Đơn vị",
     "target_year": "Năm mục tiêu", "target_value": "Mục tiêu", "actual": "Thực tế", "actual_year": "Năm thực tế",
-    "attainment": "Mức đạt (thực tế ÷ mục tiêu)", "gap": "Còn thiếu", "needed_per_year": "Tăng trưởng cần mỗi năm",
-    "observed_per_year": "Tăng trưởng đã đạt mỗi năm", "status": "Mã trạng thái", "status_vi": "Trạng thái",
+    "actual_source": "Nguồn của giá trị thực tế", "actual_evidence": "Minh chứng của giá trị thực tế",
+    "attainment": "Mức đạt (thực tế ÷ mục tiêu)", "gap": "Còn thiếu (theo đơn vị của chỉ tiêu; thứ hạng: số bậc)",
+    "gap_relative": "Còn thiếu, tương đối (mục tiêu ÷ thực tế − 1; chỉ tiêu là số lượng)",
+    "needed_per_year": "Tốc độ cần mỗi năm (đơn vị ở cột pace_unit)",
+    "observed_per_year": "Tốc độ đã đạt mỗi năm: xu hướng bình phương tối thiểu (đơn vị ở cột pace_unit)",
+    "trend_points": "Số năm có số liệu trong xu hướng", "trend_from": "Năm đầu của xu hướng",
+    "pace_unit": "Đơn vị tốc độ (points: điểm phần trăm mỗi năm; relative: tăng trưởng tương đối mỗi năm; places: "
+                 "số bậc mỗi năm)",
+    "series": "Các giá trị đã dùng (năm=giá trị)", "status": "Mã trạng thái", "status_vi": "Trạng thái",
     "entity": "Mã đơn vị", "group": "Nhóm", "score": "Điểm", "rank": "Hạng", "rank_p05": "Hạng: bách phân vị 5%",
     "rank_p95": "Hạng: bách phân vị 95%", "score_change": "Thay đổi điểm so với năm trước",
     "rank_change": "Thay đổi hạng so với năm trước (+: tăng hạng)", "notes": "Ghi chú",
 }
+
+#: titles of the targets table where a column name means something else there (its `source` is the document
+#: that set the target; an actual's own source is `actual_source`)
+TARGET_TITLES: dict[str, str] = {"source": "Văn bản đặt mục tiêu"}
 
 
 def write_table(table: pa.Table, fmt: str, output: Path | None, titles: dict[str, str] | None = None) -> None:

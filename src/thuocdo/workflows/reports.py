@@ -6,6 +6,7 @@ package itself never reads the store, so a report is built only from what the me
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,50 @@ if TYPE_CHECKING:
 
 class ReportRequestError(ValueError):
     """A report that cannot be made as asked (the message says why and what to do)."""
+
+
+# -- the issue options: declared once for `thuocdo report`/`scorecard` and the API's report downloads -----------
+#: help of each issue option (the command line's --issuer, --signer, --signer-title, --date; the API's issuer,
+#: signer, signer_title, date)
+ISSUER_HELP = ("Cơ quan ban hành: bo-tttt (Bộ Thông tin và Truyền thông, đến 28/02/2025) hoặc bo-khcn (Bộ Khoa "
+               "học và Công nghệ, từ 01/3/2025); mặc định: cơ quan có chức năng này vào ngày ban hành.")
+SIGNER_HELP = "Họ và tên người ký (mặc định: để trống để ký tay)."
+SIGNER_TITLE_HELP = "Chức vụ người ký, ví dụ \"THỨ TRƯỞNG\" hoặc \"KT. BỘ TRƯỞNG / THỨ TRƯỞNG\"."
+DATE_HELP = ("Ngày ban hành, dạng YYYY-MM-DD (mặc định: ngày sau kỳ báo cáo, hoặc ngày của văn bản mới nhất "
+             "được trích dẫn nếu muộn hơn).")
+#: the form of --date (a calendar day, checked when read)
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+#: the longest signer's name or title (a name and a title fit on a signature block's lines)
+SIGNER_MAX = 120
+
+
+def issuer_ids() -> list[str]:
+    """The ids of the issuing bodies the catalog knows (``issuers.csv``)."""
+    return [i.id for i in load_catalog().issuers]
+
+
+def issue_settings(issuer: str | None, signer: str = "", signer_title: str = "",
+                   date: str | None = None) -> IssueSettings:
+    """The issue options as given, checked: a known issuing body, a name and a title of at most
+    :data:`SIGNER_MAX` characters, a date of the form YYYY-MM-DD that exists. Whether the body issued reports on
+    that day, and whether the day follows the period and the documents cited, is checked when the report is
+    built (:func:`thuocdo.reports.issuance.issue`). Unset options keep their defaults."""
+    day = None
+    if date is not None:
+        text = date.strip()
+        try:
+            if not re.fullmatch(DATE_PATTERN, text):
+                raise ValueError(text)
+            day = dt.date.fromisoformat(text)
+        except ValueError as exc:
+            raise ReportRequestError(f"Ngày ban hành '{date}' không hợp lệ: dùng dạng YYYY-MM-DD, ví dụ "
+                                     "2025-07-15.") from exc
+    if issuer is not None and issuer not in issuer_ids():
+        raise ReportRequestError(f"Không có cơ quan ban hành '{issuer}' (có: {', '.join(issuer_ids())}).")
+    for what, text in (("Họ và tên người ký", signer), ("Chức vụ người ký", signer_title)):
+        if len(text) > SIGNER_MAX:
+            raise ReportRequestError(f"{what} dài {len(text)} ký tự: tối đa {SIGNER_MAX}.")
+    return IssueSettings(issuer=issuer, date=day, signer_name=signer, signer_title=signer_title)
 
 
 def _quarter(period: str) -> Period:
@@ -127,12 +172,17 @@ def _computed(home: Path | None, year: int) -> tuple[list[dict[str, object]], li
     return out, index_workflow.computed_from(home, y)
 
 
-def _period_true_names(rows: list[dict[str, object]], units: str, year: int) -> list[dict[str, object]]:
-    """Province names as they were: at the end of the assessed year (63 units), from 01/07/2025 (34 units)."""
+def naming_day(year: int, units: str) -> dt.date:
+    """The day whose names an index year's provinces take: the end of the assessed year for the 63 units; for
+    the 34 units, which exist from 01/07/2025, that day or 01/07/2025, whichever is later."""
+    return dt.date(year, 12, 31) if units == "63" else max(dt.date(year, 12, 31), REORGANISATION_DATE)
+
+
+def period_true_names(rows: list[dict[str, object]], units: str, year: int) -> list[dict[str, object]]:
+    """Province names as they were (:func:`naming_day`), in the rows' ``name`` (keyed by ``entity``)."""
     catalog = load_catalog()
-    day = dt.date(year, 12, 31) if units == "63" else max(dt.date(year, 12, 31), REORGANISATION_DATE)
     level = "old" if units == "63" else "new"
-    return [{**r, "name": catalog.province_name(str(r["entity"]), day, level)} for r in rows]
+    return [{**r, "name": catalog.province_name(str(r["entity"]), naming_day(year, units), level)} for r in rows]
 
 
 def scorecard_inputs(home: Path | None, year: int, framework: str | None = None, runs: int = SCORECARD_RUNS,
@@ -153,7 +203,7 @@ def scorecard_inputs(home: Path | None, year: int, framework: str | None = None,
             continue
         views = [(v.code, v.label_vi) for v in run.level.views]
         merged = bool((run.current.merged_from > 1).any())
-        rows = _period_true_names(index_table(run).to_pylist(), units, year)
+        rows = period_true_names(index_table(run).to_pylist(), units, year)
         rankings.append(Ranking(units, rows, run.level.decimals, views, merged))
     if run is None:
         raise ReportRequestError(f"Chưa có giá trị chỉ số cấp tỉnh của {framework_id} cho năm {year}: nạp bằng "

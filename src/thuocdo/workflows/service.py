@@ -7,6 +7,7 @@ database goes through the pipeline's locks.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import threading
@@ -174,19 +175,22 @@ class Service:
                                       f"duplicates, rejected, client FROM audit_log ORDER BY id DESC LIMIT {int(limit)}"
                                       ).to_arrow_table()
 
-    def report(self, period: str, fmt: str) -> Path:
-        """The report of a quarter in a format, written under the home on first request and kept until the
-        data change. Only reading the metric tables holds the store; the rendering (PDF: seconds) does not."""
+    def report(self, period: str, fmt: str, settings: ReportSettings | None = None) -> Path:
+        """The report of a quarter in a format, issued as `settings` say (issuing body, date, signer; default:
+        as :mod:`thuocdo.reports.issuance` chooses), written under the home on first request and kept until the
+        data change, one copy per set of options. Only reading the metric tables holds the store; the rendering
+        (PDF: seconds) does not. An issue the options make impossible raises IssueError."""
+        settings = settings or ReportSettings()
         with self._report_lock:
             with self.exclusive():
                 stamp = self.store.con.execute("SELECT coalesce(max(committed_at)::VARCHAR, '') FROM batches"
                                                ).fetchall()[0][0]
-                folder = self.home / "reports" / period / _slug(stamp)
+                folder = self.home / "reports" / period / _slug(stamp) / _settings_key(settings)
                 existing = sorted(folder.glob(f"*.{fmt}")) if folder.exists() else []
                 if existing:
                     return existing[0]
                 inputs = report_inputs(self.home, period)
-            report = build_report(inputs, self.catalog, ReportSettings())
+            report = build_report(inputs, self.catalog, settings)
             with tempfile.TemporaryDirectory(prefix="thuocdo-report-", dir=self.home) as tmp:
                 files = write(report, Path(tmp), [fmt])
                 folder.mkdir(parents=True, exist_ok=True)
@@ -196,6 +200,15 @@ class Service:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         os.replace(path, target)
             return folder / files[fmt].relative_to(tmp)
+
+
+def _settings_key(settings: ReportSettings) -> str:
+    """A folder name for a set of issue options: "mac-dinh" for the defaults, else a digest of the options."""
+    if settings == ReportSettings():
+        return "mac-dinh"
+    fields = [settings.issuer, settings.date.isoformat() if settings.date else None, settings.signer_name,
+              settings.signer_title, settings.place, settings.classification]
+    return hashlib.sha256(orjson.dumps(fields)).hexdigest()[:16]
 
 
 def _slug(text: str) -> str:

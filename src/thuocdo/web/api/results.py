@@ -20,10 +20,22 @@ from thuocdo.catalog.frameworks import framework_ids
 from thuocdo.indices.runs import IndexRequestError, index_table
 from thuocdo.ingest.readers import InputError
 from thuocdo.model.periods import PeriodError
+from thuocdo.reports.issuance import IssueError
 from thuocdo.reports.tabular import csv_bytes
 from thuocdo.web.api.auth import Caller, check_source, may_read, service_of
 from thuocdo.web.api.schemas import MONTH_OR_QUARTER, QUARTER, SOURCE_NAME, YEAR, errors, table_answers
 from thuocdo.workflows.access import normalise_period
+from thuocdo.workflows.reports import (
+    DATE_HELP,
+    DATE_PATTERN,
+    ISSUER_HELP,
+    SIGNER_HELP,
+    SIGNER_MAX,
+    SIGNER_TITLE_HELP,
+    ReportRequestError,
+    issue_settings,
+    issuer_ids,
+)
 
 router = APIRouter()
 reports_router = APIRouter()
@@ -139,12 +151,27 @@ def list_reports(request: Request, who: Caller) -> list[dict[str, Any]]:
                                **errors(401, 403, 404, 422)})
 def get_report(request: Request, who: Caller,
                period: Annotated[str, Path(pattern=QUARTER, description="Quý, YYYY-Qn (năm 2000–2099)")],
-               fmt: Literal["md", "html", "docx", "pdf"]) -> Any:
-    """Tải báo cáo quý (md, html, docx, pdf); lập lần đầu khi được hỏi. 404: chưa có số liệu của quý."""
+               fmt: Literal["md", "html", "docx", "pdf"],
+               issuer: Annotated[str | None, Query(max_length=40, description=ISSUER_HELP,
+                                                   json_schema_extra={"enum": issuer_ids()})] = None,
+               signer: Annotated[str, Query(max_length=SIGNER_MAX, description=SIGNER_HELP)] = "",
+               signer_title: Annotated[str, Query(max_length=SIGNER_MAX, description=SIGNER_TITLE_HELP)] = "",
+               date: Annotated[str | None, Query(pattern=DATE_PATTERN, description=DATE_HELP,
+                                                 json_schema_extra={"format": "date"})] = None) -> Any:
+    """Tải báo cáo quý (md, html, docx, pdf); lập lần đầu khi được hỏi, mỗi bộ tùy chọn ban hành một bản, như
+    `thuocdo report --issuer/--signer/--signer-title/--date`. 404: chưa có số liệu của quý. 422: tùy chọn ban
+    hành không dùng được (cơ quan không có, ngày không có thật, không sau kỳ báo cáo hay trước văn bản được trích
+    dẫn, cơ quan chưa hoặc không còn ban hành vào ngày đó)."""
     service = service_of(request)
     may_read(service, who, period)
     try:
-        path = service.report(normalise_period(period), fmt)
-    except ValueError as exc:
+        settings = issue_settings(issuer, signer, signer_title, date)
+    except ReportRequestError as exc:  # the options themselves
+        raise HTTPException(422, str(exc)) from exc
+    try:
+        path = service.report(normalise_period(period), fmt, settings)
+    except IssueError as exc:  # the options, against the period and what the report cites
+        raise HTTPException(422, str(exc)) from exc
+    except ValueError as exc:  # no data for the quarter
         raise HTTPException(404, str(exc)) from exc
     return FileResponse(path, media_type=_MEDIA[fmt], filename=path.name)

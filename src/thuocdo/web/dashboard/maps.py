@@ -2,7 +2,8 @@
 :mod:`thuocdo.web.dashboard.tilegrid`), each square filled by the class of its value, with the legend's classes.
 
 Classes are the quintiles of the values shown (fewer when there are few distinct values), so that each colour
-holds about as many provinces; a province without a published value is grey and says so in its tooltip.
+holds about as many provinces; a province without a published value is grey and says so in its tooltip, with
+the reason when its figure is withheld.
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ def _breaks(values: list[float], classes: int) -> list[float]:
 
 
 def tile_map(values: dict[str, float | None], names: dict[str, str], units: str,
-             label: Callable[[float], str]) -> dict[str, Any]:
-    """Squares (x, y, fill, tooltip, two-line short label) for every province of the 34 or 63 units, and the
-    legend (colour, from, to)."""
+             label: Callable[[float], str], labels: dict[str, list[str]] | None = None,
+             withheld: dict[str, str] | None = None) -> dict[str, Any]:
+    """Squares (x, y, fill, tooltip, short label) for every province of the 34 or 63 units, and the legend
+    (colour, from, to). `names` are the tooltips' names; `labels` the tiles' lines (default: the name on two
+    lines); `withheld` the reason a province's figure is not published."""
     place = layout(units)
     shown = [v for code, v in values.items() if code in place and v is not None and math.isfinite(v)]
     cuts = _breaks(shown, len(PALETTE)) if shown else []
@@ -50,12 +53,13 @@ def tile_map(values: dict[str, float | None], names: dict[str, str], units: str,
         name = names.get(code, code)
         fill = palette[klass(v)] if known and v is not None else MISSING
         dark = known and v is not None and klass(v) >= len(cuts) - 1 and len(cuts) >= 2
+        reason = (withheld or {}).get(code)
         cells.append({"code": code, "name": name, "x": col * (CELL + GAP), "y": row * (CELL + GAP), "size": CELL,
                       "fill": fill, "ink": "#ffffff" if dark else "#1c2430",
-                      "lines": textwrap.wrap(name, 10)[:2],
+                      "lines": (labels or {}).get(code) or textwrap.wrap(name, 10)[:2],
                       "value": label(v) if known and v is not None else "–",
                       "title": f"{name}: {label(v)}" if known and v is not None else
-                      f"{name}: không có số liệu công bố"})
+                      f"{name}: không công bố ({reason})" if reason else f"{name}: không có số liệu công bố"})
     columns, rows = GRID_SIZE[units]
     legend = []
     for i, colour in enumerate(palette if shown else ()):

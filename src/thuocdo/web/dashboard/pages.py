@@ -9,21 +9,31 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from thuocdo.catalog.frameworks import framework_ids, load_framework
+from thuocdo.catalog.provinces import REORGANISATION_DATE
 from thuocdo.indices.runs import IndexRequestError, index_table, node_labels
 from thuocdo.reports import glossary
 from thuocdo.reports import vietnamese as vn
+from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.web.api import Caller
 from thuocdo.web.dashboard.chart import line_chart, small_chart
 from thuocdo.web.dashboard.figures import landing, main_source, platform_rows, table_rows
-from thuocdo.web.dashboard.format import WEB_DIR, capital, collate, page
+from thuocdo.web.dashboard.format import (
+    STATUS_CLASS,
+    WEB_DIR,
+    capital,
+    collate,
+    page,
+    withheld_kind,
+    withheld_kinds,
+)
 from thuocdo.web.dashboard.maps import tile_map
+from thuocdo.web.dashboard.names import last_day, platforms_as_of, province_names, tile_labels
 from thuocdo.web.dashboard.periods import NotFound, Periods, chosen_period, index_years, visible_periods
 from thuocdo.workflows.access import Principal
+from thuocdo.workflows.reports import naming_day, period_true_names
 from thuocdo.workflows.service import Service
 
 REPORT_FORMATS = (("pdf", "PDF"), ("docx", "Word (DOCX)"), ("html", "HTML"), ("md", "Markdown"))
-STATUS_CLASS = {"achieved": "ok", "on_track": "ok", "behind": "warn", "not_yet": "warn", "missed": "bad",
-                "no_data": "none"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,8 +103,8 @@ def _category_trends(service: Service, who: Principal, periods: Periods, period:
 def _usage_map(service: Service, who: Principal, period: str, source: str | None, platforms: list[dict[str, Any]],
                asked: str | None) -> dict[str, Any] | None:
     """The tile map of one platform's penetration by province (34 units: usage is stored by the new units)."""
-    rows = [r for r in table_rows(service.public_metrics(period, "province", who, source))
-            if r.get("source") == source and r.get("province")]
+    rows = platforms_as_of([r for r in table_rows(service.public_metrics(period, "province", who, source))
+                            if r.get("source") == source and r.get("province")], service.catalog, period)
     choices = sorted({(r["platform"], r["name"]) for r in rows}, key=lambda x: collate(x[1]))
     ids = [c[0] for c in choices]
     if not ids:
@@ -105,9 +115,12 @@ def _usage_map(service: Service, who: Principal, period: str, source: str | None
     domestic = [r for r in ranked if r.get("origin") == "vn"] or ranked
     platform = asked or (max(domestic, key=lambda r: r["mau"])["platform"] if domestic else ids[0])
     values = {r["province"]: r.get("penetration") for r in rows if r["platform"] == platform}
-    names = {p.code: p.short_name for p in service.catalog.provinces_new}
+    withheld = {r["province"]: glossary.suppression_reason(withheld_kind(r.get("suppression")), MIN_CELL)
+                for r in rows if r["platform"] == platform and r.get("suppressed")}
+    day = last_day(period)
     return {"platform": platform, "name": dict(choices)[platform], "choices": choices,
-            "tiles": tile_map(values, names, "34", lambda v: vn.format_percent(v, 1))}
+            "tiles": tile_map(values, province_names(service.catalog, day), "34", lambda v: vn.format_percent(v, 1),
+                              tile_labels(service.catalog, day), withheld)}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -119,6 +132,7 @@ def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | 
     if period is None:
         return _no_data(request, "Tổng quan")
     platforms, source, sources = platform_rows(service, who, period, nguon)
+    platforms_as_of(platforms, service.catalog, period)
     categories = [r for r in table_rows(service.public_metrics(period, "category", who, source))
                   if r["metric"] == "mau"]
     domestic = sum(r["domestic_value"] or 0.0 for r in categories)
@@ -142,7 +156,8 @@ def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | 
                 share=domestic / total if total else None, ratio=domestic / foreign if foreign else None,
                 shares=shares, targets=targets, year=year, n_platforms=len(platforms),
                 source_label=glossary.source_label(source), trends=trends, trend_quarters=trend_quarters,
-                usage_map=usage_map, before_2025=period < "2025-07")
+                usage_map=usage_map, before_2025=period < "2025-07", as_of=vn.format_short_date(last_day(period)),
+                totals_note=glossary.totals_note(sum(int(r.get("withheld") or 0) for r in categories)))
 
 
 @router.get("/nen-tang", response_class=HTMLResponse)
@@ -154,6 +169,7 @@ def platforms_page(request: Request, who: Caller, ky: str | None = None, nhom: s
     if period is None:
         return _no_data(request, "Nền tảng")
     rows, source, sources = platform_rows(service, who, period, nguon)
+    platforms_as_of(rows, service.catalog, period)
     known = {c.id: capital(c.name_vi) for c in service.catalog.categories}
     present = [c for c in known if any(r["category"] == c for r in rows)]
     if nhom and nhom not in known:
@@ -161,16 +177,19 @@ def platforms_page(request: Request, who: Caller, ky: str | None = None, nhom: s
     share_rows = {r["category"]: r for r in table_rows(service.public_metrics(period, "category", who, source))
                   if r["metric"] == "mau"}
     groups: list[dict[str, Any]] = []
-    for c in present if not nhom else [nhom]:
+    shown = present if not nhom else [nhom]
+    for c in shown:
         members = [r for r in rows if r["category"] == c]
         members.sort(key=lambda r: (r.get("mau") is None, -(r.get("mau") or 0), r["name"]))
         groups.append({"id": c, "name": known[c], "rows": members,
                        "share": share_rows.get(c, {}).get("domestic_share")})
     kind = "quý" if "Q" in period else "tháng"
+    left_out = sum(int(share_rows.get(c, {}).get("withheld") or 0) for c in shown)
     return page(request, "platforms.j2", title="Nền tảng theo nhóm", period=period, periods=periods, groups=groups,
                 categories=[(c, known[c]) for c in present], chosen=nhom, source=source, sources=sources,
                 kind=kind, source_label=glossary.source_label(source),
-                any_suppressed=any(r.get("suppressed") for g in groups for r in g["rows"]))
+                withheld=withheld_kinds([r for g in groups for r in g["rows"]]),
+                totals_note=glossary.totals_note(left_out), as_of=vn.format_short_date(last_day(period)))
 
 
 @router.get("/nen-tang/{platform_id}", response_class=HTMLResponse)
@@ -193,21 +212,24 @@ def platform_page(request: Request, who: Caller, platform_id: str, ky: str | Non
         series.append({"period": month, "mau": row.get("mau") if row else None,
                        "minutes": row.get("minutes_per_day") if row else None,
                        "mb": row.get("mb_per_user") if row else None,
-                       "suppressed": bool(row and row.get("suppressed"))})
+                       "suppressed": bool(row and row.get("suppressed")),
+                       "suppression": row.get("suppression") if row else None})
     rows, source, sources = platform_rows(service, who, period, source)
-    current = next((r for r in rows if r["platform"] == platform.id), None)
-    names = {p.code: p.short_name for p in service.catalog.provinces_new}
+    current = next((r for r in platforms_as_of(rows, service.catalog, period) if r["platform"] == platform.id), None)
+    day = last_day(period)
+    names = province_names(service.catalog, day)
     provinces = [r for r in table_rows(service.public_metrics(period, "province", who, source))
                  if r["platform"] == platform.id]
     for r in provinces:
         r["province_name"] = names.get(r["province"] or "", "Không rõ tỉnh")
     provinces.sort(key=lambda r: (r.get("mau") is None, -(r.get("mau") or 0), collate(r["province_name"])))
     chart = line_chart([(s["period"], s["mau"]) for s in series], vn.format_persons)
-    return page(request, "platform.j2", title=platform.name, platform=platform, period=period, periods=periods,
+    name = service.catalog.platform_name(platform.id, day)
+    return page(request, "platform.j2", title=name, name=name, platform=platform, period=period, periods=periods,
                 current=current, series=series, chart=chart, provinces=provinces, source=source, sources=sources,
                 category=capital(glossary.category_name(service.catalog, platform.category)),
-                source_label=glossary.source_label(source),
-                any_suppressed=any(r.get("suppressed") for r in provinces) or any(s["suppressed"] for s in series))
+                source_label=glossary.source_label(source), as_of=vn.format_short_date(day),
+                withheld=withheld_kinds(provinces + series + ([current] if current else [])))
 
 
 @router.get("/tinh-thanh", response_class=HTMLResponse)
@@ -221,27 +243,30 @@ def provinces_page(request: Request, who: Caller, ky: str | None = None,
         return _no_data(request, "Tỉnh, thành phố")
     rows = table_rows(service.public_metrics(period, "province", who, nguon))
     source = main_source(rows, nguon)
-    rows = [r for r in rows if r.get("source") == source]
+    rows = platforms_as_of([r for r in rows if r.get("source") == source], service.catalog, period)
     national, _, _ = platform_rows(service, who, period, source)
-    choices = sorted({(r["platform"], r["name"]) for r in rows if r.get("province")}, key=lambda x: x[1])
+    choices = sorted({(r["platform"], r["name"]) for r in rows if r.get("province")}, key=lambda x: collate(x[1]))
     ids = [c[0] for c in choices]
     if nen_tang and nen_tang not in ids:
         raise NotFound(f"Không có số liệu theo tỉnh của nền tảng '{nen_tang[:40]}' trong kỳ này.")
     if not nen_tang and ids:
         ranked = [r for r in national if r["platform"] in ids and r.get("mau") is not None]
         nen_tang = max(ranked, key=lambda r: r["mau"])["platform"] if ranked else ids[0]
-    names = {p.code: p.short_name for p in service.catalog.provinces_new}
+    day = last_day(period)
+    names = province_names(service.catalog, day)
     table = [dict(r, province_name=names.get(r["province"], r["province"]))
              for r in rows if r["platform"] == nen_tang and r.get("province")]
     table.sort(key=lambda r: (r.get("penetration") is None, -(r.get("penetration") or 0), collate(r["province_name"])))
     for i, r in enumerate(table, 1):
         r["position"] = i if r.get("penetration") is not None else None
-    old = [{"code": p.code, "name": p.name, "new_name": names.get(p.new_code, p.new_code), "new_code": p.new_code}
-           for p in service.catalog.provinces_old]
+    old_names = province_names(service.catalog, day, "63")  # the former units as named in the period
+    new_names = province_names(service.catalog, max(day, REORGANISATION_DATE))  # the units they became
+    old = [{"code": p.code, "name": old_names[p.code], "new_name": new_names.get(p.new_code, p.new_code),
+            "new_code": p.new_code} for p in service.catalog.provinces_old]
     return page(request, "provinces.j2", title="Tỉnh, thành phố", period=period, periods=periods, units=don_vi,
                 platform=nen_tang, choices=choices, table=table, old=old, source=source,
                 platform_name=dict(choices).get(nen_tang or "", ""), source_label=glossary.source_label(source),
-                any_suppressed=any(r.get("suppressed") for r in table))
+                withheld=withheld_kinds(table), as_of=vn.format_short_date(day), before_2025=day < REORGANISATION_DATE)
 
 
 @router.get("/chi-so", response_class=HTMLResponse)
@@ -270,6 +295,9 @@ def index_page(request: Request, who: Caller, bo: str = "dti-2022", nam: str | N
         else:
             labels = node_labels(run)
             table = table_rows(index_table(run))
+            view = run.units if cap == "province" and run.units in ("34", "63") else None
+            if view is not None:  # provinces as named in the year assessed, as the scorecard names them
+                table = period_true_names(table, view, int(year))
             n = len(table)
             for r in table:
                 lo, hi = r.get("rank_p05"), r.get("rank_p95")
@@ -277,12 +305,11 @@ def index_page(request: Request, who: Caller, bo: str = "dti-2022", nam: str | N
                     "left": 100 * (lo - 1) / (n - 1), "width": max(100 * (hi - lo) / (n - 1), 0.8),
                     "dot": 100 * ((r.get("rank") or lo) - 1) / (n - 1)}
             main = [c for c in run.level.main_indices if c in (table[0] if table else {})]
-            if cap == "province" and run.units in ("34", "63"):
-                provinces = service.catalog.provinces_new if run.units == "34" else service.catalog.provinces_old
+            if view is not None:
                 decimals = run.level.decimals
                 context["score_map"] = tile_map({r["entity"]: r.get("score") for r in table},
-                                                {p.code: p.short_name for p in provinces}, run.units,
-                                                lambda v: vn.format_number(v, decimals))
+                                                province_names(service.catalog, naming_day(int(year), view), view),
+                                                view, lambda v: vn.format_number(v, decimals))
             context.update(rows=table, units=run.units,
                            has_change=any(r.get("rank_change") is not None for r in table),
                            main=[(c, labels.get(c, c)) for c in main],
