@@ -38,6 +38,8 @@ def main(home: Path, out: Path, cases: list[tuple[str, str]]) -> None:
             pq.write_table(table, out / f"{period}_{by}.parquet")
     for name in ("usage_records", "person_day", "quarantine", "batches"):
         pq.write_table(spark.table(table_name(lake, name)).toArrow(), out / f"table_{name}.parquet")
+    snapshots = spark.sql(f"SELECT committed_at, operation, summary FROM {table_name(lake, 'person_day')}.snapshots")
+    pq.write_table(snapshots.toArrow(), out / "table_person_day_snapshots.parquet")
     spark.stop()
 
 

@@ -6,7 +6,8 @@ the two-worker cluster of `thuocdo cluster up`, held against DuckDB ingestion of
   the independent reference in test_cross_engine.py, and the reference directly);
 * two writers at once, one of them sending the same file twice at the same moment: every record once;
 * the driver killed (``kill -9``) at several points, then the same command again: nothing lost, nothing doubled;
-* a late file touches only its own day's person-days.
+* a late file touches only its own day's person-days;
+* the quarterly report from the lakehouse (``report --engine spark``) is the embedded one, word for word.
 
 Every Spark application runs in a process of its own (lakehouse_ingest_driver.py, lakehouse_ingest_probe.py).
 """
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -156,52 +158,6 @@ def fixture_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
 
 
-def test_spark_ingestion_equals_duckdb_ingestion_and_the_reference(cluster: Path, fixture_files: dict[str, Any],
-                                                                    tmp_path: Path) -> None:
-    duck = twin_home(cluster, tmp_path / "duck")
-    for home in (cluster, duck):
-        assert Cli(home)("ingest", "weights", fixture_files["weights"], "--source", "panel-a").exit_code == 0
-    ran = [spark_ingest(cluster, "panel-a", *fixture_files["a"]), spark_ingest(cluster, "telco-b", fixture_files["b"])]
-    cli = Cli(duck)
-    for source, files in (("panel-a", fixture_files["a"]), ("telco-b", [fixture_files["b"]])):
-        assert cli("ingest", "usage", *files, "--source", source).exit_code in (0, 1)
-    with Store(duck, read_only=True) as store:
-        batches = store.con.sql("SELECT file, rows_read, stored, duplicates, rejected FROM batches "
-                                "WHERE kind = 'usage' ORDER BY committed_at").fetchall()
-        quarantine = store.con.sql("SELECT source, file, line, problems FROM quarantine "
-                                   "WHERE kind = 'usage'").fetchall()
-        persons = store.con.sql("SELECT DISTINCT source, person FROM read_parquet($f, hive_partitioning = true)",
-                                params={"f": store.files("person_day")}).fetchall()
-    # the same batch results, file by file
-    got = [(r["file"], r["rows_read"], r["stored"], r["duplicates"], r["rejected"])
-           for run in ran for r in run["results"]]
-    assert got == [tuple(b) for b in batches] and len(got) == 3
-    assert sum(r[3] for r in got) > 0 and sum(r[4] for r in got) > 0  # the fixture has duplicates and bad rows
-
-    out = probe(cluster, tmp_path / "probe")
-    lake_quarantine = pq.read_table(out / "table_quarantine.parquet").to_pylist()
-    assert sorted((q["source"], q["file"], q["line"], q["problems"]) for q in lake_quarantine) == sorted(quarantine)
-    records = pq.read_table(out / "table_usage_records.parquet")
-    assert set(zip(records["source"].to_pylist(), records["person"].to_pylist(), strict=True)) == set(persons)
-
-    expected = duckdb_results(duck)
-    catalog = load_catalog()
-    for period, by in CASES:
-        spark_table = pq.read_table(out / f"{period}_{by}.parquet")
-        assert_same_tables(spark_table, expected[(period, by)], f"{period} {by}")
-        if by == "category":
-            continue
-        reference_table = reference.reference_metrics(
-            fixture_files["records"], fixture_files["weights_rows"], period, resolve_platform=catalog.resolve_platform,
-            resolve_province=resolve_province, platform_info=FIXTURE_PLATFORMS, by_province=by == "province")
-        keys = ["source", "platform"] + (["province"] if by == "province" else [])
-        rows = {tuple(r[k] for k in keys): r for r in spark_table.to_pylist() if r.get("basis", "records") == "records"}
-        for e in reference_table.to_dict("records"):
-            key = tuple(None if (isinstance(e[k], float) and math.isnan(e[k])) else e[k] for k in keys)
-            for column in COMPARED + list(RENAMED):
-                assert close(rows[key][RENAMED.get(column, column)], e[column]), (period, key, column)
-
-
 def small_file(path: Path, seed: int, n: int = 2000, days: tuple[int, ...] = (1, 2, 3)) -> Path:
     """Usage records of 2022-03 on a few days, 150 persons, with two bad rows and a repeated record."""
     rng = random.Random(seed)
@@ -219,13 +175,125 @@ def small_file(path: Path, seed: int, n: int = 2000, days: tuple[int, ...] = (1,
     return path
 
 
-def lake_metrics(home: Path, out: Path, source: str) -> list[dict[str, Any]]:
-    table = pq.read_table(probe(home, out) / "2022-03_platform.parquet")
-    return [r for r in table.to_pylist() if r["source"] == source]
+#: the driver killed this long after it announces a step: in the records' merge, and in the person-day rebuild
+KILL_POINTS = {"kill-merge": ("ghi bản ghi", 1.0), "kill-days": ("cập nhật người-ngày", 0.5)}
 
 
-def duck_metrics(home: Path, source: str) -> list[dict[str, Any]]:
-    return [r for r in duckdb_results(home)[("2022-03", "platform")].to_pylist() if r["source"] == source]
+@dataclass
+class Scenario:
+    """Everything the module's tests check, run once: the Spark ingestions, the same files into an embedded
+    twin home with DuckDB, and one probe of the lakehouse (metrics and tables)."""
+
+    duck: Path
+    probe: Path
+    runs: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, name: str) -> list[dict[str, Any]]:
+        return pq.read_table(self.probe / f"table_{name}.parquet").to_pylist()
+
+    def lake_rows(self, source: str, period: str = "2022-03", by: str = "platform") -> list[dict[str, Any]]:
+        table = pq.read_table(self.probe / f"{period}_{by}.parquet")
+        return [r for r in table.to_pylist() if r["source"] == source]
+
+    def duck_rows(self, source: str, period: str = "2022-03", by: str = "platform") -> list[dict[str, Any]]:
+        return [r for r in duckdb_results(self.duck)[(period, by)].to_pylist() if r["source"] == source]
+
+    def duck_stored(self) -> dict[str, tuple[int, int]]:
+        with Store(self.duck, read_only=True) as store:
+            rows = store.con.sql("SELECT source, sum(stored), sum(rejected) FROM batches WHERE kind = 'usage' "
+                                 "GROUP BY source").fetchall()
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
+@pytest.fixture(scope="module")
+def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    tmp = tmp_path_factory.mktemp("lakehouse-scenario")
+    duck = twin_home(cluster, tmp / "duck")
+    run = Scenario(duck, tmp / "probe")
+    for home in (cluster, duck):
+        assert Cli(home)("ingest", "weights", fixture_files["weights"], "--source", "panel-a").exit_code == 0
+    run.runs["panel-a"] = spark_ingest(cluster, "panel-a", *fixture_files["a"])
+    run.runs["telco-b"] = spark_ingest(cluster, "telco-b", fixture_files["b"])
+    cli = Cli(duck)
+    for source, files in (("panel-a", fixture_files["a"]), ("telco-b", [fixture_files["b"]])):
+        assert cli("ingest", "usage", *files, "--source", source).exit_code in (0, 1)
+
+    # three drivers at once: the same file twice into one source, another file into another source
+    one, other = small_file(tmp / "one.csv", 1), small_file(tmp / "other.csv", 2)
+    concurrent = [("conc-a", one), ("conc-a", one), ("conc-b", other)]
+    processes = [subprocess.Popen([sys.executable, str(DRIVER), str(cluster), s, str(f)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=_env()) for s, f in concurrent]
+    outputs = [p.communicate(timeout=900) for p in processes]
+    assert all(p.returncode == 0 for p in processes), [o[1][-2000:] for o in outputs]
+    run.runs["concurrent"] = [json.loads(o[0].strip().splitlines()[-1])["results"][0] for o in outputs]
+    for source, file in (("conc-a", one), ("conc-b", other)):
+        assert cli("ingest", "usage", file, "--source", source).exit_code in (0, 1)
+
+    # the driver killed at each point, then the same command again
+    for source, (step, delay) in KILL_POINTS.items():
+        file = small_file(tmp / f"{source}.csv", 3)
+        run.runs[f"{source}-seen"] = killed_ingest(cluster, source, file, step, delay)
+        run.runs[source] = spark_ingest(cluster, source, file)
+        assert cli("ingest", "usage", file, "--source", source).exit_code in (0, 1)
+
+    # a month's first days, then a late file of one of them
+    march = small_file(tmp / "march.csv", 4, days=(1, 2, 3, 4, 5))
+    late = small_file(tmp / "late.csv", 5, n=50, days=(2,))
+    run.runs["late-first"] = spark_ingest(cluster, "late", march)
+    run.runs["late"] = spark_ingest(cluster, "late", late)
+    assert cli("ingest", "usage", march, late, "--source", "late").exit_code in (0, 1)
+    probe(cluster, run.probe)
+    # the quarterly report from the lakehouse (Spark) and from the embedded twin (DuckDB)
+    for home, engine in ((cluster, "spark"), (duck, "duckdb")):
+        done = subprocess.run([sys.executable, "-m", "thuocdo", "--home", str(home), "report", "--period", "2022-Q1",
+                               "--source", "panel-a", "--format", "md", "--output", str(tmp / f"report-{engine}"),
+                               "--engine", engine], capture_output=True, text=True, env=_env(), timeout=900,
+                              check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        run.runs[f"report-{engine}"] = tmp / f"report-{engine}"
+    return run
+
+
+def test_spark_ingestion_equals_duckdb_ingestion_and_the_reference(scenario: Scenario,
+                                                                    fixture_files: dict[str, Any]) -> None:
+    with Store(scenario.duck, read_only=True) as store:
+        batches = store.con.sql("SELECT file, rows_read, stored, duplicates, rejected FROM batches "
+                                "WHERE source IN ('panel-a', 'telco-b') ORDER BY committed_at").fetchall()
+        quarantine = store.con.sql("SELECT source, file, line, problems FROM quarantine "
+                                   "WHERE source IN ('panel-a', 'telco-b')").fetchall()
+        persons = store.con.sql("SELECT DISTINCT source, person FROM read_parquet($f, hive_partitioning = true) "
+                                "WHERE source IN ('panel-a', 'telco-b')",
+                                params={"f": store.files("person_day")}).fetchall()
+    # the same batch results, file by file
+    got = [(r["file"], r["rows_read"], r["stored"], r["duplicates"], r["rejected"])
+           for source in ("panel-a", "telco-b") for r in scenario.runs[source]["results"]]
+    assert got == [tuple(b) for b in batches] and len(got) == 3
+    assert sum(r[3] for r in got) > 0 and sum(r[4] for r in got) > 0  # the fixture has duplicates and bad rows
+    # the same quarantine (file, line, every reason), and byte-identical person keys
+    lake_quarantine = [q for q in scenario.table("quarantine") if q["source"] in ("panel-a", "telco-b")]
+    assert sorted((q["source"], q["file"], q["line"], q["problems"]) for q in lake_quarantine) == sorted(quarantine)
+    records = [r for r in scenario.table("usage_records") if r["source"] in ("panel-a", "telco-b")]
+    assert {(r["source"], r["person"]) for r in records} == set(persons)
+
+    expected = duckdb_results(scenario.duck)
+    catalog = load_catalog()
+    for period, by in CASES:
+        spark_table = pq.read_table(scenario.probe / f"{period}_{by}.parquet")
+        mine = spark_table.filter(pa.compute.is_in(spark_table["source"], pa.array(["panel-a", "telco-b"])))
+        theirs = expected[(period, by)]
+        theirs = theirs.filter(pa.compute.is_in(theirs["source"], pa.array(["panel-a", "telco-b"])))
+        assert_same_tables(mine, theirs, f"{period} {by}")
+        if by == "category":
+            continue
+        reference_table = reference.reference_metrics(
+            fixture_files["records"], fixture_files["weights_rows"], period, resolve_platform=catalog.resolve_platform,
+            resolve_province=resolve_province, platform_info=FIXTURE_PLATFORMS, by_province=by == "province")
+        keys = ["source", "platform"] + (["province"] if by == "province" else [])
+        rows = {tuple(r[k] for k in keys): r for r in mine.to_pylist() if r.get("basis", "records") == "records"}
+        for e in reference_table.to_dict("records"):
+            key = tuple(None if (isinstance(e[k], float) and math.isnan(e[k])) else e[k] for k in keys)
+            for column in COMPARED + list(RENAMED):
+                assert close(rows[key][RENAMED.get(column, column)], e[column]), (period, key, column)
 
 
 def assert_same_rows(spark: list[dict[str, Any]], duck: list[dict[str, Any]]) -> None:
@@ -234,52 +302,40 @@ def assert_same_rows(spark: list[dict[str, Any]], duck: list[dict[str, Any]]) ->
         assert all(close(s[c], v) for c, v in d.items()), (s, d)
 
 
-def test_concurrent_writers_store_every_record_once(cluster: Path, tmp_path: Path) -> None:
-    """Three drivers at once: the same file twice into one source, another file into another source."""
-    one, other = small_file(tmp_path / "one.csv", 1), small_file(tmp_path / "other.csv", 2)
-    runs = [(cluster, "conc-a", one), (cluster, "conc-a", one), (cluster, "conc-b", other)]
-    processes = [subprocess.Popen([sys.executable, str(DRIVER), str(h), s, str(f)], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, env=_env()) for h, s, f in runs]
-    outputs = [p.communicate(timeout=900) for p in processes]
-    assert all(p.returncode == 0 for p in processes), [o[1][-2000:] for o in outputs]
-    results = [json.loads(o[0].strip().splitlines()[-1])["results"][0] for o in outputs]
-    duck = twin_home(cluster, tmp_path / "duck")
-    for source, file in (("conc-a", one), ("conc-b", other)):
-        assert Cli(duck)("ingest", "usage", file, "--source", source).exit_code in (0, 1)
-    with Store(duck, read_only=True) as store:
-        stored = dict(store.con.sql("SELECT source, sum(stored) FROM batches GROUP BY source").fetchall())
-    # the two deliveries of the same file: one stored it, the other found every record there
-    assert sorted(r["stored"] for r in results[:2]) == [0, stored["conc-a"]]
-    assert results[2]["stored"] == stored["conc-b"]
-    out = tmp_path / "probe"
+def test_concurrent_writers_store_every_record_once(scenario: Scenario) -> None:
+    stored = scenario.duck_stored()
+    results = scenario.runs["concurrent"]
+    # the two deliveries of the same file at the same moment: one stored it, the other found every record there
+    assert sorted(r["stored"] for r in results[:2]) == [0, stored["conc-a"][0]]
+    assert results[2]["stored"] == stored["conc-b"][0]
     for source in ("conc-a", "conc-b"):
-        assert_same_rows(lake_metrics(cluster, out, source), duck_metrics(duck, source))
-    records = pq.read_table(out / "table_usage_records.parquet").to_pylist()
-    assert sum(r["source"] == "conc-a" for r in records) == stored["conc-a"]
+        assert sum(r["source"] == source for r in scenario.table("usage_records")) == stored[source][0]
+        assert_same_rows(scenario.lake_rows(source), scenario.duck_rows(source))
 
 
-@pytest.mark.parametrize(("step", "delay"), [("ghi bản ghi", 1.0), ("cập nhật người-ngày", 0.5)],
-                         ids=["during-the-merge", "during-the-person-days"])
-def test_a_killed_driver_then_the_same_command_loses_and_doubles_nothing(cluster: Path, tmp_path: Path, step: str,
-                                                                        delay: float) -> None:
-    source = f"kill-{len(step)}"
-    file = small_file(tmp_path / "late.csv", 3)
-    seen = killed_ingest(cluster, source, file, step, delay)
-    assert step in seen
-    again = spark_ingest(cluster, source, file)
-    duck = twin_home(cluster, tmp_path / "duck")
-    assert Cli(duck)("ingest", "usage", file, "--source", source).exit_code in (0, 1)
-    with Store(duck, read_only=True) as store:
-        stored = store.con.sql("SELECT sum(stored), sum(rejected) FROM batches").fetchall()[0]
-    out = tmp_path / "probe"
-    assert_same_rows(lake_metrics(cluster, out, source), duck_metrics(duck, source))
-    records = pq.read_table(out / "table_usage_records.parquet").to_pylist()
-    assert sum(r["source"] == source for r in records) == stored[0]
-    assert again["results"][0]["stored"] in (0, stored[0]) and again["results"][0]["rejected"] == stored[1]
+@pytest.mark.parametrize("source", sorted(KILL_POINTS))
+def test_a_killed_driver_then_the_same_command_loses_and_doubles_nothing(scenario: Scenario, source: str) -> None:
+    assert KILL_POINTS[source][0] in scenario.runs[f"{source}-seen"]
+    stored, rejected = scenario.duck_stored()[source]
+    assert sum(r["source"] == source for r in scenario.table("usage_records")) == stored
+    assert_same_rows(scenario.lake_rows(source), scenario.duck_rows(source))
+    again = scenario.runs[source]["results"][0]
+    assert again["stored"] in (0, stored) and again["rejected"] == rejected
 
 
-def test_a_late_file_rebuilds_only_its_days(cluster: Path, tmp_path: Path) -> None:
-    first = spark_ingest(cluster, "late", small_file(tmp_path / "march.csv", 4, days=(1, 2, 3, 4, 5)))
-    assert first["days_rebuilt"] == 5
-    late = spark_ingest(cluster, "late", small_file(tmp_path / "late.csv", 5, n=50, days=(2,)))
+def test_a_late_file_rebuilds_only_its_days(scenario: Scenario) -> None:
+    assert scenario.runs["late-first"]["days_rebuilt"] == 5
+    late = scenario.runs["late"]
     assert late["results"][0]["stored"] == 50 and late["days_rebuilt"] == 1
+    assert_same_rows(scenario.lake_rows("late"), scenario.duck_rows("late"))
+    # the late run's commit to person_day (the last one) replaced one partition: that day of that source
+    last = max(scenario.table("person_day_snapshots"), key=lambda s: s["committed_at"])
+    summary = dict(last["summary"])
+    assert summary["changed-partition-count"] == "1" and last["operation"] == "overwrite", summary
+
+
+def test_the_report_from_the_lakehouse_is_the_embedded_one(scenario: Scenario) -> None:
+    spark, duck = (sorted(scenario.runs[f"report-{e}"].glob("*.md")) for e in ("spark", "duckdb"))
+    assert [f.name for f in spark] == [f.name for f in duck] and spark
+    for a, b in zip(spark, duck, strict=True):
+        assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8")

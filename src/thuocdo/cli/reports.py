@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from thuocdo.catalog.frameworks import FrameworkError
-from thuocdo.cli.common import fail, home, out
+from thuocdo.cli.common import EngineName, MasterOption, fail, home, out
 from thuocdo.model.periods import PeriodError
 from thuocdo.reports.render import FORMATS, RenderError
 from thuocdo.workflows.reports import (
@@ -59,12 +59,19 @@ def report_command(
     signer: SignerOption = "",
     signer_title: SignerTitleOption = "",
     date: DateOption = None,
+    engine: Annotated[EngineName, typer.Option(
+        "--engine", help="Nơi tính bảng chỉ số: duckdb (mặc định) hoặc spark (cả kho lakehouse của cụm).")
+    ] = EngineName.duckdb,
+    master: MasterOption = None,
 ) -> None:
     """Lập báo cáo chuyên đề quý về hoạt động của người dân trên các nền tảng số (Markdown, HTML, DOCX, PDF)."""
     try:
         formats = parse_formats(fmt)
         settings = issue_settings(issuer, signer, signer_title, date)
-        _, written = write_reports(home(ctx), period, formats, output, source, settings=settings)
+        if master and engine is not EngineName.spark:
+            raise fail("--master chỉ dùng với --engine spark.")
+        _, written = write_reports(home(ctx), period, formats, output, source, settings=settings,
+                                   engine=engine.value, master=master)
     except (PeriodError, ReportRequestError, RenderError) as exc:
         raise fail(str(exc)) from exc
     _print_written(written)

@@ -13,12 +13,13 @@ from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.workflows import metrics as metric_workflow
 
 
-def block(home: str | Path | None, quarter: str, source: str | None = None) -> Block:
+def block(home: str | Path | None, quarter: str, source: str | None = None, engine: str = "duckdb",
+          master: str | None = None) -> Block:
     """The eight metric tables of a quarter's block (by platform and by province; the quarter and each month)."""
     q = Period.parse(quarter_of(quarter))
     periods = [q.label, *q.months]
     requests = [metric_workflow.metric_request(p, by, source) for by in ("platform", "province") for p in periods]
-    tables = metric_workflow.metrics_many(home, requests)
+    tables = metric_workflow.metrics_many(home, requests, engine, master)
     n = len(periods)
     return Block(q.label, dict(zip(periods, tables[:n], strict=True)), dict(zip(periods, tables[n:], strict=True)))
 

@@ -17,6 +17,7 @@ from thuocdo.ingest.spark_ingest import SparkIngestReport, ingest_usage_spark
 from thuocdo.ingest.usage import ingest_usage_file
 from thuocdo.ingest.weights import ingest_weights
 from thuocdo.store import Store
+from thuocdo.store.home import DATABASE_FILE, resolve_home
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
 INGEST_KINDS = ("usage", "weights", "aggregates", "indicators")
@@ -106,8 +107,14 @@ def ingest_spark(home: str | Path | None, paths: Sequence[str], source: str, *, 
     from thuocdo.workflows.cluster import lakehouse, spark_master
 
     lake = lakehouse(home)
-    with open_store(home) as store:
+    # read-only once the store exists: several Spark drivers of one home run at once
+    with open_store(home, read_only=(resolve_home(home) / DATABASE_FILE).exists(), sweep=False) as store:
         secret = store.secret
+        embedded = store.con.execute("SELECT count(*) FROM batches WHERE source = ? AND kind = 'usage' "
+                                     "AND stored > 0", [source]).fetchall()[0][0]
+    if embedded:  # one source, one place: Spark reads both, and a record would be counted in each
+        raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong kho nhúng của thư mục này: nạp nguồn này "
+                         "tiếp bằng DuckDB, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng Spark.")
     try:
         spark = lakehouse_session(lake, master or spark_master(home))
     except ImportError as exc:

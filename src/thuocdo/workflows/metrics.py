@@ -91,13 +91,17 @@ def metrics(home: str | Path | None, request: mq.MetricRequest, engine: str = "d
         return with_sketch_mau(store, request, table) if how is Distinct.SKETCH else table
 
 
-def metrics_many(home: str | Path | None, requests: list[mq.MetricRequest]) -> list[pa.Table]:
-    """The metric tables of several requests (exact MAU, DuckDB), read through one opening of the store."""
+def metrics_many(home: str | Path | None, requests: list[mq.MetricRequest], engine: str = "duckdb",
+                 master: str | None = None) -> list[pa.Table]:
+    """The metric tables of several requests (exact MAU), read through one opening of the store; on Spark, from
+    one rollup of every month they need."""
     catalog = load_catalog()
     with open_store(home, sweep=False) as store:
         bring_up_to_date(store)
-        engine = DuckDBEngine(store)
-        return [engine.run(mq.build(r), relations(catalog, r)) for r in requests]
+        runner = _engine(store, engine, master)
+        if isinstance(runner, SparkRollups):
+            runner.prepare({row[1] for r in requests for row in mq.period_rows(r)})
+        return [runner.run(mq.build(r), relations(catalog, r)) for r in requests]
 
 
 def _engine(store: Store, name: str, master: str | None) -> Engine:

@@ -96,23 +96,25 @@ def _record_sources(table: pa.Table) -> list[str]:
     return sorted({r["source"] for r in rows if r.get("basis") == "records" and r.get("source")})
 
 
-def report_inputs(home: Path | None, period: str, source: str | None = None, min_cell: int = MIN_CELL) -> ReportInputs:
+def report_inputs(home: Path | None, period: str, source: str | None = None, min_cell: int = MIN_CELL,
+                  engine: str = "duckdb", master: str | None = None) -> ReportInputs:
     """Every metric table the report of a quarter reads, as the public may see it: by platform for six
     quarters, by province for the quarter, by platform for its months and those of the quarter before, each
     read with its quarter's block and disclosed under :mod:`thuocdo.reports.disclosure` (primary and
     complementary suppression; category totals over the published cells)."""
     quarter = _quarter(period)
-    current = metric_workflow.metrics(home, metric_workflow.metric_request(quarter.label, "platform", source))
+    current = metric_workflow.metrics(home, metric_workflow.metric_request(quarter.label, "platform", source), engine,
+                                      master)
     if source is None:
         found = _record_sources(current)
         if len(found) > 1:
             raise ReportRequestError(f"Kho có số liệu của nhiều nguồn ({', '.join(found)}): chọn một bằng --source.")
         if found:
-            return report_inputs(home, period, found[0], min_cell)
+            return report_inputs(home, period, found[0], min_cell, engine, master)
     if not current.num_rows:
         raise ReportRequestError(f"Chưa có số liệu nào cho {quarter.label}: nạp dữ liệu trước (thuocdo ingest …).")
     quarters = trend_periods(quarter.label)
-    blocks = {q: disclosure_workflow.block(home, q, source) for q in quarters}
+    blocks = {q: disclosure_workflow.block(home, q, source, engine, master) for q in quarters}
     withheld = {q: withheld_cells(b, min_cell) for q, b in blocks.items()}
     platforms = {q: disclose(b.platforms[q], False, withheld) for q, b in blocks.items()}
     categories = {q: category_table(t) for q, t in platforms.items()}
@@ -127,11 +129,13 @@ def report_inputs(home: Path | None, period: str, source: str | None = None, min
 
 def write_reports(home: Path | None, period: str, formats: list[str], output: Path, source: str | None = None,
                   on_step: Callable[[str], None] | None = None,
-                  settings: IssueSettings | None = None) -> tuple[Report, dict[str, Path]]:
-    """Build the quarterly report of `period` and write it in `formats` under `output`."""
+                  settings: IssueSettings | None = None, engine: str = "duckdb",
+                  master: str | None = None) -> tuple[Report, dict[str, Path]]:
+    """Build the quarterly report of `period` and write it in `formats` under `output` (its metric tables run on
+    `engine`: DuckDB, or Spark over the home's lakehouse and lake)."""
     if on_step:
         on_step("bảng chỉ số")
-    inputs = report_inputs(home, period, source)
+    inputs = report_inputs(home, period, source, engine=engine, master=master)
     try:
         report = build_report(inputs, load_catalog(), settings)
     except IssueError as exc:

@@ -1,0 +1,180 @@
+"""Spark ingestion into the lakehouse (issue 21): thuocdo on 1 and 2 workers, against the minimal person-day
+pipeline written directly in Spark and against DuckDB ingestion, on the same CSV files, in one run.
+
+    .venv/bin/python -m bench.lakehouse [--records 2000000] [--workdir DIR] [--keep]
+
+Data: bench/generate.py's quarter of usage records (2022-Q1, N records, N/20 persons, 50 platforms, files of
+~1 M records). For each worker count W in (1, 2): `thuocdo cluster up --workers W` (SeaweedFS, PostgreSQL, Spark
+standalone, 1 core and 1 GiB per worker, 1 GiB driver), then, each Spark application in its own process:
+
+* ``minimal``: read the CSV files (header, text columns), hash the user id (sha2-256), the local day
+  (Asia/Ho_Chi_Minh) of the ISO time, GROUP BY person × platform × day (sums, count), write Parquet to the object
+  store: Spark's reference line, what a skilled Spark user writes for the person-day step, without any rule;
+* ``thuocdo``: `ingest usage --engine spark`: every rule (validation with reasons, keyed pseudonym, record keys,
+  exactly-once MERGE into Iceberg, quarantine, person-day rebuild of the touched days, ledger);
+* with 2 workers, ``late``: a late file of 1,000 records of one day into the store just written.
+
+Then ``duckdb``: `thuocdo ingest usage` of the same files into an embedded home (the month rollups included).
+CPU time is the sum over every process of the run (driver, master, workers, executors: /proc), so µs per
+record compare the engines' work whatever the wall time. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CLK = os.sysconf("SC_CLK_TCK")
+
+MINIMAL = """
+import sys
+from pyspark.sql import functions as F
+from thuocdo.engines.spark import lakehouse_session
+from thuocdo.workflows.cluster import lakehouse, spark_master
+home, files = sys.argv[1], sys.argv[2:]
+lake = lakehouse(home)
+spark = lakehouse_session(lake, spark_master(home))
+raw = spark.read.option("header", True).csv(files)
+local = F.from_utc_timestamp(F.to_timestamp("time"), "Asia/Ho_Chi_Minh")
+rows = raw.select(F.sha2("user_id", 256).alias("person"), "platform", F.to_date(local).alias("day"),
+                  F.col("active_seconds").cast("bigint").alias("s"), F.col("bytes").cast("bigint").alias("b"))
+out = rows.groupBy("person", "platform", "day").agg(F.sum("s").alias("active_seconds"),
+                                                    F.sum("b").alias("bytes"), F.count("*").alias("records"))
+out.write.mode("overwrite").parquet(f"s3a://{lake.bucket}/bench/minimal")
+print(spark.read.parquet(f"s3a://{lake.bucket}/bench/minimal").count())
+spark.stop()
+"""
+
+THUOCDO = """
+import json, sys
+from thuocdo.workflows.ingest import ingest_spark
+home, source, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+report = ingest_spark(home, files, source)
+print(json.dumps({"stored": sum(r.stored for r in report.results), "rejected": sum(r.rejected for r in report.results),
+                  "days_rebuilt": report.days_rebuilt, "seconds": report.seconds, "errors": report.errors}))
+"""
+
+DUCKDB = """
+import json, sys
+from pathlib import Path
+from thuocdo.workflows.ingest import ingest
+home, files = sys.argv[1], sys.argv[2:]
+report = ingest(home, "usage", [Path(f) for f in files], "bench")
+print(json.dumps({"stored": sum(r.stored for r in report.results)}))
+"""
+
+
+def _cpu_of_tree(pids: list[int]) -> float:
+    """User + system seconds of the processes and their reaped children (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / CLK
+
+
+def _cluster_pids(home: Path) -> list[int]:
+    from thuocdo.workflows.cluster import cluster_status
+
+    parts = cluster_status(home) or []
+    return [p.pid for part in parts for p in part.recorded]
+
+
+def run_app(code: str, args: list[str], home: Path | None) -> dict[str, Any]:
+    """One application in its own process: wall seconds, CPU seconds (its own and the cluster's), its output."""
+    before_cluster = _cpu_of_tree(_cluster_pids(home)) if home else 0.0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, check=False)
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {done.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cluster_cpu = (_cpu_of_tree(_cluster_pids(home)) - before_cluster) if home else 0.0
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu + cluster_cpu, 2), "driver_cpu_s": round(cpu, 2),
+            "output": done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "",
+            "peak_driver_rss_mb": round(after.ru_maxrss / 1024)}
+
+
+def late_file(path: Path, n: int = 1000) -> Path:
+    lines = ["record_id,user_id,platform,time,active_seconds,bytes,sessions"]
+    lines += [f"late-{i},late-user-{i % 300},zalo,2022-02-15T10:{i % 60:02d}:00+07:00,60,1000,1" for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=2_000_000)
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from bench.generate import generate
+    from thuocdo.store import Store
+    from thuocdo.workflows.cluster import cluster_down, cluster_up
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="thuocdo-bench-lakehouse-"))
+    data = workdir / "data"
+    if not data.exists() or not any(data.glob("*.csv")):
+        generate(workdir, args.records, max(1, args.records // 20), log=lambda *a: None)
+    files = sorted(str(f) for f in data.glob("usage_*.csv")) or sorted(str(f) for f in data.glob("*.csv")
+                                                                       if "weights" not in f.name
+                                                                       and "provinces" not in f.name)
+    size_mb = sum(Path(f).stat().st_size for f in files) / 1e6
+    print(f"{args.records:,} records, {len(files)} CSV files, {size_mb:,.0f} MB, in {workdir}", flush=True)
+    results: dict[str, Any] = {"records": args.records, "files": len(files), "csv_mb": round(size_mb)}
+    try:
+        for workers in (1, 2):
+            home = workdir / f"home-{workers}w"
+            shutil.rmtree(home, ignore_errors=True)
+            with Store(home):
+                pass
+            cluster_up(home, workers)
+            try:
+                for name, code, extra in (("minimal", MINIMAL, files), ("thuocdo", THUOCDO, ["bench", *files])):
+                    result = run_app(code, [str(home), *extra], home)
+                    result["records_per_s"] = round(args.records / result["wall_s"])
+                    result["cpu_us_per_record"] = round(result["cpu_s"] / args.records * 1e6, 2)
+                    results[f"spark_{name}_{workers}w"] = result
+                    print(f"{workers} worker(s) {name}: {json.dumps(result)}", flush=True)
+                if workers == 2:
+                    late = run_app(THUOCDO, [str(home), "bench", str(late_file(workdir / "late.csv"))], home)
+                    results["spark_late_day_2w"] = late
+                    print(f"late file of 1,000 records: {json.dumps(late)}", flush=True)
+            finally:
+                cluster_down(home)
+        duck_home = workdir / "home-duckdb"
+        shutil.rmtree(duck_home, ignore_errors=True)
+        duck = run_app(DUCKDB, [str(duck_home), *files], None)
+        duck["records_per_s"] = round(args.records / duck["wall_s"])
+        duck["cpu_us_per_record"] = round(duck["cpu_s"] / args.records * 1e6, 2)
+        results["duckdb"] = duck
+        print(f"duckdb: {json.dumps(duck)}", flush=True)
+        s1, s2 = results["spark_thuocdo_1w"], results["spark_thuocdo_2w"]
+        results["scaling_1_to_2_workers"] = round(s1["wall_s"] / s2["wall_s"], 2)
+        results["thuocdo_vs_minimal_2w"] = round(s2["wall_s"] / results["spark_minimal_2w"]["wall_s"], 2)
+        results["thuocdo_vs_minimal_cpu"] = round(s2["cpu_s"] / results["spark_minimal_2w"]["cpu_s"], 2)
+        results["load_average"] = os.getloadavg()
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

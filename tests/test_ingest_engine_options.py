@@ -1,0 +1,42 @@
+"""`ingest usage --engine spark`: the options that cannot work are refused before anything starts (exit 2, a
+Vietnamese reason), and a source stays in one store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli, write
+
+CSV = "user_id,platform,time\nu1,zalo,2022-03-01T10:00:00+07:00\n"
+
+
+def test_spark_ingestion_without_a_cluster_says_to_start_one(cli: Cli, tmp_path: Path) -> None:
+    result = cli("ingest", "usage", write(tmp_path / "a.csv", CSV), "--source", "s", "--engine", "spark")
+    assert result.exit_code == 2 and "thuocdo cluster up" in result.stderr
+
+
+def test_master_and_s3_need_the_spark_engine(cli: Cli, tmp_path: Path) -> None:
+    master = cli("ingest", "usage", write(tmp_path / "a.csv", CSV), "--source", "s", "--master", "local[2]")
+    assert master.exit_code == 2 and "--master chỉ dùng với --engine spark" in master.stderr
+    s3 = cli("ingest", "usage", "s3://thuocdo/inbox/", "--source", "s")
+    assert s3.exit_code == 2 and "--engine spark" in s3.stderr
+
+
+def test_a_missing_local_file_is_named(cli: Cli, tmp_path: Path) -> None:
+    result = cli("ingest", "usage", str(tmp_path / "none.csv"), "--source", "s", "--engine", "spark")
+    assert result.exit_code == 2 and "none.csv" in result.stderr
+
+
+def test_a_source_of_the_embedded_store_is_not_continued_on_spark(cli: Cli, home: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from thuocdo.ingest.readers import InputError
+    from thuocdo.workflows import cluster as cluster_workflow
+    from thuocdo.workflows import ingest as ingest_workflow
+
+    assert cli("ingest", "usage", write(tmp_path / "a.csv", CSV), "--source", "s").exit_code == 0
+    # the check comes before any part of the cluster is reached: a cluster that is not there is not asked
+    monkeypatch.setattr(cluster_workflow, "lakehouse", lambda home: object())
+    with pytest.raises(InputError, match="Nguồn s đã có bản ghi sử dụng trong kho nhúng"):
+        ingest_workflow.ingest_spark(home, [str(tmp_path / "a.csv")], "s")
