@@ -1,8 +1,9 @@
-"""A Spark ingestion for tests/engines/test_lakehouse_ingest.py, in a process of its own (killed on purpose by
-some tests): `thuocdo.workflows.ingest.ingest_spark`, printing one JSON line as each step starts and one with the
-results at the end.
+"""Spark ingestions for tests/engines/test_lakehouse_ingest.py, in a process of its own (killed on purpose by
+some tests): `thuocdo.workflows.ingest.ingest_spark` for each (source, files) of a plan, one after the other in
+one Spark application, printing one JSON line as each step starts and one with each ingestion's results.
 
-Usage: python lakehouse_ingest_driver.py HOME SOURCE FILE...
+Usage: python lakehouse_ingest_driver.py HOME PLAN_JSON  (PLAN_JSON: [[source, [file, ...]], ...])
+       python lakehouse_ingest_driver.py HOME PLAN_JSON CONF_JSON  (Spark settings of the application)
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ import sys
 from thuocdo.workflows.ingest import ingest_spark
 
 
-def main(home: str, source: str, files: list[str]) -> None:
+def main(home: str, plan: list[tuple[str, list[str]]], conf: dict[str, str]) -> None:
     def on_step(name: str) -> None:
         print(json.dumps({"step": name}), flush=True)
 
-    report = ingest_spark(home, files, source, on_step=on_step)
-    print(json.dumps({"results": [{"file": r.file, "rows_read": r.rows_read, "stored": r.stored,
-                                   "duplicates": r.duplicates, "rejected": r.rejected} for r in report.results],
-                      "errors": report.errors, "days_rebuilt": report.days_rebuilt,
-                      "merge_attempts": report.merge_attempts}), flush=True)
+    for source, files in plan:
+        report = ingest_spark(home, files, source, on_step=on_step, conf=conf)
+        print(json.dumps({"source": source, "results": [
+            {"file": r.file, "rows_read": r.rows_read, "stored": r.stored, "duplicates": r.duplicates,
+             "rejected": r.rejected} for r in report.results],
+            "errors": report.errors, "days_rebuilt": report.days_rebuilt,
+            "merge_attempts": report.merge_attempts, "person_day_snapshot": report.person_day_snapshot}), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3:])
+    main(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]) if len(sys.argv) > 3 else {})

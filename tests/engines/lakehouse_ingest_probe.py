@@ -1,6 +1,7 @@
 """A Spark application for tests/engines/test_lakehouse_ingest.py, in a process of its own (a lakehouse session
 needs a driver started with the Iceberg jars): the metric tables of the cases over the home's lakehouse, each
-written as Parquet to OUT/<period>_<by>.parquet, and the lakehouse's tables read back as Parquet too.
+written as Parquet to OUT/<period>_<by>.parquet, and the lakehouse's tables read back as Parquet too, and the
+quarterly report of panel-a (OUT/report-spark).
 
 Usage: python lakehouse_ingest_probe.py HOME OUT CASES_JSON
 """
@@ -22,6 +23,7 @@ from thuocdo.store import Store
 from thuocdo.store.lakehouse import table_name
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows.cluster import lakehouse, spark_master
+from thuocdo.workflows.reports import write_reports
 
 
 def main(home: Path, out: Path, cases: list[tuple[str, str]]) -> None:
@@ -38,7 +40,10 @@ def main(home: Path, out: Path, cases: list[tuple[str, str]]) -> None:
             pq.write_table(table, out / f"{period}_{by}.parquet")
     for name in ("usage_records", "person_day", "quarantine", "batches"):
         pq.write_table(spark.table(table_name(lake, name)).toArrow(), out / f"table_{name}.parquet")
-    snapshots = spark.sql(f"SELECT committed_at, operation, summary FROM {table_name(lake, 'person_day')}.snapshots")
+    # the quarterly report of panel-a, its tables from Spark over the lakehouse (the session above, still active)
+    write_reports(home, "2022-Q1", ["md"], out / "report-spark", "panel-a", engine="spark")
+    snapshots = spark.sql("SELECT snapshot_id, committed_at, operation, summary "
+                          f"FROM {table_name(lake, 'person_day')}.snapshots")
     pq.write_table(snapshots.toArrow(), out / "table_person_day_snapshots.parquet")
     spark.stop()
 

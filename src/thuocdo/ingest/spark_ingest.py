@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import tempfile
 import time
 import uuid
@@ -37,7 +38,7 @@ from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.readers import InputError, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import check_usage
-from thuocdo.rollups.lakehouse import ensure_tables, is_conflict, rebuild_days, stale_days
+from thuocdo.rollups.lakehouse import current_snapshot, ensure_tables, is_conflict, rebuild_days, stale_days
 from thuocdo.store.lakehouse import Lakehouse, table_name
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ class SparkIngestReport:
     results: list[BatchResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     days_rebuilt: int = 0
+    person_day_snapshot: int | None = None  # the person_day snapshot of this run's last rebuild
     merge_attempts: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -164,6 +166,7 @@ def check_file(item: InputFile, settings: TaskSettings, workdir: Path) -> pa.Tab
         summary["sha256"] = _sha256(path) if path.is_file() else None
         raw = read_input(path, USAGE)
         con = duckdb.connect()
+        con.execute(f"SET threads = {_task_cores()}")  # the cores Spark gave the task, not the machine's
         checked = check_usage(con, raw, settings.source, settings.secret, load_catalog(), batch_id)
         summary |= {"rows": checked.rows, "read_rejections": len(raw.rejections), "rejected": checked.rejected,
                     "good": checked.good, "in_file_duplicates": checked.in_file_duplicates}
@@ -183,6 +186,14 @@ def check_file(item: InputFile, settings: TaskSettings, workdir: Path) -> pa.Tab
     parts.append(pa.table({"kind": ["summary"], "file_index": pa.array([item.index], pa.int32()),
                            "batch_id": [batch_id], "summary": [json.dumps(summary)]}))
     return pa.concat_tables([_conform(p) for p in parts])
+
+
+def _task_cores() -> int:
+    """The cores of the running Spark task (``spark.task.cpus``); the machine's outside a task."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    return max(1, context.cpus()) if context is not None else max(1, os.cpu_count() or 1)
 
 
 def _conform(table: pa.Table) -> pa.Table:
@@ -287,6 +298,7 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
     for stale_source, stale in stale_days(spark, lake, [source]).items():
         rebuild_days(spark, lake, stale_source, stale)
         report.days_rebuilt += len(stale)
+        report.person_day_snapshot = current_snapshot(spark, table_name(lake, "person_day"))
     report.seconds["person_day"] = time.monotonic() - started - sum(report.seconds.values())
 
     step("ghi sổ lô")

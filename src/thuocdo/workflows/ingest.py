@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,7 +100,8 @@ def ingest_file(store: Store, kind: str, path: Path, source: str, catalog: Catal
 
 
 def ingest_spark(home: str | Path | None, paths: Sequence[str], source: str, *, master: str | None = None,
-                 on_step: Callable[[str], None] | None = None) -> SparkIngestReport:
+                 on_step: Callable[[str], None] | None = None,
+                 conf: Mapping[str, str] | None = None) -> SparkIngestReport:
     """Usage files (local paths or ``s3://`` prefixes) ingested by Spark into the lakehouse of the home's cluster
     (``thuocdo cluster up``), on its Spark master or on `master`."""
     from thuocdo.engines.spark import lakehouse_session
@@ -116,7 +117,7 @@ def ingest_spark(home: str | Path | None, paths: Sequence[str], source: str, *, 
         raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong kho nhúng của thư mục này: nạp nguồn này "
                          "tiếp bằng DuckDB, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng Spark.")
     try:
-        spark = lakehouse_session(lake, master or spark_master(home))
+        spark = lakehouse_session(lake, master or spark_master(home), conf)
     except ImportError as exc:
         raise InputError("--engine spark cần PySpark (pip install pyspark) và Java 17.") from exc
     return ingest_usage_spark(spark, lake, paths, source, secret, on_step=on_step)
