@@ -74,16 +74,37 @@ print(json.dumps({"stored": sum(r.stored for r in report.results)}))
 """
 
 
-def _cpu_of_tree(pids: list[int]) -> float:
-    """User + system seconds of the processes and their reaped children (Linux /proc)."""
-    total = 0
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
+                for c in (t / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _stat(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _cpu_of_tree(pids: list[int]) -> tuple[float, int]:
+    """User + system seconds of the processes, of their reaped children and of every live descendant (the
+    executors of a running application); and how many live descendants there are (Linux /proc)."""
+    total, live = 0, 0
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
+        fields = _stat(pid)
         total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / CLK
+        stack = _children(pid)
+        while stack:
+            child = stack.pop()
+            fields = _stat(child)
+            if fields:
+                live += 1
+                total += sum(int(f) for f in fields[11:15])
+                stack.extend(_children(child))
+    return total / CLK, live
 
 
 def _cluster_pids(home: Path) -> list[int]:
@@ -93,9 +114,21 @@ def _cluster_pids(home: Path) -> list[int]:
     return [p.pid for part in parts for p in part.recorded]
 
 
+def _settled(home: Path) -> float:
+    """The cluster's CPU seconds once the executors of a finished application have exited and been reaped."""
+    cpu, live = _cpu_of_tree(_cluster_pids(home))
+    for _ in range(60):
+        time.sleep(0.5)
+        again, now_live = _cpu_of_tree(_cluster_pids(home))
+        if now_live == live and abs(again - cpu) < 0.05:
+            return again
+        cpu, live = again, now_live
+    return cpu
+
+
 def run_app(code: str, args: list[str], home: Path | None) -> dict[str, Any]:
     """One application in its own process: wall seconds, CPU seconds (its own and the cluster's), its output."""
-    before_cluster = _cpu_of_tree(_cluster_pids(home)) if home else 0.0
+    before_cluster = _settled(home) if home else 0.0
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, check=False)
@@ -104,7 +137,7 @@ def run_app(code: str, args: list[str], home: Path | None) -> dict[str, Any]:
     if done.returncode != 0:
         raise SystemExit(f"failed: {done.stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    cluster_cpu = (_cpu_of_tree(_cluster_pids(home)) - before_cluster) if home else 0.0
+    cluster_cpu = (_settled(home) - before_cluster) if home else 0.0
     return {"wall_s": round(wall, 2), "cpu_s": round(cpu + cluster_cpu, 2), "driver_cpu_s": round(cpu, 2),
             "output": done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "",
             "peak_driver_rss_mb": round(after.ru_maxrss / 1024)}
@@ -119,7 +152,8 @@ def late_file(path: Path, n: int = 1000) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=2_000_000)
+    parser.add_argument("--records", type=int, default=4_000_000)
+    parser.add_argument("--records-per-file", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
@@ -131,7 +165,8 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="thuocdo-bench-lakehouse-"))
     data = workdir / "data"
     if not data.exists() or not any(data.glob("*.csv")):
-        generate(workdir, args.records, max(1, args.records // 20), log=lambda *a: None)
+        generate(workdir, args.records, max(1, args.records // 20), records_per_file=args.records_per_file,
+                 log=lambda *a: None)
     files = sorted(str(f) for f in data.glob("usage_*.csv")) or sorted(str(f) for f in data.glob("*.csv")
                                                                        if "weights" not in f.name
                                                                        and "provinces" not in f.name)
