@@ -36,13 +36,19 @@ def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[
                max(CASE WHEN province_code IS NOT NULL THEN active_seconds_n END) AS province_seconds
         FROM fresh GROUP BY platform, person, day, month
     """
-    merged = new_rows
-    if day_files:  # one row per person-day: the new rows collapsed with those of the replaced files
+    merged, params = new_rows, {}
+    if day_files:  # one row per person-day: on the days rewritten, the new rows collapsed with the old files'
         columns = ", ".join(PERSON_DAY_COLUMNS)
-        merged = (f"SELECT {columns} FROM (WITH person_day_parts AS (SELECT NULL AS source, * FROM ({new_rows}) "
-                  f"UNION ALL SELECT NULL AS source, {columns} FROM read_parquet($old)) {PERSON_DAY_MERGE})")
-    stage_partitions(store, "person_day", source, batch_id, merged, {"old": day_files} if day_files else {},
-                     replaces=day_files)
+        store.con.execute(f"CREATE OR REPLACE TEMP TABLE new_person_days AS {new_rows}")
+        lake = store.lake.as_posix().rstrip("/") + "/"
+        params = {"old": day_files, "rel": [p.removeprefix(lake) for p in day_files]}
+        rewritten = "day IN (SELECT day FROM lake_files WHERE list_contains($rel, path))"
+        merged = (f"SELECT {columns} FROM new_person_days WHERE NOT {rewritten} UNION ALL "
+                  f"SELECT {columns} FROM (WITH person_day_parts AS (SELECT NULL AS source, * FROM new_person_days "
+                  f"WHERE {rewritten} UNION ALL SELECT NULL AS source, {columns} FROM read_parquet($old)) "
+                  f"{PERSON_DAY_MERGE})")
+    stage_partitions(store, "person_day", source, batch_id, merged, params, replaces=day_files)
+    store.con.execute("DROP TABLE IF EXISTS new_person_days")
     keys = "SELECT day, month, k1, k2 FROM fresh"
     if key_files:
         keys += " UNION ALL SELECT day, month, k1, k2 FROM read_parquet($old_keys)"
