@@ -41,9 +41,23 @@ GOOD_ROWS_SQL = f"""
 """
 
 
-def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog) -> BatchResult:
-    raw = read_input(path, USAGE)
-    return ingest_usage(store, raw, source, catalog, file_sha256=_sha256(path))
+@dataclass(frozen=True)
+class ReadFile:
+    """A usage file read (no database needed: a workflow may read the next file while one is being stored)."""
+
+    raw: RawInput
+    sha256: str
+
+
+def read_usage_file(path: Path) -> ReadFile:
+    return ReadFile(read_input(path, USAGE), _sha256(path))
+
+
+def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog,
+                      read: ReadFile | None = None) -> BatchResult:
+    """Ingest a usage file, read here or already (`read`, from :func:`read_usage_file` of the same path)."""
+    read = read or read_usage_file(path)
+    return ingest_usage(store, read.raw, source, catalog, file_sha256=read.sha256)
 
 
 def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, file_sha256: str | None = None,
