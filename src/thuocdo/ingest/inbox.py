@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from thuocdo.ingest.ledger import mark_dirty_persons
 from thuocdo.ingest.person_days import files_to_rewrite, stage_person_days
 from thuocdo.store import Store
 from thuocdo.store.home import INBOX_DIR, sync_path
@@ -204,6 +205,8 @@ def _merge(store: Store, src: str, last: int, commit_lock: AbstractContextManage
                 con.execute("DELETE FROM inbox WHERE source = ? AND seq <= ?", [src, last])
                 for month in months:
                     con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [src, month])
+                if months:
+                    mark_dirty_persons(store, src)
             finish(store, batch_id, replaces + [str(store.lake / s) for s in segments])
     except BaseException:
         discard(store, batch_id)

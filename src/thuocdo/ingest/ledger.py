@@ -22,8 +22,17 @@ def commit_batch(store: Store, result: BatchResult, *, file_sha256: str | None, 
         quarantine.insert(con, "SELECT * FROM q_batch")
         for month in months:
             con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [result.source, month])
+        if months:
+            mark_dirty_persons(store, result.source)
         record_batch(store, result, file_sha256)
     finish(store, result.batch_id, replaces)
+
+
+def mark_dirty_persons(store: Store, source: str) -> None:
+    """Inside the transaction that lists a batch's person-days: the persons of its new rows (the temporary
+    table `fresh`), so that the rollups recompute only their person-months."""
+    store.con.execute("INSERT INTO dirty_persons SELECT DISTINCT $source, month, person FROM fresh",
+                      {"source": source})
 
 
 def record_batch(store: Store, result: BatchResult, file_sha256: str | None) -> None:

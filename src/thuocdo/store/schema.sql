@@ -56,6 +56,14 @@ CREATE TABLE IF NOT EXISTS dirty_months (
     month  VARCHAR NOT NULL,
     PRIMARY KEY (source, month)
 );
+-- Persons whose person-days of a dirty month changed (set with the month by ingestion and by the inbox's merges):
+-- the month's rollup recomputes only their person-months when they are few. A dirty month without any is
+-- rebuilt whole (a change of weights, or a writer that does not list the persons it touched).
+CREATE TABLE IF NOT EXISTS dirty_persons (
+    source VARCHAR NOT NULL,
+    month  VARCHAR NOT NULL,
+    person BIGINT NOT NULL
+);
 -- Rollup per source x platform x month x province, weighted; the metric queries read only this.
 CREATE TABLE IF NOT EXISTS usage_month (
     source        VARCHAR NOT NULL,
