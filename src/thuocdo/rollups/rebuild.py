@@ -86,11 +86,13 @@ def rebuild_month(store: Store, source: str, month: str, *, incremental: bool = 
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE touched_persons AS SELECT DISTINCT person FROM dirty_persons "
                         "WHERE source = $source AND month = $month", {"source": source, "month": month})
-            con.execute(f"CREATE OR REPLACE TEMP VIEW person_day AS SELECT * FROM ({person_days}) "
-                        "WHERE person IN (SELECT person FROM touched_persons)")
+            # their person-days read once (PERSON_MONTH reads person_day twice), then their person-months
+            con.execute(f"CREATE OR REPLACE TEMP TABLE person_day_touched AS SELECT * FROM ({person_days}) "
+                        "SEMI JOIN touched_persons USING (person)")
+            con.execute("CREATE OR REPLACE TEMP VIEW person_day AS SELECT * FROM person_day_touched")
             con.execute(f"CREATE OR REPLACE TEMP TABLE person_month_changed AS {_duckdb(PERSON_MONTH)}")
-            sql = (f"SELECT * FROM read_parquet({literal(old)}) WHERE person NOT IN (SELECT person FROM "
-                   "touched_persons) UNION ALL BY NAME SELECT * FROM person_month_changed")
+            sql = (f"SELECT * FROM read_parquet({literal(old)}) ANTI JOIN touched_persons USING (person) "
+                   "UNION ALL BY NAME SELECT * FROM person_month_changed")
         stage_partitions(store, "person_month", source, batch_id, sql, {}, replaces=old, daily=False)
     files, replaces = publish(store)
     with store.transaction():
@@ -102,7 +104,8 @@ def rebuild_month(store: Store, source: str, month: str, *, incremental: bool = 
             con.execute(f"INSERT INTO usage_month BY NAME {_duckdb(USAGE_MONTH)}")
         con.execute("DELETE FROM dirty_months WHERE source = ? AND month = ?", [source, month])
         con.execute("DELETE FROM dirty_persons WHERE source = ? AND month = ?", [source, month])
-    con.execute("DROP TABLE IF EXISTS touched_persons; DROP TABLE IF EXISTS person_month_changed")
+    con.execute("DROP TABLE IF EXISTS touched_persons; DROP TABLE IF EXISTS person_day_touched; "
+                "DROP TABLE IF EXISTS person_month_changed")
     finish(store, batch_id, replaces)
 
 
