@@ -30,9 +30,12 @@ def commit_batch(store: Store, result: BatchResult, *, file_sha256: str | None, 
 
 def mark_dirty_persons(store: Store, source: str) -> None:
     """Inside the transaction that lists a batch's person-days: the persons of its new rows (the temporary
-    table `fresh`), so that the rollups recompute only their person-months."""
-    store.con.execute("INSERT INTO dirty_persons SELECT DISTINCT $source, month, person FROM fresh",
-                      {"source": source})
+    table `fresh`), so that the rollups recompute only their person-months. A writer without that table lists
+    no persons, and the months it touched are rebuilt whole."""
+    fresh = store.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'fresh'")
+    if fresh.fetchall()[0][0]:
+        store.con.execute("INSERT INTO dirty_persons SELECT DISTINCT $source, month, person FROM fresh",
+                          {"source": source})
 
 
 def record_batch(store: Store, result: BatchResult, file_sha256: str | None) -> None:

@@ -9,6 +9,7 @@ its quarantined rows and the months whose rollups must be brought up to date, al
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -72,6 +73,9 @@ def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, 
     except BaseException:
         discard(store, batch_id)  # staged files of a failed batch are never published by a later one
         raise
+    finally:  # the batch's new rows name the persons it touched (ledger.mark_dirty_persons): never a later one's
+        with contextlib.suppress(duckdb.Error):
+            store.con.execute("DROP TABLE IF EXISTS fresh")
 
 
 def _ingest(store: Store, raw: RawInput, source: str, catalog: Catalog, batch_id: str, file_sha256: str | None,
