@@ -95,3 +95,28 @@ def test_incremental_rollups_equal_a_full_rebuild(tmp_path_factory: pytest.TempP
                 assert got[:5] == want[:5]  # source, platform, month, province, persons
                 assert got[5:] == pytest.approx(want[5:], rel=1e-12)
             assert store.con.execute("SELECT count(*) FROM dirty_persons").fetchall() == [(0,)]
+
+
+def test_a_batch_that_cannot_name_its_persons_makes_the_month_rebuilt_whole(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # a file batch lists its persons; another writer's batch (no table of new rows) lists every person of its
+    # months: the month is then rebuilt whole, whatever the file batch listed
+    from thuocdo.ingest.ledger import mark_dirty_persons
+
+    monkeypatch.setattr(rebuild, "INCREMENTAL_SHARE", 1e9)
+    rows = [{"record_id": str(n), "user_id": f"u{n}", "platform": "zalo", "time": "2022-01-05T10:00:00+07:00",
+             "active_seconds": "60", "bytes": "0", "sessions": "1", "installs": "0", "province": ""}
+            for n in range(3)]
+    with Store(tmp_path / "home") as store:
+        ingest_usage(store, read_input(_write(tmp_path / "a.csv", rows), USAGE), SOURCE, load_catalog())
+        rebuild.rebuild_dirty(store)
+        ingest_usage(store, read_input(_write(tmp_path / "b.csv", [{**rows[0], "record_id": "9"}]), USAGE), SOURCE,
+                     load_catalog())
+        assert rebuild._touched_persons(store, SOURCE, "2022-01", store.files("person_month", source=SOURCE)) == 1
+        with store.transaction():
+            mark_dirty_persons(store, SOURCE, ["2022-01"])
+        assert rebuild._touched_persons(store, SOURCE, "2022-01", store.files("person_month", source=SOURCE)) is None
+        rebuild.rebuild_dirty(store)
+        assert store.con.execute("SELECT count(*) FROM dirty_persons").fetchall() == [(0,)]
+        assert store.con.execute("SELECT persons, w_active_days, w_seconds FROM usage_month").fetchall() == \
+            [(3, 3.0, 240.0)]

@@ -206,7 +206,7 @@ def _merge(store: Store, src: str, last: int, commit_lock: AbstractContextManage
                 for month in months:
                     con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [src, month])
                 if months:
-                    mark_dirty_persons(store, src)
+                    mark_dirty_persons(store, src, months)
             finish(store, batch_id, replaces + [str(store.lake / s) for s in segments])
     except BaseException:
         discard(store, batch_id)

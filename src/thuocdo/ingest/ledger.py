@@ -23,19 +23,22 @@ def commit_batch(store: Store, result: BatchResult, *, file_sha256: str | None, 
         for month in months:
             con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [result.source, month])
         if months:
-            mark_dirty_persons(store, result.source)
+            mark_dirty_persons(store, result.source, months)
         record_batch(store, result, file_sha256)
     finish(store, result.batch_id, replaces)
 
 
-def mark_dirty_persons(store: Store, source: str) -> None:
+def mark_dirty_persons(store: Store, source: str, months: list[str]) -> None:
     """Inside the transaction that lists a batch's person-days: the persons of its new rows (the temporary
-    table `fresh`), so that the rollups recompute only their person-months. A writer without that table lists
-    no persons, and the months it touched are rebuilt whole."""
+    table `fresh`), so that the rollups recompute only their person-months. Without that table (another
+    writer's batch), every person of the months: they are rebuilt whole."""
     fresh = store.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'fresh'")
     if fresh.fetchall()[0][0]:
         store.con.execute("INSERT INTO dirty_persons SELECT DISTINCT $source, month, person FROM fresh",
                           {"source": source})
+    else:
+        store.con.execute("INSERT INTO dirty_persons SELECT $source, unnest($months::VARCHAR[]), NULL",
+                          {"source": source, "months": months})
 
 
 def record_batch(store: Store, result: BatchResult, file_sha256: str | None) -> None:

@@ -111,13 +111,15 @@ def rebuild_month(store: Store, source: str, month: str, *, incremental: bool = 
 
 def _touched_persons(store: Store, source: str, month: str, person_month_files: list[str]) -> int | None:
     """How many persons of the month changed, when their person-months can be recomputed alone (None: rebuild
-    the month whole: no person_month file yet, changes that did not list their persons, or too many)."""
+    the month whole: no person_month file yet, changes that did not list their persons or listed every person
+    (a NULL person), or too many)."""
     if not person_month_files:
         return None
-    touched, held = store.con.execute(
+    touched, every, held = store.con.execute(
         "SELECT (SELECT count(DISTINCT person) FROM dirty_persons WHERE source = $source AND month = $month), "
+        "(SELECT count(*) FROM dirty_persons WHERE source = $source AND month = $month AND person IS NULL), "
         "(SELECT sum(rows) FROM lake_files WHERE dataset = 'person_month' AND source = $source AND month = $month)",
         {"source": source, "month": month}).fetchall()[0]
-    if not touched or not held or touched > INCREMENTAL_SHARE * held:
+    if every or not touched or not held or touched > INCREMENTAL_SHARE * held:
         return None
     return int(touched)

@@ -57,12 +57,13 @@ CREATE TABLE IF NOT EXISTS dirty_months (
     PRIMARY KEY (source, month)
 );
 -- Persons whose person-days of a dirty month changed (set with the month by ingestion and by the inbox's merges):
--- the month's rollup recomputes only their person-months when they are few. A dirty month without any is
--- rebuilt whole (a change of weights, or a writer that does not list the persons it touched).
+-- the month's rollup recomputes only their person-months when they are few. A writer that changes person-days
+-- must list the persons it touched here, or one row with a NULL person (every person of the month). A dirty
+-- month without any row, or with a NULL person, is rebuilt whole (a change of weights needs no more).
 CREATE TABLE IF NOT EXISTS dirty_persons (
     source VARCHAR NOT NULL,
     month  VARCHAR NOT NULL,
-    person BIGINT NOT NULL
+    person BIGINT
 );
 -- Rollup per source x platform x month x province, weighted; the metric queries read only this.
 CREATE TABLE IF NOT EXISTS usage_month (
