@@ -68,7 +68,7 @@ def clean_workdir(workdir: Path, keep: bool, created: bool) -> None:
     elif not keep:
         for name in ("data", "home"):
             shutil.rmtree(workdir / name, ignore_errors=True)
-        for pattern in ("raw.duckdb*", "*.parquet", "phase_*.json", "manifest.json"):
+        for pattern in ("raw.duckdb*", "*.parquet", "phase_*.json", "manifest.json", "late.csv"):
             for p in workdir.glob(pattern):
                 p.unlink(missing_ok=True)
 

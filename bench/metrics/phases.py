@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .common import REPO_ROOT, code_revision, log, peak_rss_mb
 from .ingest import phase_ingest
+from .late import phase_late
+from .minimal import phase_minimal
 from .pandas_phase import phase_pandas
 from .prepare import phase_prepare
 from .sql import phase_sql
@@ -25,9 +27,11 @@ class PhaseResults:
     """What each phase process reported (``pandas`` is None when skipped)."""
 
     prepare: dict
+    minimal: dict
     ingest: dict
     thuocdo: dict
     sql: dict
+    late: dict
     pandas: dict | None
 
 
@@ -36,7 +40,8 @@ def run_child(phase: str, workdir: Path, profile: bool) -> None:
     phases: dict[str, Callable[[], dict]] = {
         "prepare": lambda: phase_prepare(workdir), "ingest": lambda: phase_ingest(workdir, profile),
         "thuocdo": lambda: phase_thuocdo(workdir), "sql": lambda: phase_sql(workdir),
-        "pandas": lambda: phase_pandas(workdir)}
+        "pandas": lambda: phase_pandas(workdir), "minimal": lambda: phase_minimal(workdir),
+        "late": lambda: phase_late(workdir)}
     fn = phases[phase]
     load0 = os.getloadavg()[0]
     revision = code_revision()
@@ -62,12 +67,15 @@ def run_phase(name: str, workdir: Path, extra: list[str] | None = None) -> dict:
 
 
 def run_phases(workdir: Path, profile: bool, with_pandas: bool) -> PhaseResults:
-    """The baselines' preparation, then thuocdo's ingestion and metric set, the SQL query and pandas."""
+    """The baselines' preparation, the minimal person-day pipeline, thuocdo's ingestion and metric set, the SQL
+    query, pandas, then a late file into thuocdo's store."""
     log("preparing the baselines (not measured): CSV → DuckDB table, duplicate check, Parquet copy")
     prep = run_phase("prepare", workdir)
     log(f"  loaded in {prep['load_s']:.1f} s; {prep['person_platform_days']:,} person-platform-days, "
         f"{prep['persons_seen']:,} persons, up to {prep['max_records_per_person_platform_day']} records per "
         f"person-platform-day (mean {prep['mean_records_per_person_platform_day']:.2f})")
+    log("minimal person-day pipeline (the reference line of ingestion)")
+    minimal = run_phase("minimal", workdir)
     log("thuocdo ingestion")
     ing = run_phase("ingest", workdir, ["--profile"] if profile else [])
     log("thuocdo metric set (8 calls, twice)")
@@ -78,4 +86,6 @@ def run_phases(workdir: Path, profile: bool, with_pandas: bool) -> PhaseResults:
     if with_pandas:
         log("pandas")
         pdx = run_phase("pandas", workdir)
-    return PhaseResults(prepare=prep, ingest=ing, thuocdo=td, sql=sql, pandas=pdx)
+    log("thuocdo: a late file of 1,000 records into the store (after the metric phases, which it would change)")
+    late = run_phase("late", workdir)
+    return PhaseResults(prepare=prep, minimal=minimal, ingest=ing, thuocdo=td, sql=sql, late=late, pandas=pdx)

@@ -45,9 +45,20 @@ def results_table(m: dict, results: PhaseResults, checks: list[Check]) -> Table:
 
     table.add_row("thuocdo ingest: weights", fmt_s(ing["weights_s"]), fmt_s(ing["weights_cpu_s"]),
                   f"{ing['weights_stored'] / ing['weights_s']:,.0f} rows/s", "", "")
+    n = m["records"]
+    mini, late = results.minimal, results.late
+    table.add_row("minimal person-day pipeline, one file", fmt_s(mini["single_s"]), fmt_s(mini["single_cpu_s"]),
+                  f"{n / mini['single_s']:,.0f} records/s, {per_record_us(mini['single_cpu_s'], n)}",
+                  f"{mini['peak_rss_mb']:,.0f} MB", f"{mini['load']:.1f}")
+    table.add_row("minimal person-day pipeline, by day", fmt_s(mini["by_day_s"]), fmt_s(mini["by_day_cpu_s"]),
+                  f"{n / mini['by_day_s']:,.0f} records/s, {per_record_us(mini['by_day_cpu_s'], n)}", "", "")
     table.add_row("thuocdo ingest: usage (incl. rollups)", fmt_s(ing["usage_s"]), fmt_s(ing["usage_cpu_s"]),
-                  f"{m['records'] / ing['usage_s']:,.0f} records/s", f"{ing['peak_rss_mb']:,.0f} MB",
-                  f"{ing['load']:.1f}")
+                  f"{n / ing['usage_s']:,.0f} records/s, {per_record_us(ing['usage_cpu_s'], n)}, "
+                  f"{ing['usage_s'] / mini['single_s']:.1f}× minimal "
+                  f"(CPU {ing['usage_cpu_s'] / mini['single_cpu_s']:.1f}×)",
+                  f"{ing['peak_rss_mb']:,.0f} MB", f"{ing['load']:.1f}")
+    table.add_row(f"thuocdo ingest: late file ({late['late_records']:,} records)", fmt_s(late["late_s"]),
+                  fmt_s(late["late_cpu_s"]), "", f"{late['peak_rss_mb']:,.0f} MB", f"{late['load']:.1f}")
     table.add_row("thuocdo metric set, cold (8 calls)", fmt_s(td["cold_s"]), fmt_s(td["cold_cpu_s"]), "", "", "")
     table.add_row("thuocdo metric set, warm (8 calls)", fmt_s(thuocdo_s), fmt_s(td["warm_cpu_s"]), "1.0×",
                   f"{td['peak_rss_mb']:,.0f} MB", f"{td['load']:.1f}")
@@ -64,13 +75,24 @@ def results_table(m: dict, results: PhaseResults, checks: list[Check]) -> Table:
     return table
 
 
+def per_record_us(cpu_s: float, records: int) -> str:
+    """CPU microseconds per record."""
+    return f"{cpu_s / records * 1e6:.2f} µs CPU/record"
+
+
 def summary(m: dict, results: PhaseResults) -> dict:
     """The closing JSON line's fields."""
     ing, td, pdx = results.ingest, results.thuocdo, results.pandas
+    mini = results.minimal
     return {"records": m["records"], "ingest_records_per_s": round(m["records"] / ing["usage_s"]),
+            "minimal_records_per_s": round(m["records"] / mini["single_s"]),
+            "ingest_vs_minimal": round(ing["usage_s"] / mini["single_s"], 2),
+            "ingest_cpu_us_per_record": round(ing["usage_cpu_s"] / m["records"] * 1e6, 3),
+            "late_file_s": round(results.late["late_s"], 3),
             "thuocdo_s": round(td["warm_s"], 3), "duckdb_sql_s": round(results.sql["warm_s"], 3),
             "pandas_s": round(pdx["compute_s"], 3) if pdx else None,
-            "peak_rss_mb": round(max(ing["peak_rss_mb"], td["peak_rss_mb"]))}
+            "peak_rss_mb": round(max(ing["peak_rss_mb"], td["peak_rss_mb"])),
+            "ingest_peak_rss_mb": round(ing["peak_rss_mb"])}
 
 
 def print_report(console: Console, m: dict, results: PhaseResults, checks: list[Check], rows_compared: int) -> None:

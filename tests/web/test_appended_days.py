@@ -83,7 +83,8 @@ def test_a_person_day_split_over_two_files_counts_once(tmp_path: Path) -> None:
         assert rows == [("01", 2, 2.0, 220.0, 5.0)]
 
 
-def test_a_file_ingestion_rewrites_the_days_it_touches_whole(tmp_path: Path) -> None:
+def test_a_file_ingestion_rewrites_the_smaller_files_of_the_days_it_touches(tmp_path: Path) -> None:
+    # the day's files (2 rows and 1 row) are no larger than the file's 2 new rows: all rewritten with them
     keys = StoredKeys()
     records = [_record(n, f"09{n:05d}") for n in range(1, 4)] + [_record(4, "0900001"), _record(5, "0900005")]
     with Store(tmp_path) as store:
@@ -101,6 +102,31 @@ def test_a_file_ingestion_rewrites_the_days_it_touches_whole(tmp_path: Path) -> 
         assert seconds == [(60,), (60,), (60,), (120,)]  # four persons, the first with two records
         keys.forget()
         assert _post(store, records, keys).duplicates == 5
+
+
+def test_a_small_late_file_is_appended_to_a_larger_day(tmp_path: Path) -> None:
+    # a day of 30 records (30 persons), then a late file of 2 new records and 1 already stored: the day's large
+    # files stay as they are, the late rows are a file of their own, and the rollups count each person-day once
+    big = tmp_path / "big.ndjson"
+    big.write_bytes(b"\n".join(orjson.dumps(_record(n, f"09{n:05d}")) for n in range(1, 31)))
+    late = tmp_path / "late.ndjson"
+    late_records = [{**_record(31, "0900001"), "active_seconds": 40},  # a second record of person 1's day
+                    _record(32, "0900032"), _record(5, "0900005")]  # a new person; record 5 stored already
+    late.write_bytes(b"\n".join(orjson.dumps(r) for r in late_records))
+    with Store(tmp_path / "home") as store:
+        ingest_usage(store, read_input(big, USAGE), SOURCE, load_catalog())
+        before = {d: _files(store, d) for d in ("person_day", "record_keys")}
+        result = ingest_usage(store, read_input(late, USAGE), SOURCE, load_catalog())
+        assert (result.stored, result.duplicates) == (2, 1)
+        for dataset, files in before.items():
+            after = _files(store, dataset)
+            assert len(after) == 2 and set(files) < set(after), dataset  # appended, the old file untouched
+        rebuild_dirty(store)
+        rows = store.con.execute("SELECT sum(persons), sum(w_active_days), sum(w_seconds) FROM usage_month "
+                                 "WHERE source = ?", [SOURCE]).fetchall()
+        assert rows == [(31, 31.0, 31 * 60.0 + 40.0)]  # 31 persons, one active day each
+        again = ingest_usage(store, read_input(late, USAGE), SOURCE, load_catalog())
+        assert (again.stored, again.duplicates) == (0, 3)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -15,7 +15,6 @@ read and merged with the segments.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thuocdo.ingest.person_days import stage_person_days
+from thuocdo.ingest.ledger import mark_dirty_persons
+from thuocdo.ingest.person_days import files_to_rewrite, stage_person_days
 from thuocdo.store import Store
 from thuocdo.store.home import INBOX_DIR, sync_path
 from thuocdo.store.lake import discard, finish, list_files, publish
@@ -194,8 +194,8 @@ def _merge(store: Store, src: str, last: int, commit_lock: AbstractContextManage
         con.unregister("inbox_fresh")
         new_rows = dict(con.execute("SELECT day, count(*) FROM fresh GROUP BY day").fetchall())
         n = sum(new_rows.values())
-        stage_person_days(store, src, batch_id, key_files=_to_merge(store, "record_keys", src, new_rows),
-                          day_files=_to_merge(store, "person_day", src, new_rows))
+        stage_person_days(store, src, batch_id, key_files=files_to_rewrite(store, "record_keys", src, new_rows),
+                          day_files=files_to_rewrite(store, "person_day", src, new_rows))
         files, replaces = publish(store)
         months = sorted({f.month for f in files if f.dataset == "person_day"})
         with commit_lock or nullcontext():
@@ -205,6 +205,8 @@ def _merge(store: Store, src: str, last: int, commit_lock: AbstractContextManage
                 con.execute("DELETE FROM inbox WHERE source = ? AND seq <= ?", [src, last])
                 for month in months:
                     con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [src, month])
+                if months:
+                    mark_dirty_persons(store, src, months)
             finish(store, batch_id, replaces + [str(store.lake / s) for s in segments])
     except BaseException:
         discard(store, batch_id)
@@ -214,26 +216,6 @@ def _merge(store: Store, src: str, last: int, commit_lock: AbstractContextManage
     finally:
         con.execute("DROP TABLE IF EXISTS fresh")
     return n
-
-
-def _to_merge(store: Store, dataset: str, source: str, new_rows: dict[dt.date, int]) -> list[str]:
-    """The listed files of a dataset that a merge bringing `new_rows` rows to each day rewrites with them: per
-    day, the smallest files while each holds no more rows than the new file so far. A day's files then hold
-    ever fewer rows from the oldest to the newest, like the digits of a binary counter: a day merged into n
-    times is held in at most about log2(n) + 1 files, and each row is rewritten about log2(n) times, instead
-    of the whole day at every merge."""
-    listed = store.con.execute(
-        "SELECT day, path, rows FROM lake_files WHERE dataset = ? AND source = ? AND list_contains(?::DATE[], day) "
-        "ORDER BY day, rows, path", [dataset, source, list(new_rows)]).fetchall()
-    chosen: list[str] = []
-    held = dict(new_rows)
-    for day, path, rows in listed:
-        if rows <= held[day]:
-            chosen.append(str(store.lake / path))
-            held[day] += rows
-        else:
-            held[day] = -1  # a larger file: it and the rest of the day's files stay as they are
-    return chosen
 
 
 def _where(source: str | None, last: int | None) -> tuple[str, dict[str, object]]:

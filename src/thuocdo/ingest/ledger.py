@@ -22,8 +22,25 @@ def commit_batch(store: Store, result: BatchResult, *, file_sha256: str | None, 
         quarantine.insert(con, "SELECT * FROM q_batch")
         for month in months:
             con.execute("INSERT INTO dirty_months VALUES (?, ?) ON CONFLICT DO NOTHING", [result.source, month])
+        if months:
+            mark_dirty_persons(store, result.source, months)
         record_batch(store, result, file_sha256)
     finish(store, result.batch_id, replaces)
+
+
+def mark_dirty_persons(store: Store, source: str, months: list[str]) -> None:
+    """Inside the transaction that lists a batch's person-days: the persons of its new rows (the temporary
+    table `fresh`), so that the rollups recompute only their person-months. Without that table (another
+    writer's batch), every person of the months: they are rebuilt whole. Only months rolled up already are
+    marked: the first rollup of a month is a full one (the bulk of a first delivery costs no marks)."""
+    rolled_up = "SELECT month FROM lake_files WHERE dataset = 'person_month' AND source = $source"
+    fresh = store.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'fresh'")
+    if fresh.fetchall()[0][0]:
+        store.con.execute("INSERT INTO dirty_persons SELECT DISTINCT $source, month, person FROM fresh "
+                          f"WHERE month IN ({rolled_up})", {"source": source})
+    else:
+        store.con.execute(f"INSERT INTO dirty_persons SELECT $source, month, NULL FROM ({rolled_up}) "
+                          "WHERE list_contains($months::VARCHAR[], month)", {"source": source, "months": months})
 
 
 def record_batch(store: Store, result: BatchResult, file_sha256: str | None) -> None:

@@ -2,13 +2,14 @@
 
 Steps: read → validate (all problems of every row) → pseudonymise (keyed hash of user_id) → key each record
 (record_id, or the row's content) → drop duplicates (within the file and against the stored keys of the same
-days) → merge into one row per (person, platform, day) → rewrite the touched day partitions under new names →
-list the new files, unlist the old ones, record the batch, its quarantined rows and the months whose rollups
-must be rebuilt, all in one transaction.
+days) → merge into one row per (person, platform, day) → append them to the touched day partitions (rewriting
+only the days' smaller files) under new names → list the new files, unlist the rewritten ones, record the batch,
+its quarantined rows and the months whose rollups must be brought up to date, all in one transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from thuocdo.catalog import Catalog
 from thuocdo.ingest import quarantine
 from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.ledger import commit_batch
-from thuocdo.ingest.person_days import stage_person_days
+from thuocdo.ingest.person_days import files_to_rewrite, stage_person_days
 from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
 from thuocdo.ingest.readers import InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
@@ -41,9 +42,23 @@ GOOD_ROWS_SQL = f"""
 """
 
 
-def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog) -> BatchResult:
-    raw = read_input(path, USAGE)
-    return ingest_usage(store, raw, source, catalog, file_sha256=_sha256(path))
+@dataclass(frozen=True)
+class ReadFile:
+    """A usage file read (no database needed: a workflow may read the next file while one is being stored)."""
+
+    raw: RawInput
+    sha256: str
+
+
+def read_usage_file(path: Path) -> ReadFile:
+    return ReadFile(read_input(path, USAGE), _sha256(path))
+
+
+def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog,
+                      read: ReadFile | None = None) -> BatchResult:
+    """Ingest a usage file, read here or already (`read`, from :func:`read_usage_file` of the same path)."""
+    read = read or read_usage_file(path)
+    return ingest_usage(store, read.raw, source, catalog, file_sha256=read.sha256)
 
 
 def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, file_sha256: str | None = None,
@@ -58,6 +73,9 @@ def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, 
     except BaseException:
         discard(store, batch_id)  # staged files of a failed batch are never published by a later one
         raise
+    finally:  # the batch's new rows name the persons it touched (ledger.mark_dirty_persons): never a later one's
+        with contextlib.suppress(duckdb.Error):
+            store.con.execute("DROP TABLE IF EXISTS fresh")
 
 
 def _ingest(store: Store, raw: RawInput, source: str, catalog: Catalog, batch_id: str, file_sha256: str | None,
@@ -137,7 +155,11 @@ def _quarantine_bad_rows(con: duckdb.DuckDBPyConnection, raw: RawInput, source: 
 
 
 def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int]:
-    """Stage the rows of `unique_good` not stored yet as new partition files; return (stored, duplicates)."""
+    """Stage the rows of `unique_good` not stored yet as new partition files; return (stored, duplicates).
+
+    The rows are checked against every stored key of the days they touch, then appended to those days as a merge
+    of the inbox is (:func:`thuocdo.ingest.person_days.files_to_rewrite`: only the day's files no larger than the
+    new rows are rewritten with them), so that a small late file costs what its own rows cost."""
     con = store.con
     con.execute("DROP TABLE IF EXISTS fresh; ALTER TABLE unique_good RENAME TO fresh")
     n_good = con.execute("SELECT count(*) FROM fresh").fetchall()[0][0]
@@ -146,9 +168,11 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
     if key_files:
         con.execute("DELETE FROM fresh USING read_parquet($files) k "
                     "WHERE fresh.day = k.day AND fresh.k1 = k.k1 AND fresh.k2 = k.k2", {"files": key_files})
-    n_fresh = con.execute("SELECT count(*) FROM fresh").fetchall()[0][0]
+    new_rows = dict(con.execute("SELECT day, count(*) FROM fresh GROUP BY day").fetchall())
+    n_fresh = sum(new_rows.values())
     if n_fresh:
-        stage_person_days(store, source, batch_id, key_files)
+        stage_person_days(store, source, batch_id, key_files=files_to_rewrite(store, "record_keys", source, new_rows),
+                          day_files=files_to_rewrite(store, "person_day", source, new_rows))
     return n_fresh, n_good - n_fresh
 
 

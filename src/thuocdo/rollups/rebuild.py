@@ -61,16 +61,39 @@ def rebuild_dirty(store: Store, on_month: Callable[[str, str], None] | None = No
     return len(months)
 
 
-def rebuild_month(store: Store, source: str, month: str) -> None:
+#: a month's person-months are recomputed only for the persons changed when they are at most this share of the
+#: month's person-months; beyond it, reading the whole month once is cheaper than filtering it
+INCREMENTAL_SHARE = 0.2
+
+
+def rebuild_month(store: Store, source: str, month: str, *, incremental: bool = True) -> None:
+    """Bring a dirty month's rollups up to date: its person_month file and its usage_month rows.
+
+    When the changes listed the persons they touched (``dirty_persons``) and those are few, only their
+    person-months are recomputed (:data:`PERSON_MONTH` over their person-days) and the month's other rows are
+    copied as they are: the same rows a rebuild from every person-day gives, at the cost of the persons touched
+    and one copy of the month's person-months rather than a new aggregation of all its person-days. The
+    month's usage_month rows are then summed again from its person_month file, as after a full rebuild."""
     con = store.con
     batch_id = "rollup-" + uuid.uuid4().hex
     person_days = person_days_sql(store, source, [month])
     old = store.files("person_month", source=source, months=[month])
     if person_days:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW person_day AS {person_days}")
-        stage_partitions(store, "person_month", source, batch_id,
-                         f"SELECT * FROM ({_duckdb(PERSON_MONTH)})", {},
-                         replaces=old, daily=False)
+        touched = _touched_persons(store, source, month, old) if incremental else None
+        if touched is None:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW person_day AS {person_days}")
+            sql = f"SELECT * FROM ({_duckdb(PERSON_MONTH)})"
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE touched_persons AS SELECT DISTINCT person FROM dirty_persons "
+                        "WHERE source = $source AND month = $month", {"source": source, "month": month})
+            # their person-days read once (PERSON_MONTH reads person_day twice), then their person-months
+            con.execute(f"CREATE OR REPLACE TEMP TABLE person_day_touched AS SELECT * FROM ({person_days}) "
+                        "SEMI JOIN touched_persons USING (person)")
+            con.execute("CREATE OR REPLACE TEMP VIEW person_day AS SELECT * FROM person_day_touched")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE person_month_changed AS {_duckdb(PERSON_MONTH)}")
+            sql = (f"SELECT * FROM read_parquet({literal(old)}) ANTI JOIN touched_persons USING (person) "
+                   "UNION ALL BY NAME SELECT * FROM person_month_changed")
+        stage_partitions(store, "person_month", source, batch_id, sql, {}, replaces=old, daily=False)
     files, replaces = publish(store)
     with store.transaction():
         list_files(store, files, batch_id, replaces)
@@ -80,4 +103,23 @@ def rebuild_month(store: Store, source: str, month: str) -> None:
             con.execute(f"CREATE OR REPLACE TEMP VIEW person_month AS SELECT * FROM read_parquet({literal(paths)})")
             con.execute(f"INSERT INTO usage_month BY NAME {_duckdb(USAGE_MONTH)}")
         con.execute("DELETE FROM dirty_months WHERE source = ? AND month = ?", [source, month])
+        con.execute("DELETE FROM dirty_persons WHERE source = ? AND month = ?", [source, month])
+    con.execute("DROP TABLE IF EXISTS touched_persons; DROP TABLE IF EXISTS person_day_touched; "
+                "DROP TABLE IF EXISTS person_month_changed")
     finish(store, batch_id, replaces)
+
+
+def _touched_persons(store: Store, source: str, month: str, person_month_files: list[str]) -> int | None:
+    """How many persons of the month changed, when their person-months can be recomputed alone (None: rebuild
+    the month whole: no person_month file yet, changes that did not list their persons or listed every person
+    (a NULL person), or too many)."""
+    if not person_month_files:
+        return None
+    touched, every, held = store.con.execute(
+        "SELECT (SELECT count(DISTINCT person) FROM dirty_persons WHERE source = $source AND month = $month), "
+        "(SELECT count(*) FROM dirty_persons WHERE source = $source AND month = $month AND person IS NULL), "
+        "(SELECT sum(rows) FROM lake_files WHERE dataset = 'person_month' AND source = $source AND month = $month)",
+        {"source": source, "month": month}).fetchall()[0]
+    if every or not touched or not held or touched > INCREMENTAL_SHARE * held:
+        return None
+    return int(touched)

@@ -27,27 +27,27 @@ class StagedFile:
 
 def stage_partitions(store: Store, dataset: str, source: str, batch_id: str, sql: str, params: dict[str, Any],
                      *, replaces: list[str], daily: bool = True) -> None:
-    """Write the rows of `sql` (with `month` and, if daily, `day` columns) as one file per partition in staging.
-
-    The rows are materialised once, ordered by partition, and each partition is copied out on its own: on
-    this workload that is about twice as fast as DuckDB's partitioned writer."""
-    con = store.con
+    """Write the rows of `sql` (with `month` and, if daily, `day` columns) as one file per partition in staging:
+    one partitioned COPY, whose statistics name each file, its partition and its rows (no statement per day)."""
     parts = ["month", "day"] if daily else ["month"]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stage_rows AS SELECT * FROM ({sql}) ORDER BY {', '.join(parts)}",
-                params)
-    out = store.staging_dir(batch_id) / dataset
     batch = store.pending
-    keys = con.execute(f"SELECT {', '.join(parts)}, count(*) FROM stage_rows GROUP BY ALL ORDER BY ALL").fetchall()
-    for i, (month, *rest) in enumerate(keys):
-        day: dt.date | None = rest[0] if daily else None
-        rows = rest[-1]
+    # a new folder and new names per call: a batch may stage the same dataset more than once
+    staging = store.staging_dir(batch_id)
+    call = sum(1 for _ in staging.glob(f"{dataset}-*"))
+    out = staging / f"{dataset}-{call}"
+    written = store.con.execute(
+        f"COPY ({sql}) TO '{out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({', '.join(parts)}), "
+        f"WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN '{batch_id}_{call}_{{i}}', RETURN_STATS)",
+        params).fetchall()
+    for filename, rows, *_, keys, _extra in sorted(written, key=lambda r: r[0]):
+        if not rows:
+            continue
+        month = keys["month"]
+        day = dt.date.fromisoformat(keys["day"]) if daily else None
+        staged = Path(filename)
         where = f"source={source}/month={month}" + (f"/day={day.isoformat()}" if day else "")
-        staged = out / f"{batch_id}_{i}.parquet"
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        cond = f"month = '{month}'" + (f" AND day = DATE '{day.isoformat()}'" if day else "")
-        con.execute(f"COPY (SELECT * FROM stage_rows WHERE {cond}) TO '{staged}' (FORMAT parquet, COMPRESSION zstd)")
-        batch.files.append(StagedFile(staged, f"{dataset}/{where}/{staged.name}", dataset, source, month, day, rows))
-    con.execute("DROP TABLE stage_rows")
+        batch.files.append(StagedFile(staged, f"{dataset}/{where}/{staged.name}", dataset, source, month, day,
+                                      int(rows)))
     batch.replaces.extend(replaces)
 
 

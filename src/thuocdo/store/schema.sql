@@ -56,6 +56,15 @@ CREATE TABLE IF NOT EXISTS dirty_months (
     month  VARCHAR NOT NULL,
     PRIMARY KEY (source, month)
 );
+-- Persons whose person-days of a dirty month changed (set with the month by ingestion and by the inbox's merges):
+-- the month's rollup recomputes only their person-months when they are few. A writer that changes person-days
+-- must list the persons it touched here, or one row with a NULL person (every person of the month). A dirty
+-- month without any row, or with a NULL person, is rebuilt whole (a change of weights needs no more).
+CREATE TABLE IF NOT EXISTS dirty_persons (
+    source VARCHAR NOT NULL,
+    month  VARCHAR NOT NULL,
+    person BIGINT
+);
 -- Rollup per source x platform x month x province, weighted; the metric queries read only this.
 CREATE TABLE IF NOT EXISTS usage_month (
     source        VARCHAR NOT NULL,

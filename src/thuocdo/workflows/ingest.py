@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from thuocdo.ingest.quarantine import problems_of
 from thuocdo.ingest.readers import InputError
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.spark_ingest import SparkIngestReport, ingest_usage_spark
-from thuocdo.ingest.usage import ingest_usage_file
+from thuocdo.ingest.usage import ReadFile, ingest_usage_file, read_usage_file
 from thuocdo.ingest.weights import ingest_weights
 from thuocdo.store import Store
 from thuocdo.store.home import DATABASE_FILE, resolve_home
@@ -52,10 +53,10 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
         if kind == "usage":  # records accepted over HTTP are in the lake before a file is checked against it
             flush_inbox(store, source)
             check_nothing_held(store, source)
-        for path in files:
+        for path, ahead in _read_ahead(kind, files):
             result: BatchResult | None = None
             try:
-                result = ingest_file(store, kind, path, source, catalog)
+                result = ingest_file(store, kind, path, source, catalog, ahead.result() if ahead else None)
             except InputError as exc:
                 report.errors.append(str(exc))
             else:
@@ -64,6 +65,22 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
                 on_file(path, result)
         bring_up_to_date(store, on_rollup)
     return report
+
+
+def _read_ahead(kind: str, files: Sequence[Path]) -> Iterator[tuple[Path, Future[ReadFile] | None]]:
+    """Each file with, for usage files, its read: the next file is read (parsed, hashed: work that needs no
+    database and mostly releases the interpreter's lock) in a thread while the current one is stored. At most
+    two files are held in memory."""
+    if kind != "usage" or not files:
+        yield from ((path, None) for path in files)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="thuocdo-read") as pool:
+        ahead = pool.submit(read_usage_file, files[0])
+        for i, path in enumerate(files):
+            current = ahead
+            if i + 1 < len(files):
+                ahead = pool.submit(read_usage_file, files[i + 1])
+            yield path, current
 
 
 def check_nothing_held(store: Store, source: str) -> None:
@@ -77,11 +94,13 @@ def check_nothing_held(store: Store, source: str) -> None:
             "các bản ghi này; sau đó mới nạp tệp của nguồn này.")
 
 
-def ingest_file(store: Store, kind: str, path: Path, source: str, catalog: Catalog) -> BatchResult:
-    """One file as one batch; its first problems are read back from the quarantine."""
+def ingest_file(store: Store, kind: str, path: Path, source: str, catalog: Catalog,
+                read: ReadFile | None = None) -> BatchResult:
+    """One file as one batch (a usage file possibly read already); its first problems are read back from the
+    quarantine."""
     match kind:
         case "usage":
-            result = ingest_usage_file(store, path, source, catalog)
+            result = ingest_usage_file(store, path, source, catalog, read)
         case "weights":
             result = ingest_weights(store, path, source)
         case "aggregates":

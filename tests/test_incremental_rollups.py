@@ -1,0 +1,122 @@
+"""Rollups brought up to date for the persons a late batch touched give the rows of a rebuild from every
+person-day: random first deliveries, then random late batches (new records, records sent again, other days,
+other provinces, other months), each followed by the incremental update, which is then held against a full
+rebuild of the same months."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from thuocdo.catalog import load_catalog
+from thuocdo.ingest.contracts import USAGE
+from thuocdo.ingest.readers import read_input
+from thuocdo.ingest.usage import ingest_usage
+from thuocdo.rollups import rebuild
+from thuocdo.store import Store
+
+SOURCE = "telco-a"
+COLUMNS = ["record_id", "user_id", "platform", "time", "active_seconds", "bytes", "sessions", "installs", "province"]
+
+record = st.fixed_dictionaries({
+    "record_id": st.integers(0, 400).map(str),  # a record id sent again is a duplicate (same source)
+    "user_id": st.sampled_from([f"u{i}" for i in range(12)]),
+    "platform": st.sampled_from(["zalo", "messenger", "mocha"]),
+    "time": st.tuples(st.sampled_from([1, 2]), st.integers(1, 28), st.integers(0, 23),
+                      st.sampled_from(["+07:00", "Z"])).map(
+        lambda t: f"2022-{t[0]:02d}-{t[1]:02d}T{t[2]:02d}:10:00{t[3]}"),
+    "active_seconds": st.sampled_from([0, 0, 30, 600, 3000]).map(str),
+    "bytes": st.integers(0, 10**6).map(str),
+    "sessions": st.integers(0, 2).map(str),
+    "installs": st.integers(0, 1).map(str),
+    "province": st.sampled_from(["", "Hà Nội", "Đà Nẵng", "Thừa Thiên Huế"]),
+})
+batches = st.lists(st.lists(record, min_size=1, max_size=25), min_size=2, max_size=6)
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def _state(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The person_month rows and the usage_month rows of the source, sorted."""
+    files = store.files("person_month", source=SOURCE)
+    person_month = sorted(store.con.execute("SELECT * FROM read_parquet($f)", {"f": files}).fetchall(),
+                          key=repr) if files else []
+    usage_month = store.con.execute("SELECT * FROM usage_month WHERE source = ? ORDER BY ALL", [SOURCE]).fetchall()
+    return person_month, usage_month
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches)
+def test_incremental_rollups_equal_a_full_rebuild(tmp_path_factory: pytest.TempPathFactory,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  deliveries: list[list[dict[str, str]]]) -> None:
+    monkeypatch.setattr(rebuild, "INCREMENTAL_SHARE", 1e9)  # a small store: every rolled-up month is incremental
+    incremental: dict[str, bool] = {}
+    touched = rebuild._touched_persons
+
+    def spy(store: Store, source: str, month: str, files: list[str]) -> int | None:
+        result = touched(store, source, month, files)
+        incremental[month] = result is not None
+        return result
+
+    monkeypatch.setattr(rebuild, "_touched_persons", spy)
+    tmp = tmp_path_factory.mktemp("incremental")
+    with Store(tmp / "home") as store:
+        for i, rows in enumerate(deliveries):
+            rolled_up = {m for m in ("2022-01", "2022-02") if store.files("person_month", source=SOURCE, months=[m])}
+            ingest_usage(store, read_input(_write(tmp / f"b{i}.csv", rows), USAGE), SOURCE, load_catalog())
+            # the rows that named the touched persons are gone: no later writer can mark them as its own
+            assert store.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'fresh'").fetchall() \
+                == [(0,)]
+            months = [m for _, m in rebuild.dirty_months(store)]
+            incremental.clear()
+            rebuild.rebuild_dirty(store)
+            # a month rolled up before is brought up to date for the persons touched, a new month rebuilt
+            assert incremental == {m: m in rolled_up for m in months}
+            after = _state(store)
+            for month in months:
+                rebuild.rebuild_month(store, SOURCE, month, incremental=False)
+            person_month, usage_month = _state(store)
+            assert after[0] == person_month
+            assert len(after[1]) == len(usage_month)
+            for got, want in zip(after[1], usage_month, strict=True):
+                assert got[:5] == want[:5]  # source, platform, month, province, persons
+                assert got[5:] == pytest.approx(want[5:], rel=1e-12)
+            assert store.con.execute("SELECT count(*) FROM dirty_persons").fetchall() == [(0,)]
+
+
+def test_a_batch_that_cannot_name_its_persons_makes_the_month_rebuilt_whole(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # a file batch lists its persons; another writer's batch (no table of new rows) lists every person of its
+    # months: the month is then rebuilt whole, whatever the file batch listed
+    from thuocdo.ingest.ledger import mark_dirty_persons
+
+    monkeypatch.setattr(rebuild, "INCREMENTAL_SHARE", 1e9)
+    rows = [{"record_id": str(n), "user_id": f"u{n}", "platform": "zalo", "time": "2022-01-05T10:00:00+07:00",
+             "active_seconds": "60", "bytes": "0", "sessions": "1", "installs": "0", "province": ""}
+            for n in range(3)]
+    with Store(tmp_path / "home") as store:
+        ingest_usage(store, read_input(_write(tmp_path / "a.csv", rows), USAGE), SOURCE, load_catalog())
+        rebuild.rebuild_dirty(store)
+        ingest_usage(store, read_input(_write(tmp_path / "b.csv", [{**rows[0], "record_id": "9"}]), USAGE), SOURCE,
+                     load_catalog())
+        assert rebuild._touched_persons(store, SOURCE, "2022-01", store.files("person_month", source=SOURCE)) == 1
+        with store.transaction():
+            mark_dirty_persons(store, SOURCE, ["2022-01"])
+        assert rebuild._touched_persons(store, SOURCE, "2022-01", store.files("person_month", source=SOURCE)) is None
+        rebuild.rebuild_dirty(store)
+        assert store.con.execute("SELECT count(*) FROM dirty_persons").fetchall() == [(0,)]
+        assert store.con.execute("SELECT persons, w_active_days, w_seconds FROM usage_month").fetchall() == \
+            [(3, 3.0, 240.0)]
