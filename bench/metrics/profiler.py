@@ -16,7 +16,7 @@ class Profiler:
     """Wraps thuocdo's ingestion steps and every SQL statement of the store's connection with timers."""
 
     STEPS: ClassVar[dict[str, list[str]]] = {
-        "thuocdo.ingest.usage": ["read_input", "_sha256", "stage_usage", "_quarantine_bad_rows", "_store_good_rows",
+        "thuocdo.ingest.usage": ["read_input", "file_sha256", "stage_usage", "_quarantine_bad_rows", "_store_good_rows",
                                  "stage_person_days", "commit_batch"],
         "thuocdo.ingest.person_days": ["stage_partitions"],
         "thuocdo.workflows.ingest": ["bring_up_to_date", "ingest_weights"],

@@ -37,7 +37,7 @@ import pyarrow as pa
 from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.readers import InputError, read_input
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.usage import check_usage
+from thuocdo.ingest.usage import check_usage, file_sha256
 from thuocdo.rollups.lakehouse import current_snapshot, ensure_tables, is_conflict, rebuild_days, stale_days
 from thuocdo.store.lakehouse import Lakehouse, table_name
 
@@ -135,14 +135,6 @@ def list_inputs(paths: Sequence[str], s3: dict[str, str] | None) -> list[InputFi
 
 
 # -- the file task (runs in a Spark executor) --------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(8 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def check_file(item: InputFile, settings: TaskSettings, workdir: Path) -> pa.Table:
     """The rules of one file (:func:`thuocdo.ingest.usage.check_usage`) as rows of :data:`TASK_SCHEMA`."""
     import duckdb
@@ -163,7 +155,7 @@ def check_file(item: InputFile, settings: TaskSettings, workdir: Path) -> pa.Tab
                     out.write(chunk)
         else:
             path = Path(item.uri)
-        summary["sha256"] = _sha256(path) if path.is_file() else None
+        summary["sha256"] = file_sha256(path) if path.is_file() else None
         raw = read_input(path, USAGE)
         con = duckdb.connect()
         con.execute(f"SET threads = {_task_cores()}")  # the cores Spark gave the task, not the machine's

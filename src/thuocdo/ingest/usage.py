@@ -51,7 +51,7 @@ class ReadFile:
 
 
 def read_usage_file(path: Path) -> ReadFile:
-    return ReadFile(read_input(path, USAGE), _sha256(path))
+    return ReadFile(read_input(path, USAGE), file_sha256(path))
 
 
 def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog,
@@ -176,7 +176,8 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
     return n_fresh, n_good - n_fresh
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as hex (the ledger's identity of a delivered file)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(8 << 20), b""):
