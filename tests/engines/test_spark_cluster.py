@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,3 +26,14 @@ def test_standalone_cluster_gives_duckdbs_numbers(fixture_store: FixtureStore, t
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 workers" in result.stdout and "by platform: 15 rows" in result.stdout and ": same" in result.stdout
     assert "cluster stopped" in result.stdout
+
+
+@pytest.mark.spark
+def test_each_input_file_is_one_task(spark: Any) -> None:
+    """Regression: the files of a Spark ingestion were hash-partitioned by index, which put 2 files in one task
+    (no parallelism) and 4 in 3; each file is its own partition."""
+    from thuocdo.ingest.spark_ingest import InputFile, file_frame
+
+    for n in (1, 2, 4, 7):
+        frame = file_frame(spark, [InputFile(i, f"/data/{i}.csv") for i in range(n)])
+        assert [len(part) for part in frame.rdd.glom().collect()] == [1] * n

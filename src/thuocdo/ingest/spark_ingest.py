@@ -202,6 +202,14 @@ def _task(settings: TaskSettings, batches: Iterator[pa.RecordBatch]) -> Iterator
 
 
 # -- the job (runs in the driver) --------------------------------------------------------------------------
+def file_frame(spark: SparkSession, inputs: Sequence[InputFile]) -> DataFrame:
+    """The input files as a DataFrame of one file per partition, so that each is one task. (``parallelize``
+    cuts a list into equal slices; hash partitioning by the file's index does not: it put two files in one
+    task, and four in three.)"""
+    slices = spark.sparkContext.parallelize([(f.index, f.uri) for f in inputs], max(1, len(inputs)))
+    return spark.createDataFrame(slices, "index INT, uri STRING")
+
+
 def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str], source: str, secret: bytes,
                        *, on_step: Callable[[str], None] | None = None) -> SparkIngestReport:
     """Ingest usage files (local or ``s3://``) into the lakehouse's tables for a source (see the module's doc)."""
@@ -217,8 +225,7 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
     inputs = list_inputs(paths, s3_settings(lake))
     settings = TaskSettings(source, secret, s3_settings(lake), uuid.uuid4().hex)
     step("kiểm tra tệp")
-    files = spark.createDataFrame(pa.table({"index": [f.index for f in inputs], "uri": [f.uri for f in inputs]}))
-    files = files.repartition(max(1, len(inputs)), "index")
+    files = file_frame(spark, inputs)
     checked = files.mapInArrow(partial(_task, settings), _SPARK_TASK_SCHEMA)
     from pyspark import StorageLevel
 
