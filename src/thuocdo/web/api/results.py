@@ -75,7 +75,9 @@ def get_metrics(request: Request, who: Caller,
                                 "(by=category: 422)")] = "exact",
                 format: Annotated[Literal["json", "csv", "parquet"], Query()] = "json") -> Response:
     """Các chỉ số sử dụng của một kỳ, cùng tham số và cột với `thuocdo metrics` (cộng cột `suppressed` cho
-    khách: số liệu dựa trên dưới 20 người trong mẫu không được công bố)."""
+    khách: số liệu dựa trên dưới 20 người trong mẫu không được công bố, và các ô đi kèm cũng được ẩn để không
+    thể suy ra chúng bằng phép trừ từ tổng; tổng theo nhóm chỉ cộng các ô được công bố, cột `withheld` đếm các
+    nền tảng không được tính)."""
     service = service_of(request)
     may_read(service, who, period)
     if source is not None:
