@@ -32,6 +32,7 @@ import httpx
 import pytest
 
 from tests.conftest import write
+from tests.web.test_dashboard import _row, _text
 from thuocdo.catalog import load_catalog
 from thuocdo.catalog.frameworks import load_framework
 from thuocdo.web.app import create_app
@@ -91,16 +92,6 @@ def _get(app: Any, url: str) -> str:
     response = asyncio.run(go())
     assert response.status_code == 200, response.text[:400]
     return response.text
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
-def _row(html: str, attribute: str, value: str) -> str:
-    m = re.search(rf'<tr[^>]*{attribute}="{re.escape(value)}"[^>]*>(.*?)</tr>', html, re.S)
-    assert m, f"no row {attribute}={value}"
-    return m.group(1)
 
 
 def _cell(row: str, column: str) -> str:
