@@ -128,8 +128,8 @@ def test_the_schema_states_the_constraints_the_routes_check(served: Served) -> N
     schema = _schema(served)
     params = {p["name"]: p["schema"] for p in schema["paths"][f"{API}/metrics"]["get"]["parameters"]}
     assert "pattern" in params["period"]
-    source = params["source"]["anyOf"][0]
-    assert source["pattern"] == "^[a-z0-9][a-z0-9._-]{0,63}$"
+    source = params["source"]["anyOf"][0]  # a source, or census sources joined by ',' (a union)
+    assert source["pattern"] == "^[a-z0-9][a-z0-9._-]{0,63}(,[a-z0-9][a-z0-9._-]{0,63}){0,15}$"
     for path in (f"{API}/sources/{{source}}/usage", f"{API}/sources/{{source}}/weights"):
         [param] = schema["paths"][path]["post"]["parameters"]
         assert param["schema"]["pattern"] == "^[a-z0-9][a-z0-9._-]{0,63}$"

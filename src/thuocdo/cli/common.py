@@ -58,7 +58,10 @@ class Typer(typer.Typer):
 HomeOption = Annotated[Path | None, typer.Option(
     "--home", envvar="THUOCDO_HOME", help="Thư mục kho dữ liệu (mặc định ~/.thuocdo).")]
 SourceOption = Annotated[str, typer.Option("--source", help="Tên nguồn dữ liệu.")]
-OptionalSourceOption = Annotated[str | None, typer.Option("--source", help="Chỉ một nguồn.")]
+#: what a metric or report reads: one source, a union of census sources, or the national estimate
+SELECTION_HELP = ("Một nguồn; nhiều nguồn nhà mạng gộp làm một ('a,b': một người cùng khóa chỉ tính một lần); "
+                  "hoặc 'national': ước lượng toàn quốc kết hợp các nguồn, kèm sai số.")
+OptionalSourceOption = Annotated[str | None, typer.Option("--source", help=SELECTION_HELP)]
 OutputOption = Annotated[Path | None, typer.Option("--output", help="Ghi ra tệp thay vì màn hình.")]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Thoát với mã 1 nếu có dòng bị loại.")]
 ShowOption = Annotated[int, typer.Option("--show", help="Số lỗi tối đa in ra màn hình (tất cả đều ở khu cách ly).")]

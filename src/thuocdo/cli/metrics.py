@@ -64,7 +64,10 @@ def metrics(ctx: typer.Context,
         raise fail("--master chỉ dùng với --engine spark.")
     if distinct is DistinctCount.sketch and by is By.category:
         raise fail("--distinct sketch chỉ dùng với --by platform hoặc --by province.")
-    table = metric_workflow.metrics(home(ctx), request, engine.value, master, distinct.value)
+    try:
+        table = metric_workflow.metrics(home(ctx), request, engine.value, master, distinct.value)
+    except metric_workflow.InputError as exc:
+        raise fail(str(exc)) from exc
     if fmt is MetricFormat.table:
         note = " (MAU ước lượng từ sketch HLL; xem cột distinct và mau_rse)" if distinct is DistinctCount.sketch else ""
         out.print(format_table(table, title=f"Chỉ số kỳ {request.period.label}{note}"))

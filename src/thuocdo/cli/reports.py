@@ -54,7 +54,8 @@ def report_command(
     fmt: FormatsOption = ALL_FORMATS,
     output: ReportDirOption = Path("bao-cao"),
     source: Annotated[str | None, typer.Option(
-        "--source", help="Nguồn số liệu bảng mẫu (khi kho có nhiều nguồn).")] = None,
+        "--source", help="Nguồn số liệu: mặc định là ước lượng toàn quốc ('national') khi kho có nhiều nguồn, "
+                         "nguồn duy nhất khi chỉ có một; một nguồn, hay nhiều nguồn nhà mạng gộp 'a,b'.")] = None,
     issuer: IssuerOption = None,
     signer: SignerOption = "",
     signer_title: SignerTitleOption = "",

@@ -16,6 +16,21 @@ class Relations:
     platforms: pa.Table
     periods: pa.Table
     smartphones: pa.Table
+    #: rows read instead of the stored rollup (a union of sources, the national estimate), when given
+    usage_month: pa.Table | None = None
+
+
+#: the name under which an engine registers :attr:`Relations.usage_month`
+SELECTED_USAGE = "usage_month_selected"
+
+
+def reading_selected(query: exp.Expr) -> exp.Expr:
+    """The query reading :data:`SELECTED_USAGE` wherever it reads the stored ``usage_month``."""
+    def swap(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and node.name == "usage_month":
+            return exp.to_table(SELECTED_USAGE, alias=node.alias or None)
+        return node
+    return query.transform(swap)
 
 
 class Engine(Protocol):

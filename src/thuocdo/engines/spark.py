@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
-from thuocdo.engines.base import Relations
+from thuocdo.engines.base import SELECTED_USAGE, Relations, reading_selected
 from thuocdo.engines.spark_jars import ensure_jars
 from thuocdo.store import Store
 from thuocdo.store.lakehouse import Lakehouse
@@ -297,6 +297,9 @@ class SparkEngine:
         self.store_table("SELECT source, platform, period, metric, value FROM aggregates") \
             .createOrReplaceTempView("aggregates")
         names = {"platforms": relations.platforms, "periods": relations.periods, "smartphones": relations.smartphones}
+        if relations.usage_month is not None:
+            names[SELECTED_USAGE] = relations.usage_month
+            query = reading_selected(query)
         for name, table in names.items():
             self.spark.createDataFrame(table).createOrReplaceTempView(name)
         return _duckdb_types(self.spark.sql(spark_sql(query)).toArrow())

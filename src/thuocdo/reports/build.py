@@ -17,6 +17,7 @@ import datetime as dt
 from typing import Any
 
 from thuocdo.catalog import Catalog
+from thuocdo.metrics.national import NATIONAL
 from thuocdo.model.periods import Period
 from thuocdo.reports import glossary as g
 from thuocdo.reports.context import PlatformRow, ReportInputs, category_shares, platform_rows
@@ -24,7 +25,7 @@ from thuocdo.reports.issuance import IssueSettings, issue, references
 from thuocdo.reports.methods import methods
 from thuocdo.reports.model import Chart, Part, Provenance, Report, Section, TableBlock
 from thuocdo.reports.proposals import proposals
-from thuocdo.reports.provenance import banner, note, provenance_of, unique
+from thuocdo.reports.provenance import banner, national_provenance, note, provenance_of, source_mix, unique
 from thuocdo.reports.sections import CategoryData, category_section, data_split_sentence, mau_text, web_provenance_map
 from thuocdo.reports.spotlights import category_spotlights, experience
 from thuocdo.reports.vietnamese import (
@@ -79,6 +80,14 @@ def period_true(rows: list[PlatformRow], catalog: Catalog, period: str) -> list[
     return out
 
 
+def records_provenance(rows: list[PlatformRow], source: str | None) -> Provenance:
+    """The provenance of the measured figures of `rows`: their source's, or for the national estimate the
+    sources it rests on with their shares of those figures' MAU."""
+    if source != NATIONAL:
+        return provenance_of(source, "records")
+    return national_provenance(source_mix((r.mau, r.sources) for r in rows if r.measured))
+
+
 def build_report(inputs: ReportInputs, catalog: Catalog, settings: IssueSettings | None = None) -> Report:
     settings = settings or IssueSettings()
     period = Period.parse(inputs.period)
@@ -88,7 +97,7 @@ def build_report(inputs: ReportInputs, catalog: Catalog, settings: IssueSettings
     shares = {q: category_shares(t) for q, t in inputs.categories.items()}
     previous = period.previous().label
     sources = sorted({r.source for r in rows if r.basis == "records" and r.source})
-    records = provenance_of(sources[0] if sources else None, "records")
+    records = records_provenance(rows, sources[0] if sources else None)
     published = web_provenance_map(rows)
 
     categories = [c.id for c in catalog.categories if any(r.category == c.id for r in rows)]
@@ -98,7 +107,8 @@ def build_report(inputs: ReportInputs, catalog: Catalog, settings: IssueSettings
             for c in categories}
     category_sections = []
     for i, c in enumerate(categories, 1):
-        section = category_section(f"1.{i}", data[c], catalog, inputs.period, inputs.min_cell, records, published)
+        section = category_section(f"1.{i}", data[c], catalog, inputs.period, inputs.min_cell,
+                                   records_provenance(data[c].rows, records.source), published)
         category_spotlights(section, data[c], inputs, catalog)
         category_sections.append(section)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from thuocdo.metrics.national import NATIONAL
 from thuocdo.model.periods import Period
 from thuocdo.reports.uncertainty import MIN_CELL, margin_of_error, suppressed
 
@@ -92,6 +93,7 @@ class PlatformRow:
     province: str | None = None
     suppression: str | None = None  # "small_sample" | "complementary" when withheld
     started_after_year_ago: bool = False  # the platform started after the same period a year before
+    sources: str | None = None  # the sources of a fused figure and their shares ("a=0.6;b=0.4")
 
     @property
     def measured(self) -> bool:
@@ -110,7 +112,10 @@ def platform_rows(table: pa.Table, min_cell: int = MIN_CELL) -> list[PlatformRow
         mau = _f(r.get("mau"))
         basis = r.get("basis") or "records"
         margin = None
-        if basis == "records" and mau and sample:
+        high = _f(r.get("mau_high"))
+        if basis == "records" and mau is not None and high is not None and r.get("source") == NATIONAL:
+            margin = high - mau  # the national estimate's own interval (thuocdo.metrics.national)
+        elif basis == "records" and mau and sample:
             margin = margin_of_error(mau, sample, w2=_f(r.get("w2_persons")), universe=_f(r.get("universe")))
         rank = r.get("rank_in_category")
         rows.append(PlatformRow(
@@ -124,7 +129,7 @@ def platform_rows(table: pa.Table, min_cell: int = MIN_CELL) -> list[PlatformRow
             visits=_f(r.get("visits")), web_rank=_f(r.get("web_rank")), downloads_total=_f(r.get("downloads_total")),
             margin=margin,
             suppressed=basis == "records" and (bool(r.get("suppressed")) or suppressed(sample, min_cell)),
-            province=r.get("province"), suppression=r.get("suppression"),
+            province=r.get("province"), suppression=r.get("suppression"), sources=r.get("sources"),
         ))
     return rows
 

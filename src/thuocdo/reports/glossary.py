@@ -6,7 +6,11 @@ every id up here (categories come from the catalog's ``name_vi``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from thuocdo.catalog import Catalog
+from thuocdo.metrics.national import NATIONAL
 from thuocdo.reports import provenance
 
 ORIGIN = {"vn": "Việt Nam", "foreign": "Nước ngoài"}
@@ -71,8 +75,13 @@ SECTION_TITLE = {
 }
 
 
-def source_label(source: str | None) -> str:
-    """How the reports name a data source (:mod:`thuocdo.reports.provenance`)."""
+def source_label(source: str | None, rows: Iterable[Mapping[str, Any]] = ()) -> str:
+    """How the reports name a data source (:mod:`thuocdo.reports.provenance`); the national estimate is named
+    with the sources it rests on and their shares of the MAU of `rows` (metric rows with ``sources``)."""
+    if source == NATIONAL:
+        mix = provenance.source_mix((r.get("mau"), r.get("sources")) for r in rows
+                                    if r.get("source") == NATIONAL and not r.get("suppressed"))
+        return provenance.national_provenance(mix).label
     return provenance.source_label(source)
 
 

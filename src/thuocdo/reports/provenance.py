@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from thuocdo.reports.model import ILLUSTRATIVE, KIND_VI, MEASURED, PUBLISHED, Provenance
+from thuocdo.reports.vietnamese import format_percent
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ SOURCES = {
 
 BASIS_VI = {
     "records": "ước lượng có trọng số từ bản ghi sử dụng của bảng mẫu",
+    "national": "ước lượng toàn quốc: số liệu nhà mạng mở rộng theo số thuê bao đã khai báo tới số người sử dụng "
+                "Internet trên điện thoại di động của từng tỉnh, bảng mẫu cho các tỉnh, tháng nhà mạng không phủ",
     "published": "số liệu tổng hợp nhập nguyên trạng kèm tên nguồn",
     "derived": "tính trong báo cáo từ bảng chỉ số",
 }
@@ -74,6 +77,35 @@ def provenance_of(source: str | None, basis: str) -> Provenance:
     publisher = info.publisher if info else ("" if basis == "records" else source_label(source))
     return Provenance(kind, name, source_label(source), publisher, info.date if info else "",
                       BASIS_VI.get(basis, ""))
+
+
+def source_mix(rows: Iterable[tuple[float | None, str | None]]) -> dict[str, float]:
+    """Each source's share of a set of fused figures: (MAU, ``sources`` column ``a=0.6;b=0.4``) pairs, the
+    shares weighted by the MAU of each figure.
+
+    >>> source_mix([(300.0, "a=0.5;b=0.5"), (100.0, "b=1")])
+    {'b': 0.625, 'a': 0.375}
+    """
+    totals: dict[str, float] = {}
+    for mau, text in rows:
+        if not mau or not text:
+            continue
+        for part in text.split(";"):
+            name, _, share = part.partition("=")
+            totals[name] = totals.get(name, 0.0) + mau * float(share or 0)
+    whole = sum(totals.values())
+    ordered = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {name: value / whole for name, value in ordered} if whole > 0 else {}
+
+
+def national_provenance(mix: dict[str, float]) -> Provenance:
+    """The provenance of national estimates resting on `mix` (source → share): illustrative when any of its
+    sources is, and its label names every source with its share."""
+    parts = [provenance_of(name, "records") for name in mix]
+    kind = ILLUSTRATIVE if any(p.kind == ILLUSTRATIVE for p in parts) else MEASURED
+    shares = "; ".join(f"{source_label(name)} {format_percent(share, 1)}" for name, share in mix.items())
+    label = f"Ước lượng toàn quốc kết hợp {len(mix)} nguồn ({shares})" if mix else "Ước lượng toàn quốc"
+    return Provenance(kind, "national", label, "", "", BASIS_VI["national"])
 
 
 def short(p: Provenance) -> str:

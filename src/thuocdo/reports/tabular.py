@@ -125,6 +125,8 @@ COLUMN_TITLES: dict[str, str] = {
     "withheld": "Số nền tảng không công bố, không được cộng vào tổng",
     "distinct": "Cách đếm MAU", "mau_lower_95": "MAU: cận dưới 95%", "mau_upper_95": "MAU: cận trên 95%",
     "mau_rse": "MAU: sai số chuẩn tương đối", "metric": "Chỉ số",
+    "sources": "Nguồn và tỷ trọng trong MAU", "mau_low": "MAU: cận dưới khoảng tin cậy 95%",
+    "mau_high": "MAU: cận trên khoảng tin cậy 95%",
     "domestic_value": "Nền tảng Việt Nam", "foreign_value": "Nền tảng nước ngoài", "total_value": "Tổng",
     "domestic_share": "Tỷ trọng nền tảng Việt Nam", "domestic_foreign_ratio": "Tỷ lệ Việt Nam/nước ngoài",
     "target": "Mã mục tiêu", "indicator": "Mã chỉ tiêu", "label": "Chỉ tiêu", "unit": "Đơn vị",

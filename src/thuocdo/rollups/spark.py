@@ -118,7 +118,8 @@ class SparkRollups:
 
     def run(self, query: exp.Expr, relations: Relations) -> pa.Table:
         """A metric query, over the rollups of the months it needs."""
-        self.prepare(relations.periods.column("month").to_pylist())
+        if relations.usage_month is None:
+            self.prepare(relations.periods.column("month").to_pylist())
         return self.engine.run(query, relations)
 
     # -- mergeable distinct counts (see thuocdo.rollups.sketches) -------------------------------------------

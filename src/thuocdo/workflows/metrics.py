@@ -3,6 +3,7 @@ figures of a period. Rollups are brought up to date first (:func:`thuocdo.workfl
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from thuocdo.model.periods import Period
 from thuocdo.rollups import definitions as rollups
 from thuocdo.rollups.spark import SparkRollups
 from thuocdo.store import Store
+from thuocdo.workflows import estimates
 from thuocdo.workflows.cluster import lakehouse, load_config, spark_master
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
@@ -87,8 +89,7 @@ def metrics(home: str | Path | None, request: mq.MetricRequest, engine: str = "d
         raise InputError("--distinct sketch chỉ dùng với --by platform hoặc --by province.")
     with open_store(home, sweep=False) as store:
         bring_up_to_date(store)
-        table = _engine(store, engine, master).run(mq.build(request), relations(load_catalog(), request))
-        return with_sketch_mau(store, request, table) if how is Distinct.SKETCH else table
+        return _run(store, _engine(store, engine, master), request, load_catalog(), how)
 
 
 def metrics_many(home: str | Path | None, requests: list[mq.MetricRequest], engine: str = "duckdb",
@@ -101,7 +102,25 @@ def metrics_many(home: str | Path | None, requests: list[mq.MetricRequest], engi
         runner = _engine(store, engine, master)
         if isinstance(runner, SparkRollups):
             runner.prepare({row[1] for r in requests for row in mq.period_rows(r)})
-        return [runner.run(mq.build(r), relations(catalog, r)) for r in requests]
+        return [_run(store, runner, r, catalog) for r in requests]
+
+
+def _run(store: Store, runner: Engine, request: mq.MetricRequest, catalog: Catalog,
+         how: Distinct = Distinct.EXACT) -> pa.Table:
+    """A request's metric table on an opened, up-to-date store: the selection its source names read instead of
+    the stored rollup when it is a union or the national estimate, then its margins and source mix."""
+    selection = estimates.select(store, request.source)
+    given = relations(catalog, request)
+    estimate = None
+    if selection is not None and selection.kind != "single":
+        if isinstance(runner, SparkRollups) and runner.lake is not None:
+            raise InputError(f"--source {request.source}: hợp nguồn và ước lượng toàn quốc chưa chạy trên "
+                             "lakehouse của cụm; dùng --engine duckdb với kho nhúng.")
+        months = sorted({row[1] for row in mq.period_rows(request)})
+        usage, estimate = estimates.selected_usage(store, selection, months, catalog)
+        given = dataclasses.replace(given, usage_month=usage)
+    table = estimates.with_margins(store, runner.run(mq.build(request), given), request, selection, estimate)
+    return with_sketch_mau(store, request, table) if how is Distinct.SKETCH else table
 
 
 def _engine(store: Store, name: str, master: str | None) -> Engine:

@@ -28,11 +28,13 @@ from thuocdo.reports.render import write
 from thuocdo.reports.scorecard import Ranking, ScorecardInputs, build_scorecard, format_value
 from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.workflows import disclosure as disclosure_workflow
+from thuocdo.workflows import estimates
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows.store import open_store
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    pass
 
 
 class ReportRequestError(ValueError):
@@ -91,11 +93,6 @@ def _quarter(period: str) -> Period:
     return p
 
 
-def _record_sources(table: pa.Table) -> list[str]:
-    rows = table.to_pylist()
-    return sorted({r["source"] for r in rows if r.get("basis") == "records" and r.get("source")})
-
-
 def report_inputs(home: Path | None, period: str, source: str | None = None, min_cell: int = MIN_CELL,
                   engine: str = "duckdb", master: str | None = None) -> ReportInputs:
     """Every metric table the report of a quarter reads, as the public may see it: by platform for six
@@ -103,14 +100,11 @@ def report_inputs(home: Path | None, period: str, source: str | None = None, min
     read with its quarter's block and disclosed under :mod:`thuocdo.reports.disclosure` (primary and
     complementary suppression; category totals over the published cells)."""
     quarter = _quarter(period)
+    if source is None:  # the national estimate when several sources have records, else the one source
+        with open_store(home, sweep=False) as store:
+            source = estimates.default_source(store)
     current = metric_workflow.metrics(home, metric_workflow.metric_request(quarter.label, "platform", source), engine,
                                       master)
-    if source is None:
-        found = _record_sources(current)
-        if len(found) > 1:
-            raise ReportRequestError(f"Kho có số liệu của nhiều nguồn ({', '.join(found)}): chọn một bằng --source.")
-        if found:
-            return report_inputs(home, period, found[0], min_cell, engine, master)
     if not current.num_rows:
         raise ReportRequestError(f"Chưa có số liệu nào cho {quarter.label}: nạp dữ liệu trước (thuocdo ingest …).")
     quarters = trend_periods(quarter.label)

@@ -32,6 +32,7 @@ from thuocdo.reports.disclosure import CellKey, category_table, disclose
 from thuocdo.reports.render import write
 from thuocdo.store import Store, resolve_home
 from thuocdo.workflows import disclosure as disclosure_workflow
+from thuocdo.workflows import estimates
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
@@ -123,6 +124,14 @@ class Service:
         request = metric_workflow.metric_request(period, by, source)
         with self.exclusive():
             return metric_workflow.metrics(self.home, request, distinct=distinct)
+
+    def usage_sources(self) -> tuple[str | None, list[str]]:
+        """The source shown when none is asked (the national estimate when several sources have records) and
+        the sources a visitor may choose (``national`` first when it is offered)."""
+        with self.exclusive():
+            default = estimates.default_source(self.store)
+            names = [s.name for s in estimates.usage_sources(self.store)]
+        return default, ([estimates.NATIONAL] if default == estimates.NATIONAL else []) + names
 
     def public_metrics(self, period: str, by: str, principal: Principal, source: str | None = None,
                        distinct: str = "exact") -> pa.Table:

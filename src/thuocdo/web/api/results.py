@@ -23,8 +23,9 @@ from thuocdo.model.periods import PeriodError
 from thuocdo.reports.issuance import IssueError
 from thuocdo.reports.tabular import csv_bytes
 from thuocdo.web.api.auth import Caller, check_source, may_read, service_of
-from thuocdo.web.api.schemas import MONTH_OR_QUARTER, QUARTER, SOURCE_NAME, YEAR, errors, table_answers
+from thuocdo.web.api.schemas import MONTH_OR_QUARTER, QUARTER, SOURCE_SELECTION, YEAR, errors, table_answers
 from thuocdo.workflows.access import normalise_period
+from thuocdo.workflows.estimates import NATIONAL, UnknownSource
 from thuocdo.workflows.reports import (
     DATE_HELP,
     DATE_PATTERN,
@@ -63,12 +64,17 @@ def table_response(table: pa.Table, fmt: str, meta: dict[str, Any]) -> Response:
 Fmt = Annotated[Literal["json", "csv"], Query(description="json hoặc csv")]
 
 
-@router.get("/metrics", tags=["kết quả"], responses={**table_answers("csv", "parquet"), **errors(401, 403, 422)})
+@router.get("/metrics", tags=["kết quả"],
+            responses={**table_answers("csv", "parquet"), **errors(401, 403, 404, 422)})
 def get_metrics(request: Request, who: Caller,
                 period: Annotated[str, Query(description="YYYY-MM hoặc YYYY-Qn (năm 2000–2099)",
                                              pattern=MONTH_OR_QUARTER)],
                 by: Annotated[Literal["platform", "province", "category"], Query()] = "platform",
-                source: Annotated[str | None, Query(pattern=SOURCE_NAME, description="Chỉ một nguồn.")] = None,
+                source: Annotated[str | None, Query(
+                    pattern=SOURCE_SELECTION,
+                    description="Một nguồn; nhiều nguồn nhà mạng gộp làm một ('a,b'); hoặc 'national': ước lượng "
+                                "toàn quốc kết hợp các nguồn, kèm sai số (cột sources, mau_low, mau_high). Mặc "
+                                "định: 'national' khi kho có nhiều nguồn, nguồn duy nhất khi chỉ có một.")] = None,
                 distinct: Annotated[Literal["exact", "sketch"], Query(
                     description="exact (mặc định) hoặc sketch: MAU từ các sketch HLL đã lưu, "
                                 "kèm cận và sai số; sketch chỉ dùng với by=platform hoặc by=province "
@@ -81,9 +87,15 @@ def get_metrics(request: Request, who: Caller,
     service = service_of(request)
     may_read(service, who, period)
     if source is not None:
-        check_source(source)
+        for name in source.split(","):
+            check_source(name)
     try:
+        if source is None:  # the national estimate when several sources have records and it can be made
+            default, _ = service.usage_sources()
+            source = default if default == NATIONAL else None
         table = service.public_metrics(period, by, who, source, distinct)
+    except UnknownSource as exc:
+        raise HTTPException(404, str(exc)) from exc
     except (PeriodError, InputError) as exc:
         raise HTTPException(422, str(exc)) from exc
     return table_response(table, format, {"period": normalise_period(period), "by": by})

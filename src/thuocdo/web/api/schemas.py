@@ -11,6 +11,8 @@ from thuocdo.model.sources import SOURCE_PATTERN
 
 #: what the routes accept, stated in the schema (ASCII digits; years 2000-2099)
 SOURCE_NAME = SOURCE_PATTERN.pattern
+#: what a result route reads: a source, census sources joined by ',' (one population), or 'national'
+SOURCE_SELECTION = r"^[a-z0-9][a-z0-9._-]{0,63}(,[a-z0-9][a-z0-9._-]{0,63}){0,15}$"
 YEAR = r"^20[0-9]{2}$"
 QUARTER = r"^20[0-9]{2}-[Qq][1-4]$"
 MONTH_OR_QUARTER = r"^20[0-9]{2}-(0[1-9]|1[0-2]|[Qq][1-4])$"

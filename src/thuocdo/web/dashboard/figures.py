@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from thuocdo.workflows.access import Principal
+from thuocdo.workflows.estimates import NATIONAL
 from thuocdo.workflows.service import Service
 
 
@@ -53,13 +54,25 @@ def landing(service: Service, who: Principal, quarters: list[str]) -> tuple[str,
         return None
     source = max(sorted(totals), key=lambda s: totals[s])
     latest = next(q for q in quarters if by_quarter[q].get(source))  # quarters: newest first
-    return latest, source
+    return latest, asked(service, None) or source
+
+
+def asked(service: Service, nguon: str | None) -> str | None:
+    """The source a page reads: the one asked, else the national estimate when several sources have records
+    (None: every source, the page then shows the one with most panel data)."""
+    if nguon:
+        return nguon
+    default, _ = service.usage_sources()
+    return default if default == NATIONAL else None
 
 
 def platform_rows(service: Service, who: Principal, period: str, asked_source: str | None
                   ) -> tuple[list[dict[str, Any]], str | None, list[str]]:
-    rows = table_rows(service.public_metrics(period, "platform", who))
-    source = main_source(rows, asked_source)
-    sources = sorted({r["source"] for r in rows if r.get("basis") == "records" and r.get("source")})
+    wanted = asked(service, asked_source)
+    fused = wanted is not None and (wanted == NATIONAL or "," in wanted)
+    rows = table_rows(service.public_metrics(period, "platform", who, wanted if fused else None))
+    source = wanted if fused else main_source(rows, wanted)
+    _, offered = service.usage_sources()
+    sources = offered or sorted({r["source"] for r in rows if r.get("basis") == "records" and r.get("source")})
     shown = [r for r in rows if r.get("basis") == "published" or r.get("source") == source]
     return shown, source, sources

@@ -16,7 +16,7 @@ from thuocdo.reports import vietnamese as vn
 from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.web.api import Caller
 from thuocdo.web.dashboard.chart import line_chart, small_chart
-from thuocdo.web.dashboard.figures import landing, main_source, platform_rows, table_rows
+from thuocdo.web.dashboard.figures import asked, landing, main_source, platform_rows, table_rows
 from thuocdo.web.dashboard.format import (
     STATUS_CLASS,
     WEB_DIR,
@@ -155,7 +155,7 @@ def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | 
                 sources=sources, domestic=domestic, foreign=foreign, total=total,
                 share=domestic / total if total else None, ratio=domestic / foreign if foreign else None,
                 shares=shares, targets=targets, year=year, n_platforms=len(platforms),
-                source_label=glossary.source_label(source), trends=trends, trend_quarters=trend_quarters,
+                source_label=glossary.source_label(source, platforms), trends=trends, trend_quarters=trend_quarters,
                 usage_map=usage_map, before_2025=period < "2025-07", as_of=vn.format_short_date(last_day(period)),
                 totals_note=glossary.totals_note(sum(int(r.get("withheld") or 0) for r in categories)))
 
@@ -187,7 +187,7 @@ def platforms_page(request: Request, who: Caller, ky: str | None = None, nhom: s
     left_out = sum(int(share_rows.get(c, {}).get("withheld") or 0) for c in shown)
     return page(request, "platforms.j2", title="Nền tảng theo nhóm", period=period, periods=periods, groups=groups,
                 categories=[(c, known[c]) for c in present], chosen=nhom, source=source, sources=sources,
-                kind=kind, source_label=glossary.source_label(source),
+                kind=kind, source_label=glossary.source_label(source, rows),
                 withheld=withheld_kinds([r for g in groups for r in g["rows"]]),
                 totals_note=glossary.totals_note(left_out), as_of=vn.format_short_date(last_day(period)))
 
@@ -228,7 +228,7 @@ def platform_page(request: Request, who: Caller, platform_id: str, ky: str | Non
     return page(request, "platform.j2", title=name, name=name, platform=platform, period=period, periods=periods,
                 current=current, series=series, chart=chart, provinces=provinces, source=source, sources=sources,
                 category=capital(glossary.category_name(service.catalog, platform.category)),
-                source_label=glossary.source_label(source), as_of=vn.format_short_date(day),
+                source_label=glossary.source_label(source, rows), as_of=vn.format_short_date(day),
                 withheld=withheld_kinds(provinces + series + ([current] if current else [])))
 
 
@@ -241,6 +241,7 @@ def provinces_page(request: Request, who: Caller, ky: str | None = None,
     period, nguon = _opening(service, who, periods, ky, nguon)
     if period is None:
         return _no_data(request, "Tỉnh, thành phố")
+    nguon = asked(service, nguon)
     rows = table_rows(service.public_metrics(period, "province", who, nguon))
     source = main_source(rows, nguon)
     rows = platforms_as_of([r for r in rows if r.get("source") == source], service.catalog, period)
@@ -265,7 +266,8 @@ def provinces_page(request: Request, who: Caller, ky: str | None = None,
             "new_code": p.new_code} for p in service.catalog.provinces_old]
     return page(request, "provinces.j2", title="Tỉnh, thành phố", period=period, periods=periods, units=don_vi,
                 platform=nen_tang, choices=choices, table=table, old=old, source=source,
-                platform_name=dict(choices).get(nen_tang or "", ""), source_label=glossary.source_label(source),
+                platform_name=dict(choices).get(nen_tang or "", ""),
+                source_label=glossary.source_label(source, national),
                 withheld=withheld_kinds(table), as_of=vn.format_short_date(day), before_2025=day < REORGANISATION_DATE)
 
 

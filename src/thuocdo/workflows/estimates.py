@@ -1,0 +1,226 @@
+"""Which records a metric reads: one source, a union of sources (``--source a,b``) or the national estimate
+(``--source national``), and the margin and source mix of each figure.
+
+A union is one population: the person-days of its sources collapsed person-wise (a person with the same key
+counted once; additive measures summed), rolled up as any source. Only census sources (unweighted counts)
+can be unioned: a panel's weights stand for a population of their own. The national estimate fuses census
+sources and panels (:mod:`thuocdo.metrics.national`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from thuocdo.catalog import Catalog
+from thuocdo.ingest.readers import InputError
+from thuocdo.metrics import query as mq
+from thuocdo.metrics.national import NATIONAL, Estimate, SourceSpec, estimate_national, union_person_day_sql, usage_sql
+from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS
+from thuocdo.rollups.rebuild import person_days_sql
+from thuocdo.store import Store
+from thuocdo.store.sources import SourceInfo, list_sources
+
+__all__ = ["MARGIN_COLUMNS", "NATIONAL", "Selection", "UnknownSource", "default_source", "estimable", "select",
+           "selected_usage", "with_margins"]
+
+#: z of a two-sided 95% interval
+Z95 = 1.959963984540054
+#: the columns the metric tables gain, after their own
+MARGIN_COLUMNS = (("sources", pa.string()), ("mau_low", pa.float64()), ("mau_high", pa.float64()))
+SEPARATOR = ","
+KIND_NAMES = {"census": "điều tra toàn bộ (nhà mạng)", "panel": "bảng mẫu", "aggregates": "số liệu công bố"}
+
+
+class UnknownSource(InputError):
+    """A ``--source`` naming a source the store does not have."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The records a request reads: ``label`` is what the rows' ``source`` column says."""
+
+    label: str
+    kind: str  # single | union | national
+    sources: tuple[SourceSpec, ...]
+
+
+def _spec(info: SourceInfo) -> SourceSpec:
+    return SourceSpec(info.name, info.kind, info.link_key)
+
+
+def usage_sources(store: Store) -> list[SourceInfo]:
+    """The sources with usage records (census and panels)."""
+    return [s for s in list_sources(store) if s.has_usage]
+
+
+def default_source(store: Store) -> str | None:
+    """What a report, the dashboard and the API show when no source is named: the national estimate when
+    several sources have usage records, the one source otherwise (None: no records)."""
+    found = usage_sources(store)
+    if len(found) > 1 and estimable(store, found):
+        return NATIONAL
+    return found[0].name if len(found) == 1 else None
+
+
+def estimable(store: Store, found: Sequence[SourceInfo]) -> bool:
+    """Whether a national estimate can rest on the sources: a panel, or a census source with declared coverage
+    (without either, the sources are shown each on its own)."""
+    census = [s.name for s in found if s.kind == "census"]
+    if any(s.kind == "panel" for s in found):
+        return True
+    return bool(census) and bool(store.con.execute(
+        "SELECT count(*) FROM coverage WHERE list_contains(?, source)", [census]).fetchall()[0][0])
+
+
+def select(store: Store, text: str | None) -> Selection | None:
+    """The selection a ``--source`` value names (None: every source, each on its own rows)."""
+    if text is None:
+        return None
+    known = {s.name: s for s in list_sources(store)}
+    if text.strip() == NATIONAL:
+        usable = [s for s in known.values() if s.has_usage and s.kind in ("census", "panel")]
+        if not usable:
+            raise InputError("Chưa có nguồn số liệu sử dụng nào (nhà mạng hoặc bảng mẫu) để ước lượng toàn quốc.")
+        return Selection(NATIONAL, "national", tuple(_spec(s) for s in usable))
+    names = [n.strip() for n in text.split(SEPARATOR)]
+    unknown = [n for n in names if n not in known]
+    if unknown or not all(names):
+        listed = ", ".join(sorted(known)) or "chưa có nguồn nào"
+        raise UnknownSource(f"Không có nguồn {', '.join(repr(n) for n in unknown or [text])} trong kho "
+                         f"(các nguồn: {listed}; hoặc '{NATIONAL}' cho ước lượng toàn quốc).")
+    if len(set(names)) != len(names):
+        raise InputError(f"Nguồn '{text}' nêu một nguồn hai lần.")
+    if len(names) == 1:
+        return Selection(names[0], "single", (_spec(known[names[0]]),))
+    not_census = [n for n in names if known[n].kind != "census"]
+    if not_census:
+        kinds = ", ".join(f"{n} ({KIND_NAMES.get(known[n].kind, known[n].kind)})" for n in not_census)
+        raise InputError(f"Không thể gộp {text}: chỉ gộp được các nguồn điều tra toàn bộ (nhà mạng), mà {kinds} "
+                         "thì không — trọng số của bảng mẫu đại diện cho một tổng thể riêng. Dùng "
+                         f"'--source {NATIONAL}' để kết hợp nhà mạng với bảng mẫu.")
+    label = SEPARATOR.join(names)
+    return Selection(label, "union", tuple(_spec(known[n]) for n in names))
+
+
+def _person_day_view(store: Store, sources: Iterable[str], months: Sequence[str], view: str) -> None:
+    parts = [sql for s in sources if (sql := person_days_sql(store, s, months)) is not None]
+    columns = ", ".join(f"NULL AS {c}" for c in PERSON_DAY_COLUMNS)
+    empty = f"SELECT NULL::VARCHAR AS source, {columns} FROM (SELECT 1) WHERE false"
+    store.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {' UNION ALL '.join(parts) or empty}")
+
+
+def population(catalog: Catalog, months: Iterable[str]) -> dict[tuple[str, str], float]:
+    """(province, month) → the mobile internet users the estimate stands for (the year's figure)."""
+    out: dict[tuple[str, str], float] = {}
+    for month in months:
+        for province in catalog.provinces_new:
+            users = catalog.mobile_internet_users(int(month[:4]), province.code)
+            if users is not None:
+                out[(province.code, month)] = float(users)
+    return out
+
+
+def selected_usage(store: Store, selection: Selection, months: Sequence[str],
+                   catalog: Catalog) -> tuple[pa.Table, Estimate | None]:
+    """The usage_month rows of a union or of the national estimate over `months` (with the estimate)."""
+    view = "selected_person_day"
+    if selection.kind == "union":
+        names = [s.name for s in selection.sources]
+        _person_day_view(store, names, months, view)
+        try:
+            sql = (f"WITH union_person_day AS ({union_person_day_sql(view, selection.label, names, months)}) "
+                   f"SELECT * FROM ({usage_sql('union_person_day', 'weights', selection.label)})")
+            return store.con.sql(sql).to_arrow_table(), None
+        finally:
+            store.con.execute(f"DROP VIEW IF EXISTS {view}")
+    shared = [s.name for s in selection.sources if s.kind == "census" and s.link_key == "shared"]
+    _person_day_view(store, shared if len(shared) > 1 else [], months, view)
+    try:
+        estimate = estimate_national(store.con, selection.sources, person_day=view, weights="weights",
+                                     coverage="coverage", population=population(catalog, months), months=months,
+                                     stored_usage="usage_month")
+    finally:
+        store.con.execute(f"DROP VIEW IF EXISTS {view}")
+    if not estimate.usage_month.num_rows and _has_usage(store, months):
+        uncovered = ", ".join(s.name for s in selection.sources if s.kind == "census")
+        raise InputError("Không ước lượng được toàn quốc: các nguồn nhà mạng "
+                         f"({uncovered}) chưa khai báo số thuê bao theo tỉnh và tháng (thuocdo sources declare TÊN "
+                         "--kind census --coverage TỆP) và không có bảng mẫu nào.")
+    return estimate.usage_month, estimate
+
+
+def _has_usage(store: Store, months: Sequence[str]) -> bool:
+    """Whether any source has rolled-up usage in the months."""
+    return bool(store.con.execute("SELECT count(*) FROM usage_month WHERE list_contains(?, month)",
+                                  [list(months)]).fetchall()[0][0])
+
+
+def _stored_cells(store: Store, months: Sequence[str]) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Per stored source: MAU cells with their variance (a panel's Σ w(w − 1); 0 for a count), and each
+    cell's single contribution."""
+    rows = store.con.execute(
+        "SELECT u.source, u.platform, u.month, u.province, u.w_persons, "
+        "CASE WHEN EXISTS (SELECT 1 FROM weights AS w WHERE w.source = u.source AND w.month = u.month) "
+        "THEN GREATEST(u.w2_persons - u.w_persons, 0) ELSE 0 END "
+        "FROM usage_month AS u WHERE list_contains(?, u.month)", [list(months)]).fetchall()
+    cells = [{"label": s, "platform": p, "month": m, "province": v, "mau": w, "mau_var": var}
+             for s, p, m, v, w, var in rows]
+    parts = [{"label": c["label"], "platform": c["platform"], "month": c["month"], "province": c["province"],
+              "source": c["label"], "mau": c["mau"]} for c in cells]
+    return cells, parts
+
+
+def with_margins(store: Store, table: pa.Table, request: mq.MetricRequest, selection: Selection | None,
+                 estimate: Estimate | None) -> pa.Table:
+    """The metric table with ``sources`` (each source's share of the row's MAU, ``name=share;…``, largest
+    first), ``mau_low`` and ``mau_high`` (the 95% interval; a count of a census source has none of its own
+    and gives its value) on the rows computed from records."""
+    if request.breakdown is mq.Breakdown.CATEGORY:
+        return table
+    months = list(request.period.months)
+    cells, parts = _stored_cells(store, months)
+    if estimate is not None:
+        cells += [{"label": NATIONAL, **r} for r in estimate.cells.to_pylist()]
+        parts += [{"label": NATIONAL, **r} for r in estimate.contributions.to_pylist()]
+    elif selection is not None and selection.kind == "union":  # each member's share: the persons it saw
+        members = {s.name for s in selection.sources}
+        parts += [{**p, "label": selection.label} for p in parts if p["source"] in members]
+    by_province = request.breakdown is mq.Breakdown.PROVINCE
+    variance: dict[tuple[object, ...], float] = defaultdict(float)
+    for c in cells:
+        variance[(c["label"], c["platform"], c["province"] if by_province else None, c["month"])] += float(
+            c["mau_var"] or 0.0)  # type: ignore[arg-type]
+    shares: dict[tuple[object, ...], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for p in parts:
+        shares[(p["label"], p["platform"], p["province"] if by_province else None)][str(p["source"])] += float(
+            p["mau"] or 0.0)  # type: ignore[arg-type]
+    sources: list[str | None] = []
+    low: list[float | None] = []
+    high: list[float | None] = []
+    for r in table.to_pylist():
+        key = (r.get("source"), r.get("platform"), r.get("province") if by_province else None)
+        if r.get("basis", "records") != "records" or r.get("mau") is None:
+            sources.append(None)
+            low.append(None)
+            high.append(None)
+            continue
+        se = sum(math.sqrt(variance.get((*key, m), 0.0)) for m in months) / len(months)
+        sources.append(_shares(shares.get(key, {}), str(r.get("source"))))
+        low.append(max(0.0, float(r["mau"]) - Z95 * se))
+        high.append(float(r["mau"]) + Z95 * se)
+    for (name, kind), values in zip(MARGIN_COLUMNS, (sources, low, high), strict=True):
+        table = table.append_column(pa.field(name, kind), pa.array(values, kind))
+    return table
+
+
+def _shares(parts: dict[str, float], fallback: str) -> str:
+    total = sum(parts.values())
+    if total <= 0:
+        return f"{fallback}=1"
+    ordered = sorted(parts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ";".join(f"{name}={value / total:.4f}".rstrip("0").rstrip(".") for name, value in ordered)

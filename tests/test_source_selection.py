@@ -1,0 +1,79 @@
+"""`--source a,b` (a union of census sources) and `--source national`, through the command line, on fixtures
+worked out by hand in the comments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli, by_key, write
+
+HEADER = "record_id,user_id,platform,time,active_seconds,bytes,sessions,installs,province\n"
+# op-a: u1 and u2 on Zalo on 3 January 2022 in Hà Nội; op-b: u1 on Zalo the same day, u3 on Facebook.
+OP_A = HEADER + """a1,u1,zalo,2022-01-03T10:00:00+07:00,600,1000000,1,0,Hà Nội
+a2,u2,zalo,2022-01-03T10:00:00+07:00,60,1000000,1,0,Hà Nội
+"""
+OP_B = HEADER + """b1,u1,zalo,2022-01-03T11:00:00+07:00,300,500000,1,0,Hà Nội
+b2,u3,facebook,2022-01-04T10:00:00+07:00,60,1000000,1,0,Hà Nội
+"""
+PANEL = HEADER + "p1,v1,zalo,2022-01-05T10:00:00+07:00,120,0,1,0,Hà Nội\n"
+WEIGHTS = "user_id,month,weight\nv1,2022-01,1000\n"
+
+
+@pytest.fixture
+def two_operators(cli: Cli, tmp_path: Path) -> Cli:
+    for name, text in (("op-a", OP_A), ("op-b", OP_B)):
+        result = cli("ingest", "usage", write(tmp_path / f"{name}.csv", text), "--source", name)
+        assert result.exit_code == 0, result.stderr
+    return cli
+
+
+def test_a_union_of_private_sources_adds_their_persons(two_operators: Cli) -> None:
+    rows = by_key(two_operators.metrics("2022-01", "--source", "op-a,op-b"), "platform")
+    zalo = rows[("zalo",)]
+    # private keys: op-a's u1 and op-b's u1 are two persons -> 3 active persons, 3 person-days over 31 days
+    assert zalo["source"] == "op-a,op-b"
+    assert zalo["mau"] == pytest.approx(3)
+    assert zalo["dau"] == pytest.approx(3 / 31)
+    # seconds 600 + 60 + 300 = 960 = 16 min over 3 person-days; bytes 2.5 MB over 3 persons
+    assert zalo["minutes_per_day"] == pytest.approx(16 / 3)
+    assert zalo["mb_per_user"] == pytest.approx(2.5 / 3)
+    # op-a saw 2 of the 3 persons, op-b 1; a count has no margin of its own
+    assert zalo["sources"] == "op-a=0.6667;op-b=0.3333"
+    assert zalo["mau_low"] == zalo["mau_high"] == pytest.approx(3)
+    assert rows[("facebook",)]["mau"] == pytest.approx(1)
+    assert rows[("facebook",)]["sources"] == "op-b=1"
+
+
+def test_every_source_row_gains_the_margin_columns(two_operators: Cli, tmp_path: Path) -> None:
+    assert two_operators("ingest", "weights", write(tmp_path / "w.csv", WEIGHTS), "--source", "panel").exit_code == 0
+    assert two_operators("ingest", "usage", write(tmp_path / "p.csv", PANEL), "--source", "panel").exit_code == 0
+    rows = by_key(two_operators.metrics("2022-01"), "source", "platform")
+    panel = rows[("panel", "zalo")]
+    # one panelist of weight 1000: Σ w(w - 1) = 999,000, SE ≈ 999.5
+    se = 999_000 ** 0.5
+    assert panel["mau"] == pytest.approx(1000)
+    assert panel["mau_low"] == pytest.approx(max(0.0, 1000 - 1.959963984540054 * se))
+    assert panel["mau_high"] == pytest.approx(1000 + 1.959963984540054 * se)
+    assert rows[("op-a", "zalo")]["sources"] == "op-a=1"
+    assert rows[("op-a", "zalo")]["mau_low"] == pytest.approx(2)
+
+
+def test_bad_selections_are_refused_with_their_reason(two_operators: Cli, tmp_path: Path) -> None:
+    unknown = two_operators("metrics", "--period", "2022-01", "--source", "op-a,op-x")
+    assert unknown.exit_code == 2
+    assert "Không có nguồn 'op-x'" in unknown.stderr and "op-a, op-b" in unknown.stderr
+    assert two_operators("ingest", "weights", write(tmp_path / "w.csv", WEIGHTS), "--source", "panel").exit_code == 0
+    assert two_operators("ingest", "usage", write(tmp_path / "p.csv", PANEL), "--source", "panel").exit_code == 0
+    mixed = two_operators("metrics", "--period", "2022-01", "--source", "op-a,panel")
+    assert mixed.exit_code == 2
+    assert "Không thể gộp op-a,panel" in mixed.stderr and "panel (bảng mẫu)" in mixed.stderr
+    twice = two_operators("metrics", "--period", "2022-01", "--source", "op-a,op-a")
+    assert twice.exit_code == 2 and "hai lần" in twice.stderr
+
+
+def test_national_without_coverage_or_panel_says_what_is_missing(two_operators: Cli) -> None:
+    result = two_operators("metrics", "--period", "2022-01", "--source", "national")
+    assert result.exit_code == 2
+    assert "chưa khai báo số thuê bao" in result.stderr and "op-a, op-b" in result.stderr
