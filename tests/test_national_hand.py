@@ -47,8 +47,11 @@ def test_shared_union_counts_a_person_once_and_expands_by_covered_persons() -> N
     # multiplicity of the 3 active persons: (2 + 1 + 1) / 3; covered persons 8 / (4/3) = 6; factor 10/6
     mau, se = est.mau("zalo", MONTH)
     assert mau == pytest.approx(2 * 10 / 6)
-    # N²(1 - n/N) r(1 - r) / n with N = 10, n = 6, r = 2/6
-    assert se == pytest.approx(math.sqrt(100 * 0.4 * (2 / 6) * (4 / 6) / 6))
+    # N²(1 - n/N) r(1 - r) / n with N = 10, n = 6, r = 2/6, plus the multiplicity's error: its sample variance
+    # over the 3 active persons (2, 1, 1) is 1/3, so var(μ) = 1/3 / 3 × (1 - 3/6) and Â² var(μ)/μ² is added
+    ratio = 100 * 0.4 * (2 / 6) * (4 / 6) / 6
+    multiplicity = (2 * 10 / 6) ** 2 * (1 / 3 / 3 * (1 - 3 / 6)) / (4 / 3) ** 2
+    assert se == pytest.approx(math.sqrt(ratio + multiplicity))
     row = {r["platform"]: r for r in est.usage_month.to_pylist()}["zalo"]
     assert row["source"] == "national" and row["persons"] == 2
     assert row["w_bytes"] == pytest.approx((2000 + 1000) * 10 / 6)  # person 1's two SIMs' bytes summed

@@ -20,7 +20,7 @@ reference figures only by sampling error: :mod:`thuocdo.demo.errors` computes it
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +64,17 @@ def generate(catalog: Catalog, out: Path, persons: int, seed: int,
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     panel = design(catalog, persons, rng)
+    files, total, user_ids = _usage(catalog, panel, rng, out, MONTHS, "demo-", None, on_month)
+    weights = _write_weights(out, panel, user_ids)
+    aggregates = _write_aggregates(out, catalog)
+    return DemoFiles(files, weights, aggregates, total, panel)
+
+
+def _usage(catalog: Catalog, panel: PanelDesign, rng: np.random.Generator, out: Path, months: Sequence[str],
+           prefix: str, keep: np.ndarray | None,
+           on_month: Callable[[str, int], None] | None) -> tuple[list[Path], int, pa.Array]:
+    """The usage files of the persons of a design over `months` (ids ``<prefix>NNNNNN``; only the persons
+    `keep` says, when given): the files, their records and the persons' ids."""
     n, n_plat = panel.persons, len(panel.platforms)
     profiles = [PROFILES[p] for p in panel.platforms]
     share = np.array([p.days for p in profiles])
@@ -72,17 +83,20 @@ def generate(catalog: Catalog, out: Path, persons: int, seed: int,
     sessions = np.array([p.sessions for p in profiles])
     latent = rng.random((n, n_plat), dtype=np.float32)
     intensity = _lognormal(rng, SIGMA_INTENSITY, (n, n_plat)).astype(np.float32)
-    user_ids = pa.array([f"demo-{i:06d}" for i in range(n)])
+    user_ids = pa.array([f"{prefix}{i:06d}" for i in range(n)])
     old_unit = _old_units(catalog, panel, rng)
     old_names = pa.array([o.name for o in catalog.provinces_old])
     platform_names = pa.array(list(panel.platforms))
 
     files, total = [], 0
     was_user = np.zeros((n, n_plat), dtype=bool)
-    for m, month in enumerate(MONTHS):
+    for month in months:
+        m = MONTHS.index(month)
         is_user = latent < panel.reach[:, m, :].T[panel.home]  # (persons, platforms)
+        if keep is not None:
+            is_user &= keep[:, None]
         person, plat = np.nonzero(is_user)
-        new_user = ~was_user[person, plat] if m > 0 else np.zeros(person.size, dtype=bool)
+        new_user = ~was_user[person, plat] if month != months[0] else np.zeros(person.size, dtype=bool)
         was_user = is_user
         days = calendar.monthrange(*(int(x) for x in month.split("-")))[1]
         mask = rng.random((person.size, days), dtype=np.float32) < share[plat, None]
@@ -116,9 +130,7 @@ def generate(catalog: Catalog, out: Path, persons: int, seed: int,
         total += k
         if on_month:
             on_month(month, k)
-    weights = _write_weights(out, panel, user_ids)
-    aggregates = _write_aggregates(out, catalog)
-    return DemoFiles(files, weights, aggregates, total, panel)
+    return files, total, user_ids
 
 
 def _old_units(catalog: Catalog, panel: PanelDesign, rng: np.random.Generator) -> np.ndarray:
@@ -189,3 +201,36 @@ def _write_aggregates(out: Path, catalog: Catalog) -> Path:
                               "metric": [r[2] for r in rows], "value": [float(r[3]) for r in rows],
                               "source": [r[4] for r in rows]}), path)
     return path
+
+
+@dataclass(frozen=True)
+class OperatorFiles:
+    """A demo operator's delivery: its usage files and the coverage it declares (subscribers per province and
+    month), for the provinces it serves."""
+
+    name: str
+    usage: list[Path]
+    coverage: Path
+    records: int
+
+
+def generate_operator(catalog: Catalog, out: Path, name: str, persons: int, seed: int, months: Sequence[str],
+                      served: Sequence[str]) -> OperatorFiles:
+    """A mobile operator's census of its subscribers in the provinces it serves (codes of the 34 units), drawn
+    from the same model as the panel: `persons` spread over the nation as the panel is, those living where the
+    operator does not serve left out; each subscriber's activity is delivered, and the coverage file counts the
+    subscribers of each province and month."""
+    rng = np.random.default_rng(seed)
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    panel = design(catalog, persons, rng)
+    codes = np.array(panel.provinces)
+    keep = np.isin(codes[panel.home], list(served))
+    files, total, _ = _usage(catalog, panel, rng, folder, months, f"{name}-", keep, None)
+    counts = np.bincount(panel.home[keep], minlength=len(codes))
+    rows = [(str(codes[h]), month, int(counts[h])) for month in months for h in range(len(codes))
+            if codes[h] in served]
+    coverage = folder / "coverage.csv"
+    pacsv.write_csv(pa.table({"province": [r[0] for r in rows], "month": [r[1] for r in rows],
+                              "subscribers": pa.array([r[2] for r in rows], pa.int64())}), coverage)
+    return OperatorFiles(name, files, coverage, total)

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from thuocdo.catalog import load_catalog
-from thuocdo.demo.generator import generate
+from thuocdo.demo.generator import OperatorFiles, generate, generate_operator
 from thuocdo.demo.targets import MONTHS
 from thuocdo.demo.web import api_round_trip, print_round_trip
 from thuocdo.indices.demo_data import write_demo_indicators
@@ -29,6 +29,8 @@ from thuocdo.store import resolve_home
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows import sources as source_workflow
+from thuocdo.workflows.estimates import NATIONAL
 
 PANEL_SOURCE = "demo-panel"
 SUMMARY_COLUMNS = ["name", "category", "mau", "minutes_per_day", "mb_per_user", "mau_change_year"]
@@ -41,6 +43,13 @@ SCORECARD_YEAR = 2024
 USAGE_YEARS = (2021, 2022)
 #: panelists of the default demo: about 6 million person-day records over 18 months
 DEFAULT_PERSONS = 3_400
+#: the demo's mobile operators (census sources of their own subscribers, private keys) in the report's quarter:
+#: each serves a range of the 34 units (by code order; the last four are served by none: the panel covers them)
+#: and delivers every subscriber's activity, drawn from the panel's model; their subscribers over the nation
+#: before those outside their units are left out
+OPERATORS = (("demo-mang-a", slice(0, 16)), ("demo-mang-b", slice(10, 26)), ("demo-mang-c", slice(20, 30)))
+OPERATOR_PERSONS = 3_000
+OPERATOR_MONTHS = ("2022-01", "2022-02", "2022-03")
 
 
 def _vn(n: int) -> str:
@@ -72,15 +81,17 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
         for year in USAGE_YEARS:
             index_workflow.compute_usage_indicators(home, year, PANEL_SOURCE)
         progress.advance(load)
+        operators = _operators(home, Path(tmp), seed, scale, progress)
         written = _write_report(home, report_dir or home / "bao-cao", formats, progress)
         scorecard = _write_scorecard(home, report_dir or home / "bao-cao", formats, progress)
         progress.console.print("Gửi một lô bản ghi qua API HTTP …", highlight=False)
         trip = api_round_trip(home)
-    table = metric_workflow.metrics(home, metric_workflow.metric_request(REPORT_PERIOD, "platform", PANEL_SOURCE))
+    table = metric_workflow.metrics(home, metric_workflow.metric_request(REPORT_PERIOD, "platform", NATIONAL))
     top = pc.less_equal(pc.fill_null(table["rank_in_category"], 99), 3)
     console.print(format_table(table.filter(top), columns=SUMMARY_COLUMNS,
-                               title="Ba nền tảng dẫn đầu mỗi nhóm theo MAU, quý I/2022 (bảng mẫu)"))
-    shares = metric_workflow.metrics(home, metric_workflow.metric_request(REPORT_PERIOD, "category", PANEL_SOURCE))
+                               title="Ba nền tảng dẫn đầu mỗi nhóm theo MAU, quý I/2022 (ước lượng toàn quốc: "
+                                     "ba nhà mạng và bảng mẫu)"))
+    shares = metric_workflow.metrics(home, metric_workflow.metric_request(REPORT_PERIOD, "category", NATIONAL))
     console.print(format_table(shares.filter(pc.equal(shares["metric"], "mau")),
                                columns=["category", "domestic_share", "domestic_foreign_ratio"],
                                title="Tỷ trọng MAU của nền tảng Việt Nam theo nhóm, quý I/2022"))
@@ -88,12 +99,29 @@ def run_demo(home: Path | None, *, persons: int | None = None, seed: int = 2022,
     _print_reports(written, console, "Báo cáo chuyên đề quý I/2022")
     _print_reports(scorecard, console, f"Báo cáo chỉ số chuyển đổi số và mục tiêu quốc gia năm {SCORECARD_YEAR}")
     print_round_trip(trip, home, console)
-    console.print(f"Bảng mẫu: {_vn(n)} người, {_vn(files.records)} bản ghi. Kho dữ liệu: {home}. Xem thêm: "
+    console.print(f"Bảng mẫu: {_vn(n)} người, {_vn(files.records)} bản ghi; ba nhà mạng: "
+                  f"{_vn(sum(o.records for o in operators))} bản ghi quý I/2022. Kho dữ liệu: {home}. Xem thêm: "
                   f"thuocdo --home {home} metrics --period 2022-Q1; "
                   f"thuocdo --home {home} report --period 2022-Q1 --output DIR; "
                   f"thuocdo --home {home} index --framework dti-2025 --period 2024; "
                   f"thuocdo --home {home} scorecard --year {SCORECARD_YEAR} --output DIR", highlight=False)
     return written
+
+
+def _operators(home: Path, tmp: Path, seed: int, scale: float, progress: Progress) -> list[OperatorFiles]:
+    """Generate the demo's operators, declare each a census source with its coverage, and ingest its records."""
+    catalog = load_catalog()
+    codes = [p.code for p in catalog.provinces_new]
+    task = progress.add_task("Nạp số liệu của ba nhà mạng", total=len(OPERATORS))
+    out = []
+    for i, (name, served) in enumerate(OPERATORS, 1):
+        files = generate_operator(catalog, tmp / "operators", name, max(50, round(OPERATOR_PERSONS * scale)),
+                                  seed + i, OPERATOR_MONTHS, codes[served])
+        source_workflow.declare(home, name, "census", "private", files.coverage, declared_by="demo")
+        ingest_workflow.ingest(home, "usage", files.usage, name)
+        progress.advance(task)
+        out.append(files)
+    return out
 
 
 def _write_report(home: Path, out: Path, formats: tuple[str, ...], progress: Progress) -> dict[str, Path]:
@@ -106,11 +134,11 @@ def _write_report(home: Path, out: Path, formats: tuple[str, ...], progress: Pro
         progress.advance(task)
 
     try:
-        _, written = write_reports(home, REPORT_PERIOD, list(formats), out, PANEL_SOURCE, on_step=step)
+        _, written = write_reports(home, REPORT_PERIOD, list(formats), out, on_step=step)
     except RenderError as exc:  # e.g. no PDF renderer: write the other formats and say why
         progress.console.print(f"[yellow]Cảnh báo:[/yellow] {exc}", highlight=False)
         rest = tuple(f for f in formats if f != "pdf")
-        _, written = write_reports(home, REPORT_PERIOD, list(rest), out, PANEL_SOURCE)
+        _, written = write_reports(home, REPORT_PERIOD, list(rest), out)
     return written
 
 

@@ -10,7 +10,9 @@ estimate stands for (the province's mobile internet users):
 2. **Covered persons.** A unit sees ``C`` = Σ of its sources' declared subscribers, which counts a person with
    SIMs at two of its operators twice: the distinct persons covered are estimated as ``n = C / μ`` where ``μ`` is
    the mean number of the unit's sources that see each of its active persons (the multiplicity; 1 for a single
-   source), clamped to ``[A_any, N]`` (``A_any``: the unit's distinct active persons on any platform).
+   source), clamped to ``[A_any, N]`` (``A_any``: the unit's distinct active persons on any platform). Its
+   sampling error (a mean over the active persons, a sample of the covered ones) adds ``Â² · var(μ̂)/μ̂²`` to the
+   variance below (the delta method).
 3. **Ratio estimator** (Cochran 1977, §6; calibration of the covered persons to the population total): the
    unit's ``A`` active persons of a platform are expanded by ``g = N / n``, ``Â = g·A``, with the variance of a
    proportion in a simple random sample of ``n`` among ``N`` persons, ``V = N²(1 − n/N)·r(1 − r)/n``,
@@ -113,7 +115,8 @@ def multiplicity_sql(person_day: str, union_person_month: str, sources: Sequence
         SELECT person, month, arg_max(province, active_days) AS province FROM {union_person_month}
         WHERE active_days > 0 GROUP BY person, month
     )
-    SELECT h.province, h.month, count(*) AS active_any, avg(COALESCE(s.m, 1)) AS multiplicity
+    SELECT h.province, h.month, count(*) AS active_any, avg(COALESCE(s.m, 1)) AS multiplicity,
+           COALESCE(var_samp(COALESCE(s.m, 1)), 0) AS multiplicity_var
     FROM home AS h LEFT JOIN seen AS s ON s.person = h.person AND s.month = h.month
     GROUP BY h.province, h.month
     """
@@ -175,7 +178,8 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
     if single and stored_usage is not None:
         usage = (f"SELECT * FROM {stored_usage} WHERE source = {_quote(unit.label)} "
                  f"AND month IN {_in(months)}")
-        multiplicity = (f"SELECT province, month, max(persons) AS active_any, 1.0 AS multiplicity FROM ({usage}) "
+        multiplicity = (f"SELECT province, month, max(persons) AS active_any, 1.0 AS multiplicity, "
+                        f"0.0 AS multiplicity_var FROM ({usage}) "
                         "GROUP BY province, month")
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE nat_pd AS "
@@ -205,17 +209,25 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
     -- covered only where every source of the unit declared its subscribers
     SELECT d.province, d.month, p.population AS pop,
            LEAST(p.population, GREATEST(COALESCE(x.active_any, 0),
-                 d.subscribers / COALESCE(x.multiplicity, 1.0))) AS n
+                 d.subscribers / COALESCE(x.multiplicity, 1.0))) AS n,
+           COALESCE(x.active_any, 0) AS active_any, COALESCE(x.multiplicity, 1.0) AS mu,
+           COALESCE(x.multiplicity_var, 0.0) AS mu_var
     FROM declared AS d
     JOIN nat_population AS p ON p.province = d.province AND p.month = d.month
     LEFT JOIN mult AS x ON x.province = d.province AND x.month = d.month
     WHERE d.n_sources = {len(unit.sources)} AND d.subscribers > 0 AND p.population > 0
     """)
     r = "LEAST(u.w_persons / c.n, 1.0)"
+    # the multiplicity is a mean over the active persons, a sample of the covered ones: its relative variance
+    # (with the finite population correction) adds to the estimate's, as the delta method of a product gives
+    mu_relvar = ("CASE WHEN c.active_any > 0 THEN c.mu_var / c.active_any / (c.mu * c.mu) "
+                 "* GREATEST(0.0, 1 - c.active_any / c.n) ELSE 0.0 END")
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE {name} AS
     SELECT u.platform, u.month, u.province, u.persons, {', '.join(f'u.{c}' for c in EXPANDED)},
-           u.w2_persons, c.pop / c.n AS g, c.n AS n, c.pop * c.pop * (1 - c.n / c.pop) * {r} * (1 - {r}) / c.n AS var
+           u.w2_persons, c.pop / c.n AS g, c.n AS n,
+           c.pop * c.pop * (1 - c.n / c.pop) * {r} * (1 - {r}) / c.n
+               + CASE WHEN c.n < c.pop THEN power(u.w_persons * c.pop / c.n, 2) * {mu_relvar} ELSE 0.0 END AS var
     FROM ({usage}) AS u JOIN nat_covered AS c ON c.province = u.province AND c.month = u.month
     """)
     # one row without a platform per covered province-month: the unit covers it even where nobody was active

@@ -16,6 +16,18 @@ from thuocdo.reports.uncertainty import Z95
 from thuocdo.reports.vietnamese import format_number, format_persons, format_quarter
 from thuocdo.reports.wording import rules
 
+#: how the national estimate is made and what its margin is (thuocdo.metrics.national; README)
+NATIONAL_METHOD = (
+    "Ước lượng toàn quốc kết hợp nhiều nguồn: ở mỗi tỉnh, thành phố và mỗi tháng, số người sử dụng mà một nhà mạng "
+    "ghi nhận trong các thuê bao của mình được mở rộng tới toàn bộ người sử dụng Internet trên điện thoại di động "
+    "của tỉnh theo tỷ lệ giữa số người này và số thuê bao nhà mạng đã khai báo (ước lượng tỷ số, W. G. Cochran, "
+    "Sampling Techniques, 1977); một người có thuê bao ở nhiều nhà mạng dùng chung khóa liên kết chỉ được tính một "
+    "lần; nhiều nhà mạng cùng phủ một tỉnh được bình quân theo số người mỗi nhà mạng phủ; các tỉnh, tháng không nhà "
+    "mạng nào phủ dùng ước lượng của bảng mẫu. Sai số in kèm là nửa độ rộng khoảng tin cậy 95% của ước lượng này "
+    "(phương sai của một tỷ lệ trong mẫu ngẫu nhiên đơn giản gồm những người được phủ, có hiệu chỉnh tổng thể hữu "
+    "hạn, cộng theo tỉnh); giả định là trong một tỉnh, người được phủ và người không được phủ sử dụng các nền tảng "
+    "như nhau. Dòng ghi nguồn dưới mỗi phần nêu các nguồn và tỷ trọng của từng nguồn trong số người sử dụng.")
+
 
 def _sources(inputs: ReportInputs, catalog: Catalog, found: Sequence[Provenance]) -> Section:
     section = Section("1", "Nguồn số liệu")
@@ -72,6 +84,8 @@ def methods(inputs: ReportInputs, catalog: Catalog, found: Sequence[Provenance],
         "coi là đều nhau; với cùng số người và cùng tổng trọng số, trọng số đều nhau cho tổng bình phương nhỏ "
         "nhất, nên sai số khi đó là cận dưới: trọng số càng chênh lệch thì sai số thật càng lớn hơn số in ra.",
     ])
+    if any(p.source == "national" for p in found):
+        error.paragraphs.insert(0, NATIONAL_METHOD)
     disclosure = Section("5", "Ngưỡng công bố và bảo vệ số liệu", [
         f"Số liệu dựa trên dưới {inputs.min_cell} người trong mẫu không được công bố (ký hiệu “–”), vì sai số quá "
         "lớn và để bảo vệ thông tin cá nhân của người tham gia (ẩn sơ cấp).",
