@@ -101,6 +101,10 @@ class Service:
         """Queue a usage batch; the future gives its outcome once committed."""
         return self.pipeline.submit_usage(source, submission)
 
+    def key_domain(self, source: str) -> str:
+        """The key domain of the source's persons (:meth:`thuocdo.ingest.pipeline.IngestPipeline.key_domain`)."""
+        return self.pipeline.key_domain(source)
+
     def ingest_table(self, kind: str, source: str, rows: list[dict[str, object]], writer: Writer,
                      name: str) -> BatchResult:
         """Weights, aggregates or indicator values posted as JSON records: ingested like a file of them."""

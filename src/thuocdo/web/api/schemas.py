@@ -51,6 +51,8 @@ ERROR_DESCRIPTIONS = {
     401: "Thiếu khóa API, hoặc khóa sai hay đã bị thu hồi.",
     403: "Khóa không được làm việc này (nguồn, đơn vị hay vai trò khác), hoặc kỳ chưa được công bố.",
     404: "Không có thứ được hỏi (khóa, báo cáo, kết quả của kỳ hay cấp này).",
+    409: "Yêu cầu đúng lược đồ nhưng mâu thuẫn với dữ liệu đã lưu (mỗi lỗi một mục trong `problems`), hoặc lô "
+         "được xử lý đúng lúc nguồn được khai báo lại: gửi lại.",
     413: f"Vượt giới hạn: {MAX_RECORDS:,} bản ghi và {MAX_BODY_BYTES >> 20} MiB (sau giải nén) mỗi yêu cầu.",
     415: "Content-Encoding không được hỗ trợ: chỉ gzip, hoặc không nén.",
     422: "Tham số hoặc thân yêu cầu không đúng lược đồ (mỗi lỗi một mục trong `problems`).",
