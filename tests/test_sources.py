@@ -293,7 +293,7 @@ Tệp phu-song.csv, dòng 7, cột `subscribers`: số thuê bao -3 không đư�
 Tệp phu-song.csv, dòng 8, cột `subscribers`: số thuê bao '1.200' không phải số nguyên (viết liền, không dấu phân cách,
 ví dụ 1250000).
 Tệp phu-song.csv, dòng 9, cột `province`: Hà Nội (01) tháng 2022-01 đã có ở dòng 2 (mỗi tỉnh, thành phố và tháng một
-dòng).
+lần).
 Tệp phu-song.csv, dòng 10, cột `province`: thiếu tỉnh/thành.
 Tệp phu-song.csv, dòng 10, cột `month`: thiếu tháng.
 Tệp phu-song.csv, dòng 10, cột `subscribers`: thiếu số thuê bao.""")

@@ -142,10 +142,16 @@ def read_coverage_file(path: Path) -> list[CoverageRow]:
     return sorted(rows, key=lambda r: r.line)
 
 
+def file_line(line: int) -> str:
+    """How a message names another row of a coverage file."""
+    return f"dòng {line}"
+
+
 def check_declaration(name: str, kind: str, link_key: str | None, coverage: Sequence[CoverageRow] | None,
-                      catalog: Catalog, origin: str) -> SourceDeclaration:
+                      catalog: Catalog, origin: str, row_name: Callable[[int], str] = file_line) -> SourceDeclaration:
     """The declaration checked as written (every problem collected; DeclarationError when there is any):
-    the source's name, its kind and link key (default private), and each coverage row."""
+    the source's name, its kind and link key (default private), and each coverage row (`row_name` names
+    another row in a message: a file's line, a request's item)."""
     link_key = DEFAULT_LINK_KEY if link_key is None else link_key
     problems = []
     if not is_source_name(name):
@@ -157,18 +163,19 @@ def check_declaration(name: str, kind: str, link_key: str | None, coverage: Sequ
                                                        f"{LINK_KEY_HELP}"))
     table = None
     if coverage is not None:
-        if kind in SOURCE_KINDS and kind != "census":
+        if coverage and kind in SOURCE_KINDS and kind != "census":
             problems.append(DeclarationProblem(
                 "coverage", f"phủ sóng chỉ khai báo cho nguồn loại census (các thuê bao mà nguồn thấy), không cho "
                             f"nguồn loại {kind}"))
-        table, row_problems = _check_coverage(coverage, catalog)
+        table, row_problems = _check_coverage(coverage, catalog, row_name)
         problems += row_problems
     if problems:
         raise DeclarationError(name, origin, problems)
     return SourceDeclaration(name, kind, link_key, table, origin)
 
 
-def _check_coverage(rows: Sequence[CoverageRow], catalog: Catalog) -> tuple[pa.Table, list[DeclarationProblem]]:
+def _check_coverage(rows: Sequence[CoverageRow], catalog: Catalog,
+                    row_name: Callable[[int], str]) -> tuple[pa.Table, list[DeclarationProblem]]:
     names = {p.code: p.short_name for p in catalog.provinces_new}
     problems: list[DeclarationProblem] = []
     good: list[tuple[str, str, int, int]] = []
@@ -182,8 +189,8 @@ def _check_coverage(rows: Sequence[CoverageRow], catalog: Catalog) -> tuple[pa.T
             earlier = first_line.setdefault((province, month), row.line)
             if earlier != row.line:
                 found.append(DeclarationProblem(
-                    "province", f"{names[province]} ({province}) tháng {month} đã có ở dòng {earlier} (mỗi tỉnh, "
-                                "thành phố và tháng một dòng)", row.line))
+                    "province", f"{names[province]} ({province}) tháng {month} đã có ở {row_name(earlier)} (mỗi "
+                                "tỉnh, thành phố và tháng một lần)", row.line))
         problems += found
         if not found and province is not None and month is not None and subscribers is not None:
             good.append((province, month, subscribers, row.line))

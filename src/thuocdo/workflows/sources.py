@@ -22,6 +22,7 @@ from thuocdo.ingest.sources import (
     DeclarationResult,
     check_against_store,
     check_declaration,
+    file_line,
     read_coverage_file,
     save_declaration,
 )
@@ -108,14 +109,15 @@ def detail(store: Store, name: str) -> SourceDetail | None:
 
 def declare_in(store: Store, catalog: Catalog, name: str, kind: str, link_key: str | None,
                coverage: Sequence[CoverageRow] | None, origin: str, declared_by: str | None,
-               record: Callable[[duckdb.DuckDBPyConnection, DeclarationResult], None] | None = None) -> Declared:
+               record: Callable[[duckdb.DuckDBPyConnection, DeclarationResult], None] | None = None,
+               row_name: Callable[[int], str] = file_line) -> Declared:
     """Check a declaration (as written, then against the stored data) and write it with `record` in the same
     transaction; DeclarationError (nothing written) when it cannot be. Without a link key, a declared source
     keeps its own and any other is private."""
     if link_key is None:
         current = registry.source_info(store, name) if is_source_name(name) else None
         link_key = current.link_key if current is not None else DEFAULT_LINK_KEY
-    declaration = check_declaration(name, kind, link_key, coverage, catalog, origin)
+    declaration = check_declaration(name, kind, link_key, coverage, catalog, origin, row_name)
     if declaration.coverage is not None and declaration.coverage.num_rows:
         bring_up_to_date(store)  # the coverage is compared with every stored record's person
     check_against_store(store, declaration, catalog)
