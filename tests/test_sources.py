@@ -389,3 +389,19 @@ def test_list_and_show_say_what_each_source_is(cli: Cli, home: Path, tmp_path: P
     assert "3.500" in screen and "1.100" in screen
     missing = cli("sources", "show", "nobody")
     assert missing.exit_code == 2 and "Không có nguồn 'nobody'" in text(missing)
+
+
+def test_damaged_lines_of_a_coverage_file_are_named_and_a_long_list_is_cut(cli: Cli, home: Path,
+                                                                          tmp_path: Path) -> None:
+    lines = ["01,2022-01,5,extra", "79,2022-01," + "9" * 70_000] + [f"x{i},2022-01,1" for i in range(60)]
+    bad = write(tmp_path / "dam.csv", COVERAGE + "\n".join(lines) + "\n")
+    result = cli("sources", "declare", "telco-a", "--kind", "census", "--coverage", bad)
+    assert result.exit_code == 2
+    said = text(result)
+    # 2 damaged lines, then 60 unknown provinces: 62 problems, the first 50 listed
+    assert "Khai báo nguồn 'telco-a' không hợp lệ (62 lỗi)" in said
+    assert "Tệp dam.csv, dòng 2: dòng có 4 cột, dòng tiêu đề có 3 cột." in said
+    assert "Tệp dam.csv, dòng 3: dòng dài hơn 64 KiB, không thể là một bản ghi hợp lệ. Tệp dam.csv, dòng 4," in said
+    assert "tỉnh/thành 'x47' không nhận ra" in said and "'x48'" not in said
+    assert said.endswith("… và 12 lỗi khác.")
+    assert coverage_rows(home) == []

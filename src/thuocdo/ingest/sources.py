@@ -42,6 +42,8 @@ COVERAGE = Contract(kind="coverage", fields=("province", "month", "subscribers")
                     required=("province", "month", "subscribers"))
 #: more subscribers than any operator of any country has, in one province and month
 MAX_SUBSCRIBERS = 1_000_000_000
+#: the problems a refusal's message lists (all of them are in `DeclarationError.problems`)
+SHOWN_PROBLEMS = 50
 #: YYYY-MM (only the form: the month and the year are checked with their own messages)
 MONTH_FORM = re.compile(r"^\d{4}-\d{2}$")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -88,8 +90,10 @@ class DeclarationError(InputError):
         self.origin = origin
         self.problems = list(problems)
         self.conflict = conflict
-        lines = "\n".join(p.text(origin) for p in self.problems)
-        super().__init__(f"{self.summary}\n{lines}")
+        lines = [p.text(origin) for p in self.problems[:SHOWN_PROBLEMS]]
+        if len(self.problems) > SHOWN_PROBLEMS:
+            lines.append(f"… và {_count(len(self.problems) - SHOWN_PROBLEMS)} lỗi khác.")
+        super().__init__("\n".join([self.summary, *lines]))
 
     @property
     def summary(self) -> str:
@@ -182,6 +186,9 @@ def _check_coverage(rows: Sequence[CoverageRow], catalog: Catalog,
     first_line: dict[tuple[str, str], int] = {}
     for row in rows:
         found = [DeclarationProblem(field, message, row.line) for field, message in row.damaged]
+        if found and row.province is None and row.month is None and row.subscribers is None:
+            problems += found  # a line set aside whole (too long to be a row): its reason says it all
+            continue
         province = _province(row, catalog, found)
         month = _month(row, found)
         subscribers = _subscribers(row, found)
