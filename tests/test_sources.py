@@ -231,7 +231,7 @@ def test_a_source_that_stops_being_a_census_keeps_no_coverage(cli: Cli, home: Pa
     coverage = write(tmp_path / "c.csv", COVERAGE + "01,2022-01,5\n01,2022-02,6\n")
     assert cli("sources", "declare", "telco-a", "--kind", "census", "--coverage", coverage).exit_code == 0
     result = cli("sources", "declare", "telco-a", "--kind", "aggregates")
-    assert result.exit_code == 0 and "Đã xóa 2 dòng phủ sóng" in text(result)
+    assert result.exit_code == 0 and "Đã xóa 2 dòng bao phủ" in text(result)
     assert coverage_rows(home) == []
 
 
@@ -311,7 +311,7 @@ def test_bad_arguments_are_named_with_the_coverage_problems(cli: Cli, home: Path
     assert "Khóa liên kết 'public' không có: chọn private" in said
     result = cli("sources", "declare", "panel-a", "--kind", "panel", "--coverage", coverage)
     assert result.exit_code == 2
-    assert ("Tệp c.csv: phủ sóng chỉ khai báo cho nguồn loại census (các thuê bao mà nguồn thấy), không cho nguồn "
+    assert ("Tệp c.csv: độ bao phủ chỉ khai báo cho nguồn loại census (các thuê bao mà nguồn thấy), không cho nguồn "
             "loại panel.") in text(result)
     missing = write(tmp_path / "m.csv", "province,month\n01,2022-01\n")
     result = cli("sources", "declare", "telco-a", "--kind", "census", "--coverage", missing)
@@ -346,7 +346,7 @@ def test_a_coverage_below_the_persons_the_records_show_is_refused(cli: Cli, home
     assert result.exit_code == 2
     assert text(result) == words("""Lỗi: Khai báo nguồn 'telco-a' mâu thuẫn với dữ liệu đã lưu (1 lỗi), không lưu gì.
 Tệp low.csv, dòng 2, cột `subscribers`: 2 thuê bao ở Hà Nội tháng 2022-01 ít hơn 3 người đã hoạt động ở đó trong tháng
-theo bản ghi đã lưu của nguồn; phủ sóng phải ít nhất bằng số người đã đo được.""")
+theo bản ghi đã lưu của nguồn; độ bao phủ phải ít nhất bằng số người đã đo được.""")
     assert declared_rows(home) == [] and coverage_rows(home) == []
     enough = write(tmp_path / "enough.csv", COVERAGE + "01,2022-01,3\n79,2022-01,1\n01,2022-02,0\n")
     assert cli("sources", "declare", "telco-a", "--kind", "census", "--coverage", enough).exit_code == 0

@@ -110,7 +110,7 @@ def test_the_api_refuses_with_the_command_lines_messages(served: Served, tmp_pat
     assert "Hà Nội (01) tháng 2022-01 đã có ở dòng 2 (mỗi tỉnh, thành phố và tháng một lần)." in said
     r = put(served, "telco-a", {"kind": "panel", "coverage": [coverage[0]]})
     assert r.status_code == 422 and [p["field"] for p in r.json()["problems"]] == ["coverage"]
-    assert r.json()["problems"][0]["message"].startswith("Phủ sóng chỉ khai báo cho nguồn loại census")
+    assert r.json()["problems"][0]["message"].startswith("Độ bao phủ chỉ khai báo cho nguồn loại census")
     assert served.client.get(API, headers=served.headers("admin")).json() == []  # nothing stored
 
 

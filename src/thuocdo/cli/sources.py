@@ -70,7 +70,7 @@ def sources_list(ctx: typer.Context, fmt: FormatOption = SourceFormat.table) -> 
                   caption=LEGEND + (" " + INFERRED if any(not r["declared"] for r in rows) else ""),
                   caption_justify="left")
     for col in ("Nguồn", "Loại", "Khóa liên kết", "Khai báo", "Dữ liệu", "Tháng có bản ghi sử dụng",
-                "Tháng có phủ sóng"):
+                "Tháng có độ bao phủ"):
         table.add_column(col, min_width=10 if col == "Loại" else None)
     for r in rows:
         span = r["usage_from"] if r["usage_from"] == r["usage_to"] else f"{r['usage_from']} – {r['usage_to']}"
@@ -90,7 +90,7 @@ def _schema(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> pa.Schema:
 @sources_app.command("show")
 def sources_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Tên nguồn.")],
                  fmt: FormatOption = SourceFormat.table) -> None:
-    """Một nguồn: loại, khóa liên kết, dữ liệu đã có và phủ sóng theo tháng (số tỉnh/thành, tổng thuê bao)."""
+    """Một nguồn: loại, khóa liên kết, dữ liệu đã có và độ bao phủ theo tháng (số tỉnh/thành, tổng thuê bao)."""
     detail = sources_workflow.show_source(home(ctx), name)
     if detail is None:
         raise fail(f"Không có nguồn '{name}': nguồn chưa khai báo và chưa có dữ liệu (xem: thuocdo sources list).")
@@ -115,7 +115,7 @@ def sources_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="T
     if not detail.months:
         return
     table = Table(title="Theo tháng", title_justify="left")
-    for col in ("Tháng", "Bản ghi sử dụng", "Tỉnh/thành có phủ sóng", "Thuê bao (phủ sóng)"):
+    for col in ("Tháng", "Bản ghi sử dụng", "Tỉnh/thành có độ bao phủ", "Thuê bao (độ bao phủ)"):
         table.add_column(col, justify="left" if col == "Tháng" else "right")
     for m in detail.months:
         table.add_row(m.month, _yes(m.has_usage), str(m.coverage_provinces) if m.coverage_provinces else "–",
@@ -134,7 +134,7 @@ def sources_declare(
             "--link-key", help=f"Khóa liên kết: {LINK_KEY_HELP}; khai báo lại mà không nêu thì giữ khóa đã khai "
                                "báo.")] = None,
 ) -> None:
-    """Khai báo (hoặc khai báo lại) một nguồn: loại, khóa liên kết và phủ sóng."""
+    """Khai báo (hoặc khai báo lại) một nguồn: loại, khóa liên kết và độ bao phủ."""
     if coverage is not None and not coverage.is_file():
         raise fail(f"Không tìm thấy tệp: {coverage}")
     try:
@@ -149,8 +149,8 @@ def sources_declare(
     out.print(f"{verb} nguồn {info.name}: {_kind(info.kind)}, khóa liên kết {_link_key(info.link_key)}.",
               highlight=False)
     if result.coverage_changed:
-        out.print(f"Phủ sóng: {format_number(result.coverage_changed)} dòng (tỉnh/thành × tháng) mới hoặc thay đổi.",
+        out.print(f"Độ bao phủ: {format_number(result.coverage_changed)} dòng (tỉnh/thành × tháng) mới hoặc thay đổi.",
                   highlight=False)
     if result.coverage_removed:
-        out.print(f"Đã xóa {format_number(result.coverage_removed)} dòng phủ sóng: chỉ nguồn loại census có phủ sóng.",
+        out.print(f"Đã xóa {format_number(result.coverage_removed)} dòng bao phủ: chỉ nguồn loại census có độ bao phủ.",
                   highlight=False)

@@ -132,7 +132,7 @@ def read_coverage_file(path: Path) -> list[CoverageRow]:
     A file that cannot be read as such raises InputError."""
     raw = read_input(path, COVERAGE)
     if raw.format != "csv":
-        raise InputError(f"Tệp {path}: tệp phủ sóng phải là CSV (UTF-8) với tiêu đề province,month,subscribers.")
+        raise InputError(f"Tệp {path}: tệp độ bao phủ phải là CSV (UTF-8) với tiêu đề province,month,subscribers.")
     table = raw.table
     damaged = table[READ_PROBLEMS].to_pylist() if READ_PROBLEMS in table.column_names else [None] * table.num_rows
     rows = [CoverageRow(line, province, month, subscribers,
@@ -169,7 +169,7 @@ def check_declaration(name: str, kind: str, link_key: str | None, coverage: Sequ
     if coverage is not None:
         if coverage and kind in SOURCE_KINDS and kind != "census":
             problems.append(DeclarationProblem(
-                "coverage", f"phủ sóng chỉ khai báo cho nguồn loại census (các thuê bao mà nguồn thấy), không cho "
+                "coverage", f"độ bao phủ chỉ khai báo cho nguồn loại census (các thuê bao mà nguồn thấy), không cho "
                             f"nguồn loại {kind}"))
         table, row_problems = _check_coverage(coverage, catalog, row_name)
         problems += row_problems
@@ -328,7 +328,7 @@ def _below_measured(store: Store, declaration: SourceDeclaration, catalog: Catal
             problems.append(DeclarationProblem(
                 "subscribers", f"{_count(r['subscribers'])} thuê bao ở {names[r['province']]} tháng {r['month']} ít "
                                f"hơn {_count(persons)} người đã hoạt động ở đó trong tháng theo bản ghi đã lưu của "
-                               "nguồn; phủ sóng phải ít nhất bằng số người đã đo được", r["line"]))
+                               "nguồn; độ bao phủ phải ít nhất bằng số người đã đo được", r["line"]))
     return problems
 
 

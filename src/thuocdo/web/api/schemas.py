@@ -266,7 +266,7 @@ class SourceDeclaration(BaseModel):
         None, description=f"Khóa liên kết: {LINK_KEY_HELP}. Không nêu: giữ khóa đã khai báo (private cho nguồn mới). "
                           "Không đổi được khi nguồn đã có bản ghi sử dụng hoặc trọng số (409).")
     coverage: list[CoverageItem] | None = Field(
-        None, description="Phủ sóng, chỉ cho loại census: mỗi (tỉnh/thành, tháng) một lần, tỉnh/thành có trong danh "
+        None, description="Độ bao phủ, chỉ cho loại census: mỗi (tỉnh/thành, tháng) một lần, tỉnh/thành có trong danh "
                           "mục; thay các dòng cùng tỉnh/thành và tháng đã khai báo. Ít hơn số người đã hoạt động theo "
                           "bản ghi đã lưu của nguồn: 409.")
 
@@ -284,13 +284,13 @@ class SourceSummary(BaseModel):
     usage_months: int = Field(..., description="Số tháng có bản ghi sử dụng.")
     usage_from: str | None
     usage_to: str | None
-    coverage_months: int = Field(..., description="Số tháng có phủ sóng khai báo.")
+    coverage_months: int = Field(..., description="Số tháng có độ bao phủ khai báo.")
 
 
 class SourceMonth(BaseModel):
     month: str
     has_usage: bool
-    coverage_provinces: int = Field(..., description="Số tỉnh/thành có phủ sóng khai báo trong tháng.")
+    coverage_provinces: int = Field(..., description="Số tỉnh/thành có độ bao phủ khai báo trong tháng.")
     subscribers: int | None = Field(..., description="Tổng thuê bao khai báo trong tháng.")
 
 
@@ -314,5 +314,5 @@ class SourceDeclared(SourceAnswer):
 
     created: bool = Field(..., description="Nguồn được khai báo lần đầu.")
     changed: bool = Field(..., description="Có gì thay đổi (không: khai báo lại y như cũ).")
-    coverage_changed: int = Field(..., description="Số dòng phủ sóng mới hoặc đổi giá trị.")
-    coverage_removed: int = Field(..., description="Số dòng phủ sóng bị xóa (nguồn không còn là census).")
+    coverage_changed: int = Field(..., description="Số dòng bao phủ mới hoặc đổi giá trị.")
+    coverage_removed: int = Field(..., description="Số dòng bao phủ bị xóa (nguồn không còn là census).")

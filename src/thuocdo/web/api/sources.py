@@ -34,7 +34,7 @@ def _may_read(who: Principal, source: str | None = None) -> None:
 @router.get("/sources", tags=["nguồn dữ liệu"], response_model=list[SourceSummary], responses=errors(401, 403))
 def list_sources(request: Request, who: Caller) -> list[dict[str, Any]]:
     """Mọi nguồn: đã khai báo, hoặc đã có dữ liệu mà chưa khai báo (loại suy ra từ dữ liệu, khóa liên kết
-    private), với số tháng có bản ghi sử dụng và số tháng có phủ sóng."""
+    private), với số tháng có bản ghi sử dụng và số tháng có độ bao phủ."""
     _may_read(who)
     return service_of(request).sources()
 
@@ -43,7 +43,7 @@ def list_sources(request: Request, who: Caller) -> list[dict[str, Any]]:
             responses=errors(401, 403, 404, 422))
 def get_source(source: SourcePath, request: Request, who: Caller) -> dict[str, Any]:
     """Một nguồn: loại, khóa liên kết, khai báo, và theo tháng: có bản ghi sử dụng không, số tỉnh/thành và tổng
-    thuê bao của phủ sóng khai báo."""
+    thuê bao trong độ bao phủ khai báo."""
     _may_read(who, source)
     detail = service_of(request).source(source)
     if detail is None:
@@ -54,10 +54,10 @@ def get_source(source: SourcePath, request: Request, who: Caller) -> dict[str, A
 @router.put("/sources/{source}", tags=["nguồn dữ liệu"], response_model=SourceDeclared,
             responses=errors(400, 401, 403, 409, 422))
 async def declare_source(source: SourcePath, body: SourceDeclaration, request: Request, who: Caller) -> Any:
-    """Khai báo (hoặc khai báo lại) một nguồn, như `thuocdo sources declare`: loại, khóa liên kết, phủ sóng (chỉ
-    cho census). Khai báo lại y như cũ không đổi gì; phủ sóng thay các dòng cùng tỉnh/thành và tháng. Chỉ khóa quản
+    """Khai báo (hoặc khai báo lại) một nguồn, như `thuocdo sources declare`: loại, khóa liên kết, độ bao phủ (chỉ
+    cho census). Khai báo lại y như cũ không đổi gì; độ bao phủ thay các dòng cùng tỉnh/thành và tháng. Chỉ khóa quản
     trị. Sai (tỉnh/thành không có, tháng lặp…): 422; mâu thuẫn với dữ liệu đã lưu (đổi khóa liên kết hay loại của
-    nguồn đã có bản ghi, phủ sóng ít hơn số người đã đo được): 409; các lỗi nêu như dòng lệnh."""
+    nguồn đã có bản ghi, độ bao phủ ít hơn số người đã đo được): 409; các lỗi nêu như dòng lệnh."""
     require_admin(who)
     coverage = None if body.coverage is None else [
         CoverageRow(i, item.province, item.month, item.subscribers) for i, item in enumerate(body.coverage, 1)]
