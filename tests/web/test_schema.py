@@ -31,6 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 from schemathesis.core.failures import Failure, FailureGroup
 
+from thuocdo.catalog import load_catalog
+from thuocdo.ingest.validate import province_codes
 from thuocdo.web.app import create_app
 from thuocdo.workflows.service import Service, Settings
 
@@ -74,6 +76,7 @@ def test_every_operation_is_tested() -> None:
     assert len(OPERATIONS) >= 20
 
 
+CATALOG = load_catalog()
 #: the one quarter with data (the seeded records of January 2022): the only one whose report is built
 SEEDED_QUARTER = "2022-Q1"
 
@@ -84,13 +87,28 @@ def _across_parameters(case: schemathesis.Case) -> bool:
 
     * MAU from sketches (`distinct=sketch`) is by platform or by province, not by category;
     * a report's issue date follows its quarter and the documents it cites, and its issuer existed on that day
-      (`date`, `issuer`): checked only where a report is built, the quarter with data."""
+      (`date`, `issuer`): checked only where a report is built, the quarter with data;
+    * a source's coverage is for a census, names provinces of the catalog, each province and month once."""
     query = case.query or {}
     if query.get("distinct") == "sketch" and query.get("by") == "category":
         return True
+    if case.operation.path == "/api/v1/sources/{source}" and case.method.upper() == "PUT":
+        return _coverage_beyond_the_schema(case.body)
     period = str((case.path_parameters or {}).get("period", "")).upper()
     return (case.operation.path == "/api/v1/reports/{period}/{fmt}" and period == SEEDED_QUARTER
             and (query.get("date") is not None or query.get("issuer") is not None))
+
+
+def _coverage_beyond_the_schema(body: object) -> bool:
+    """Whether a declaration's coverage breaks a rule of the body's description (see :func:`_across_parameters`)."""
+    if not isinstance(body, dict) or not isinstance(body.get("coverage"), list) or not body["coverage"]:
+        return False
+    coverage = body["coverage"]
+    if body.get("kind") != "census":
+        return True
+    pairs = [(province_codes(CATALOG, str(item.get("province", "")))[1], item.get("month"))
+             for item in coverage if isinstance(item, dict)]
+    return any(code is None for code, _ in pairs) or len(set(pairs)) < len(pairs)
 
 
 def _describe(case: schemathesis.Case, who: str, status: int, failure: Failure) -> str:

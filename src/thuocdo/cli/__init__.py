@@ -16,6 +16,7 @@ from thuocdo.cli.ingest import ingest_app
 from thuocdo.cli.metrics import metrics
 from thuocdo.cli.quarantine import quarantine_app
 from thuocdo.cli.reports import report_command, scorecard_command
+from thuocdo.cli.sources import sources_app
 from thuocdo.cli.web import keys_app, publish_command, serve_command
 from thuocdo.ingest.readers import InputError
 from thuocdo.store import StoreError
@@ -30,6 +31,7 @@ def _root(home: HomeOption = None) -> None:  # read back by every command with t
 
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(sources_app, name="sources")
 app.command("index")(index_command)
 app.command("targets")(targets_command)
 app.command("compute-indicators")(compute_indicators_command)

@@ -75,9 +75,10 @@ class ValueMaps:
         return [self._provinces[v] for v in values]
 
 
-def stage_clean(maps: ValueMaps, secret: bytes, source: str, raw: RawInput) -> pa.Table | None:
+def stage_clean(maps: ValueMaps, secret: bytes, key_domain: str, raw: RawInput) -> pa.Table | None:
     """The good rows of a batch with no doubtful value, as :data:`thuocdo.ingest.usage.GOOD_ROWS_SQL` gives
-    them (same columns, types and values); None when any value is doubtful or any record is bad."""
+    them (same columns, types and values), persons keyed in `key_domain` (the source's name, or the shared
+    domain: :func:`thuocdo.store.sources.key_domain`); None when any value is doubtful or any record is bad."""
     t = raw.table
     n = t.num_rows
     if n == 0 or raw.rejections:
@@ -124,7 +125,7 @@ def stage_clean(maps: ValueMaps, secret: bytes, source: str, raw: RawInput) -> p
 
     day_number = (ts + _LOCAL_OFFSET_US) // _DAY_US
     day = pa.array(day_number.astype(np.int32), pa.date32())
-    person = _person_keys(secret, source, user_id)
+    person = _person_keys(secret, key_domain, user_id)
     k1, k2 = _record_keys(secret, record_id, person, platform, ts, ints, province)
     return pa.table({
         "person": pa.array(person, pa.int64()), "platform": platform.combine_chunks(), "day": day,
@@ -201,12 +202,12 @@ def _provinces(col: pa.ChunkedArray, ts: np.ndarray, maps: ValueMaps) -> pa.Arra
     return pc.if_else(pa.array(ts >= _REFORM_US), after, before)
 
 
-def _person_keys(secret: bytes, source: str, user_id: pa.ChunkedArray) -> np.ndarray:
-    """HMAC-SHA256(secret, source ␟ user_id), first 64 bits, as signed integers: each distinct id hashed once
+def _person_keys(secret: bytes, domain: str, user_id: pa.ChunkedArray) -> np.ndarray:
+    """HMAC-SHA256(secret, domain ␟ user_id), first 64 bits, as signed integers: each distinct id hashed once
     (the same value as :func:`thuocdo.ingest.pseudonymise.person_key`)."""
     encoded = pc.dictionary_encode(user_id.combine_chunks())
     key = (secret if len(secret) <= 64 else hashlib.sha256(secret).digest()).ljust(64, b"\x00")
-    inner0 = hashlib.sha256(bytes(b ^ 0x36 for b in key) + f"{source}\x1f".encode())
+    inner0 = hashlib.sha256(bytes(b ^ 0x36 for b in key) + f"{domain}\x1f".encode())
     outer0 = hashlib.sha256(bytes(b ^ 0x5C for b in key))
     digests = []
     for value in encoded.dictionary.to_pylist():

@@ -13,6 +13,11 @@ flusher thread merges the inbox into the lake when the inbox grows large or the 
 Locks: `lock` guards the store's main connection; `flush_lock` is held by whatever merges the inbox into the
 lake or reads records (which merges it first). Always taken in the order flush_lock, then lock; accepting a
 batch takes `lock` only, so batches keep being accepted while the inbox is merged.
+
+Persons are keyed in their source's key domain (:func:`thuocdo.store.sources.key_domain`), remembered per source
+and forgotten by :meth:`IngestPipeline.declared` when a declaration may have changed it. A batch staged in a
+domain that is no longer its source's when it is committed is refused whole
+(:class:`thuocdo.ingest.stream.KeyDomainChanged`): nothing of it is stored, and it may be sent again.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from thuocdo.ingest.inbox import flush_inbox, held_segments, inbox_size, release
 from thuocdo.ingest.keys import StoredKeys
 from thuocdo.ingest.readers import RawInput
 from thuocdo.ingest.stream import (
+    KeyDomainChanged,
     Outcome,
     Staged,
     Submission,
+    check_key_domain,
     commit_staged,
     stage_batches,
     staged_clean,
@@ -43,6 +50,7 @@ from thuocdo.ingest.stream import (
 )
 from thuocdo.ingest.workers import Readers
 from thuocdo.store import Store
+from thuocdo.store import sources as registry
 
 #: the most records accepted together in one group, and how long the first batch waits for others to join it
 GROUP_RECORDS = 50_000
@@ -73,6 +81,7 @@ class IngestPipeline:
         self.flush_lock = threading.RLock()
         self._flusher_store = flusher_store  # a second connection, used by the flusher only
         self.stored_keys = StoredKeys()
+        self._key_domains: dict[str, str] = {}
         self._changing = _ChangeLock(self.lock, self.stored_keys)
         released = release_held(self.store)  # what an earlier run set aside is tried again
         if released:
@@ -113,10 +122,23 @@ class IngestPipeline:
         with self.flush_lock, self._changing:
             yield
 
+    def key_domain(self, source: str) -> str:
+        """The key domain of the source's persons (read from the store once, then remembered)."""
+        domain = self._key_domains.get(source)
+        if domain is None:
+            with self.lock:
+                domain = self._key_domains[source] = registry.key_domain(self.store, source)
+        return domain
+
+    def declared(self, source: str) -> None:
+        """The source's declaration was written (call holding `lock`): its key domain is read again when needed."""
+        with self.lock:
+            self._key_domains.pop(source, None)
+
     def clean_rows(self, source: str, raw: RawInput) -> pa.Table | None:
         """The good rows of a batch in which every record is plainly good, staged in the calling thread (a
         request's); None for any other batch, which the stager judges."""
-        return self.readers.clean_rows(source, raw)
+        return self.readers.clean_rows(self.key_domain(source), raw)
 
     def submit_usage(self, source: str, submission: Submission) -> Future[Outcome]:
         """Queue a usage batch; the future gives its outcome once committed. A batch staged already
@@ -161,7 +183,8 @@ class IngestPipeline:
                 for source, items in by_source.items():
                     futures = [f for _, f in items]
                     try:
-                        staged = stage_batches(staging, self.catalog, self.store.secret, source, [s for s, _ in items])
+                        staged = stage_batches(staging, self.catalog, self.store.secret, source, [s for s, _ in items],
+                                               self.key_domain(source))
                     except BaseException as exc:  # noqa: BLE001 - every waiting request gets the error
                         for fut in futures:
                             fut.set_exception(exc)
@@ -192,23 +215,38 @@ class IngestPipeline:
             by_source: dict[str, list[tuple[Staged, list[Future[Outcome]]]]] = {}
             for staged, futures in (i for i in items if i is not None):
                 by_source.setdefault(staged.source, []).append((staged, futures))
-            for batch in by_source.values():
-                futures = [f for _, fs in batch for f in fs]
+            for group in by_source.values():
                 try:
-                    with self.lock:
-                        outcomes = commit_staged(self.store, [st for st, _ in batch], self.stored_keys)
+                    with self.lock:  # the key domain does not change before the group is committed
+                        batch = self._in_key_domain(group)
+                        outcomes = commit_staged(self.store, [st for st, _ in batch], self.stored_keys) if batch else []
                         self._inbox_rows += sum(o.stored for o in outcomes)
                 except BaseException as exc:  # noqa: BLE001 - every waiting request gets the error
-                    for fut in futures:
+                    for fut in (f for _, fs in group for f in fs if not f.done()):
                         fut.set_exception(exc)
                     continue
-                for fut, outcome in zip(futures, outcomes, strict=True):
+                for fut, outcome in zip([f for _, fs in batch for f in fs], outcomes, strict=True):
                     fut.set_result(outcome)
             if self._inbox_rows >= self.settings.flush_rows:
                 self._flush_wanted.set()
             last_write = time.monotonic()
             if done:
                 return
+
+    def _in_key_domain(self, group: list[tuple[Staged, list[Future[Outcome]]]]
+                       ) -> list[tuple[Staged, list[Future[Outcome]]]]:
+        """The staged batches of a group keyed in their source's domain now; the others' requests are answered
+        with the refusal (call holding `lock`)."""
+        kept = []
+        for staged, futures in group:
+            try:
+                check_key_domain(staged, self.key_domain(staged.source))
+            except KeyDomainChanged as exc:
+                for fut in futures:
+                    fut.set_exception(exc)
+                continue
+            kept.append((staged, futures))
+        return kept
 
     def _flush_loop(self) -> None:
         """Merge the inbox into the lake when asked, through the flusher's own connection. The thread survives

@@ -73,13 +73,14 @@ class InputFile:
 
 @dataclass(frozen=True)
 class TaskSettings:
-    """What a file task needs (it travels to the executors with the task): the source, the store's secret for
-    the keyed pseudonym, and how to reach the object store for ``s3://`` inputs."""
+    """What a file task needs (it travels to the executors with the task): the source, the store's secret and
+    the source's key domain for the keyed pseudonym, and how to reach the object store for ``s3://`` inputs."""
 
     source: str
     secret: bytes
     s3: dict[str, str] | None
     run_id: str  # a file's batch id is derived from it: a task computed again gives the same ids
+    key_domain: str  # the source's name, or the shared domain (thuocdo.store.sources.key_domain)
 
     def batch_id(self, item: InputFile) -> str:
         return hashlib.md5(f"{self.run_id}/{item.index}/{item.uri}".encode()).hexdigest()
@@ -159,7 +160,8 @@ def check_file(item: InputFile, settings: TaskSettings, workdir: Path) -> pa.Tab
         raw = read_input(path, USAGE)
         con = duckdb.connect()
         con.execute(f"SET threads = {_task_cores()}")  # the cores Spark gave the task, not the machine's
-        checked = check_usage(con, raw, settings.source, settings.secret, load_catalog(), batch_id)
+        checked = check_usage(con, raw, settings.source, settings.secret, load_catalog(), batch_id,
+                              key_domain=settings.key_domain)
         summary |= {"rows": checked.rows, "read_rejections": len(raw.rejections), "rejected": checked.rejected,
                     "good": checked.good, "in_file_duplicates": checked.in_file_duplicates}
         parts.append(con.sql(f"""
@@ -211,8 +213,10 @@ def file_frame(spark: SparkSession, inputs: Sequence[InputFile]) -> DataFrame:
 
 
 def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str], source: str, secret: bytes,
-                       *, on_step: Callable[[str], None] | None = None) -> SparkIngestReport:
-    """Ingest usage files (local or ``s3://``) into the lakehouse's tables for a source (see the module's doc)."""
+                       *, key_domain: str, on_step: Callable[[str], None] | None = None) -> SparkIngestReport:
+    """Ingest usage files (local or ``s3://``) into the lakehouse's tables for a source whose persons are keyed in
+    `key_domain` (looked up by the driver in the home's store: :func:`thuocdo.store.sources.key_domain`; see the
+    module's doc)."""
     from pyspark.sql import functions as F
 
     def step(name: str) -> None:
@@ -223,7 +227,7 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
     started = time.monotonic()
     ensure_tables(spark, lake)
     inputs = list_inputs(paths, s3_settings(lake))
-    settings = TaskSettings(source, secret, s3_settings(lake), uuid.uuid4().hex)
+    settings = TaskSettings(source, secret, s3_settings(lake), uuid.uuid4().hex, key_domain)
     step("kiểm tra tệp")
     files = file_frame(spark, inputs)
     checked = files.mapInArrow(partial(_task, settings), _SPARK_TASK_SCHEMA)

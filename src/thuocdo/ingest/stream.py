@@ -32,12 +32,13 @@ from thuocdo.catalog import Catalog
 from thuocdo.ingest import inbox, quarantine
 from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.keys import StoredKeys
-from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
-from thuocdo.ingest.readers import LINE, RawInput, Rejection
+from thuocdo.ingest.pseudonymise import person_key_params, person_key_sql
+from thuocdo.ingest.readers import LINE, InputError, RawInput, Rejection
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import GOOD_ROWS_SQL
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
 from thuocdo.store import Store
+from thuocdo.store import sources as registry
 from thuocdo.store.sql import literal
 
 #: inside a group, a record's line is its batch's position × LINE_BASE + its own number in the batch
@@ -57,12 +58,14 @@ class Writer:
 class Submission:
     """One posted batch of usage records (a :class:`RawInput` made by :func:`thuocdo.ingest.bodies.parse_records`).
 
-    `clean` holds its good rows when the batch was staged already (:func:`thuocdo.ingest.arrow_staging.stage_clean`)."""
+    `clean` holds its good rows when the batch was staged already (:func:`thuocdo.ingest.arrow_staging.stage_clean`),
+    their persons keyed in `key_domain` (None: the source's name, the domain of a private source)."""
 
     raw: RawInput
     writer: Writer
     batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     clean: pa.Table | None = None
+    key_domain: str | None = None
 
 
 @dataclass
@@ -111,19 +114,22 @@ class Staged:
     """Batches of one source validated, pseudonymised and keyed: all the work that needs no store. What is left
     (:func:`commit_staged`) is the check against the stored keys and the commit.
 
-    A record's `_line` is its batch's position in `submissions` × LINE_BASE + its number in the batch."""
+    A record's `_line` is its batch's position in `submissions` × LINE_BASE + its number in the batch; its person
+    is keyed in `key_domain` (:func:`thuocdo.store.sources.key_domain`)."""
 
     source: str
     submissions: list[Submission]
     good: pa.Table        # the good records, keyed (GOOD_ROWS_SQL)
     rejected: pa.Table    # _line, problems (JSON text) of the records found bad
     quarantine: pa.Table  # their quarantine rows, with the lines that could not be read
+    key_domain: str
 
 
 def staged_clean(source: str, submission: Submission) -> Staged:
     """A batch whose good rows were worked out without SQL (all its records good), ready to commit."""
     assert submission.clean is not None
-    return Staged(source, [submission], submission.clean, _NO_REJECTED, quarantine.SCHEMA.empty_table())
+    domain = source if submission.key_domain is None else submission.key_domain
+    return Staged(source, [submission], submission.clean, _NO_REJECTED, quarantine.SCHEMA.empty_table(), domain)
 
 
 _NO_REJECTED = pa.table({LINE: pa.array([], pa.int64()), "problems": pa.array([], pa.string())})
@@ -137,8 +143,11 @@ def staging_connection() -> duckdb.DuckDBPyConnection:
 
 
 def stage_batches(con: duckdb.DuckDBPyConnection, catalog: Catalog, secret: bytes, source: str,
-                  submissions: list[Submission]) -> Staged:
-    """Validate, pseudonymise and key batches of one source on `con` (see :func:`staging_connection`)."""
+                  submissions: list[Submission], key_domain: str | None = None) -> Staged:
+    """Validate, pseudonymise and key batches of one source on `con` (see :func:`staging_connection`), its
+    persons in `key_domain` (:func:`thuocdo.store.sources.key_domain`; None: the source's name, the domain of a
+    private source)."""
+    domain = source if key_domain is None else key_domain
     tables = []
     for i, sub in enumerate(submissions):
         t = sub.raw.table
@@ -149,9 +158,8 @@ def stage_batches(con: duckdb.DuckDBPyConnection, catalog: Catalog, secret: byte
         "req": pa.array(range(len(submissions)), pa.int64()),
         "batch_id": [s.batch_id for s in submissions], "file": [s.raw.name for s in submissions]}))
     try:
-        ipad, opad = hmac_pads(secret)
-        view = stage_usage(con, group, USAGE, catalog, person_key_sql("user_id"),
-                           {"ipad": ipad, "opad": opad, "source": source}, rejected_view=False)
+        view = stage_usage(con, group, USAGE, catalog, person_key_sql("user_id"), person_key_params(secret, domain),
+                           rejected_view=False)
         good = con.sql(GOOD_ROWS_SQL, params={"secret": secret.hex()}).to_arrow_table()
         # `typed` has one row per record (its joins are on distinct values)
         n_bad = group.table.num_rows - good.num_rows
@@ -168,7 +176,7 @@ def stage_batches(con: duckdb.DuckDBPyConnection, catalog: Catalog, secret: byte
     finally:
         for name in ("raw_in", "req_map"):
             con.unregister(name)
-    return Staged(source, submissions, good, rejected, q)
+    return Staged(source, submissions, good, rejected, q, domain)
 
 
 def commit_staged(store: Store, staged: list[Staged], stored_keys: StoredKeys) -> list[Outcome]:
@@ -231,17 +239,34 @@ def commit_staged(store: Store, staged: list[Staged], stored_keys: StoredKeys) -
 
 def accept_usage(store: Store, catalog: Catalog, source: str, submissions: list[Submission],
                  stored_keys: StoredKeys | None = None) -> list[Outcome]:
-    """Stage and commit batches of one source in one go (the server runs the two steps in separate threads)."""
+    """Stage and commit batches of one source in one go (the server runs the two steps in separate threads).
+    Batches staged already (`clean`) must have been keyed in the source's key domain."""
     if not submissions:
         return []
     if all(s.clean is not None for s in submissions):
-        return commit_staged(store, [staged_clean(source, s) for s in submissions], stored_keys or StoredKeys())
+        staged = [staged_clean(source, s) for s in submissions]
+        domain = registry.key_domain(store, source)
+        for st in staged:
+            check_key_domain(st, domain)
+        return commit_staged(store, staged, stored_keys or StoredKeys())
     con = staging_connection()
     try:
-        staged = stage_batches(con, catalog, store.secret, source, submissions)
+        group = stage_batches(con, catalog, store.secret, source, submissions, registry.key_domain(store, source))
     finally:
         con.close()
-    return commit_staged(store, [staged], stored_keys or StoredKeys())
+    return commit_staged(store, [group], stored_keys or StoredKeys())
+
+
+class KeyDomainChanged(InputError):
+    """Batches keyed in a domain that is no longer their source's: the source was declared with another link key
+    while they were staged. They are refused whole (nothing stored) and may be sent again."""
+
+
+def check_key_domain(staged: Staged, key_domain: str) -> None:
+    """Refuse staged batches whose persons were keyed in another domain than their source's `key_domain` now."""
+    if staged.key_domain != key_domain:
+        raise KeyDomainChanged(f"Nguồn {staged.source} vừa được khai báo lại với khóa liên kết khác trong lúc lô đang "
+                               "được xử lý: lô chưa được lưu; hãy gửi lại.")
 
 
 def record_write(con: Any, writer: Writer, action: str, target: str, batch_id: str | None, received: int,

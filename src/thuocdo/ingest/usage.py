@@ -22,11 +22,12 @@ from thuocdo.ingest import quarantine
 from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.ledger import commit_batch
 from thuocdo.ingest.person_days import files_to_rewrite, stage_person_days
-from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
+from thuocdo.ingest.pseudonymise import person_key_params, person_key_sql
 from thuocdo.ingest.readers import InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
 from thuocdo.store import Store
+from thuocdo.store import sources as registry
 from thuocdo.store.lake import discard
 
 #: the key of a record within its source: its record_id, or else its parsed content (keyed with the secret)
@@ -80,7 +81,8 @@ def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, 
 
 def _ingest(store: Store, raw: RawInput, source: str, catalog: Catalog, batch_id: str, file_sha256: str | None,
             kind: str, resolves: list[int]) -> BatchResult:
-    checked = check_usage(store.con, raw, source, store.secret, catalog, batch_id, kind)
+    checked = check_usage(store.con, raw, source, store.secret, catalog, batch_id, kind,
+                          key_domain=registry.key_domain(store, source))
     stored, duplicates = _store_good_rows(store, source, batch_id)
     duplicates += checked.in_file_duplicates
     # every row is accounted for, or nothing is stored
@@ -105,17 +107,18 @@ class CheckedUsage:
 
 
 def check_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, source: str, secret: bytes, catalog: Catalog,
-                batch_id: str, kind: str = "usage") -> CheckedUsage:
+                batch_id: str, kind: str = "usage", *, key_domain: str) -> CheckedUsage:
     """The rules of DESIGN.md for one read file of usage records, run by DuckDB on `con`, written once for every
-    engine (Spark runs them in its tasks, :mod:`thuocdo.ingest.spark`). Leaves two temporary tables:
+    engine (Spark runs them in its tasks, :mod:`thuocdo.ingest.spark`). Persons are keyed in the source's
+    `key_domain` (:func:`thuocdo.store.sources.key_domain`: its name, or the shared domain). Leaves two temporary
+    tables:
     ``unique_good`` (the good rows with their person key, local day, month, typed measures, province code, record
     key k1/k2 and line; the first line of each record key in the file) and ``q_batch`` (the quarantine rows:
     every problem of every rejected line, with file, line and field)."""
     table = raw.table if raw.format == "ndjson" else pretype_integers(raw.table, INTEGER_FIELDS)
     con.register("raw_in", table)
     try:
-        ipad, opad = hmac_pads(secret)
-        stage_usage(con, raw, USAGE, catalog, person_key_sql("user_id"), {"ipad": ipad, "opad": opad, "source": source})
+        stage_usage(con, raw, USAGE, catalog, person_key_sql("user_id"), person_key_params(secret, key_domain))
         n_rows = con.execute("SELECT count(*) FROM typed").fetchall()[0][0]
         if n_rows == 0 and not raw.rejections:
             raise InputError(f"Tệp {raw.name}: không có dòng dữ liệu nào (chỉ có tiêu đề hoặc dòng trống).")

@@ -2,7 +2,8 @@
 
 It follows the usage pipeline's rules: every problem of every row is collected, bad rows go to the
 quarantine (pseudonymised first), good rows replace earlier weights of the same person and month, and the
-whole file is one transaction.
+whole file is one transaction. Persons are keyed in the source's key domain, as its usage records are
+(:func:`thuocdo.store.sources.key_domain`), so that a panel's weights find its persons.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from pathlib import Path
 
 from thuocdo.ingest.contracts import MAX_USER_ID, WEIGHTS
 from thuocdo.ingest.ledger import commit_table
-from thuocdo.ingest.pseudonymise import hmac_pads, person_key_sql
+from thuocdo.ingest.pseudonymise import person_key_params, person_key_sql
 from thuocdo.ingest.readers import read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.validate import NUMBER, all_problems, excerpt, problem, source_relation, stage_table
 from thuocdo.store import Store
+from thuocdo.store import sources as registry
 
 _MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -25,7 +27,6 @@ def ingest_weights(store: Store, path: Path, source: str) -> BatchResult:
     raw = read_input(path, WEIGHTS)
     n = stage_table(store, raw, source_relation(raw, WEIGHTS))
     con = store.con
-    ipad, opad = hmac_pads(store.secret)
     weight = NUMBER.format(c="weight")
     problems = ", ".join([
         problem("NOT _json_ok", "*", "'dòng không phải một đối tượng JSON hợp lệ'"),
@@ -42,7 +43,7 @@ def ingest_weights(store: Store, path: Path, source: str) -> BatchResult:
         CREATE OR REPLACE TEMP TABLE w_persons AS
         SELECT user_id, {person_key_sql('user_id')} AS person
         FROM (SELECT DISTINCT user_id FROM src WHERE user_id <> '' AND length(user_id) <= {MAX_USER_ID})
-    """, {"ipad": ipad, "opad": opad, "source": source})  # each distinct id is hashed once
+    """, person_key_params(store.secret, registry.key_domain(store, source)))  # each distinct id is hashed once
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE w_checked AS
         SELECT _line, trim(month) AS month, {weight} AS w,

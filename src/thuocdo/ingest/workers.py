@@ -49,33 +49,35 @@ class Readers:
             ready.result(timeout=120)  # the first requests do not wait for the workers to start
         return pool
 
-    def read(self, source: str, body: bytes, name: str, *, gzipped: bool) -> Future[tuple[RawInput, pa.Table | None]]:
-        """The body's records as a RawInput, and their good rows when the batch is clean (else None).
-        InputError (and BodyTooLarge) come back through the future."""
+    def read(self, key_domain: str, body: bytes, name: str, *,
+             gzipped: bool) -> Future[tuple[RawInput, pa.Table | None]]:
+        """The body's records as a RawInput, and their good rows when the batch is clean (else None), persons
+        keyed in `key_domain` (its source's: :func:`thuocdo.store.sources.key_domain`). InputError (and
+        BodyTooLarge) come back through the future."""
         if self.processes == 0:
-            return self._pool.submit(read_body, self._maps, self._secret, source, body, name, gzipped)
+            return self._pool.submit(read_body, self._maps, self._secret, key_domain, body, name, gzipped)
         pool = self._pool
         try:
-            return pool.submit(_read_in_worker, source, body, name, gzipped)
+            return pool.submit(_read_in_worker, key_domain, body, name, gzipped)
         except BrokenProcessPool:  # a worker died (killed, out of memory): new workers, once per breakage
             with self._lock:
                 if self._pool is pool:
                     pool.shutdown(wait=False, cancel_futures=True)
                     self._pool = self._start_processes()
-            return self._pool.submit(_read_in_worker, source, body, name, gzipped)
+            return self._pool.submit(_read_in_worker, key_domain, body, name, gzipped)
 
-    def clean_rows(self, source: str, raw: RawInput) -> pa.Table | None:
+    def clean_rows(self, key_domain: str, raw: RawInput) -> pa.Table | None:
         """Stage an already parsed batch in the calling thread (None unless it is clean)."""
-        return stage_clean(self._maps, self._secret, source, raw)
+        return stage_clean(self._maps, self._secret, key_domain, raw)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
 
 
-def read_body(maps: ValueMaps, secret: bytes, source: str, body: bytes, name: str,
+def read_body(maps: ValueMaps, secret: bytes, key_domain: str, body: bytes, name: str,
               gzipped: bool) -> tuple[RawInput, pa.Table | None]:
     raw = parse_records(body, name, gzipped=gzipped)
-    clean = stage_clean(maps, secret, source, raw)
+    clean = stage_clean(maps, secret, key_domain, raw)
     if clean is not None:  # the text columns are not needed any more: only the record count travels back
         raw = RawInput(raw.name, raw.format, raw.table.select([LINE]), raw.rejections)
     return raw, clean
@@ -110,6 +112,6 @@ def _ready() -> bool:
     return _WORKER is not None
 
 
-def _read_in_worker(source: str, body: bytes, name: str, gzipped: bool) -> tuple[RawInput, pa.Table | None]:
+def _read_in_worker(key_domain: str, body: bytes, name: str, gzipped: bool) -> tuple[RawInput, pa.Table | None]:
     assert _WORKER is not None
-    return read_body(*_WORKER, source, body, name, gzipped)
+    return read_body(*_WORKER, key_domain, body, name, gzipped)

@@ -1,4 +1,5 @@
-"""Source names: the identifier every batch belongs to (``demo-panel``, ``telco-a``, ``hue-s``)."""
+"""Source names (the identifier every batch belongs to: ``demo-panel``, ``telco-a``, ``hue-s``), the kinds of
+source and how their persons are keyed."""
 
 from __future__ import annotations
 
@@ -17,3 +18,23 @@ def is_source_name(name: str) -> bool:
     (True, False)
     """
     return SOURCE_PATTERN.match(name) is not None
+
+
+#: what a source delivers: every subscriber it serves (``census``: an operator's own customers), a weighted
+#: sample (``panel``), or figures published already aggregated (``aggregates``)
+SOURCE_KINDS = ("census", "panel", "aggregates")
+#: how a source's persons are keyed: within the source (``private``, the default: two sources never share a
+#: person) or in the one domain of every ``shared`` source (the same user id is the same person in each)
+LINK_KEYS = ("shared", "private")
+DEFAULT_LINK_KEY = "private"
+#: the key domain of the shared sources; a private source's domain is its name, and no name is empty
+SHARED_KEY_DOMAIN = ""
+
+
+def key_domain_of(name: str, link_key: str) -> str:
+    """What stands beside a user id in its person key: the shared domain, or the source's own name.
+
+    >>> key_domain_of("telco-a", "shared"), key_domain_of("telco-a", "private")
+    ('', 'telco-a')
+    """
+    return SHARED_KEY_DOMAIN if link_key == "shared" else name

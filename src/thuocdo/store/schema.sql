@@ -117,7 +117,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
     "at"       TIMESTAMP NOT NULL,
     key_id     VARCHAR,
     role       VARCHAR NOT NULL,
-    action     VARCHAR NOT NULL,     -- usage | weights | aggregates | indicators
+    action     VARCHAR NOT NULL,     -- usage | weights | aggregates | indicators | sources
     target     VARCHAR NOT NULL,     -- the source or the entity written to
     batch_id   VARCHAR,
     received   BIGINT NOT NULL,
@@ -128,3 +128,21 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 -- A segment whose merge into the lake failed on its own is set aside with the reason (NULL: not held).
 ALTER TABLE inbox_segments ADD COLUMN IF NOT EXISTS held VARCHAR;
+-- Sources declared (`thuocdo sources declare`); a source with data that was never declared is not listed here
+-- (thuocdo.store.sources infers its kind). link_key: how its persons are keyed (thuocdo.ingest.pseudonymise).
+CREATE TABLE IF NOT EXISTS sources (
+    name        VARCHAR PRIMARY KEY,
+    kind        VARCHAR NOT NULL,    -- census | panel | aggregates
+    link_key    VARCHAR NOT NULL,    -- shared | private
+    declared_at TIMESTAMP NOT NULL,  -- when the kind or the link key was last set
+    declared_by VARCHAR
+);
+-- The persons a census source can see: its subscribers per province (34-unit code, as the records have it)
+-- and month.
+CREATE TABLE IF NOT EXISTS coverage (
+    source      VARCHAR NOT NULL,
+    province    VARCHAR NOT NULL,
+    month       VARCHAR NOT NULL,    -- YYYY-MM
+    subscribers BIGINT NOT NULL,
+    PRIMARY KEY (source, province, month)
+);

@@ -18,6 +18,7 @@ from thuocdo.ingest.spark_ingest import SparkIngestReport, ingest_usage_spark
 from thuocdo.ingest.usage import ReadFile, ingest_usage_file, read_usage_file
 from thuocdo.ingest.weights import ingest_weights
 from thuocdo.store import Store
+from thuocdo.store import sources as registry
 from thuocdo.store.home import DATABASE_FILE, resolve_home
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
@@ -130,6 +131,7 @@ def ingest_spark(home: str | Path | None, paths: Sequence[str], source: str, *, 
     # read-only once the store exists: several Spark drivers of one home run at once
     with open_store(home, read_only=(resolve_home(home) / DATABASE_FILE).exists(), sweep=False) as store:
         secret = store.secret
+        key_domain = registry.key_domain(store, source)  # the tasks key persons as the home's store says
         embedded = store.con.execute("SELECT count(*) FROM batches WHERE source = ? AND kind = 'usage' "
                                      "AND stored > 0", [source]).fetchall()[0][0]
     if embedded:  # one source, one place: Spark reads both, and a record would be counted in each
@@ -139,4 +141,4 @@ def ingest_spark(home: str | Path | None, paths: Sequence[str], source: str, *, 
         spark = lakehouse_session(lake, master or spark_master(home), conf)
     except ImportError as exc:
         raise InputError("--engine spark cần PySpark (pip install pyspark) và Java 17.") from exc
-    return ingest_usage_spark(spark, lake, paths, source, secret, on_step=on_step)
+    return ingest_usage_spark(spark, lake, paths, source, secret, key_domain=key_domain, on_step=on_step)

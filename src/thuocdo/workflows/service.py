@@ -11,11 +11,12 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -26,6 +27,7 @@ from thuocdo.ingest.inbox import inbox_months
 from thuocdo.ingest.pipeline import IngestPipeline, PipelineSettings
 from thuocdo.ingest.readers import InputError, RawInput
 from thuocdo.ingest.results import BatchResult
+from thuocdo.ingest.sources import CoverageRow, DeclarationResult
 from thuocdo.ingest.stream import Outcome, Submission, Writer, record_write
 from thuocdo.reports.build import ReportSettings, build_report
 from thuocdo.reports.disclosure import CellKey, category_table, disclose
@@ -36,6 +38,7 @@ from thuocdo.workflows import estimates
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows import sources as sources_workflow
 from thuocdo.workflows.access import Access, Principal
 from thuocdo.workflows.reports import report_inputs
 
@@ -102,6 +105,28 @@ class Service:
         """Queue a usage batch; the future gives its outcome once committed."""
         return self.pipeline.submit_usage(source, submission)
 
+    def key_domain(self, source: str) -> str:
+        """The key domain of the source's persons (:meth:`thuocdo.ingest.pipeline.IngestPipeline.key_domain`)."""
+        return self.pipeline.key_domain(source)
+
+    def declare_source(self, name: str, kind: str, link_key: str | None, coverage: list[CoverageRow] | None,
+                       writer: Writer, row_name: Callable[[int], str]) -> sources_workflow.Declared:
+        """Declare a source (:func:`thuocdo.workflows.sources.declare_in`; `row_name` names a coverage row in a
+        message), its audit line in the same transaction; the pipeline keys the source's next batches in its
+        domain. DeclarationError when refused."""
+        received = len(coverage or ())
+
+        def record(con: Any, result: DeclarationResult) -> None:
+            record_write(con, writer, "sources", name, None, received, result.coverage_changed,
+                         received - result.coverage_changed, 0)
+
+        with self.exclusive():
+            try:
+                return sources_workflow.declare_in(self.store, self.catalog, name, kind, link_key, coverage,
+                                                   "coverage", f"api:{writer.key_id}", record, row_name)
+            finally:
+                self.pipeline.declared(name)
+
     def ingest_table(self, kind: str, source: str, rows: list[dict[str, object]], writer: Writer,
                      name: str) -> BatchResult:
         """Weights, aggregates or indicator values posted as JSON records: ingested like a file of them."""
@@ -162,6 +187,15 @@ class Service:
                     self._withheld[key] = disclosure_workflow.withheld(self.home, [quarter], source)[quarter]
                 out[quarter] = self._withheld[key]
         return out
+
+    def sources(self) -> list[dict[str, Any]]:
+        """Every source (:func:`thuocdo.workflows.sources.summaries`)."""
+        with self.lock:
+            return sources_workflow.summaries(self.store)
+
+    def source(self, name: str) -> sources_workflow.SourceDetail | None:
+        with self.lock:
+            return sources_workflow.detail(self.store, name)
 
     def months_with_data(self) -> list[str]:
         with self.lock:

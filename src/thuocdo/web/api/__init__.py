@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from thuocdo.web.api import admin, catalog, ingest, results
+from thuocdo.web.api import admin, catalog, ingest, results, sources
 from thuocdo.web.api.auth import Caller
 from thuocdo.web.api.schemas import BODY_MODELS
 from thuocdo.workflows.access import ROLES
 
 router = APIRouter()
 router.include_router(ingest.router)
+router.include_router(sources.router)
 router.include_router(results.router)
 router.include_router(catalog.router)
 router.include_router(results.reports_router)

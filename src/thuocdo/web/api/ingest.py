@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from thuocdo.ingest import bodies
 from thuocdo.ingest.bodies import MAX_BODY_BYTES, BodyTooLarge
 from thuocdo.ingest.readers import InputError
-from thuocdo.ingest.stream import Submission
+from thuocdo.ingest.stream import KeyDomainChanged, Submission
 from thuocdo.web.api.auth import Caller, may_write_source, require_key, service_of, writer
 from thuocdo.web.api.schemas import (
     SOURCE_NAME,
@@ -64,7 +64,7 @@ async def _body(request: Request) -> bytes:
 
 
 @router.post("/sources/{source}/usage", response_model=UsageBatchResult, tags=["gửi dữ liệu"],
-             openapi_extra=USAGE_BODY, responses=WRITE_ERRORS)
+             openapi_extra=USAGE_BODY, responses={**WRITE_ERRORS, **errors(409)})
 async def post_usage(source: SourcePath, request: Request, who: Caller) -> Any:
     """Gửi một lô bản ghi sử dụng vào nguồn của mình. Kết quả nêu từng bản ghi: đã lưu, trùng hay bị loại
     (kèm lý do). Gửi lại cùng một lô (thử lại) không lưu gì hai lần."""
@@ -74,16 +74,20 @@ async def post_usage(source: SourcePath, request: Request, who: Caller) -> Any:
     service = service_of(request)
     author = writer(who, request)
     batch_id = uuid.uuid4().hex
+    key_domain = await run_in_threadpool(service.key_domain, source)  # persons keyed as the source is declared
 
     try:
         raw, clean = await asyncio.wrap_future(
-            service.readers.read(source, body, f"api-{source}-{batch_id[:12]}", gzipped=gzipped))
+            service.readers.read(key_domain, body, f"api-{source}-{batch_id[:12]}", gzipped=gzipped))
     except BodyTooLarge as exc:
         raise HTTPException(413, str(exc)) from exc
     except InputError as exc:
         raise HTTPException(400, str(exc)) from exc
-    submission = Submission(raw, author, batch_id, clean=clean)
-    outcome = await asyncio.wrap_future(service.submit_usage(source, submission))
+    submission = Submission(raw, author, batch_id, clean=clean, key_domain=key_domain)
+    try:
+        outcome = await asyncio.wrap_future(service.submit_usage(source, submission))
+    except KeyDomainChanged as exc:
+        raise HTTPException(409, str(exc)) from exc
     return Response(orjson.dumps(outcome.as_json()), media_type="application/json")
 
 

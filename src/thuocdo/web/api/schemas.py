@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from thuocdo.ingest.bodies import MAX_BODY_BYTES, MAX_RECORDS
-from thuocdo.model.sources import SOURCE_PATTERN
+from thuocdo.ingest.sources import KIND_HELP, LINK_KEY_HELP, MAX_SUBSCRIBERS, MONTH_PATTERN
+from thuocdo.model.sources import LINK_KEYS, SOURCE_KINDS, SOURCE_PATTERN
 
 #: what the routes accept, stated in the schema (ASCII digits; years 2000-2099)
 SOURCE_NAME = SOURCE_PATTERN.pattern
@@ -52,7 +53,9 @@ ERROR_DESCRIPTIONS = {
     400: "Thân yêu cầu không đọc được: không phải JSON (hay NDJSON) hợp lệ, gzip hỏng, mảng rỗng.",
     401: "Thiếu khóa API, hoặc khóa sai hay đã bị thu hồi.",
     403: "Khóa không được làm việc này (nguồn, đơn vị hay vai trò khác), hoặc kỳ chưa được công bố.",
-    404: "Không có thứ được hỏi (khóa, báo cáo, kết quả của kỳ hay cấp này).",
+    404: "Không có thứ được hỏi (khóa, nguồn, báo cáo, kết quả của kỳ hay cấp này).",
+    409: "Yêu cầu đúng lược đồ nhưng mâu thuẫn với dữ liệu đã lưu (mỗi lỗi một mục trong `problems`), hoặc lô "
+         "được xử lý đúng lúc nguồn được khai báo lại: gửi lại.",
     413: f"Vượt giới hạn: {MAX_RECORDS:,} bản ghi và {MAX_BODY_BYTES >> 20} MiB (sau giải nén) mỗi yêu cầu.",
     415: "Content-Encoding không được hỗ trợ: chỉ gzip, hoặc không nén.",
     422: "Tham số hoặc thân yêu cầu không đúng lược đồ (mỗi lỗi một mục trong `problems`).",
@@ -242,3 +245,76 @@ class Health(BaseModel):
     held: list[HeldBatch] | None = None
     merge_failures: int | None = None
     last_merge_error: str | None = None
+
+
+# -- sources -------------------------------------------------------------------------------------------------------
+# The constraints below are stated in the schema and checked by the one validation of declarations
+# (thuocdo.ingest.sources.check_declaration), so that the API answers with the command line's messages.
+class CoverageItem(BaseModel):
+    """The subscribers a census source has in a province and a month."""
+
+    province: str = Field(..., description="Mã của một trong 34 tỉnh, thành phố (như bản ghi lưu) hoặc tên của nó.",
+                          json_schema_extra={"minLength": 1, "maxLength": 100})
+    month: str = Field(..., description="YYYY-MM", json_schema_extra={"pattern": MONTH_PATTERN})
+    subscribers: int = Field(..., description="Số thuê bao (số nguyên không âm).",
+                             json_schema_extra={"minimum": 0, "maximum": MAX_SUBSCRIBERS})
+
+
+class SourceDeclaration(BaseModel):
+    """A source's declaration (`thuocdo sources declare`)."""
+
+    kind: str = Field(..., description=f"Loại nguồn: {KIND_HELP}.", json_schema_extra={"enum": list(SOURCE_KINDS)})
+    link_key: Annotated[str, Field(json_schema_extra={"enum": list(LINK_KEYS)})] | None = Field(
+        None, description=f"Khóa liên kết: {LINK_KEY_HELP}. Không nêu: giữ khóa đã khai báo (private cho nguồn mới). "
+                          "Không đổi được khi nguồn đã có bản ghi sử dụng hoặc trọng số (409).")
+    coverage: list[CoverageItem] | None = Field(
+        None, description="Độ bao phủ, chỉ cho loại census: mỗi (tỉnh/thành, tháng) một lần, tỉnh/thành có trong danh "
+                          "mục; thay các dòng cùng tỉnh/thành và tháng đã khai báo. Ít hơn số người đã hoạt động theo "
+                          "bản ghi đã lưu của nguồn: 409.")
+
+
+class SourceSummary(BaseModel):
+    """A source as listed: declared, or known from its data (`declared` false: kind inferred, link key private)."""
+
+    source: str
+    kind: Literal["census", "panel", "aggregates"]
+    link_key: Literal["shared", "private"]
+    declared: bool
+    has_usage: bool
+    has_weights: bool
+    has_aggregates: bool
+    usage_months: int = Field(..., description="Số tháng có bản ghi sử dụng.")
+    usage_from: str | None
+    usage_to: str | None
+    coverage_months: int = Field(..., description="Số tháng có độ bao phủ khai báo.")
+
+
+class SourceMonth(BaseModel):
+    month: str
+    has_usage: bool
+    coverage_provinces: int = Field(..., description="Số tỉnh/thành có độ bao phủ khai báo trong tháng.")
+    subscribers: int | None = Field(..., description="Tổng thuê bao khai báo trong tháng.")
+
+
+class SourceAnswer(BaseModel):
+    """One source, with its declaration and its months (usage records, coverage)."""
+
+    source: str
+    kind: Literal["census", "panel", "aggregates"]
+    link_key: Literal["shared", "private"]
+    declared: bool
+    declared_at: str | None
+    declared_by: str | None
+    has_usage: bool
+    has_weights: bool
+    has_aggregates: bool
+    months: list[SourceMonth]
+
+
+class SourceDeclared(SourceAnswer):
+    """A declaration written: the source as it is now, and what changed."""
+
+    created: bool = Field(..., description="Nguồn được khai báo lần đầu.")
+    changed: bool = Field(..., description="Có gì thay đổi (không: khai báo lại y như cũ).")
+    coverage_changed: int = Field(..., description="Số dòng bao phủ mới hoặc đổi giá trị.")
+    coverage_removed: int = Field(..., description="Số dòng bao phủ bị xóa (nguồn không còn là census).")
