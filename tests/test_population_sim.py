@@ -12,9 +12,11 @@ from collections import Counter, defaultdict
 from datetime import date
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 
-from thuocdo.demo.population import PANEL, Simulation, simulate
+from thuocdo.demo.population import PANEL, Simulation, replicate, replication_months, simulate
+from thuocdo.metrics.national import SourceSpec
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS
 
 PROVINCES = ["01", "02", "04", "08", "11", "12"]
@@ -127,7 +129,7 @@ def test_shares_near_their_parameters() -> None:
     for c in s.coverage.to_pylist():
         subscribers[c["source"]] += c["subscribers"]
     assert subscribers["op-a"] > subscribers["op-b"] > subscribers["op-c"]
-    assert s.sources == [(op, "census", "shared") for op in OPERATORS]
+    assert s.sources == [SourceSpec(op, "census", "shared") for op in OPERATORS]
 
 
 def test_activity_does_not_depend_on_the_sims() -> None:
@@ -144,7 +146,7 @@ def test_activity_does_not_depend_on_the_sims() -> None:
 def test_everyone_active_makes_every_person_active_somewhere_each_month() -> None:
     s = sim(panel_size=3000, everyone_active=True)
     months = Counter(m for _, m in {(r["person"], r["month"]) for r in rows_of(s, PANEL)})
-    assert months == {m: 3000 for m in MONTHS}
+    assert months == dict.fromkeys(MONTHS, 3000)
     assert Counter(m for _, m in {(r["person"], r["month"]) for r in rows_of(sim(panel_size=3000), PANEL)})[
         MONTHS[0]] < 3000
 
@@ -207,11 +209,11 @@ def test_shared_keys_name_a_person_alike_at_every_operator() -> None:
 
 def test_private_keys_differ_between_operators_and_change_nothing_else() -> None:
     shared, private = sim(multi_sim=0.5), sim(multi_sim=0.5, shared_keys=False)
-    assert private.sources == [(op, "census", "private") for op in OPERATORS] + [(PANEL, "panel", "private")]
+    assert private.sources == [SourceSpec(op, "census", "private") for op in OPERATORS] + [SourceSpec(PANEL, "panel")]
     keys = {source: {p[source] for p in private.people.to_pylist()} - {None} for source in [*OPERATORS, PANEL]}
-    for a in keys:
-        for b in keys:
-            assert a == b or not keys[a] & keys[b], (a, b)
+    for a, keys_a in keys.items():
+        for b, keys_b in keys.items():
+            assert a == b or not keys_a & keys_b, (a, b)
     per_key = Counter(k for k, _ in {(r["person"], r["source"]) for r in rows_of(private, *OPERATORS)})
     assert set(per_key.values()) == {1}
     # the same persons, SIMs and activity: only the operators' person keys differ
@@ -224,7 +226,7 @@ def test_private_keys_differ_between_operators_and_change_nothing_else() -> None
 def test_full_coverage_without_a_panel() -> None:
     s = sim(coverage=1.0, panel_size=0)
     assert s.weights.num_rows == 0 and PANEL not in s.person_day.column("source").to_pylist()
-    assert s.sources == [(op, "census", "shared") for op in OPERATORS]
+    assert s.sources == [SourceSpec(op, "census", "shared") for op in OPERATORS]
 
 
 def test_small_population_simulates_in_well_under_a_tenth_of_a_second() -> None:
@@ -235,3 +237,30 @@ def test_small_population_simulates_in_well_under_a_tenth_of_a_second() -> None:
         sim(seed)
         best = min(best, time.perf_counter() - start)
     assert best < 0.05
+
+
+def test_unserved_provinces_have_no_subscribers_but_panelists() -> None:
+    s = sim(unserved=["02", "11"])
+    covered = Counter(p for p, c in zip(s.people.column("province").to_pylist(),
+                                        s.people.column("covered").to_pylist(), strict=True) if c)
+    assert covered["02"] == covered["11"] == 0 and all(covered[p] > 0 for p in ("01", "04", "08", "12"))
+    assert {c["province"] for c in s.coverage.to_pylist() if c["subscribers"] == 0} == {"02", "11"}
+    assert {r["province"] for r in rows_of(s, *OPERATORS)} == {"01", "04", "08", "12"}
+    assert {r["province"] for r in rows_of(s, PANEL)} == set(PROVINCES)
+    assert s.truth.equals(sim().truth), "the same persons and activity"
+    with pytest.raises(ValueError, match="99"):
+        sim(unserved=["99"])
+
+
+def test_replications_are_stacked_as_months() -> None:
+    assert replication_months(14)[::12] == ["2001-01", "2002-01"] and replication_months(14)[-1] == "2002-02"
+    stacked = replicate(5, 3, persons=500, provinces=PROVINCES, platforms=PLATFORMS, coverage=0.7, panel_size=50)
+    assert stacked.person_day.column("month").unique().to_pylist() == replication_months(3)
+    for r, month in enumerate(replication_months(3)):
+        alone = simulate((5, r), persons=500, provinces=PROVINCES, months=[month], platforms=PLATFORMS,
+                         coverage=0.7, panel_size=50)
+        for name in ("person_day", "weights", "coverage", "truth"):
+            table = getattr(stacked, name)
+            assert table.filter(pc.equal(table["month"], month)).equals(getattr(alone, name)), (month, name)
+        assert {k: v for k, v in stacked.population.items() if k[1] == month} == alone.population
+    assert stacked.people.column("person").to_pylist() == list(range(1500))

@@ -12,15 +12,18 @@ A covered person holds 1 SIM with probability ``1 - multi_sim``, else 2 or 3 (eq
 operator), at distinct delivering operators drawn without replacement by the operators' market shares in the
 province (``operator_shares`` × a log-normal factor per province and operator, so that shares differ between
 provinces). SIMs do not change between months: an operator's subscribers in a province are the persons holding
-one of its SIMs there, the figure its coverage file declares.
+one of its SIMs there, the figure its coverage file declares. In the ``unserved`` provinces nobody holds a
+delivering SIM (the coverage files declare 0 there): only the panel sees them.
 
 **Activity**, independent of the SIMs (so that the covered persons are a random sample of the province and a
 ratio estimator is unbiased): a person is active on a platform in a month with probability platform reach ×
 province factor × person propensity (log-normal, mean 1, fixed over the period), capped at 0.99, drawn anew
 each month. With ``everyone_active`` a person active on no platform in a month is made active on one platform
-drawn at random: then, with full coverage, every covered person appears in the operators' data each month and
-the mean number of SIMs of the active persons is that of all subscribers, so that the union of the operators
-counts the covered persons exactly (the estimate equals the truth, with no sampling error to speak of).
+drawn at random. Why: an operator's data show only its *active* subscribers, so the mean number of SIMs per
+covered person (the multiplicity that turns declared subscribers into distinct persons) can only be measured on
+the active ones; when everyone is active it is measured on every subscriber, exactly. With full coverage the
+union of the operators then counts every person, and the national estimate must equal the truth with no
+sampling error.
 
 **Deliveries.** One person-day row per operator × person × platform × month in which the person is active and
 holds a SIM at the operator (a random day of the month, the same for every SIM). A multi-SIM person's activity
@@ -37,10 +40,12 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from thuocdo.metrics.national import SourceSpec
 
 PANEL = "panel"
 #: the spread (sigma of the log) of province sizes, province activity factors, person propensities and the
@@ -55,13 +60,6 @@ INSTALL_RATE = 0.05
 MIN_UNITS = 3  # seconds, bytes and sessions of an active person-platform-month: enough for one per SIM
 
 
-class SimSource(NamedTuple):
-    """A source of the simulation as the national estimator declares it (``SourceSpec(*sim_source)``)."""
-    source: str
-    kind: str  # "census" (an operator: all the activity of its subscribers) or "panel" (weighted sample)
-    keys: str  # "shared" (one person, one key at every such source) or "private"
-
-
 @dataclass(frozen=True)
 class Simulation:
     #: source + the person_day columns of ``rollups.definitions.PERSON_DAY_COLUMNS``
@@ -74,7 +72,8 @@ class Simulation:
     population: dict[tuple[str, str], float]
     #: platform, month, province, mau (distinct active persons), active_seconds, bytes: every combination
     truth: pa.Table
-    sources: list[SimSource]
+    #: the operators (census, with shared or private keys) and the panel, for the national estimator
+    sources: list[SourceSpec]
     #: the latent persons: person (index), province, covered, sims (SIMs at delivering operators), and one
     #: column per source with the person's key there (null when not its subscriber or panelist)
     people: pa.Table
@@ -97,11 +96,12 @@ def _unique_keys(rng: np.random.Generator, count: int) -> np.ndarray:
     return keys
 
 
-def _sims(rng: np.random.Generator, home: np.ndarray, shares: np.ndarray, coverage: float,
-          multi_sim: float) -> np.ndarray:
-    """(persons, operators) True where the person holds a SIM of the delivering operator."""
+def _sims(rng: np.random.Generator, home: np.ndarray, shares: np.ndarray, coverage: float, multi_sim: float,
+          served: np.ndarray) -> np.ndarray:
+    """(persons, operators) True where the person holds a SIM of the delivering operator; nobody of a
+    province not ``served`` does."""
     n, ops = home.size, shares.shape[1]
-    covered = rng.random(n) < coverage
+    covered = (rng.random(n) < coverage) & served[home]
     count = np.where(rng.random(n) < multi_sim, 2 + rng.integers(0, 2, n), 1)
     count = np.minimum(count, ops) * covered
     # weighted sampling without replacement: the `count` smallest exponential clocks of rates `shares`
@@ -131,6 +131,32 @@ def _panel(rng: np.random.Generator, home: np.ndarray, provinces: int, size: int
     return members, alloc
 
 
+def replication_months(count: int) -> list[str]:
+    """The month labels of ``count`` replications stacked by :func:`replicate`: 2001-01, 2001-02, …"""
+    return [f"{2001 + r // 12}-{r % 12 + 1:02d}" for r in range(count)]
+
+
+def replicate(seed: int, replications: int, *, persons: int, provinces: Sequence[str], platforms: Sequence[str],
+              **options: Any) -> Simulation:
+    """``replications`` independent one-month simulations (seeds ``(seed, r)``; ``options`` as for
+    :func:`simulate`) stacked as one whose months are :func:`replication_months`: an estimator that works
+    month by month estimates them all in one call. The people of replication ``r`` are numbered from
+    ``r * persons``."""
+    sims = [simulate((seed, r), persons=persons, provinces=provinces, months=[month], platforms=platforms,
+                     **options) for r, month in enumerate(replication_months(replications))]
+    people = [s.people.set_column(0, "person", pa.array(np.arange(persons) + r * persons, pa.int64()))
+              for r, s in enumerate(sims)]
+    return Simulation(
+        person_day=pa.concat_tables([s.person_day for s in sims]),
+        weights=pa.concat_tables([s.weights for s in sims]),
+        coverage=pa.concat_tables([s.coverage for s in sims]),
+        population={k: v for s in sims for k, v in s.population.items()},
+        truth=pa.concat_tables([s.truth for s in sims]),
+        sources=sims[0].sources,
+        people=pa.concat_tables(people),
+    )
+
+
 @dataclass(frozen=True)
 class _People:
     """The latent persons: home province, SIMs, panel membership and keys."""
@@ -146,16 +172,19 @@ class _People:
         return np.bincount(self.home, minlength=self.panelists.size)
 
 
-def simulate(seed: int, *, persons: int, provinces: Sequence[str], months: Sequence[str],
+def simulate(seed: int | Sequence[int], *, persons: int, provinces: Sequence[str], months: Sequence[str],
              platforms: Sequence[str], operator_shares: Sequence[float] = (0.5, 0.3, 0.2),
              coverage: float = 0.85, multi_sim: float = 0.2, shared_keys: bool = True, panel_size: int = 500,
-             everyone_active: bool = False) -> Simulation:
+             everyone_active: bool = False, unserved: Sequence[str] = ()) -> Simulation:
     """A population of ``persons`` with its operators' deliveries (one operator per entry of
     ``operator_shares``: ``op-a``, ``op-b``, …), a panel of about ``panel_size`` persons (none when 0) and the
-    truth. ``coverage=1.0`` makes every person a subscriber of a delivering operator.
+    truth. ``coverage=1.0`` makes every person a subscriber of a delivering operator. No delivering operator has
+    subscribers in the ``unserved`` provinces (their coverage files say 0): only the panel measures them, and
+    ``coverage`` is the share of covered persons in the other provinces.
 
-    The persons, their SIMs, the panel, the keys and the activity are drawn from separate streams of the seed:
-    with one seed, private and shared keys (or another panel size) give the same persons and the same activity.
+    The persons and their SIMs, the panel, the keys, the activity and its split between SIMs are drawn from
+    separate streams of the seed: with one seed, private and shared keys, another panel size or other
+    unserved provinces give the same persons and the same activity.
 
     >>> sim = simulate(1, persons=2000, provinces=["01", "02"], months=["2024-01"], platforms=["zalo"],
     ...                coverage=1.0, everyone_active=True)
@@ -164,16 +193,19 @@ def simulate(seed: int, *, persons: int, provinces: Sequence[str], months: Seque
     """
     if not 0.0 <= coverage <= 1.0 or not 0.0 <= multi_sim <= 1.0:
         raise ValueError(f"coverage and multi_sim are shares in [0, 1], not {coverage} and {multi_sim}")
-    people_rng, panel_rng, key_rng, activity_rng = (np.random.default_rng(s)
-                                                    for s in np.random.SeedSequence(seed).spawn(4))
+    people_rng, panel_rng, key_rng, activity_rng, split_rng = (np.random.default_rng(s)
+                                                               for s in np.random.SeedSequence(seed).spawn(5))
     operators = operator_names(len(operator_shares))
-    people = _draw_people(people_rng, panel_rng, key_rng, persons, len(provinces), operator_shares, coverage,
+    if set(unserved) - set(provinces):
+        raise ValueError(f"unserved provinces not among the provinces: {sorted(set(unserved) - set(provinces))}")
+    served = np.array([p not in unserved for p in provinces])
+    people = _draw_people(people_rng, panel_rng, key_rng, persons, served, operator_shares, coverage,
                           multi_sim, shared_keys, panel_size)
-    rows, truth = _draw_activity(activity_rng, people, months, len(platforms), everyone_active)
+    rows, truth = _draw_activity(activity_rng, split_rng, people, months, len(platforms), everyone_active)
 
-    sources = [SimSource(op, "census", "shared" if shared_keys else "private") for op in operators]
+    sources = [SourceSpec(op, "census", "shared" if shared_keys else "private") for op in operators]
     if people.members.size:
-        sources.append(SimSource(PANEL, "panel", "private"))
+        sources.append(SourceSpec(PANEL, "panel", "private"))
     province_names, month_names = pa.array(list(provinces)), pa.array(list(months))
     sizes = people.sizes
     return Simulation(
@@ -189,13 +221,13 @@ def simulate(seed: int, *, persons: int, provinces: Sequence[str], months: Seque
 
 
 def _draw_people(rng: np.random.Generator, panel_rng: np.random.Generator, key_rng: np.random.Generator,
-                 persons: int, n_prov: int, operator_shares: Sequence[float], coverage: float, multi_sim: float,
-                 shared_keys: bool, panel_size: int) -> _People:
-    ops = len(operator_shares)
+                 persons: int, served: np.ndarray, operator_shares: Sequence[float], coverage: float,
+                 multi_sim: float, shared_keys: bool, panel_size: int) -> _People:
+    ops, n_prov = len(operator_shares), served.size
     home = rng.choice(n_prov, size=persons, p=_normalised(rng.lognormal(0.0, SIGMA_SIZE, n_prov)))
     shares = np.asarray(operator_shares, dtype=float)[None, :] * rng.lognormal(0.0, SIGMA_SHARE, (n_prov, ops))
     shares /= shares.sum(axis=1, keepdims=True)
-    sims = _sims(rng, home, shares, coverage, multi_sim)
+    sims = _sims(rng, home, shares, coverage, multi_sim, served)
     members, panelists = _panel(panel_rng, home, n_prov, panel_size)
     # the panel's own keys; the operators': one per person (shared) or one per person and operator (private)
     panel_keys = np.zeros(persons, dtype=np.int64)
@@ -208,9 +240,10 @@ def _draw_people(rng: np.random.Generator, panel_rng: np.random.Generator, key_r
 Columns = dict[str, list[np.ndarray]]
 
 
-def _draw_activity(rng: np.random.Generator, people: _People, months: Sequence[str], n_plat: int,
-                   everyone_active: bool) -> tuple[Columns, Columns]:
-    """The person-day rows of every source (as indices and values) and the true totals per cell."""
+def _draw_activity(rng: np.random.Generator, split_rng: np.random.Generator, people: _People,
+                   months: Sequence[str], n_plat: int, everyone_active: bool) -> tuple[Columns, Columns]:
+    """The person-day rows of every source (as indices and values) and the true totals per cell. The activity
+    is drawn from ``rng`` alone, its split between SIMs from ``split_rng``: the SIMs change no activity."""
     home, sims = people.home, people.sims
     persons, ops, n_prov = home.size, sims.shape[1], people.panelists.size
     cells = n_plat * n_prov
@@ -248,7 +281,7 @@ def _draw_activity(rng: np.random.Generator, people: _People, months: Sequence[s
 
         seen = np.nonzero(holders[who] > 0)[0]  # rows of covered persons
         seen_sims = sims[who[seen]]
-        parts = _split(rng, seen_sims, seconds[seen], data[seen], sessions[seen])
+        parts = _split(split_rng, seen_sims, seconds[seen], data[seen], sessions[seen])
         first = np.argmax(seen_sims, axis=1)
         for o in range(ops):
             sel = np.nonzero(seen_sims[:, o])[0]
