@@ -264,3 +264,7 @@ def test_replications_are_stacked_as_months() -> None:
             assert table.filter(pc.equal(table["month"], month)).equals(getattr(alone, name)), (month, name)
         assert {k: v for k, v in stacked.population.items() if k[1] == month} == alone.population
     assert stacked.people.column("person").to_pylist() == list(range(1500))
+    later = replicate(5, 2, persons=500, provinces=PROVINCES, platforms=PLATFORMS, coverage=0.7, panel_size=50,
+                      start=1)
+    assert later.truth.equals(stacked.truth.slice(stacked.truth.num_rows // 3))
+    assert later.people.column("person").to_pylist() == list(range(500, 1500))

@@ -137,15 +137,16 @@ def replication_months(count: int) -> list[str]:
 
 
 def replicate(seed: int, replications: int, *, persons: int, provinces: Sequence[str], platforms: Sequence[str],
-              **options: Any) -> Simulation:
-    """``replications`` independent one-month simulations (seeds ``(seed, r)``; ``options`` as for
-    :func:`simulate`) stacked as one whose months are :func:`replication_months`: an estimator that works
-    month by month estimates them all in one call. The people of replication ``r`` are numbered from
-    ``r * persons``."""
+              start: int = 0, **options: Any) -> Simulation:
+    """Replications ``start``, …, ``start + replications - 1``: independent one-month simulations (seeds
+    ``(seed, r)``; ``options`` as for :func:`simulate`) stacked as one, replication ``r`` as month ``r`` of
+    :func:`replication_months`: an estimator that works month by month estimates them all in one call. The
+    people of replication ``r`` are numbered from ``r * persons``."""
+    months = replication_months(start + replications)[start:]
     sims = [simulate((seed, r), persons=persons, provinces=provinces, months=[month], platforms=platforms,
-                     **options) for r, month in enumerate(replication_months(replications))]
+                     **options) for r, month in enumerate(months, start)]
     people = [s.people.set_column(0, "person", pa.array(np.arange(persons) + r * persons, pa.int64()))
-              for r, s in enumerate(sims)]
+              for r, s in enumerate(sims, start)]
     return Simulation(
         person_day=pa.concat_tables([s.person_day for s in sims]),
         weights=pa.concat_tables([s.weights for s in sims]),
