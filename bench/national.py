@@ -8,22 +8,24 @@ provinces (the first ``--provinces`` of the 34, sizes log-normal), 3 operators (
 ``--multi-sim`` of their subscribers holding 2 or 3 SIMs, ``--coverage`` of persons covered, a panel of
 ``--panel-share`` of the persons, one month. Scenarios:
 
-* *shared keys*: the operators' keys are shared; some persons are active on no platform in the month, so the
-  union's multiplicity is measured on its active subscribers only;
+* *shared keys*: the operators' keys are shared; some persons are active on no platform in the month (a fifth
+  on average with 3 platforms), so the union's multiplicity is measured on its active subscribers only;
 * *shared keys, everyone active*: every person is active on a platform (the multiplicity is seen on every
   subscriber);
 * *private keys*: each operator is a unit of its own;
 * *shared keys, panel-only provinces*: the last 4 provinces have no delivering operator (the panel alone).
 
-The scenarios share their seeds: the same persons with the same activity (except *everyone active*, where the
+Each replication is a population of its own (province sizes, market shares, platform reaches drawn from its
+seed). The scenarios share their seeds: the same persons with the same activity (except *everyone active*, where the
 idle persons are made active on a platform). Replications are stacked as months and estimated in batches of
 about 1 M persons per call to ``estimate_national`` (the estimator works province-month by province-month).
 
 For each scenario, over every platform's national MAU (summed over provinces) in every replication: the share
 of 95% intervals (± 1.96 SE) holding the true MAU, the mean error (bias; per platform, then averaged) and the
-largest |mean error| of a platform in Monte Carlo standard errors (its sd / √replications), the RMSE, the mean
-reported SE, the empirical sd of the errors and their ratio. Nothing is written to disk; prints a Markdown
-table and one JSON line.
+largest |mean error| of a platform in Monte Carlo standard errors (its sd / √replications), the RMSE, the root
+mean square of the reported SEs (each replication being a population of its own, with its own SE: when they are
+right, the mean squared error is their mean square), the empirical sd of the errors and their ratio. Nothing is
+written to disk; prints a Markdown table and one JSON line.
 """
 
 from __future__ import annotations
@@ -75,9 +77,9 @@ class Outcome:
             "bias": float(bias.mean()),
             "bias_mcse": float(np.max(np.abs(bias) / (sd / np.sqrt(reps)))),
             "rmse": float(np.sqrt(np.mean(error**2))),
-            "mean_se": float(self.se.mean()),
+            "rms_se": float(np.sqrt(np.mean(self.se**2))),
             "sd": float(np.sqrt(np.mean(sd**2))),
-            "se_over_sd": float(self.se.mean() / np.sqrt(np.mean(sd**2))),
+            "se_over_sd": float(np.sqrt(np.mean(self.se**2)) / np.sqrt(np.mean(sd**2))),
             "mean_mau": float(self.truth.mean()),
             "seconds": self.seconds,
         }
@@ -124,12 +126,12 @@ def run(args: argparse.Namespace, provinces: list[str], platforms: list[str], op
 
 
 def table(results: dict[str, dict[str, float]]) -> str:
-    lines = ["| scenario | 95% CI coverage | mean bias | max \\|bias\\| / MCSE | RMSE | mean SE | empirical sd | "
+    lines = ["| scenario | 95% CI coverage | mean bias | max \\|bias\\| / MCSE | RMSE | RMS SE | empirical sd | "
              "SE / sd | mean MAU | time |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
         lines.append(f"| {name} | {r['coverage']:.1%} | {r['bias']:+,.1f} | {r['bias_mcse']:.2f} | {r['rmse']:,.1f} "
-                     f"| {r['mean_se']:,.1f} | {r['sd']:,.1f} | {r['se_over_sd']:.2f} | {r['mean_mau']:,.0f} "
+                     f"| {r['rms_se']:,.1f} | {r['sd']:,.1f} | {r['se_over_sd']:.2f} | {r['mean_mau']:,.0f} "
                      f"| {r['seconds']:,.0f} s |")
     return "\n".join(lines)
 
