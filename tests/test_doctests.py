@@ -9,7 +9,7 @@ import pytest
 
 MODULES = ["thuocdo.model.periods", "thuocdo.model.tree", "thuocdo.model.sources", "thuocdo.store.sql",
            "thuocdo.indices.tree", "thuocdo.reports.vietnamese", "thuocdo.ingest.pseudonymise",
-           "thuocdo.catalog.names", "thuocdo.web.dashboard.names"]
+           "thuocdo.catalog.names", "thuocdo.web.dashboard.names", "thuocdo.demo.population"]
 
 
 @pytest.mark.parametrize("name", MODULES)
