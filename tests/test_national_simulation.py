@@ -179,13 +179,13 @@ def test_standard_errors_match_the_spread(model_holds: Replications) -> None:
     assert ((ratio >= 0.85) & (ratio <= 1.15)).all(), ratio
 
 
-def test_idle_subscribers_no_bias_and_intervals_short_of_95(idle_subscribers: Replications) -> None:
-    """Unbiased still, but the intervals are too short: the variance leaves out the error of the multiplicity,
-    measured on the active subscribers only (the estimated covered persons n = subscribers / multiplicity vary
-    with the sample of idle subscribers). Here: coverage 88.2%, reported SE ÷ sd 0.76-0.81 (over seeds 88-93% and
-    0.76-0.93); with every subscriber seen, with private keys, or without multi-SIM subscribers, 93-96% and about
-    1. The bound is the floor this scenario shows, not the 95% it should."""
+def test_idle_subscribers_no_bias_and_intervals_at_95(idle_subscribers: Replications) -> None:
+    """Persons active on no platform (about a fifth in a month): the multiplicity is measured on the active
+    subscribers only, so the estimated covered persons (subscribers / multiplicity) vary with the sample of idle
+    subscribers; the variance includes that error (the delta method, thuocdo.metrics.national). Without it the
+    intervals covered 88% here (SE ÷ sd 0.76-0.81); with it 92.8% at this seed, 95.0-96.7% at seeds 1, 7, 99 and
+    2025, SE ÷ sd 0.87-1.13."""
     assert np.abs(idle_subscribers.bias_in_mcse()).max() <= 3.0
-    assert 0.85 <= idle_subscribers.coverage() <= 0.98
-    assert (idle_subscribers.se_over_sd() <= 1.05).all()
-
+    assert 0.90 <= idle_subscribers.coverage() <= 0.98
+    ratio = idle_subscribers.se_over_sd()
+    assert ((ratio >= 0.85) & (ratio <= 1.15)).all(), ratio

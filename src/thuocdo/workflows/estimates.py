@@ -23,7 +23,7 @@ from thuocdo.metrics.national import NATIONAL, Estimate, SourceSpec, estimate_na
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS
 from thuocdo.rollups.rebuild import person_days_sql
 from thuocdo.store import Store
-from thuocdo.store.sources import SourceInfo, list_sources
+from thuocdo.store.sources import SourceInfo, coverage_table, list_sources
 
 __all__ = ["MARGIN_COLUMNS", "NATIONAL", "Selection", "UnknownSource", "default_source", "estimable", "select",
            "selected_usage", "with_margins"]
@@ -73,8 +73,7 @@ def estimable(store: Store, found: Sequence[SourceInfo]) -> bool:
     census = [s.name for s in found if s.kind == "census"]
     if any(s.kind == "panel" for s in found):
         return True
-    return bool(census) and bool(store.con.execute(
-        "SELECT count(*) FROM coverage WHERE list_contains(?, source)", [census]).fetchall()[0][0])
+    return bool(census) and coverage_table(store, census).num_rows > 0
 
 
 def select(store: Store, text: str | None) -> Selection | None:
@@ -140,12 +139,15 @@ def selected_usage(store: Store, selection: Selection, months: Sequence[str],
             store.con.execute(f"DROP VIEW IF EXISTS {view}")
     shared = [s.name for s in selection.sources if s.kind == "census" and s.link_key == "shared"]
     _person_day_view(store, shared if len(shared) > 1 else [], months, view)
+    census = [s.name for s in selection.sources if s.kind == "census"]
+    store.con.register("selected_coverage", coverage_table(store, census, months))
     try:
         estimate = estimate_national(store.con, selection.sources, person_day=view, weights="weights",
-                                     coverage="coverage", population=population(catalog, months), months=months,
-                                     stored_usage="usage_month")
+                                     coverage="selected_coverage", population=population(catalog, months),
+                                     months=months, stored_usage="usage_month")
     finally:
         store.con.execute(f"DROP VIEW IF EXISTS {view}")
+        store.con.unregister("selected_coverage")
     if not estimate.usage_month.num_rows and _has_usage(store, months):
         uncovered = ", ".join(s.name for s in selection.sources if s.kind == "census")
         raise InputError("Không ước lượng được toàn quốc: các nguồn nhà mạng "
