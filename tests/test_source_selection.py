@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli, by_key, write
+from thuocdo.catalog import load_catalog
 
 HEADER = "record_id,user_id,platform,time,active_seconds,bytes,sessions,installs,province\n"
 # op-a: u1 and u2 on Zalo on 3 January 2022 in Hà Nội; op-b: u1 on Zalo the same day, u3 on Facebook.
@@ -77,3 +78,33 @@ def test_national_without_coverage_or_panel_says_what_is_missing(two_operators: 
     result = two_operators("metrics", "--period", "2022-01", "--source", "national")
     assert result.exit_code == 2
     assert "chưa khai báo số thuê bao" in result.stderr and "op-a, op-b" in result.stderr
+
+
+def test_national_fuses_shared_operators_by_their_coverage(cli: Cli, tmp_path: Path) -> None:
+    coverage = write(tmp_path / "coverage.csv", "province,month,subscribers\n01,2022-01,4\n")
+    for name, text in (("op-a", OP_A), ("op-b", OP_B)):
+        declared = cli("sources", "declare", name, "--kind", "census", "--link-key", "shared", "--coverage", coverage)
+        assert declared.exit_code == 0, declared.stderr
+        assert cli("ingest", "usage", write(tmp_path / f"{name}.csv", text), "--source", name).exit_code == 0
+    # a panel in the month before only: the estimate of January must not count it among January's sources
+    assert cli("ingest", "weights", write(tmp_path / "w.csv", "user_id,month,weight\nv1,2021-12,1000\n"),
+               "--source", "panel").exit_code == 0
+    december = HEADER + "p1,v1,zalo,2021-12-05T10:00:00+07:00,120,0,1,0,Hà Nội\n"
+    assert cli("ingest", "usage", write(tmp_path / "p.csv", december), "--source", "panel").exit_code == 0
+    population = load_catalog().mobile_internet_users(2022, "01")
+    assert population is not None
+    rows = by_key(cli.metrics("2022-01", "--source", "national"), "platform")
+    zalo = rows[("zalo",)]
+    # shared keys: u1 is one person; active persons u1 (both operators), u2, u3: multiplicity 4/3, so the 8
+    # declared subscribers are 6 persons; Zalo's 2 active persons stand for 2/6 of Hà Nội's population
+    n, big = 6.0, population
+    assert zalo["source"] == "national"
+    assert zalo["mau"] == pytest.approx(big * 2 / 6)
+    assert rows[("facebook",)]["mau"] == pytest.approx(big / 6)
+    variance = big * big * (1 - n / big) * (2 / 6) * (4 / 6) / n
+    variance += (big * 2 / 6) ** 2 * (1 / 3 / 3 * (1 - 3 / n)) / (4 / 3) ** 2  # the multiplicity's error
+    half = 1.959963984540054 * variance ** 0.5
+    assert zalo["mau_low"] == pytest.approx(max(0.0, big * 2 / 6 - half))  # a count cannot be negative
+    assert zalo["mau_high"] == pytest.approx(big * 2 / 6 + half)
+    assert zalo["sources"] == "op-a=0.5;op-b=0.5"  # equal subscribers; December's panel is not January's
+    assert zalo["sample_persons"] == 2

@@ -134,7 +134,10 @@ def note(items: Iterable[Provenance], prefix: str = "Nguồn") -> str:
 def banner(items: Iterable[Provenance]) -> str:
     """The report's banner, from the kinds of its figures: empty when none is illustrative; otherwise which
     sources are illustrative and which figures are real (measured or published, with their publishers)."""
-    found = unique(items)
+    found: list[Provenance] = []
+    for p in unique(items):  # one entry per source (the national estimate's mix differs by section)
+        if all(f.source != p.source for f in found):
+            found.append(p)
     illustrative = [p for p in found if p.kind == ILLUSTRATIVE]
     if not illustrative:
         return ""

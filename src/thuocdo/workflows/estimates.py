@@ -199,6 +199,8 @@ def with_margins(store: Store, table: pa.Table, request: mq.MetricRequest, selec
             c["mau_var"] or 0.0)  # type: ignore[arg-type]
     shares: dict[tuple[object, ...], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for p in parts:
+        if p["month"] not in months:  # the estimate also covers the periods compared with
+            continue
         shares[(p["label"], p["platform"], p["province"] if by_province else None)][str(p["source"])] += float(
             p["mau"] or 0.0)  # type: ignore[arg-type]
     sources: list[str | None] = []
