@@ -236,15 +236,17 @@ def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pyt
         assert cli("ingest", "usage", *files, "--source", source).exit_code in (0, 1)
     assert cli("ingest", "usage", late, "--source", "late").exit_code in (0, 1)
 
-    # three drivers at once, one core each: the same file twice into one source, another file into another source
+    # two drivers at once, one core each (one worker each): the same file into one source by both, then by the
+    # first another file into another source while the second may still be at work
     one, other = small_file(tmp / "one.csv", 1), small_file(tmp / "other.csv", 2)
-    concurrent = [("conc-a", one), ("conc-a", one), ("conc-b", other)]
-    processes = [subprocess.Popen([sys.executable, str(DRIVER), str(cluster), _plan([(s, [f])]),
+    plans = [[("conc-a", [one]), ("conc-b", [other])], [("conc-a", [one])]]
+    processes = [subprocess.Popen([sys.executable, str(DRIVER), str(cluster), _plan(p),
                                    json.dumps({"spark.cores.max": "1"})], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, env=_env()) for s, f in concurrent]
+                                  stderr=subprocess.PIPE, text=True, env=_env()) for p in plans]
     outputs = [p.communicate(timeout=900) for p in processes]
     assert all(p.returncode == 0 for p in processes), [o[1][-2000:] for o in outputs]
-    run.runs["concurrent"] = [json.loads(o[0].strip().splitlines()[-1])["results"][0] for o in outputs]
+    first, second = (json.loads(o[0].strip().splitlines()[-1])["results"] for o in outputs)
+    run.runs["concurrent"] = [first[0], second[0], first[1]]  # conc-a twice, then conc-b
     for source, file in (("conc-a", one), ("conc-b", other)):
         assert cli("ingest", "usage", file, "--source", source).exit_code in (0, 1)
 
