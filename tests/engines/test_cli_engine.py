@@ -19,10 +19,12 @@ def test_master_needs_the_spark_engine(fixture_store: FixtureStore, tmp_path: Pa
 
 
 @pytest.mark.spark
-def test_cli_spark_engine_gives_the_default_numbers(fixture_store: FixtureStore, spark: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("selection", [[], ["--source", "national"]], ids=["every-source", "national"])
+def test_cli_spark_engine_gives_the_default_numbers(fixture_store: FixtureStore, spark: Any, tmp_path: Path,
+                                                   selection: list[str]) -> None:
     cli = Cli(copy_home(fixture_store, tmp_path / "home"))
-    default = cli.metrics("2022-Q1")
-    on_spark = cli.metrics("2022-Q1", "--engine", "spark", "--master", "local[2]")
+    default = cli.metrics("2022-Q1", *selection)
+    on_spark = cli.metrics("2022-Q1", "--engine", "spark", "--master", "local[2]", *selection)
     assert len(on_spark) == len(default) > 5
     for d, s in zip(default, on_spark, strict=True):
         assert list(s) == list(d)

@@ -245,7 +245,8 @@ def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pyt
                                   stderr=subprocess.PIPE, text=True, env=_env()) for p in plans]
     outputs = [p.communicate(timeout=900) for p in processes]
     assert all(p.returncode == 0 for p in processes), [o[1][-2000:] for o in outputs]
-    first, second = (json.loads(o[0].strip().splitlines()[-1])["results"] for o in outputs)
+    first, second = ([m["results"][0] for m in map(json.loads, o[0].strip().splitlines()) if "results" in m]
+                     for o in outputs)
     run.runs["concurrent"] = [first[0], second[0], first[1]]  # conc-a twice, then conc-b
     for source, file in (("conc-a", one), ("conc-b", other)):
         assert cli("ingest", "usage", file, "--source", source).exit_code in (0, 1)
