@@ -16,18 +16,30 @@ from thuocdo.workflows import metrics as metric_workflow
 def block(home: str | Path | None, quarter: str, source: str | None = None, engine: str = "duckdb",
           master: str | None = None) -> Block:
     """The eight metric tables of a quarter's block (by platform and by province; the quarter and each month)."""
-    q = Period.parse(quarter_of(quarter))
-    periods = [q.label, *q.months]
-    requests = [metric_workflow.metric_request(p, by, source) for by in ("platform", "province") for p in periods]
-    tables = metric_workflow.metrics_many(home, requests, engine, master)
-    n = len(periods)
-    return Block(q.label, dict(zip(periods, tables[:n], strict=True)), dict(zip(periods, tables[n:], strict=True)))
+    return blocks(home, [quarter], source, engine, master)[quarter_of(quarter)]
+
+
+def blocks(home: str | Path | None, quarters: Iterable[str], source: str | None = None, engine: str = "duckdb",
+           master: str | None = None) -> dict[str, Block]:
+    """The blocks of several quarters, read at once (one opening of the store; on Spark, one rollup of every
+    month they need)."""
+    labels = sorted({quarter_of(q) for q in quarters})
+    periods = {q: [q, *Period.parse(q).months] for q in labels}
+    requests = [metric_workflow.metric_request(p, by, source) for q in labels for by in ("platform", "province")
+                for p in periods[q]]
+    tables = iter(metric_workflow.metrics_many(home, requests, engine, master))
+    out = {}
+    for q in labels:
+        platforms = {p: next(tables) for p in periods[q]}
+        provinces = {p: next(tables) for p in periods[q]}
+        out[q] = Block(q, platforms, provinces)
+    return out
 
 
 def withheld(home: str | Path | None, periods: Iterable[str], source: str | None = None,
              min_cell: int = MIN_CELL) -> dict[str, frozenset[CellKey]]:
     """Quarter label → the withheld cells of its block, for the quarters of `periods` (months or quarters)."""
-    return {q: withheld_cells(block(home, q, source), min_cell) for q in sorted({quarter_of(p) for p in periods})}
+    return {q: withheld_cells(b, min_cell) for q, b in blocks(home, periods, source).items()}
 
 
 def compared_quarters(period: str) -> list[str]:

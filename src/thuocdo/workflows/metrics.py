@@ -17,6 +17,7 @@ from thuocdo.engines.spark import SparkEngine, spark_sql
 from thuocdo.ingest.readers import InputError
 from thuocdo.metrics import query as mq
 from thuocdo.metrics.distinct import Distinct, with_sketch_mau
+from thuocdo.metrics.national import Estimate
 from thuocdo.model.periods import Period
 from thuocdo.rollups import definitions as rollups
 from thuocdo.rollups.spark import SparkRollups
@@ -102,22 +103,37 @@ def metrics_many(home: str | Path | None, requests: list[mq.MetricRequest], engi
         runner = _engine(store, engine, master)
         if isinstance(runner, SparkRollups):
             runner.prepare({row[1] for r in requests for row in mq.period_rows(r)})
-        return [_run(store, runner, r, catalog) for r in requests]
+        # a union or the national estimate is computed once, for every month the requests need
+        selected: dict[str, Selected] = {}
+        for source in {r.source for r in requests if r.source is not None}:
+            selection = estimates.select(store, source)
+            if selection is not None and selection.kind != "single":
+                months = sorted({row[1] for r in requests if r.source == source for row in mq.period_rows(r)})
+                selected[source] = _selected(store, runner, selection, months, catalog)
+        return [_run(store, runner, r, catalog, selected=selected.get(r.source or "")) for r in requests]
+
+
+Selected = tuple[pa.Table, Estimate | None]
+
+
+def _selected(store: Store, runner: Engine, selection: estimates.Selection, months: list[str],
+              catalog: Catalog) -> Selected:
+    if isinstance(runner, SparkRollups) and runner.lake is not None:
+        raise InputError(f"--source {selection.label}: hợp nguồn và ước lượng toàn quốc chưa chạy trên "
+                         "lakehouse của cụm; dùng --engine duckdb với kho nhúng.")
+    return estimates.selected_usage(store, selection, months, catalog)
 
 
 def _run(store: Store, runner: Engine, request: mq.MetricRequest, catalog: Catalog,
-         how: Distinct = Distinct.EXACT) -> pa.Table:
+         how: Distinct = Distinct.EXACT, selected: Selected | None = None) -> pa.Table:
     """A request's metric table on an opened, up-to-date store: the selection its source names read instead of
     the stored rollup when it is a union or the national estimate, then its margins and source mix."""
     selection = estimates.select(store, request.source)
     given = relations(catalog, request)
     estimate = None
     if selection is not None and selection.kind != "single":
-        if isinstance(runner, SparkRollups) and runner.lake is not None:
-            raise InputError(f"--source {request.source}: hợp nguồn và ước lượng toàn quốc chưa chạy trên "
-                             "lakehouse của cụm; dùng --engine duckdb với kho nhúng.")
         months = sorted({row[1] for row in mq.period_rows(request)})
-        usage, estimate = estimates.selected_usage(store, selection, months, catalog)
+        usage, estimate = selected or _selected(store, runner, selection, months, catalog)
         given = dataclasses.replace(given, usage_month=usage)
     table = estimates.with_margins(store, runner.run(mq.build(request), given), request, selection, estimate)
     return with_sketch_mau(store, request, table) if how is Distinct.SKETCH else table

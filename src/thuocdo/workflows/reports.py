@@ -103,12 +103,11 @@ def report_inputs(home: Path | None, period: str, source: str | None = None, min
     if source is None:  # the national estimate when several sources have records, else the one source
         with open_store(home, sweep=False) as store:
             source = estimates.default_source(store)
-    current = metric_workflow.metrics(home, metric_workflow.metric_request(quarter.label, "platform", source), engine,
-                                      master)
-    if not current.num_rows:
-        raise ReportRequestError(f"Chưa có số liệu nào cho {quarter.label}: nạp dữ liệu trước (thuocdo ingest …).")
     quarters = trend_periods(quarter.label)
-    blocks = {q: disclosure_workflow.block(home, q, source, engine, master) for q in quarters}
+    # every table at once: one opening of the store, and on Spark one rollup of every month
+    blocks = disclosure_workflow.blocks(home, [*quarters, quarter.label], source, engine, master)
+    if not blocks[quarter.label].platforms[quarter.label].num_rows:
+        raise ReportRequestError(f"Chưa có số liệu nào cho {quarter.label}: nạp dữ liệu trước (thuocdo ingest …).")
     withheld = {q: withheld_cells(b, min_cell) for q, b in blocks.items()}
     platforms = {q: disclose(b.platforms[q], False, withheld) for q, b in blocks.items()}
     categories = {q: category_table(t) for q, t in platforms.items()}
