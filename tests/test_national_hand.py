@@ -61,16 +61,21 @@ def test_shared_union_counts_a_person_once_and_expands_by_covered_persons() -> N
 
 
 def test_private_sources_are_separate_units_weighted_by_coverage() -> None:
-    # op-a: 2 of its 4 subscribers active; op-b: 1 of its 2; population 10 -> 5 and 5, weights 4/6 and 2/6
-    rows = [_person_day("op-a", 1, "zalo"), _person_day("op-a", 2, "zalo"), _person_day("op-b", 7, "zalo")]
+    # op-a: 2 of its 4 subscribers active, op-b: 1 of its 2; population 10: estimates 5 and 5;
+    # weights n / (N - n): 4/6 and 2/8, normalised
+    rows = [_person_day("op-a", 1, "zalo"), _person_day("op-a", 2, "zalo"), _person_day("op-b", 7, "zalo"),
+            _person_day("op-a", 3, "facebook")]
     private = [SourceSpec("op-a", "census", "private"), SourceSpec("op-b", "census", "private")]
     est = _run(rows, private, [("op-a", "01", 4), ("op-b", "01", 2)], {("01", MONTH): 10.0})
+    lam_a, lam_b = (4 / 6) / (4 / 6 + 2 / 8), (2 / 8) / (4 / 6 + 2 / 8)
     mau, se = est.mau("zalo", MONTH)
-    assert mau == pytest.approx(4 / 6 * 5 + 2 / 6 * 5)
+    assert mau == pytest.approx(lam_a * 5 + lam_b * 5)
     var_a = 100 * (1 - 0.4) * 0.5 * 0.5 / 4
     var_b = 100 * (1 - 0.2) * 0.5 * 0.5 / 2
-    assert se == pytest.approx(math.sqrt((4 / 6) ** 2 * var_a + (2 / 6) ** 2 * var_b))
-    assert {r["sources"] for r in est.cells.to_pylist()} == {"op-a,op-b"}
+    assert se == pytest.approx(math.sqrt(lam_a**2 * var_a + lam_b**2 * var_b))
+    # Facebook: op-a saw 1 of 4 (2.5 persons), op-b none of its 2 (0): the same weights
+    assert est.mau("facebook", MONTH)[0] == pytest.approx(lam_a * 2.5)
+    assert [r["sources"] for r in est.cells.to_pylist() if r["platform"] == "zalo"] == ["op-a,op-b"]
 
 
 def test_full_coverage_with_shared_keys_is_exact() -> None:

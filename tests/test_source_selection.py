@@ -108,3 +108,11 @@ def test_national_fuses_shared_operators_by_their_coverage(cli: Cli, tmp_path: P
     assert zalo["mau_high"] == pytest.approx(big * 2 / 6 + half)
     assert zalo["sources"] == "op-a=0.5;op-b=0.5"  # equal subscribers; December's panel is not January's
     assert zalo["sample_persons"] == 2
+
+
+def test_national_is_a_reserved_name_and_sketches_are_per_source(two_operators: Cli, tmp_path: Path) -> None:
+    named = two_operators("ingest", "usage", write(tmp_path / "n.csv", OP_A), "--source", "national")
+    assert named.exit_code == 2 and "không phải 'national'" in named.stderr
+    for selection in ("national", "op-a,op-b"):
+        sketch = two_operators("metrics", "--period", "2022-01", "--source", selection, "--distinct", "sketch")
+        assert sketch.exit_code == 2 and "chỉ dùng với một nguồn" in sketch.stderr

@@ -18,9 +18,10 @@ estimate stands for (the province's mobile internet users):
    proportion in a simple random sample of ``n`` among ``N`` persons, ``V = N²(1 − n/N)·r(1 − r)/n``,
    ``r = A/n``. It assumes that within a province the covered persons use platforms like the uncovered ones.
    With full coverage (``n = N``) the estimate is the unit's count and ``V = 0``.
-4. **Several units** of a province-month are combined as ``Σ λ_u Â_u`` with ``λ_u`` ∝ ``n_u`` (about inverse
-   to their variances), ``V = Σ λ_u² V_u`` (their covariance is ignored: it is zero for independent
-   subscriptions and negative for persons choosing one operator instead of another).
+4. **Several units** of a province-month are combined as ``Σ λ_u Â_u`` with ``λ_u`` ∝ ``n_u / (N − n_u)`` (the
+   inverse of their relative variances; a unit covering everyone takes the whole weight), ``V = Σ λ_u² V_u``
+   (their covariance is ignored: it is zero for independent subscriptions and negative for persons choosing one
+   operator instead of another).
 5. **Panels** estimate the province-months without census coverage: Σ weights of active panelists, with the
    Horvitz–Thompson variance of Poisson sampling ``Σ w(w − 1)`` over them (conservative); several panels are
    combined by their numbers of active panelists.
@@ -254,13 +255,17 @@ def _combine(con: duckdb.DuckDBPyConnection, tables: Sequence[str], all_units: S
     census_area AS (
         SELECT DISTINCT province, month FROM cells WHERE kind = 'census'
     ), used AS (
+        -- a panel where no census unit covers the province-month (its persons of unknown province only in a
+        -- month without census coverage: elsewhere they live in provinces already estimated)
         SELECT c.* FROM cells AS c
         WHERE c.kind = 'census'
-           OR NOT EXISTS (SELECT 1 FROM census_area AS a WHERE a.province IS NOT DISTINCT FROM c.province
-                          AND a.month = c.month)
+           OR NOT EXISTS (SELECT 1 FROM census_area AS a WHERE a.month = c.month
+                          AND (a.province = c.province OR c.province IS NULL))
     ), unit_size AS (
-        -- a unit's size in a province-month: its covered persons (census), its active panelists (panel)
-        SELECT unit, province, month, MAX(CASE WHEN kind = 'census' THEN n ELSE persons END) AS size
+        -- a unit's weight in a province-month: the inverse of its relative variance, n / (N - n) = 1 / (g - 1)
+        -- for census units (a unit covering everyone outweighs the others), its active panelists for panels
+        SELECT unit, province, month,
+               MAX(CASE WHEN kind = 'panel' THEN persons WHEN g <= 1 + 1e-12 THEN 1e30 ELSE 1 / (g - 1) END) AS size
         FROM used GROUP BY unit, province, month
     ), lam AS (
         SELECT unit, province, month,
@@ -276,7 +281,7 @@ def _combine(con: duckdb.DuckDBPyConnection, tables: Sequence[str], all_units: S
         sums = ", ".join(f"SUM(lam * g * {c}) AS {c}" for c in EXPANDED)
         usage = con.sql(f"""
             SELECT '{NATIONAL}' AS source, platform, month, province, CAST(SUM(persons) AS BIGINT) AS persons,
-                   {sums}, SUM(lam * lam * g * g * w2_persons) AS w2_persons
+                   {sums}, CAST(NULL AS DOUBLE) AS w2_persons
             FROM nat_cells GROUP BY platform, month, province ORDER BY platform, month, province
         """).to_arrow_table().select(list(USAGE_COLUMNS))
         cells = con.sql("""

@@ -7,17 +7,19 @@ import re
 
 #: lowercase ASCII letters and digits, then also '.', '_' or '-'; at most 64 characters
 SOURCE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+#: names that select something else than one source (``--source national``: the national estimate)
+RESERVED_NAMES = ("national",)
 #: what a valid source name looks like, for messages
-SOURCE_RULE = "chữ thường không dấu, số, '.', '_' hoặc '-' (tối đa 64 ký tự)"
+SOURCE_RULE = "chữ thường không dấu, số, '.', '_' hoặc '-' (tối đa 64 ký tự), không phải 'national'"
 
 
 def is_source_name(name: str) -> bool:
-    """Whether `name` is a valid source name.
+    """Whether `name` is a valid source name (``national`` is reserved for the national estimate).
 
-    >>> is_source_name("telco-a"), is_source_name("Telco A")
-    (True, False)
+    >>> is_source_name("telco-a"), is_source_name("Telco A"), is_source_name("national")
+    (True, False, False)
     """
-    return SOURCE_PATTERN.match(name) is not None
+    return SOURCE_PATTERN.match(name) is not None and name not in RESERVED_NAMES
 
 
 #: what a source delivers: every subscriber it serves (``census``: an operator's own customers), a weighted

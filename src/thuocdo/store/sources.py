@@ -190,3 +190,15 @@ def drop_coverage(con: duckdb.DuckDBPyConnection, name: str) -> int:
     removed = con.execute("SELECT count(*) FROM coverage WHERE source = ?", [name]).fetchall()[0][0]
     con.execute("DELETE FROM coverage WHERE source = ?", [name])
     return int(removed)
+
+
+def declarations_stamp(store: Store) -> str:
+    """A text that changes whenever a declaration or a coverage row changes (what a national estimate rests on
+    besides the records), for caches keyed by the state of the data."""
+    declared = _table(store, "sources", _EMPTY_SOURCES)
+    coverage = _table(store, "coverage", _EMPTY_COVERAGE)
+    row = store.con.execute(
+        f"SELECT (SELECT count(*)::VARCHAR || ':' || coalesce(max(declared_at)::VARCHAR, '') FROM {declared}) || '/' "
+        f"|| (SELECT count(*)::VARCHAR || ':' || coalesce(sum(hash(source, province, month, subscribers) % 1000003), "
+        f"0)::VARCHAR FROM {coverage})").fetchall()[0][0]
+    return str(row)

@@ -25,8 +25,19 @@ from thuocdo.rollups.rebuild import person_days_sql
 from thuocdo.store import Store
 from thuocdo.store.sources import SourceInfo, coverage_table, list_sources
 
-__all__ = ["MARGIN_COLUMNS", "NATIONAL", "Selection", "UnknownSource", "default_source", "estimable", "select",
-           "selected_usage", "with_margins"]
+__all__ = [
+    "MARGIN_COLUMNS",
+    "NATIONAL",
+    "NotPublic",
+    "Selection",
+    "UnknownSource",
+    "default_source",
+    "estimable",
+    "public_mix",
+    "select",
+    "selected_usage",
+    "with_margins",
+]
 
 #: z of a two-sided 95% interval
 Z95 = 1.959963984540054
@@ -38,6 +49,10 @@ KIND_NAMES = {"census": "điều tra toàn bộ (nhà mạng)", "panel": "bảng
 
 class UnknownSource(InputError):
     """A ``--source`` naming a source the store does not have."""
+
+
+class NotPublic(InputError):
+    """A selection the public may not read (a union: with its members' own figures it gives their difference)."""
 
 
 @dataclass(frozen=True)
@@ -228,3 +243,21 @@ def _shares(parts: dict[str, float], fallback: str) -> str:
         return f"{fallback}=1"
     ordered = sorted(parts.items(), key=lambda kv: (-kv[1], kv[0]))
     return ";".join(f"{name}={value / total:.4f}".rstrip("0").rstrip(".") for name, value in ordered)
+
+
+def public_mix(table: pa.Table) -> pa.Table:
+    """A metric table as the public sees a fused row: the names of its sources without their shares, and no
+    sample size (a share or a sample size times a share gives a source's own count, which may be withheld)."""
+    if "sources" not in table.column_names:
+        return table
+    rows = table.to_pylist()
+    fused = [r.get("source") == NATIONAL or SEPARATOR in str(r.get("source") or "") for r in rows]
+    names = [";".join(part.partition("=")[0] for part in r["sources"].split(";")) if f and r.get("sources") else
+             r.get("sources") for r, f in zip(rows, fused, strict=True)]
+    table = table.set_column(table.column_names.index("sources"), "sources", pa.array(names, pa.string()))
+    for column in ("sample_persons", "w2_persons"):
+        if column in table.column_names:
+            values = [None if f else r.get(column) for r, f in zip(rows, fused, strict=True)]
+            table = table.set_column(table.column_names.index(column), table.schema.field(column),
+                                     pa.array(values, table.schema.field(column).type))
+    return table

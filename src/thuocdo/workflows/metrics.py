@@ -88,6 +88,10 @@ def metrics(home: str | Path | None, request: mq.MetricRequest, engine: str = "d
     how = Distinct(distinct)
     if how is Distinct.SKETCH and request.breakdown is mq.Breakdown.CATEGORY:
         raise InputError("--distinct sketch chỉ dùng với --by platform hoặc --by province.")
+    if how is Distinct.SKETCH and request.source is not None and (
+            request.source == estimates.NATIONAL or estimates.SEPARATOR in request.source):
+        raise InputError("--distinct sketch chỉ dùng với một nguồn: sketch đếm người của từng nguồn, không cho hợp "
+                         "nguồn hay ước lượng toàn quốc.")
     with open_store(home, sweep=False) as store:
         bring_up_to_date(store)
         return _run(store, _engine(store, engine, master), request, load_catalog(), how)

@@ -33,6 +33,7 @@ from thuocdo.reports.build import ReportSettings, build_report
 from thuocdo.reports.disclosure import CellKey, category_table, disclose
 from thuocdo.reports.render import write
 from thuocdo.store import Store, resolve_home
+from thuocdo.store.sources import declarations_stamp
 from thuocdo.workflows import disclosure as disclosure_workflow
 from thuocdo.workflows import estimates
 from thuocdo.workflows import indices as index_workflow
@@ -167,10 +168,13 @@ class Service:
         period is published is the caller's check (the API answers 403, the dashboard does not offer it)."""
         if principal.sees_unpublished:
             return self.metrics(period, by, source, distinct)
+        if source is not None and estimates.SEPARATOR in source:
+            raise estimates.NotPublic("Hợp nguồn (a,b) chỉ dành cho khóa phân tích (analyst) hoặc quản trị (admin): "
+                                      "hiệu của hợp và từng nguồn có thể làm lộ số liệu nhỏ không được công bố.")
         withheld = self.withheld(period, source)
         if by == "category":
             return category_table(disclose(self.metrics(period, "platform", source), False, withheld))
-        return disclose(self.metrics(period, by, source, distinct), by == "province", withheld)
+        return estimates.public_mix(disclose(self.metrics(period, by, source, distinct), by == "province", withheld))
 
     def withheld(self, period: str, source: str | None = None) -> dict[str, frozenset[CellKey]]:
         """The withheld cells of the blocks a period's table depends on (its quarter's, and those of the periods
@@ -179,7 +183,7 @@ class Service:
         with self.exclusive():
             stamp = str(self.store.con.execute(
                 "SELECT count(*)::VARCHAR || '/' || coalesce(max(committed_at)::VARCHAR, '') FROM batches"
-            ).fetchall()[0][0])
+            ).fetchall()[0][0]) + "/" + declarations_stamp(self.store)  # a declaration moves the national figures
             self._withheld = {k: v for k, v in self._withheld.items() if k[2] == stamp}  # the data changed: forget
             for quarter in disclosure_workflow.compared_quarters(period):
                 key = (quarter, source, stamp)
@@ -226,8 +230,8 @@ class Service:
         settings = settings or ReportSettings()
         with self._report_lock:
             with self.exclusive():
-                stamp = self.store.con.execute("SELECT coalesce(max(committed_at)::VARCHAR, '') FROM batches"
-                                               ).fetchall()[0][0]
+                stamp = str(self.store.con.execute("SELECT coalesce(max(committed_at)::VARCHAR, '') FROM batches"
+                                                   ).fetchall()[0][0]) + "/" + declarations_stamp(self.store)
                 folder = self.home / "reports" / period / _slug(stamp) / _settings_key(settings)
                 existing = sorted(folder.glob(f"*.{fmt}")) if folder.exists() else []
                 if existing:

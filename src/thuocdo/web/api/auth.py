@@ -51,7 +51,7 @@ def require_admin(who: Principal) -> None:
 def check_source(source: str) -> None:
     if not is_source_name(source):
         raise HTTPException(422, f"Tên nguồn '{source[:64]}' không hợp lệ: chữ thường, số, '.', '_' hoặc '-', "
-                                 "tối đa 64 ký tự.")
+                                 "tối đa 64 ký tự, không phải 'national'.")
 
 
 def may_write_source(who: Principal, source: str) -> None:

@@ -25,7 +25,7 @@ from thuocdo.reports.tabular import csv_bytes
 from thuocdo.web.api.auth import Caller, check_source, may_read, service_of
 from thuocdo.web.api.schemas import MONTH_OR_QUARTER, QUARTER, SOURCE_SELECTION, YEAR, errors, table_answers
 from thuocdo.workflows.access import normalise_period
-from thuocdo.workflows.estimates import NATIONAL, UnknownSource
+from thuocdo.workflows.estimates import NATIONAL, NotPublic, UnknownSource
 from thuocdo.workflows.reports import (
     DATE_HELP,
     DATE_PATTERN,
@@ -78,7 +78,7 @@ def get_metrics(request: Request, who: Caller,
                 distinct: Annotated[Literal["exact", "sketch"], Query(
                     description="exact (mặc định) hoặc sketch: MAU từ các sketch HLL đã lưu, "
                                 "kèm cận và sai số; sketch chỉ dùng với by=platform hoặc by=province "
-                                "(by=category: 422)")] = "exact",
+                                "(by=category: 422) và với một nguồn (hợp nguồn hay national: 422)")] = "exact",
                 format: Annotated[Literal["json", "csv", "parquet"], Query()] = "json") -> Response:
     """Các chỉ số sử dụng của một kỳ, cùng tham số và cột với `thuocdo metrics` (cộng cột `suppressed` cho
     khách: số liệu dựa trên dưới 20 người trong mẫu không được công bố, và các ô đi kèm cũng được ẩn để không
@@ -86,7 +86,7 @@ def get_metrics(request: Request, who: Caller,
     nền tảng không được tính)."""
     service = service_of(request)
     may_read(service, who, period)
-    if source is not None:
+    if source is not None and source != NATIONAL:
         for name in source.split(","):
             check_source(name)
     try:
@@ -96,6 +96,8 @@ def get_metrics(request: Request, who: Caller,
         table = service.public_metrics(period, by, who, source, distinct)
     except UnknownSource as exc:
         raise HTTPException(404, str(exc)) from exc
+    except NotPublic as exc:
+        raise HTTPException(403, str(exc)) from exc
     except (PeriodError, InputError) as exc:
         raise HTTPException(422, str(exc)) from exc
     return table_response(table, format, {"period": normalise_period(period), "by": by})

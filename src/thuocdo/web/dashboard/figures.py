@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from thuocdo.web.dashboard.periods import NotFound
 from thuocdo.workflows.access import Principal
 from thuocdo.workflows.estimates import NATIONAL
 from thuocdo.workflows.service import Service
@@ -60,9 +61,11 @@ def landing(service: Service, who: Principal, quarters: list[str]) -> tuple[str,
 def asked(service: Service, nguon: str | None) -> str | None:
     """The source a page reads: the one asked, else the national estimate when several sources have records
     (None: every source, the page then shows the one with most panel data)."""
+    default, offered = service.usage_sources()
     if nguon:
+        if any(name not in offered for name in nguon.split(",")):
+            raise NotFound(f"Không có nguồn '{nguon[:64]}' trong kho.")
         return nguon
-    default, _ = service.usage_sources()
     return default if default == NATIONAL else None
 
 

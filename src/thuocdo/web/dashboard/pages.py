@@ -30,6 +30,7 @@ from thuocdo.web.dashboard.maps import tile_map
 from thuocdo.web.dashboard.names import last_day, platforms_as_of, province_names, tile_labels
 from thuocdo.web.dashboard.periods import NotFound, Periods, chosen_period, index_years, visible_periods
 from thuocdo.workflows.access import Principal
+from thuocdo.workflows.estimates import NotPublic
 from thuocdo.workflows.reports import naming_day, period_true_names
 from thuocdo.workflows.service import Service
 
@@ -46,6 +47,10 @@ def mount(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> HTMLResponse:
         return page(request, "empty.j2", status=404, title="Không tìm thấy", message=str(exc))
+
+    @app.exception_handler(NotPublic)
+    async def _not_public(request: Request, exc: NotPublic) -> HTMLResponse:
+        return page(request, "empty.j2", status=403, title="Không được xem", message=str(exc))
 
 
 def _service(request: Request) -> Service:
