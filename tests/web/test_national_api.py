@@ -73,7 +73,7 @@ def test_a_union_is_for_analysts_and_an_unknown_source_is_not_found(operators: S
 
 
 def test_a_new_declaration_moves_the_published_national_figures(operators: Served) -> None:
-    before = [r for r in _rows(operators, None) if r["platform"] == "zalo"][0]["mau"]
+    before = next(r for r in _rows(operators, None) if r["platform"] == "zalo")["mau"]
     _declare(operators, "telco-a", 280)  # twice the subscribers: telco-a's 70 persons stand for fewer
-    after = [r for r in _rows(operators, None) if r["platform"] == "zalo"][0]["mau"]
+    after = next(r for r in _rows(operators, None) if r["platform"] == "zalo")["mau"]
     assert after < before
