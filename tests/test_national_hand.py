@@ -108,3 +108,12 @@ def test_a_union_needs_the_coverage_of_every_source() -> None:
     shared = [SourceSpec("op-a", "census", "shared"), SourceSpec("op-b", "census", "shared")]
     est = _run(rows, shared, [("op-a", "01", 4)], {("01", MONTH): 10.0})
     assert est.cells.num_rows == 0
+
+
+def test_a_source_without_records_or_declaration_in_a_province_serves_nobody_there() -> None:
+    # op-b serves only province 02; in 01 the union is op-a alone: 1 of 5 covered persons, population 10
+    rows = [_person_day("op-a", 1, "zalo"), _person_day("op-b", 2, "zalo", "02")]
+    shared = [SourceSpec("op-a", "census", "shared"), SourceSpec("op-b", "census", "shared")]
+    est = _run(rows, shared, [("op-a", "01", 5), ("op-b", "02", 4)], {("01", MONTH): 10.0, ("02", MONTH): 8.0})
+    assert est.mau("zalo", MONTH, "01")[0] == pytest.approx(10 / 5)
+    assert est.mau("zalo", MONTH, "02")[0] == pytest.approx(8 / 4)

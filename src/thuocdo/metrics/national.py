@@ -182,6 +182,7 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
         multiplicity = (f"SELECT province, month, max(persons) AS active_any, 1.0 AS multiplicity, "
                         f"0.0 AS multiplicity_var FROM ({usage}) "
                         "GROUP BY province, month")
+        present = f"SELECT DISTINCT source, province, month FROM ({usage})"
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE nat_pd AS "
                     f"{union_person_day_sql(person_day, unit.label, unit.sources, months)}")
@@ -191,6 +192,8 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
                  f"WHERE source = {_quote(unit.label)}), person_month AS (SELECT * FROM nat_pm) "
                  f"SELECT * FROM ({USAGE_MONTH})")
         multiplicity = multiplicity_sql(person_day, "nat_pm", unit.sources, months)
+        present = (f"SELECT DISTINCT source, province, month FROM {person_day} WHERE source IN {_in(unit.sources)} "
+                   f"AND month IN {_in(months)}")
     if unit.kind == "panel":
         con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
@@ -204,10 +207,16 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
     CREATE OR REPLACE TEMP TABLE nat_covered AS
     WITH mult AS ({multiplicity}),
     declared AS (
-        SELECT province, month, SUM(subscribers) AS subscribers, count(DISTINCT source) AS n_sources
+        SELECT province, month, SUM(subscribers) AS subscribers
         FROM {coverage} WHERE source IN {sources} AND month IN {_in(months)} GROUP BY province, month
+    ), undeclared AS (
+        -- a source of the unit with records in a province-month it declared no subscribers for
+        SELECT DISTINCT r.province, r.month FROM ({present}) AS r
+        LEFT JOIN {coverage} AS c ON c.source = r.source AND c.province = r.province AND c.month = r.month
+        WHERE c.source IS NULL
     )
-    -- covered only where every source of the unit declared its subscribers
+    -- covered where the unit's sources declared subscribers, unless one of them has records there without
+    -- declaring any (a source without records there and without a declaration serves nobody there)
     SELECT d.province, d.month, p.population AS pop,
            LEAST(p.population, GREATEST(COALESCE(x.active_any, 0),
                  d.subscribers / COALESCE(x.multiplicity, 1.0))) AS n,
@@ -216,7 +225,8 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
     FROM declared AS d
     JOIN nat_population AS p ON p.province = d.province AND p.month = d.month
     LEFT JOIN mult AS x ON x.province = d.province AND x.month = d.month
-    WHERE d.n_sources = {len(unit.sources)} AND d.subscribers > 0 AND p.population > 0
+    WHERE d.subscribers > 0 AND p.population > 0
+      AND NOT EXISTS (SELECT 1 FROM undeclared AS u WHERE u.province = d.province AND u.month = d.month)
     """)
     r = "LEAST(u.w_persons / c.n, 1.0)"
     # the multiplicity is a mean over the active persons, a sample of the covered ones: its relative variance
