@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_MERGE, PERSON_MONTH, USAGE_MONTH
+from thuocdo.store.sql import literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -80,26 +81,22 @@ def units(sources: Sequence[SourceSpec]) -> list[Unit]:
     return out
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _in(values: Sequence[str]) -> str:
-    return "(" + ", ".join(_quote(v) for v in values) + ")"
+    return "(" + ", ".join(literal(v) for v in values) + ")"
 
 
 def union_person_day_sql(person_day: str, label: str, sources: Sequence[str], months: Sequence[str]) -> str:
     """The person-days of `sources` in `months` as one population labelled `label`: a person-day seen by
     several sources is one row (sums, active on any, the province of the part with most active seconds)."""
     columns = ", ".join(PERSON_DAY_COLUMNS)
-    return (f"WITH person_day_parts AS (SELECT {_quote(label)} AS source, {columns} FROM {person_day} "
+    return (f"WITH person_day_parts AS (SELECT {literal(label)} AS source, {columns} FROM {person_day} "
             f"WHERE source IN {_in(sources)} AND month IN {_in(months)}) {PERSON_DAY_MERGE}")
 
 
 def usage_sql(person_day: str, weights: str, label: str) -> str:
     """usage_month rows of the person-days in relation `person_day` (one source, `label`), with `weights`."""
     return (f"WITH person_day AS (SELECT * FROM {person_day}), "
-            f"weights AS (SELECT source, person, month, weight FROM {weights} WHERE source = {_quote(label)}), "
+            f"weights AS (SELECT source, person, month, weight FROM {weights} WHERE source = {literal(label)}), "
             f"person_month AS ({PERSON_MONTH}) SELECT * FROM ({USAGE_MONTH})")
 
 
@@ -177,7 +174,7 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
     name = f"nat_unit_{i}"
     single = len(unit.sources) == 1
     if single and stored_usage is not None:
-        usage = (f"SELECT * FROM {stored_usage} WHERE source = {_quote(unit.label)} "
+        usage = (f"SELECT * FROM {stored_usage} WHERE source = {literal(unit.label)} "
                  f"AND month IN {_in(months)}")
         multiplicity = (f"SELECT province, month, max(persons) AS active_any, 1.0 AS multiplicity, "
                         f"0.0 AS multiplicity_var FROM ({usage}) "
@@ -189,7 +186,7 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
         con.execute(f"CREATE OR REPLACE TEMP TABLE nat_pm AS WITH person_day AS (SELECT * FROM nat_pd) "
                     f"SELECT * FROM ({PERSON_MONTH})")
         usage = (f"WITH weights AS (SELECT source, person, month, weight FROM {weights} "
-                 f"WHERE source = {_quote(unit.label)}), person_month AS (SELECT * FROM nat_pm) "
+                 f"WHERE source = {literal(unit.label)}), person_month AS (SELECT * FROM nat_pm) "
                  f"SELECT * FROM ({USAGE_MONTH})")
         multiplicity = multiplicity_sql(person_day, "nat_pm", unit.sources, months)
         present = (f"SELECT DISTINCT source, province, month FROM {person_day} WHERE source IN {_in(unit.sources)} "
@@ -253,7 +250,7 @@ def _combine(con: duckdb.DuckDBPyConnection, tables: Sequence[str], all_units: S
     """Census units weighted by their covered persons in each province-month; panels only where no census unit
     covers it, weighted by their active panelists."""
     rows = " UNION ALL ".join(
-        f"SELECT {_quote(u.label)} AS unit, {_quote(u.kind)} AS kind, * FROM {t}"
+        f"SELECT {literal(u.label)} AS unit, {literal(u.kind)} AS kind, * FROM {t}"
         for u, t in zip(all_units, tables, strict=True))
     if not rows:
         rows = ("SELECT '' AS unit, '' AS kind, '' AS platform, '' AS month, '' AS province, 0 AS persons, "

@@ -20,6 +20,7 @@ from thuocdo.catalog import Catalog
 from thuocdo.ingest.readers import InputError
 from thuocdo.metrics import query as mq
 from thuocdo.metrics.national import NATIONAL, Estimate, SourceSpec, estimate_national, union_person_day_sql, usage_sql
+from thuocdo.reports.uncertainty import Z95
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS
 from thuocdo.rollups.rebuild import person_days_sql
 from thuocdo.store import Store
@@ -39,8 +40,6 @@ __all__ = [
     "with_margins",
 ]
 
-#: z of a two-sided 95% interval
-Z95 = 1.959963984540054
 #: the columns the metric tables gain, after their own
 MARGIN_COLUMNS = (("sources", pa.string()), ("mau_low", pa.float64()), ("mau_high", pa.float64()))
 SEPARATOR = ","
