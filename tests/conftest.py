@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
+from thuocdo.catalog.frameworks import load_framework
 from thuocdo.cli import app
+from thuocdo.workflows import ingest as ingest_workflow
 
 
 @dataclass
@@ -50,6 +53,19 @@ def cli(home: Path) -> Cli:
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def ingest_province_scores(home: Path, folder: Path, framework: str, period: str, scores: dict[str, float],
+                           extra: Sequence[str] = ()) -> None:
+    """Every provincial leaf indicator of `framework` at each entity's score in `period`, and the `extra` lines
+    (``entity,indicator,period,value``), ingested as indicator values of the source ``tinh``."""
+    leaves = [n.indicator for n in load_framework(framework).level("province").leaves if n.indicator]
+    lines = ["entity,indicator,period,value"]
+    for entity, value in scores.items():
+        lines += [f"{entity},{indicator},{period},{value}" for indicator in leaves]
+    lines += list(extra)
+    values = write(folder / "v.csv", "\n".join(lines) + "\n")
+    assert not ingest_workflow.ingest(home, "indicators", [values], "tinh").errors
 
 
 def by_key(rows: list[dict[str, object]], *keys: str) -> dict[tuple[object, ...], dict[str, object]]:

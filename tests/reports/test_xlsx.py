@@ -14,9 +14,8 @@ import openpyxl
 import pyarrow as pa
 import pytest
 
-from tests.conftest import Cli, write
+from tests.conftest import Cli, ingest_province_scores
 from tests.reports.report_fixture import write_fixture
-from thuocdo.catalog.frameworks import load_framework
 from thuocdo.reports.tabular import write_xlsx
 from thuocdo.workflows import ingest as ingest_workflow
 
@@ -28,13 +27,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = folder / "home"
     for kind in ("weights", "usage"):
         assert not ingest_workflow.ingest(home, kind, [files[kind]], "fixture-panel").errors
-    leaves = [n.indicator for n in load_framework("dti-2025").level("province").leaves if n.indicator]
-    lines = ["entity,indicator,period,value"]
-    for entity, value in (("Hà Nội", 0.8), ("Hải Phòng", 0.6)):
-        lines += [f"{entity},{ind},2024,{value}" for ind in leaves]
-    lines += ["VN,online_dossiers,2023,40.1", "VN,online_dossiers,2024,45.8"]
-    assert not ingest_workflow.ingest(home, "indicators", [write(folder / "v.csv", "\n".join(lines) + "\n")],
-                                      "tinh").errors
+    ingest_province_scores(home, folder, "dti-2025", "2024", {"Hà Nội": 0.8, "Hải Phòng": 0.6},
+                           ["VN,online_dossiers,2023,40.1", "VN,online_dossiers,2024,45.8"])
     return home
 
 

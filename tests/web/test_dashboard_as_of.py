@@ -31,10 +31,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import write
+from tests.conftest import ingest_province_scores
 from tests.web.test_dashboard import _row, _text
 from thuocdo.catalog import load_catalog
-from thuocdo.catalog.frameworks import load_framework
 from thuocdo.web.app import create_app
 from thuocdo.web.dashboard.names import platforms_as_of, tile_labels
 from thuocdo.workflows import ingest as ingest_workflow
@@ -68,13 +67,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         writer.writeheader()
         writer.writerows(rows)
     assert not ingest_workflow.ingest(home, "usage", [usage], "names-panel").errors
-    leaves = [n.indicator for n in load_framework("dti-2022").level("province").leaves if n.indicator]
-    lines = ["entity,indicator,period,value"]
-    for entity, value in (("Hà Nội", 0.8), ("Thừa Thiên Huế", 0.6)):
-        lines += [f"{entity},{ind},2022,{value}" for ind in leaves]
-    lines += ["VN,online_dossiers,2022,50", "VN,online_dossiers,2023,45"]
-    assert not ingest_workflow.ingest(home, "indicators", [write(folder / "v.csv", "\n".join(lines) + "\n")],
-                                      "tinh").errors
+    ingest_province_scores(home, folder, "dti-2022", "2022", {"Hà Nội": 0.8, "Thừa Thiên Huế": 0.6},
+                           ["VN,online_dossiers,2022,50", "VN,online_dossiers,2023,45"])
     service = Service(home, Settings(flush_rows=1_000_000, flush_idle=3600))
     for year in ("2022", "2023"):
         service.access.publish(year)

@@ -22,9 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import write
+from tests.conftest import ingest_province_scores
 from thuocdo.catalog import load_catalog
-from thuocdo.catalog.frameworks import load_framework
 from thuocdo.reports.vietnamese import format_percent
 from thuocdo.web.app import create_app
 from thuocdo.web.dashboard.tilegrid import CENTRES_34, CENTRES_63, GRID_SIZE, layout
@@ -55,12 +54,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Serv
             for i in range(1, 4)]
     assert not ingest_workflow.ingest(home, "usage", [_usage(folder / "big.csv", big)], "big-panel").errors
     assert not ingest_workflow.ingest(home, "usage", [_usage(folder / "tiny.csv", tiny)], "tiny-api").errors
-    leaves = [n.indicator for n in load_framework("dti-2025").level("province").leaves if n.indicator]
-    lines = ["entity,indicator,period,value"]
-    for entity, value in (("Hà Nội", 0.8), ("Hải Phòng", 0.6)):
-        lines += [f"{entity},{ind},2024,{value}" for ind in leaves]
-    assert not ingest_workflow.ingest(home, "indicators", [write(folder / "v.csv", "\n".join(lines) + "\n")],
-                                      "tinh").errors
+    ingest_province_scores(home, folder, "dti-2025", "2024", {"Hà Nội": 0.8, "Hải Phòng": 0.6})
     service = Service(home, Settings(flush_rows=1_000_000, flush_idle=3600))
     for period in ("2022", "2024"):
         service.access.publish(period)
