@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     import duckdb
 
 NATIONAL = "national"
+#: the variance of a panel's Σ w over its active persons (Horvitz-Thompson for Poisson sampling), from a
+#: usage_month row: Σ w(w - 1) = w2_persons - w_persons
+PANEL_VARIANCE = "GREATEST(w2_persons - w_persons, 0)"
 #: the rollup columns expanded by a unit's factor
 EXPANDED = ("w_persons", "w_active_days", "w_seconds", "w_bytes", "w_sessions", "w_installs")
 USAGE_COLUMNS = ("source", "platform", "month", "province", "persons", *EXPANDED[:1], "w2_persons", *EXPANDED[1:])
@@ -195,7 +198,7 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
         con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT platform, month, province, persons, {', '.join(EXPANDED)}, w2_persons,
-               1.0 AS g, CAST(persons AS DOUBLE) AS n, GREATEST(w2_persons - w_persons, 0) AS var
+               1.0 AS g, CAST(persons AS DOUBLE) AS n, {PANEL_VARIANCE} AS var
         FROM ({usage}) AS u
         """)
         return name

@@ -19,7 +19,15 @@ import pyarrow as pa
 from thuocdo.catalog import Catalog
 from thuocdo.ingest.readers import InputError
 from thuocdo.metrics import query as mq
-from thuocdo.metrics.national import NATIONAL, Estimate, SourceSpec, estimate_national, union_person_day_sql, usage_sql
+from thuocdo.metrics.national import (
+    NATIONAL,
+    PANEL_VARIANCE,
+    Estimate,
+    SourceSpec,
+    estimate_national,
+    union_person_day_sql,
+    usage_sql,
+)
 from thuocdo.reports.uncertainty import Z95
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS
 from thuocdo.rollups.rebuild import person_days_sql
@@ -180,10 +188,10 @@ def _stored_cells(store: Store, months: Sequence[str]) -> tuple[list[dict[str, o
     """Per stored source: MAU cells with their variance (a panel's Σ w(w − 1); 0 for a count), and each
     cell's single contribution."""
     rows = store.con.execute(
-        "SELECT u.source, u.platform, u.month, u.province, u.w_persons, "
+        "SELECT source, platform, month, province, w_persons, "
         "CASE WHEN EXISTS (SELECT 1 FROM weights AS w WHERE w.source = u.source AND w.month = u.month) "
-        "THEN GREATEST(u.w2_persons - u.w_persons, 0) ELSE 0 END "
-        "FROM usage_month AS u WHERE list_contains(?, u.month)", [list(months)]).fetchall()
+        f"THEN {PANEL_VARIANCE} ELSE 0 END "
+        "FROM usage_month AS u WHERE list_contains(?, month)", [list(months)]).fetchall()
     cells = [{"label": s, "platform": p, "month": m, "province": v, "mau": w, "mau_var": var}
              for s, p, m, v, w, var in rows]
     parts = [{"label": c["label"], "platform": c["platform"], "month": c["month"], "province": c["province"],
