@@ -8,6 +8,7 @@ Usage: python lakehouse_ingest_driver.py HOME PLAN_JSON  (PLAN_JSON: [[source, [
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -24,7 +25,8 @@ def main(home: str, plan: list[tuple[str, list[str]]], conf: dict[str, str]) -> 
             {"file": r.file, "rows_read": r.rows_read, "stored": r.stored, "duplicates": r.duplicates,
              "rejected": r.rejected} for r in report.results],
             "errors": report.errors, "days_rebuilt": report.days_rebuilt,
-            "merge_attempts": report.merge_attempts, "person_day_snapshot": report.person_day_snapshot}), flush=True)
+            "merge_attempts": report.merge_attempts, "person_day_snapshot": report.person_day_snapshot,
+            "person_month": dataclasses.asdict(report.person_month)}), flush=True)
 
 
 if __name__ == "__main__":

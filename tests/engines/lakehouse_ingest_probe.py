@@ -38,13 +38,14 @@ def main(home: Path, out: Path, cases: list[tuple[str, str]]) -> None:
             request = metric_workflow.metric_request(period, by)
             table = engine.run(mq.build(request), metric_workflow.relations(load_catalog(), request))
             pq.write_table(table, out / f"{period}_{by}.parquet")
-    for name in ("usage_records", "person_day", "quarantine", "batches"):
+    for name in ("usage_records", "person_day", "person_month", "quarantine", "batches"):
         pq.write_table(spark.table(table_name(lake, name)).toArrow(), out / f"table_{name}.parquet")
     # the quarterly report of panel-a, its tables from Spark over the lakehouse (the session above, still active)
     write_reports(home, "2022-Q1", ["md"], out / "report-spark", "panel-a", engine="spark")
-    snapshots = spark.sql("SELECT snapshot_id, committed_at, operation, summary "
-                          f"FROM {table_name(lake, 'person_day')}.snapshots")
-    pq.write_table(snapshots.toArrow(), out / "table_person_day_snapshots.parquet")
+    for name in ("person_day", "person_month"):
+        snapshots = spark.sql("SELECT snapshot_id, committed_at, operation, summary "
+                              f"FROM {table_name(lake, name)}.snapshots")
+        pq.write_table(snapshots.toArrow(), out / f"table_{name}_snapshots.parquet")
     spark.stop()
 
 

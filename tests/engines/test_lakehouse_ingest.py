@@ -231,7 +231,7 @@ def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pyt
         *[(source, [file]) for source, file in kill_files.items()], ("late", [march]), ("late", [late])]
     done = spark_ingest(cluster, plan)
     run.runs |= {"panel-a": done[0], "telco-b": done[1], **{s: done[2 + i] for i, s in enumerate(kill_files)},
-                 "late-first": done[-2], "late": done[-1]}
+                 "late-first": done[-2], "late": done[-1], "late-file": late}
     for source, files in plan[:-1]:
         assert cli("ingest", "usage", *files, "--source", source).exit_code in (0, 1)
     assert cli("ingest", "usage", late, "--source", "late").exit_code in (0, 1)
@@ -341,6 +341,45 @@ def test_a_late_file_rebuilds_only_its_days(scenario: Scenario) -> None:
         commit = snapshots[scenario.runs[run]["person_day_snapshot"]]
         summary = dict(commit["summary"])
         assert summary["changed-partition-count"] == partitions and commit["operation"] == "overwrite", summary
+
+
+def test_a_late_file_recomputes_only_its_persons_months(scenario: Scenario) -> None:
+    # the first file of the source: its month computed whole; the late file: only the person-months of the
+    # (platform, person) pairs it holds (each of its records adds sessions, so each pair's person-day changes)
+    first, late = scenario.runs["late-first"]["person_month"], scenario.runs["late"]["person_month"]
+    assert (first["whole"], first["incremental"]) == (1, 0)
+    good = [line.split(",") for line in scenario.runs["late-file"].read_text(encoding="utf-8").splitlines()[1:]
+            if "-bad" not in line]
+    assert (late["whole"], late["incremental"]) == (0, 1)
+    assert late["person_months"] == len({(fields[2], fields[1]) for fields in good}) > 0
+    # its commit replaced one partition of person_month (that source's month)
+    snapshots = {s["snapshot_id"]: s for s in scenario.table("person_month_snapshots")}
+    summary = dict(snapshots[late["snapshot"]]["summary"])
+    assert summary["changed-partition-count"] == "1", summary
+    # and the stored person-months are those of all the stored person-days
+    months = sorted((r["platform"], r["person"], r["province"], r["active_days"], r["active_seconds"], r["bytes"],
+                     r["sessions"], r["installs"]) for r in scenario.table("person_month") if r["source"] == "late")
+    assert months == person_months([r for r in scenario.table("person_day") if r["source"] == "late"])
+
+
+def person_months(person_days: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """A plain model of the person-month rule: sums over the month's days; the province of most active days, then
+    most active seconds, then the smallest code (among all days when the person-month has no active day)."""
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for d in person_days:
+        groups.setdefault((d["platform"], d["person"], d["month"]), []).append(d)
+    rows = []
+    for (platform, person, _month), days in groups.items():
+        active = [d for d in days if d["active"]]
+        scores: dict[str, tuple[int, int]] = {}
+        for d in (active or days):
+            if d["province"] is not None:
+                n, seconds = scores.get(d["province"], (0, 0))
+                scores[d["province"]] = (n + bool(d["active"]), seconds + d["active_seconds"])
+        province = min(scores, key=lambda p: (-scores[p][0], -scores[p][1], p)) if scores else None
+        rows.append((platform, person, province, len(active), *(sum(d[c] for d in days) for c in
+                                                                  ("active_seconds", "bytes", "sessions", "installs"))))
+    return sorted(rows)
 
 
 def test_the_report_from_the_lakehouse_is_the_embedded_one(scenario: Scenario) -> None:

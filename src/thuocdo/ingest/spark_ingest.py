@@ -10,7 +10,8 @@ the same quarantine rows and the same good records on either engine. Spark does 
    exactly-once gate. It runs with serializable isolation: a writer that committed matching keys in between
    makes the merge fail validation, and it is run again against the new snapshot (:data:`MERGE_ATTEMPTS`);
 3. the rejected lines into ``quarantine`` (once per source and fingerprint, as on the embedded store);
-4. the person-day rows of the stale days rebuilt (:mod:`thuocdo.rollups.lakehouse`: a late day costs a day);
+4. the person-day rows of the stale days rebuilt, then the person-month rows of the persons whose person-days
+   changed (:mod:`thuocdo.rollups.lakehouse`: a late day costs its day and its persons, not the month);
 5. one ledger row per file in ``batches``.
 
 A run killed at any point leaves either nothing of its records or all of them (step 2 is one commit); the same
@@ -38,7 +39,15 @@ from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.readers import InputError, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import check_usage, file_sha256
-from thuocdo.rollups.lakehouse import current_snapshot, ensure_tables, is_conflict, rebuild_days, stale_days
+from thuocdo.rollups.lakehouse import (
+    MonthUpdate,
+    current_snapshot,
+    ensure_tables,
+    is_conflict,
+    rebuild_days,
+    stale_days,
+    update_person_month,
+)
 from thuocdo.store.lakehouse import Lakehouse, table_name
 
 if TYPE_CHECKING:
@@ -92,6 +101,7 @@ class SparkIngestReport:
     errors: list[str] = field(default_factory=list)
     days_rebuilt: int = 0
     person_day_snapshot: int | None = None  # the person_day snapshot of this run's last rebuild
+    person_month: MonthUpdate = field(default_factory=MonthUpdate)  # what the update of person_month did
     merge_attempts: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -303,6 +313,10 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
         report.days_rebuilt += len(stale)
         report.person_day_snapshot = current_snapshot(spark, table_name(lake, "person_day"))
     report.seconds["person_day"] = time.monotonic() - started - sum(report.seconds.values())
+
+    step("cập nhật người-tháng")
+    report.person_month = update_person_month(spark, lake, [source])
+    report.seconds["person_month"] = time.monotonic() - started - sum(report.seconds.values())
 
     step("ghi sổ lô")
     now = dt.datetime.now(dt.UTC)

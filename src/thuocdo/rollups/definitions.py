@@ -55,6 +55,10 @@ FROM fresh
 GROUP BY platform, person, day, month
 """
 
+#: the columns of a person_month row (:data:`PERSON_MONTH`)
+PERSON_MONTH_COLUMNS = ("source", "platform", "person", "month", "province", "active_days", "active_seconds", "bytes",
+                        "sessions", "installs")
+
 PERSON_MONTH = """
 WITH agg AS (
     SELECT source, platform, person, month,

@@ -2,8 +2,9 @@
 
 :class:`SparkRollups` reads the ``person_day`` files that the store's manifest (``lake_files``) lists for the
 months a query needs, collapses the days held in several files (:data:`PERSON_DAY_MERGE`), rebuilds
-``person_month`` and ``usage_month`` with :data:`PERSON_MONTH` / :data:`USAGE_MONTH`, and then runs metric
-queries over them like any engine. It also builds and unions the per-day sketches (:mod:`thuocdo.rollups.sketches`)
+``person_month`` with :data:`PERSON_MONTH`, adds the lakehouse's stored ``person_month`` rows (kept up to date by
+:mod:`thuocdo.rollups.lakehouse`), sums ``usage_month`` with :data:`USAGE_MONTH`, and then runs metric queries over
+them like any engine. It also builds and unions the per-day sketches (:mod:`thuocdo.rollups.sketches`)
 with Spark's own DataSketches functions.
 """
 
@@ -22,7 +23,13 @@ from sqlglot import exp
 from thuocdo.engines.base import Relations
 from thuocdo.engines.spark import SparkEngine, split_cte
 from thuocdo.rollups import lakehouse, sketches
-from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_MERGE, PERSON_MONTH, USAGE_MONTH
+from thuocdo.rollups.definitions import (
+    PERSON_DAY_COLUMNS,
+    PERSON_DAY_MERGE,
+    PERSON_MONTH,
+    PERSON_MONTH_COLUMNS,
+    USAGE_MONTH,
+)
 from thuocdo.rollups.rebuild import person_day_files
 from thuocdo.store import StoreError
 from thuocdo.store.lakehouse import Lakehouse, table_name
@@ -55,10 +62,10 @@ class SparkRollups:
         self._rollup: tuple[frozenset[str], str, DataFrame] | None = None
 
     # -- the relations ---------------------------------------------------------------------------------------
-    def person_day(self, months: Iterable[str]) -> DataFrame:
+    def person_day(self, months: Iterable[str], *, with_lakehouse: bool = True) -> DataFrame:
         """The stored person_day rows of the months, with their source (from the manifest), as one DataFrame with
         one row per person-day: the days a merge of the inbox appended to, held in several files, are collapsed
-        (``PERSON_DAY_MERGE``)."""
+        (``PERSON_DAY_MERGE``); and the lakehouse's, unless `with_lakehouse` is false."""
         single: dict[str, list[str]] = {}
         several: dict[str, list[str]] = {}
         for source, path, split in person_day_files(self.store, sorted(set(months))):
@@ -74,17 +81,19 @@ class SparkRollups:
             self.engine.view("person_day_parts", parts)
             parts = self.engine.sql(rollup_sql(PERSON_DAY_MERGE)).select(*PERSON_DAY_COLUMNS, "source")
         frames = [f for f in (whole, parts) if f is not None]
-        if self.lake is not None:
+        if self.lake is not None and with_lakehouse:
             frames.append(lakehouse.person_day(self.spark, self.lake, months))
         if not frames:
             return self.engine.empty(f"{PERSON_DAY_SCHEMA}, source STRING")
         return reduce(lambda a, b: a.unionByName(b), frames)
 
     def _fingerprint(self, months: list[str]) -> str:
-        """What the rollup of these months is built from: the listed person_day files and the weights batches."""
+        """What the rollup of these months is built from: the listed person_day files, the weights batches, and
+        the lakehouse's records and person-months (their current snapshots)."""
         lake = ""
-        if self.lake is not None:  # the lakehouse's person_day table: its current snapshot
-            lake = str(lakehouse.current_snapshot(self.spark, table_name(self.lake, "person_day")))
+        if self.lake is not None:
+            lake = ":".join(str(lakehouse.current_snapshot(self.spark, table_name(self.lake, name)))
+                            for name in ("usage_records", "person_month"))
         row = self.store.con.sql(
             "SELECT (SELECT md5(string_agg(path, ',' ORDER BY path)) FROM lake_files "
             "        WHERE dataset = 'person_day' AND list_contains($m, month)), "
@@ -103,15 +112,18 @@ class SparkRollups:
                 return
             self._rollup = None
         ordered = sorted(wanted)
+        # the lakehouse's person-months (brought up to date first), then what the rollup is built from
+        stored = lakehouse.person_month(self.spark, self.lake, ordered) if self.lake is not None else None
         fingerprint = self._fingerprint(ordered)
-        self.engine.view("person_day", self.person_day(ordered))
+        self.engine.view("person_day", self.person_day(ordered, with_lakehouse=False))
         self.engine.view("weights", self.engine.store_table(
             "SELECT source, person, month, weight FROM weights WHERE list_contains($m, month)", {"m": ordered}))
         # Spark computes a WITH clause again at every reference: person_month's one aggregation of all the
         # records (`agg`, referred to twice) runs once as its own query, kept on disk
         agg, person_month = split_cte(rollup_sql(PERSON_MONTH), "agg")
         self.engine.view("agg", self.engine.on_disk(self.engine.sql(agg)))
-        self.engine.view("person_month", self.engine.sql(person_month))
+        computed = self.engine.sql(person_month).select(*PERSON_MONTH_COLUMNS)
+        self.engine.view("person_month", computed if stored is None else computed.unionByName(stored))
         usage_month = self.engine.local(self.engine.sql(rollup_sql(USAGE_MONTH)))  # small: broadcast to every query
         self.engine.view("usage_month", usage_month)
         self._rollup = (frozenset(wanted), fingerprint, usage_month)

@@ -78,6 +78,11 @@ NAMESPACE = "thuocdo"
 #: * ``person_day``: one row per source × platform × person × day, rebuilt from ``usage_records`` for the days a
 #:   commit touched (a late day costs a day); ``person_day_built`` says how many records each day was built from,
 #:   so a day left stale by an interrupted run is found and rebuilt by the next one.
+#: * ``person_month``: one row per source × platform × person × month (``PERSON_MONTH`` of
+#:   :mod:`thuocdo.rollups.definitions`), kept in step with ``person_day`` for the persons whose person-days
+#:   changed; ``person_month_built`` says from which ``person_day`` snapshot each source-month was last brought up
+#:   to date (the next update compares the two snapshots' days and recomputes only the person-months whose
+#:   person-days differ).
 #: * ``quarantine``: every rejected line once per source and fingerprint, with its problems.
 #: * ``batches``: the ledger, one row per ingested file.
 TABLES: dict[str, str] = {
@@ -92,6 +97,12 @@ TABLES: dict[str, str] = {
         active BOOLEAN, province STRING, province_seconds BIGINT)
         USING iceberg PARTITIONED BY (source, day)""",
     "person_day_built": "(source STRING NOT NULL, day DATE NOT NULL, records BIGINT NOT NULL) USING iceberg",
+    "person_month": """(
+        source STRING NOT NULL, platform STRING NOT NULL, person BIGINT NOT NULL, month STRING NOT NULL,
+        province STRING, active_days BIGINT, active_seconds BIGINT, bytes BIGINT, sessions BIGINT, installs BIGINT)
+        USING iceberg PARTITIONED BY (source, month)""",
+    "person_month_built": """(source STRING NOT NULL, month STRING NOT NULL, person_day_snapshot BIGINT NOT NULL)
+        USING iceberg""",
     "quarantine": """(
         batch_id STRING NOT NULL, source STRING NOT NULL, kind STRING NOT NULL, file STRING, line BIGINT,
         record STRING, problems STRING NOT NULL, fingerprint STRING NOT NULL, created_at TIMESTAMP)
