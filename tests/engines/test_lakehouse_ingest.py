@@ -7,7 +7,9 @@ the two-worker cluster of `thuocdo cluster up`, held against DuckDB ingestion of
 * two writers at once, one of them sending the same file twice at the same moment: every record once;
 * the driver killed (``kill -9``) at several points, then the same command again: nothing lost, nothing doubled;
 * a late file touches only its own day's person-days;
-* the quarterly report from the lakehouse (``report --engine spark``) is the embedded one, word for word.
+* the quarterly report from the lakehouse (``report --engine spark``) is the embedded one, word for word;
+* the default engine (DuckDB) of the lakehouse's home lists and measures the sources Spark ingested, from the
+  lakehouse's usage_month, as the embedded twin does, also after new weights Spark has not summed yet.
 
 Every Spark application runs in a process of its own (lakehouse_ingest_driver.py, lakehouse_ingest_probe.py).
 """
@@ -42,6 +44,7 @@ from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.metrics import query as mq
 from thuocdo.store import Store
 from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows import sources as sources_workflow
 
 pytestmark = pytest.mark.cluster
 
@@ -189,6 +192,7 @@ class Scenario:
     """Everything the module's tests check, run once: the Spark ingestions, the same files into an embedded
     twin home with DuckDB, and one probe of the lakehouse (metrics and tables)."""
 
+    lake: Path
     duck: Path
     probe: Path
     runs: dict[str, Any] = field(default_factory=dict)
@@ -214,7 +218,7 @@ class Scenario:
 def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     tmp = tmp_path_factory.mktemp("lakehouse-scenario")
     duck = twin_home(cluster, tmp / "duck")
-    run = Scenario(duck, tmp / "probe")
+    run = Scenario(cluster, duck, tmp / "probe")
     for home in (cluster, duck):
         assert Cli(home)("ingest", "weights", fixture_files["weights"], "--source", "panel-a").exit_code == 0
     cli = Cli(duck)
@@ -387,3 +391,30 @@ def test_the_report_from_the_lakehouse_is_the_embedded_one(scenario: Scenario) -
     assert [f.name for f in spark] == [f.name for f in duck] and spark
     for a, b in zip(spark, duck, strict=True):
         assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8")
+
+
+def test_the_default_engine_measures_the_lakehouses_sources(scenario: Scenario, fixture_files: dict[str, Any],
+                                                             tmp_path: Path) -> None:
+    """Last in the module: it gives the panel new weights in both homes."""
+    requests = [metric_workflow.metric_request(period, by) for period, by in CASES]
+
+    def compare(where: str) -> list[pa.Table]:
+        lake, duck = (metric_workflow.metrics_many(home, requests) for home in (scenario.lake, scenario.duck))
+        for (period, by), mine, theirs in zip(CASES, lake, duck, strict=True):
+            assert_same_tables(mine, theirs, f"{where}: {period} {by}")
+        return lake
+
+    before = compare("as ingested")
+    listed = {r["source"]: r for r in sources_workflow.list_sources(scenario.lake)}
+    assert {"panel-a", "telco-b", "late", "conc-a", "conc-b", *KILL_POINTS} <= set(listed)
+    assert (listed["panel-a"]["kind"], listed["telco-b"]["kind"]) == ("panel", "census")
+    assert listed["late"]["usage_months"] == 1 and listed["late"]["has_usage"]
+    # new weights of the panel (each twice the old), stored in the homes: the lakehouse's usage_month of the
+    # panel's months was summed with the old ones, and is summed again from the stored person-months
+    doubled = [dict(r, weight=float(r["weight"]) * 2) for r in fixture_files["weights_rows"]["panel-a"]]
+    path = write(tmp_path / "doubled.csv", weights_to_csv_text(doubled))
+    for home in (scenario.lake, scenario.duck):
+        assert Cli(home)("ingest", "weights", path, "--source", "panel-a").exit_code == 0
+    after = compare("new weights")
+    mau = [{(r["source"], r["platform"]): r["mau"] for r in t.to_pylist()} for t in (before[0], after[0])]
+    assert any(not math.isclose(mau[1][k], v) for k, v in mau[0].items() if k[0] == "panel-a")  # it did change

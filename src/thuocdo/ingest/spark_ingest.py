@@ -11,7 +11,8 @@ the same quarantine rows and the same good records on either engine. Spark does 
    makes the merge fail validation, and it is run again against the new snapshot (:data:`MERGE_ATTEMPTS`);
 3. the rejected lines into ``quarantine`` (once per source and fingerprint, as on the embedded store);
 4. the person-day rows of the stale days rebuilt, then the person-month rows of the persons whose person-days
-   changed (:mod:`thuocdo.rollups.lakehouse`: a late day costs its day and its persons, not the month);
+   changed, then the usage_month sums of the months those are in (:mod:`thuocdo.rollups.lakehouse`: a late day
+   costs its day and its persons, not a new aggregation of the month);
 5. one ledger row per file in ``batches``.
 
 A run killed at any point leaves either nothing of its records or all of them (step 2 is one commit); the same
@@ -47,6 +48,7 @@ from thuocdo.rollups.lakehouse import (
     rebuild_days,
     stale_days,
     update_person_month,
+    update_usage_month,
 )
 from thuocdo.store.lakehouse import Lakehouse, table_name
 
@@ -102,6 +104,7 @@ class SparkIngestReport:
     days_rebuilt: int = 0
     person_day_snapshot: int | None = None  # the person_day snapshot of this run's last rebuild
     person_month: MonthUpdate = field(default_factory=MonthUpdate)  # what the update of person_month did
+    usage_months: int = 0  # source-months whose usage_month rows were summed again
     merge_attempts: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -222,11 +225,19 @@ def file_frame(spark: SparkSession, inputs: Sequence[InputFile]) -> DataFrame:
     return spark.createDataFrame(slices, "index INT, uri STRING")
 
 
+#: the weights of a source as the usage_month rollup joins them
+WEIGHTS_SCHEMA = pa.schema([("source", pa.string()), ("person", pa.int64()), ("month", pa.string()),
+                            ("weight", pa.float64())])
+
+
 def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str], source: str, secret: bytes,
-                       *, key_domain: str, on_step: Callable[[str], None] | None = None) -> SparkIngestReport:
+                       *, key_domain: str, weights: pa.Table | None = None,
+                       weights_stamps: dict[tuple[str, str], str] | None = None,
+                       on_step: Callable[[str], None] | None = None) -> SparkIngestReport:
     """Ingest usage files (local or ``s3://``) into the lakehouse's tables for a source whose persons are keyed in
-    `key_domain` (looked up by the driver in the home's store: :func:`thuocdo.store.sources.key_domain`; see the
-    module's doc)."""
+    `key_domain`, weighted by `weights` (:data:`WEIGHTS_SCHEMA`, stamped per month by `weights_stamps`; both read
+    by the driver from the home's store: :func:`thuocdo.store.sources.key_domain`,
+    :func:`thuocdo.rollups.served.weights_stamps`; see the module's doc)."""
     from pyspark.sql import functions as F
 
     def step(name: str) -> None:
@@ -317,6 +328,11 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
     step("cập nhật người-tháng")
     report.person_month = update_person_month(spark, lake, [source])
     report.seconds["person_month"] = time.monotonic() - started - sum(report.seconds.values())
+
+    step("cập nhật tổng hợp tháng")
+    weighted = spark.createDataFrame(weights if weights is not None else WEIGHTS_SCHEMA.empty_table())
+    report.usage_months = update_usage_month(spark, lake, weighted, weights_stamps or {}, [source])
+    report.seconds["usage_month"] = time.monotonic() - started - sum(report.seconds.values())
 
     step("ghi sổ lô")
     now = dt.datetime.now(dt.UTC)

@@ -12,6 +12,9 @@ provinces partition the national figures exactly.
 
 from __future__ import annotations
 
+import sqlglot
+from sqlglot import exp
+
 #: the stored columns of a person_day file
 PERSON_DAY_COLUMNS = ("platform", "person", "day", "month", "active_seconds", "bytes", "sessions", "installs", "active",
                       "province", "province_seconds")
@@ -122,3 +125,14 @@ SELECT source, platform, month, province,
 FROM pw
 GROUP BY source, platform, month, province
 """
+
+
+def reading(sql: str, views: dict[str, str]) -> exp.Expr:
+    """A rollup (written in DuckDB's dialect) reading the tables named in `views` from the relations they map to,
+    under their old names as aliases (so that columns qualified by the old names still resolve)."""
+    def rename(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and not node.db and node.name in views:
+            return exp.to_table(views[node.name]).as_(node.alias or node.name)
+        return node
+
+    return sqlglot.parse_one(sql, read="duckdb").transform(rename)

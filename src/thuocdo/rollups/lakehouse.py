@@ -38,6 +38,8 @@ from thuocdo.rollups.definitions import (
     PERSON_DAY_FROM_RECORDS,
     PERSON_MONTH,
     PERSON_MONTH_COLUMNS,
+    USAGE_MONTH,
+    reading,
 )
 from thuocdo.store.lakehouse import Lakehouse, create_tables_sql, table_name
 
@@ -46,6 +48,10 @@ REBUILD_ATTEMPTS = 8
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+
+def rollup(sql: str) -> exp.Expr:
+    return sqlglot.parse_one(sql, read="duckdb")
 
 
 def ensure_tables(spark: SparkSession, lake: Lakehouse) -> None:
@@ -119,7 +125,7 @@ def _rebuild(spark: SparkSession, lake: Lakehouse, source: str, days: list[dt.da
                bytes AS bytes_n, sessions AS sessions_n, installs AS installs_n, province AS province_code
         FROM lake_records_at WHERE source = '{source.replace("'", "''")}' AND day IN ({day_list})
     """).createOrReplaceTempView("fresh")
-    rows: DataFrame = spark.sql(spark_sql(sqlglot.parse_one(PERSON_DAY_FROM_RECORDS, read="duckdb")))
+    rows: DataFrame = spark.sql(spark_sql(rollup(PERSON_DAY_FROM_RECORDS)))
     from pyspark.sql import functions as F
 
     rows = rows.withColumn("source", F.lit(source)).select("source", *PERSON_DAY_COLUMNS)
@@ -265,21 +271,10 @@ def _person_month_rows(spark: SparkSession, person_days: DataFrame) -> tuple[Dat
 
     person_days.createOrReplaceTempView("lakehouse_pm_person_day")
     views = {"person_day": "lakehouse_pm_person_day", "agg": "lakehouse_pm_agg"}
-    agg, rest = (_renamed(q, views) for q in split_cte(sqlglot.parse_one(PERSON_MONTH, read="duckdb"), "agg"))
+    agg, rest = (reading(q.sql(dialect="duckdb"), views) for q in split_cte(rollup(PERSON_MONTH), "agg"))
     kept = spark.sql(spark_sql(agg)).persist(StorageLevel.DISK_ONLY)
     kept.createOrReplaceTempView(views["agg"])
     return spark.sql(spark_sql(rest)).select(*PERSON_MONTH_COLUMNS), kept
-
-
-def _renamed(query: exp.Expr, views: dict[str, str]) -> exp.Expr:
-    """`query` reading the tables named in `views` from the views they map to, under their old names as aliases
-    (so that columns qualified by the old names still resolve)."""
-    def rename(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Table) and not node.db and node.name in views:
-            return exp.to_table(views[node.name]).as_(node.alias or node.name)
-        return node
-
-    return query.transform(rename)
 
 
 def _pairs_filter(pairs: Iterable[tuple[str, str]]) -> str:
@@ -372,3 +367,84 @@ def person_month(spark: SparkSession, lake: Lakehouse, months: Iterable[str]) ->
     if wanted:
         frame = frame.where(f"month IN ({_quoted(wanted)})")
     return frame.select(*PERSON_MONTH_COLUMNS)
+
+
+# -- usage_month -------------------------------------------------------------------------------------------------
+#: the columns of a usage_month row
+USAGE_MONTH_COLUMNS = ("source", "platform", "month", "province", "persons", "w_persons", "w2_persons",
+                       "w_active_days", "w_seconds", "w_bytes", "w_sessions", "w_installs")
+
+#: Spark's :func:`thuocdo.store.lakehouse.files_stamp` of each person_month partition's data files
+_FILES_STAMP = "md5(array_join(array_sort(collect_list(file_path)), ','))"
+
+
+def stale_usage_months(spark: SparkSession, lake: Lakehouse, weights: dict[tuple[str, str], str],
+                       sources: Iterable[str] | None = None) -> dict[tuple[str, str], str]:
+    """The source-months whose usage_month rows were not summed from their current person_month files with their
+    current weights (`weights`: each source-month's stamp, none for a source without weights), with those files'
+    stamp."""
+    person_month, built = table_name(lake, "person_month"), table_name(lake, "usage_month_built")
+    wanted = list(sources) if sources is not None else None
+    where = "WHERE content = 0" + (f" AND partition.source IN ({_quoted(wanted)})" if wanted else "")
+    if wanted == []:
+        return {}
+    files = {(r[0], r[1]): r[2] for r in spark.sql(
+        f"SELECT partition.source, partition.month, {_FILES_STAMP} FROM {person_month}.files {where} "
+        "GROUP BY partition.source, partition.month").collect()}
+    done = {(r[0], r[1]): (r[2], r[3]) for r in spark.sql(
+        f"SELECT source, month, person_month_files, weights FROM {built}").collect()}
+    return {pair: stamp for pair, stamp in files.items() if done.get(pair) != (stamp, weights.get(pair, ""))}
+
+
+def update_usage_month(spark: SparkSession, lake: Lakehouse, weights: DataFrame, stamps: dict[tuple[str, str], str],
+                       sources: Iterable[str] | None = None) -> int:
+    """Sum usage_month again (:data:`USAGE_MONTH`) for the source-months whose person-months or weights changed
+    (`weights`: source, person, month, weight; `stamps`: their stamps per source-month), replacing their
+    partitions; return how many source-months were summed."""
+    wanted = list(sources) if sources is not None else None
+    usage_month = table_name(lake, "usage_month")
+    for attempt in range(1, REBUILD_ATTEMPTS + 1):
+        before = current_snapshot(spark, usage_month)
+        stale = stale_usage_months(spark, lake, stamps, wanted)
+        if not stale:
+            return 0
+        try:
+            spark.sql(f"SELECT * FROM {table_name(lake, 'person_month')} WHERE {_pairs_filter(stale)}") \
+                .createOrReplaceTempView("lakehouse_um_person_month")
+            weights.createOrReplaceTempView("lakehouse_um_weights")
+            query = reading(USAGE_MONTH, {"person_month": "lakehouse_um_person_month",
+                                          "weights": "lakehouse_um_weights"})
+            rows = spark.sql(spark_sql(query)).select(*USAGE_MONTH_COLUMNS).repartition("source", "month")
+            writer = rows.writeTo(usage_month).option("isolation-level", "serializable")
+            if before is not None:
+                writer = writer.option("validate-from-snapshot-id", str(before))
+            writer.overwritePartitions()
+            spark.createDataFrame([(name, month, files, stamps.get((name, month), ""))
+                                   for (name, month), files in sorted(stale.items())],
+                                  "source STRING, month STRING, person_month_files STRING, weights STRING") \
+                .createOrReplaceTempView("lakehouse_um_built")
+            spark.sql(f"""
+                MERGE INTO {table_name(lake, "usage_month_built")} t USING lakehouse_um_built s
+                ON t.source = s.source AND t.month = s.month
+                WHEN MATCHED THEN UPDATE SET t.person_month_files = s.person_month_files, t.weights = s.weights
+                WHEN NOT MATCHED THEN INSERT (source, month, person_month_files, weights)
+                     VALUES (s.source, s.month, s.person_month_files, s.weights)""")
+            return len(stale)
+        except Exception as exc:
+            if attempt == REBUILD_ATTEMPTS or not is_conflict(exc):
+                raise
+            time.sleep(min(0.2 * 2 ** attempt, 5.0))
+    raise AssertionError("unreachable")
+
+
+def usage_month(spark: SparkSession, lake: Lakehouse, months: Iterable[str], weights: DataFrame,
+                stamps: dict[tuple[str, str], str]) -> DataFrame:
+    """The lakehouse's usage_month rows of the months, every rollup brought up to date first."""
+    bring_up_to_date(spark, lake)
+    update_person_month(spark, lake)
+    update_usage_month(spark, lake, weights, stamps)
+    wanted = sorted(set(months))
+    frame = spark.table(table_name(lake, "usage_month"))
+    if wanted:
+        frame = frame.where(f"month IN ({_quoted(wanted)})")
+    return frame.select(*USAGE_MONTH_COLUMNS)

@@ -97,11 +97,11 @@ def rebuild_month(store: Store, source: str, month: str, *, incremental: bool = 
     files, replaces = publish(store)
     with store.transaction():
         list_files(store, files, batch_id, replaces)
-        con.execute("DELETE FROM usage_month WHERE source = ? AND month = ?", [source, month])
+        con.execute(f"DELETE FROM {store.stored_usage_month} WHERE source = ? AND month = ?", [source, month])
         if files:
             paths = [str(store.lake / f.relative) for f in files]
             con.execute(f"CREATE OR REPLACE TEMP VIEW person_month AS SELECT * FROM read_parquet({literal(paths)})")
-            con.execute(f"INSERT INTO usage_month BY NAME {_duckdb(USAGE_MONTH)}")
+            con.execute(f"INSERT INTO {store.stored_usage_month} BY NAME {_duckdb(USAGE_MONTH)}")
         con.execute("DELETE FROM dirty_months WHERE source = ? AND month = ?", [source, month])
         con.execute("DELETE FROM dirty_persons WHERE source = ? AND month = ?", [source, month])
     con.execute("DROP TABLE IF EXISTS touched_persons; DROP TABLE IF EXISTS person_day_touched; "

@@ -2,9 +2,9 @@
 
 :class:`SparkRollups` reads the ``person_day`` files that the store's manifest (``lake_files``) lists for the
 months a query needs, collapses the days held in several files (:data:`PERSON_DAY_MERGE`), rebuilds
-``person_month`` with :data:`PERSON_MONTH`, adds the lakehouse's stored ``person_month`` rows (kept up to date by
-:mod:`thuocdo.rollups.lakehouse`), sums ``usage_month`` with :data:`USAGE_MONTH`, and then runs metric queries over
-them like any engine. It also builds and unions the per-day sketches (:mod:`thuocdo.rollups.sketches`)
+``person_month`` and ``usage_month`` with :data:`PERSON_MONTH` / :data:`USAGE_MONTH`, adds the lakehouse's stored
+``usage_month`` rows (kept up to date by :mod:`thuocdo.rollups.lakehouse`), and then runs metric queries over them
+like any engine. It also builds and unions the per-day sketches (:mod:`thuocdo.rollups.sketches`)
 with Spark's own DataSketches functions.
 """
 
@@ -27,10 +27,10 @@ from thuocdo.rollups.definitions import (
     PERSON_DAY_COLUMNS,
     PERSON_DAY_MERGE,
     PERSON_MONTH,
-    PERSON_MONTH_COLUMNS,
     USAGE_MONTH,
 )
 from thuocdo.rollups.rebuild import person_day_files
+from thuocdo.rollups.served import weights_stamps
 from thuocdo.store import StoreError
 from thuocdo.store.lakehouse import Lakehouse, table_name
 
@@ -93,7 +93,7 @@ class SparkRollups:
         lake = ""
         if self.lake is not None:
             lake = ":".join(str(lakehouse.current_snapshot(self.spark, table_name(self.lake, name)))
-                            for name in ("usage_records", "person_month"))
+                            for name in ("usage_records", "usage_month"))
         row = self.store.con.sql(
             "SELECT (SELECT md5(string_agg(path, ',' ORDER BY path)) FROM lake_files "
             "        WHERE dataset = 'person_day' AND list_contains($m, month)), "
@@ -112,8 +112,11 @@ class SparkRollups:
                 return
             self._rollup = None
         ordered = sorted(wanted)
-        # the lakehouse's person-months (brought up to date first), then what the rollup is built from
-        stored = lakehouse.person_month(self.spark, self.lake, ordered) if self.lake is not None else None
+        # the lakehouse's usage_month (every rollup brought up to date first), then what the rollup is built from
+        stored = None
+        if self.lake is not None:
+            weights = self.engine.store_table("SELECT source, person, month, weight FROM weights")
+            stored = lakehouse.usage_month(self.spark, self.lake, ordered, weights, weights_stamps(self.store))
         fingerprint = self._fingerprint(ordered)
         self.engine.view("person_day", self.person_day(ordered, with_lakehouse=False))
         self.engine.view("weights", self.engine.store_table(
@@ -122,9 +125,11 @@ class SparkRollups:
         # records (`agg`, referred to twice) runs once as its own query, kept on disk
         agg, person_month = split_cte(rollup_sql(PERSON_MONTH), "agg")
         self.engine.view("agg", self.engine.on_disk(self.engine.sql(agg)))
-        computed = self.engine.sql(person_month).select(*PERSON_MONTH_COLUMNS)
-        self.engine.view("person_month", computed if stored is None else computed.unionByName(stored))
-        usage_month = self.engine.local(self.engine.sql(rollup_sql(USAGE_MONTH)))  # small: broadcast to every query
+        self.engine.view("person_month", self.engine.sql(person_month))
+        summed = self.engine.sql(rollup_sql(USAGE_MONTH))
+        if stored is not None:
+            summed = summed.unionByName(stored)
+        usage_month = self.engine.local(summed)  # small: broadcast to every query
         self.engine.view("usage_month", usage_month)
         self._rollup = (frozenset(wanted), fingerprint, usage_month)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 HOME_ENV = "THUOCDO_HOME"
 DEFAULT_HOME = Path.home() / ".thuocdo"
@@ -157,6 +158,23 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+    # -- rollups kept outside this store --------------------------------------------------------------
+    @property
+    def stored_usage_month(self) -> str:
+        """The store's own ``usage_month`` table by its full name: what writers of the rollup write to (reading
+        ``usage_month`` unqualified reads :meth:`attach_usage`'s view once rows are attached)."""
+        return f'"{self.con.sql("SELECT current_database()").fetchall()[0][0]}".main.usage_month'
+
+    def attach_usage(self, rows: pa.Table) -> None:
+        """Let every query of this connection that reads ``usage_month`` read `rows` beside the stored rows: the
+        rollup of the sources kept in the cluster's lakehouse (:func:`thuocdo.rollups.served.lakehouse_usage`).
+        A temporary view named ``usage_month`` shadows the table; it lives as long as the connection, and is
+        replaced by the next call."""
+        self.con.register("attached_usage_month", rows)
+        self.con.execute("CREATE OR REPLACE TEMP VIEW usage_month AS "
+                         f"SELECT * FROM {self.stored_usage_month} "
+                         "UNION ALL BY NAME SELECT * FROM attached_usage_month")
 
     # -- the lake --------------------------------------------------------------------------------
     def staging_dir(self, batch_id: str) -> Path:

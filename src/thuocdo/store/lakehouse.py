@@ -83,6 +83,10 @@ NAMESPACE = "thuocdo"
 #:   changed; ``person_month_built`` says from which ``person_day`` snapshot each source-month was last brought up
 #:   to date (the next update compares the two snapshots' days and recomputes only the person-months whose
 #:   person-days differ).
+#: * ``usage_month``: the weighted sums per source × platform × month × province (``USAGE_MONTH``) that every
+#:   metric query reads, for either engine; ``usage_month_built`` says from which person_month data files and
+#:   which weights (``thuocdo.rollups.served.weights_stamps``) each source-month was summed, so that a reader
+#:   knows whether it is current.
 #: * ``quarantine``: every rejected line once per source and fingerprint, with its problems.
 #: * ``batches``: the ledger, one row per ingested file.
 TABLES: dict[str, str] = {
@@ -103,6 +107,13 @@ TABLES: dict[str, str] = {
         USING iceberg PARTITIONED BY (source, month)""",
     "person_month_built": """(source STRING NOT NULL, month STRING NOT NULL, person_day_snapshot BIGINT NOT NULL)
         USING iceberg""",
+    "usage_month": """(
+        source STRING NOT NULL, platform STRING NOT NULL, month STRING NOT NULL, province STRING,
+        persons BIGINT NOT NULL, w_persons DOUBLE NOT NULL, w2_persons DOUBLE NOT NULL, w_active_days DOUBLE NOT NULL,
+        w_seconds DOUBLE NOT NULL, w_bytes DOUBLE NOT NULL, w_sessions DOUBLE NOT NULL, w_installs DOUBLE NOT NULL)
+        USING iceberg PARTITIONED BY (source, month)""",
+    "usage_month_built": """(source STRING NOT NULL, month STRING NOT NULL, person_month_files STRING NOT NULL,
+        weights STRING NOT NULL) USING iceberg""",
     "quarantine": """(
         batch_id STRING NOT NULL, source STRING NOT NULL, kind STRING NOT NULL, file STRING, line BIGINT,
         record STRING, problems STRING NOT NULL, fingerprint STRING NOT NULL, created_at TIMESTAMP)
@@ -117,6 +128,14 @@ TABLES: dict[str, str] = {
 TABLE_PROPERTIES = ("'format-version'='2', 'write.merge.mode'='copy-on-write', "
                     "'write.merge.isolation-level'='serializable', 'write.update.mode'='copy-on-write', "
                     "'write.delete.mode'='copy-on-write'")
+
+
+def files_stamp(paths: list[str]) -> str:
+    """What a partition is made of: the md5 of its sorted data file paths, joined by commas (Spark computes the
+    same with ``md5(array_join(array_sort(collect_list(file_path)), ','))``)."""
+    import hashlib
+
+    return hashlib.md5(",".join(sorted(paths)).encode()).hexdigest()
 
 
 def table_name(lake: Lakehouse, table: str) -> str:

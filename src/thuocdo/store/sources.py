@@ -8,8 +8,9 @@ a panel; usage records without weights: a census; published aggregates only: agg
 What a source holds is read from the tables that say it reliably: usage records from the lake's listing
 (``lake_files``, dataset ``person_day``) and the HTTP inbox not merged yet (``inbox_segments``, and the legacy
 ``inbox`` table); panel weights from ``weights``; published figures from ``aggregates``, under the source each
-figure names (a row's own ``source``, or its batch's). Records ingested by Spark into the lakehouse are not
-in this store and are not seen here.
+figure names (a row's own ``source``, or its batch's). Records ingested by Spark into the cluster's lakehouse
+are seen through their rollup once the lakehouse is attached to the store's connection
+(:func:`thuocdo.workflows.store.attach_lakehouse`).
 
 Stores created before the registry existed and opened read-only lack its two tables: they read as empty.
 """
@@ -60,11 +61,13 @@ _EMPTY_SOURCES = ("(SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS kind, NULL::V
                   "NULL::TIMESTAMP AS declared_at, NULL::VARCHAR AS declared_by WHERE false)")
 _EMPTY_COVERAGE = ("(SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS province, NULL::VARCHAR AS month, "
                    "NULL::BIGINT AS subscribers WHERE false)")
-#: the sources with usage records: in the lake, or still in the HTTP inbox
+#: the sources with usage records: in the lake, still in the HTTP inbox, or rolled up (the rollup read by the
+#: store's queries includes the sources of the cluster's lakehouse once attached: thuocdo.store.Store.attach_usage)
 _USAGE_MONTHS = """
     SELECT source, month FROM lake_files WHERE dataset = 'person_day'
     UNION SELECT source, unnest(months) AS month FROM inbox_segments
     UNION SELECT source, month FROM inbox
+    UNION SELECT source, month FROM usage_month
 """
 
 

@@ -129,7 +129,17 @@ def select(store: Store, text: str | None) -> Selection | None:
 
 
 def _person_day_view(store: Store, sources: Iterable[str], months: Sequence[str], view: str) -> None:
-    parts = [sql for s in sources if (sql := person_days_sql(store, s, months)) is not None]
+    """The person-days of the sources in the months as `view`. A union of persons needs them: a source whose
+    records are only in the cluster's lakehouse (its rollup read, its person-days not) is refused, never left out."""
+    parts = []
+    for source in sources:
+        sql = person_days_sql(store, source, months)
+        if sql is None and _has_usage(store, months, source):
+            raise InputError(f"Nguồn {source} nằm trong lakehouse của cụm: gộp người của nhiều nguồn (hợp nguồn, "
+                             "hoặc các nhà mạng dùng chung khóa trong ước lượng toàn quốc) chưa chạy được với "
+                             "nguồn ở lakehouse; hãy nạp các nguồn cần gộp vào cùng kho nhúng.")
+        if sql is not None:
+            parts.append(sql)
     columns = ", ".join(f"NULL AS {c}" for c in PERSON_DAY_COLUMNS)
     empty = f"SELECT NULL::VARCHAR AS source, {columns} FROM (SELECT 1) WHERE false"
     store.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {' UNION ALL '.join(parts) or empty}")
@@ -178,10 +188,10 @@ def selected_usage(store: Store, selection: Selection, months: Sequence[str],
     return estimate.usage_month, estimate
 
 
-def _has_usage(store: Store, months: Sequence[str]) -> bool:
-    """Whether any source has rolled-up usage in the months."""
-    return bool(store.con.execute("SELECT count(*) FROM usage_month WHERE list_contains(?, month)",
-                                  [list(months)]).fetchall()[0][0])
+def _has_usage(store: Store, months: Sequence[str], source: str | None = None) -> bool:
+    """Whether any source (or the one named) has rolled-up usage in the months."""
+    return bool(store.con.execute("SELECT count(*) FROM usage_month WHERE list_contains(?, month) "
+                                  "AND (? IS NULL OR source = ?)", [list(months), source, source]).fetchall()[0][0])
 
 
 def _stored_cells(store: Store, months: Sequence[str]) -> tuple[list[dict[str, object]], list[dict[str, object]]]:

@@ -14,9 +14,10 @@ from thuocdo.ingest.indicators import ingest_indicators
 from thuocdo.ingest.quarantine import problems_of
 from thuocdo.ingest.readers import InputError
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.spark_ingest import SparkIngestReport, ingest_usage_spark
+from thuocdo.ingest.spark_ingest import WEIGHTS_SCHEMA, SparkIngestReport, ingest_usage_spark
 from thuocdo.ingest.usage import ReadFile, ingest_usage_file, read_usage_file
 from thuocdo.ingest.weights import ingest_weights
+from thuocdo.rollups.served import weights_stamps
 from thuocdo.store import Store
 from thuocdo.store import sources as registry
 from thuocdo.store.home import DATABASE_FILE, resolve_home
@@ -134,6 +135,9 @@ def ingest_spark(home: str | Path | None, paths: Sequence[str], source: str, *, 
         key_domain = registry.key_domain(store, source)  # the tasks key persons as the home's store says
         embedded = store.con.execute("SELECT count(*) FROM batches WHERE source = ? AND kind = 'usage' "
                                      "AND stored > 0", [source]).fetchall()[0][0]
+        weights = store.con.sql("SELECT source, person, month, weight FROM weights WHERE source = $source",
+                                params={"source": source}).to_arrow_table().cast(WEIGHTS_SCHEMA)
+        stamps = weights_stamps(store, [source])
     if embedded:  # one source, one place: Spark reads both, and a record would be counted in each
         raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong kho nhúng của thư mục này: nạp nguồn này "
                          "tiếp bằng DuckDB, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng Spark.")
@@ -141,4 +145,5 @@ def ingest_spark(home: str | Path | None, paths: Sequence[str], source: str, *, 
         spark = lakehouse_session(lake, master or spark_master(home), conf)
     except ImportError as exc:
         raise InputError("--engine spark cần PySpark (pip install pyspark) và Java 17.") from exc
-    return ingest_usage_spark(spark, lake, paths, source, secret, key_domain=key_domain, on_step=on_step)
+    return ingest_usage_spark(spark, lake, paths, source, secret, key_domain=key_domain, weights=weights,
+                              weights_stamps=stamps, on_step=on_step)

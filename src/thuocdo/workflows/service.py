@@ -42,6 +42,7 @@ from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows import sources as sources_workflow
 from thuocdo.workflows.access import Access, Principal
 from thuocdo.workflows.reports import report_inputs
+from thuocdo.workflows.store import attach_lakehouse
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class Service:
         """The source shown when none is asked (the national estimate when several sources have records) and
         the sources a visitor may choose (``national`` first when it is offered)."""
         with self.exclusive():
+            attach_lakehouse(self.store)
             default = estimates.default_source(self.store)
             names = [s.name for s in estimates.usage_sources(self.store)]
         return default, ([estimates.NATIONAL] if default == estimates.NATIONAL else []) + names
@@ -195,14 +197,17 @@ class Service:
     def sources(self) -> list[dict[str, Any]]:
         """Every source (:func:`thuocdo.workflows.sources.summaries`)."""
         with self.lock:
+            attach_lakehouse(self.store)
             return sources_workflow.summaries(self.store)
 
     def source(self, name: str) -> sources_workflow.SourceDetail | None:
         with self.lock:
+            attach_lakehouse(self.store)
             return sources_workflow.detail(self.store, name)
 
     def months_with_data(self) -> list[str]:
         with self.lock:
+            attach_lakehouse(self.store)
             rows = self.store.con.execute(
                 "SELECT DISTINCT month FROM usage_month UNION SELECT DISTINCT month FROM dirty_months").fetchall()
             return sorted({r[0] for r in rows} | set(inbox_months(self.store)))

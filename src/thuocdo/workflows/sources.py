@@ -29,7 +29,7 @@ from thuocdo.ingest.sources import (
 from thuocdo.model.sources import DEFAULT_LINK_KEY, is_source_name
 from thuocdo.store import Store
 from thuocdo.store import sources as registry
-from thuocdo.workflows.store import bring_up_to_date, open_store
+from thuocdo.workflows.store import attach_lakehouse, bring_up_to_date, open_store
 
 #: the columns of the list of sources (`thuocdo sources list --format csv`)
 SUMMARY_COLUMNS = ("source", "kind", "link_key", "declared", "has_usage", "has_weights", "has_aggregates",
@@ -130,11 +130,13 @@ def declare_in(store: Store, catalog: Catalog, name: str, kind: str, link_key: s
 # -- from a home (the command line) --------------------------------------------------------------------------------
 def list_sources(home: str | Path | None) -> list[dict[str, Any]]:
     with open_store(home) as store:
+        attach_lakehouse(store)
         return summaries(store)
 
 
 def show_source(home: str | Path | None, name: str) -> SourceDetail | None:
     with open_store(home) as store:
+        attach_lakehouse(store)
         return detail(store, name)
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from thuocdo.ingest.inbox import flush_inbox
 from thuocdo.rollups.rebuild import rebuild_dirty
-from thuocdo.store import Store, resolve_home
+from thuocdo.rollups.served import lakehouse_usage
+from thuocdo.store import Store, StoreError, resolve_home
+from thuocdo.workflows.cluster import lakehouse, load_config
 
 
 @contextmanager
@@ -23,6 +25,29 @@ def open_store(home: str | Path | None, *, read_only: bool = False, sweep: bool 
 
 def bring_up_to_date(store: Store, on_month: Callable[[str, str], None] | None = None) -> int:
     """Merge the records waiting in the inbox into the lake, then rebuild the rollups of every month whose
-    records or weights changed; return how many months were rebuilt. Run before any query reads rollups."""
+    records or weights changed, then attach the rollup of the home's cluster lakehouse (:func:`attach_lakehouse`);
+    return how many months were rebuilt. Run before any query reads rollups."""
     flush_inbox(store)
-    return rebuild_dirty(store, on_month)
+    rebuilt = rebuild_dirty(store, on_month)
+    attach_lakehouse(store)
+    return rebuilt
+
+
+def attach_lakehouse(store: Store) -> bool:
+    """When the home has a cluster (``thuocdo cluster up``), let this store's queries read the usage rollup of the
+    sources its lakehouse holds beside the store's own (:meth:`thuocdo.store.Store.attach_usage`): the sources
+    Spark ingested are then measured, listed and estimated by the default engine like any other. Whether rows
+    were attached."""
+    config = load_config(store.home)
+    if config is None or config.catalog is None or config.object_store is None:
+        return False
+    try:
+        rows = lakehouse_usage(store, lakehouse(store.home))
+    except Exception as exc:  # the catalog database or the object store does not answer
+        raise StoreError(f"Không đọc được lakehouse của cụm ({type(exc).__name__}: {str(exc)[:200]}): hãy xem "
+                         "thuocdo cluster status và chạy lại thuocdo cluster up, hoặc thuocdo cluster down để chỉ "
+                         "dùng kho nhúng.") from exc
+    if rows is None or not rows.num_rows:
+        return False
+    store.attach_usage(rows)
+    return True

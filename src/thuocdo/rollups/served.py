@@ -1,0 +1,80 @@
+"""The lakehouse's rollup as the embedded engine reads it: ``usage_month`` rows from the cluster's Iceberg tables
+(through pyiceberg), so that the sources Spark ingested are measured by the default engine, the reports, the
+dashboard and the API like any other.
+
+Spark keeps the lakehouse's ``usage_month`` in step (:mod:`thuocdo.rollups.lakehouse`) and writes, per
+source-month, what it summed: the person_month partition's data files and the weights' stamp
+(``usage_month_built``). A source-month whose person-months or weights have changed since (weights are ingested
+into the home's store, by either engine's user) is summed here again from its stored person-months with the
+store's weights, with the same rule (:data:`thuocdo.rollups.definitions.USAGE_MONTH`), so a reader never sees
+sums older than the person-months and weights they stand for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from thuocdo.rollups.definitions import USAGE_MONTH, reading
+from thuocdo.store.home import Store
+from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, files_stamp, iceberg_catalog
+
+
+def weights_stamps(store: Store, sources: Sequence[str] | None = None) -> dict[tuple[str, str], str]:
+    """Each source-month's weights as stored: the md5 of their batch ids (a source-month without weights has
+    none)."""
+    rows = store.con.execute(
+        "SELECT source, month, md5(string_agg(DISTINCT batch_id, ',' ORDER BY batch_id)) FROM weights "
+        "WHERE $sources IS NULL OR list_contains($sources, source) GROUP BY source, month",
+        {"sources": list(sources) if sources is not None else None}).fetchall()
+    return {(source, month): stamp for source, month, stamp in rows}
+
+
+def lakehouse_usage(store: Store, lake: Lakehouse) -> pa.Table | None:
+    """Every usage_month row of the lakehouse, current with its person-months and the store's weights (None: the
+    lakehouse has no rollup yet)."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    catalog = iceberg_catalog(lake)
+    try:
+        usage = catalog.load_table(f"{NAMESPACE}.usage_month")
+        built = catalog.load_table(f"{NAMESPACE}.usage_month_built").scan().to_arrow()
+        person_month = catalog.load_table(f"{NAMESPACE}.person_month")
+    except NoSuchTableError:
+        return None
+    files = person_month.inspect.files()
+    files = files.filter(pc.equal(files["content"], 0))
+    paths: dict[tuple[str, str], list[str]] = {}
+    for path, partition in zip(files["file_path"].to_pylist(), files["partition"].to_pylist(), strict=True):
+        paths.setdefault((partition["source"], partition["month"]), []).append(path)
+    stamps = weights_stamps(store)
+    done = {(r["source"], r["month"]): (r["person_month_files"], r["weights"]) for r in built.to_pylist()}
+    current = {pair for pair, found in paths.items() if done.get(pair) == (files_stamp(found), stamps.get(pair, ""))}
+    rows = usage.scan().to_arrow()
+    keep = [(s, m) in current for s, m in zip(rows["source"].to_pylist(), rows["month"].to_pylist(), strict=True)]
+    parts = [rows.filter(pa.array(keep, pa.bool_()))]
+    stale = sorted(set(paths) - current)
+    if stale:
+        where = " OR ".join(f"(source = {_text(s)} AND month = {_text(m)})" for s, m in stale)
+        parts.append(_summed(store, person_month.scan(row_filter=where).to_arrow(), stale))
+    columns = store.con.sql("SELECT * FROM usage_month LIMIT 0").to_arrow_table().schema
+    return pa.concat_tables([p.select(columns.names).cast(columns) for p in parts])
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _summed(store: Store, person_months: pa.Table, pairs: list[tuple[str, str]]) -> pa.Table:
+    """:data:`USAGE_MONTH` over the stored person-months of the source-months, with the store's weights."""
+    wanted = set(pairs)
+    keep = [(s, m) in wanted for s, m in zip(person_months["source"].to_pylist(), person_months["month"].to_pylist(),
+                                              strict=True)]
+    store.con.register("served_person_month", person_months.filter(pa.array(keep, pa.bool_())))
+    try:
+        query = reading(USAGE_MONTH, {"person_month": "served_person_month"})
+        return store.con.sql(query.sql(dialect="duckdb")).to_arrow_table()
+    finally:
+        store.con.unregister("served_person_month")
