@@ -171,3 +171,14 @@ def test_an_unknown_ingest_kind_is_an_error_not_a_default(tmp_path: Path) -> Non
     with pytest.raises(InputError, match="Không có loại dữ liệu 'aggregate'"):
         ingest_workflow.ingest(tmp_path / "home", "aggregate", [path], "s")
     assert not (tmp_path / "home").exists()  # nothing done: not even a store created
+
+
+def test_counts_are_printed_in_vietnamese_style(cli: Cli, tmp_path: Path) -> None:
+    # 1,203 lines: 1,200 good records and 3 with an unknown platform ("1.203" read, "1.200" stored, "3" rejected)
+    lines = ["record_id,user_id,platform,time,active_seconds,bytes,sessions"]
+    lines += [f"r{i},u{i % 40},zalo,2022-01-03T10:00:00+07:00,60,1000,1" for i in range(1200)]
+    lines += [f"bad{i},u1,không-có,2022-01-03T10:00:00+07:00,60,1000,1" for i in range(3)]
+    result = cli("ingest", "usage", write(tmp_path / "many.csv", "\n".join(lines) + "\n"), "--source", "s")
+    assert result.exit_code == 0, result.stderr
+    assert "1.203" in result.stdout and "1.200" in result.stdout and "1,20" not in result.stdout
+    assert "3 dòng bị loại" in result.stderr

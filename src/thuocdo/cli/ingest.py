@@ -24,6 +24,7 @@ from thuocdo.cli.common import (
 )
 from thuocdo.ingest.readers import InputError
 from thuocdo.ingest.results import BatchResult
+from thuocdo.reports.vietnamese import format_number
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows.cluster import ClusterError
 
@@ -62,14 +63,15 @@ def print_results(results: list[BatchResult], show: int) -> None:
     for col in ("Tệp", "Đọc", "Lưu mới", "Trùng lặp", "Bị loại"):
         table.add_column(col, justify="left" if col == "Tệp" else "right")
     for r in results:
-        table.add_row(r.file, f"{r.rows_read:,}", f"{r.stored:,}", f"{r.duplicates:,}", f"{r.rejected:,}")
+        table.add_row(r.file, *(format_number(n) for n in (r.rows_read, r.stored, r.duplicates, r.rejected)))
     out.print(table)
     shown = [p for r in results for p in r.problems][:show]
     for p in shown:
         err.print(p.text(), highlight=False, markup=False)
     rejected = sum(r.rejected for r in results)
     if rejected:
-        err.print(f"{rejected:,} dòng bị loại, đã đưa vào khu cách ly; xem: thuocdo quarantine list", highlight=False)
+        err.print(f"{format_number(rejected)} dòng bị loại, đã đưa vào khu cách ly; xem: thuocdo quarantine list",
+                  highlight=False)
 
 
 @ingest_app.command("usage")

@@ -10,6 +10,7 @@ import typer
 from thuocdo.cli.common import StrictOption, TableFormat, Typer, fail, home, out
 from thuocdo.cli.ingest import print_results
 from thuocdo.reports.tabular import quarantine_table, write_table
+from thuocdo.reports.vietnamese import format_number
 from thuocdo.workflows import quarantine as quarantine_workflow
 
 quarantine_app = Typer(no_args_is_help=True, help="Các dòng bị loại (cách ly): list | export | retry.")
@@ -31,7 +32,7 @@ def quarantine_export(ctx: typer.Context, output: Annotated[Path, typer.Option("
                       source: Annotated[str | None, typer.Option("--source")] = None) -> None:
     """Xuất các dòng bị cách ly ra CSV để sửa (user_key thay cho user_id)."""
     n = quarantine_workflow.quarantine_export(home(ctx), output, source)
-    out.print(f"Đã ghi {n:,} dòng vào {output}.")
+    out.print(f"Đã ghi {format_number(n)} dòng vào {output}.")
 
 
 @quarantine_app.command("retry")
