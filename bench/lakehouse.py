@@ -11,8 +11,12 @@ standalone, 1 core and 1 GiB per worker, 1 GiB driver), then, each Spark applica
   (Asia/Ho_Chi_Minh) of the ISO time, GROUP BY person × platform × day (sums, count), write Parquet to the object
   store: Spark's reference line, what a skilled Spark user writes for the person-day step, without any rule;
 * ``thuocdo``: `ingest usage --engine spark`: every rule (validation with reasons, keyed pseudonym, record keys,
-  exactly-once MERGE into Iceberg, quarantine, person-day rebuild of the touched days, ledger);
-* with 2 workers, ``late``: a late file of 1,000 records of one day into the store just written.
+  exactly-once MERGE into Iceberg, quarantine, person-day rebuild of the touched days, the person-months of the
+  persons they changed, the usage_month sums of their months, ledger);
+* with 2 workers, ``late``: a late file of 1,000 records of one day into the store just written;
+* with 2 workers, ``metrics``: the quarter's metric set (by platform, by province, by category) from the
+  lakehouse's rollups, on Spark (``--engine spark``) and on the default engine (DuckDB reading the lakehouse's
+  ``usage_month`` through pyiceberg).
 
 Then ``duckdb``: `thuocdo ingest usage` of the same files into an embedded home (the month rollups included).
 CPU time is the sum over every process of the run (driver, master, workers, executors: /proc), so µs per
@@ -62,6 +66,16 @@ home, source, files = sys.argv[1], sys.argv[2], sys.argv[3:]
 report = ingest_spark(home, files, source)
 print(json.dumps({"stored": sum(r.stored for r in report.results), "rejected": sum(r.rejected for r in report.results),
                   "days_rebuilt": report.days_rebuilt, "seconds": report.seconds, "errors": report.errors}))
+"""
+
+METRICS = """
+import json, sys, time
+from thuocdo.workflows import metrics as mw
+home, engine = sys.argv[1], sys.argv[2]
+requests = [mw.metric_request("2022-Q1", by) for by in ("platform", "province", "category")]
+started = time.monotonic()
+tables = mw.metrics_many(home, requests, engine=engine)
+print(json.dumps({"rows": [t.num_rows for t in tables], "seconds": round(time.monotonic() - started, 2)}))
 """
 
 DUCKDB = """
@@ -191,6 +205,10 @@ def main() -> None:
                     late = run_app(THUOCDO, [str(home), "bench", str(late_file(workdir / "late.csv"))], home)
                     results["spark_late_day_2w"] = late
                     print(f"late file of 1,000 records: {json.dumps(late)}", flush=True)
+                    for engine in ("spark", "duckdb"):
+                        result = run_app(METRICS, [str(home), engine], home)
+                        results[f"metrics_{engine}_2w"] = result
+                        print(f"metric set of 2022-Q1 from the lakehouse, {engine}: {json.dumps(result)}", flush=True)
             finally:
                 cluster_down(home)
         duck_home = workdir / "home-duckdb"
