@@ -118,17 +118,19 @@ class SparkRollups:
             weights = self.engine.store_table("SELECT source, person, month, weight FROM weights")
             stored = lakehouse.usage_month(self.spark, self.lake, ordered, weights, weights_stamps(self.store))
         fingerprint = self._fingerprint(ordered)
-        self.engine.view("person_day", self.person_day(ordered, with_lakehouse=False))
-        self.engine.view("weights", self.engine.store_table(
-            "SELECT source, person, month, weight FROM weights WHERE list_contains($m, month)", {"m": ordered}))
-        # Spark computes a WITH clause again at every reference: person_month's one aggregation of all the
-        # records (`agg`, referred to twice) runs once as its own query, kept on disk
-        agg, person_month = split_cte(rollup_sql(PERSON_MONTH), "agg")
-        self.engine.view("agg", self.engine.on_disk(self.engine.sql(agg)))
-        self.engine.view("person_month", self.engine.sql(person_month))
-        summed = self.engine.sql(rollup_sql(USAGE_MONTH))
-        if stored is not None:
-            summed = summed.unionByName(stored)
+        summed = stored
+        if person_day_files(self.store, ordered) or stored is None:  # the embedded lake's sources, summed here
+            self.engine.view("person_day", self.person_day(ordered, with_lakehouse=False))
+            self.engine.view("weights", self.engine.store_table(
+                "SELECT source, person, month, weight FROM weights WHERE list_contains($m, month)", {"m": ordered}))
+            # Spark computes a WITH clause again at every reference: person_month's one aggregation of all the
+            # records (`agg`, referred to twice) runs once as its own query, kept on disk
+            agg, person_month = split_cte(rollup_sql(PERSON_MONTH), "agg")
+            self.engine.view("agg", self.engine.on_disk(self.engine.sql(agg)))
+            self.engine.view("person_month", self.engine.sql(person_month))
+            embedded = self.engine.sql(rollup_sql(USAGE_MONTH))
+            summed = embedded if stored is None else embedded.unionByName(stored)
+        assert summed is not None
         usage_month = self.engine.local(summed)  # small: broadcast to every query
         self.engine.view("usage_month", usage_month)
         self._rollup = (frozenset(wanted), fingerprint, usage_month)
