@@ -76,3 +76,24 @@ def test_a_union_with_a_source_whose_person_days_are_not_here_is_refused(store: 
     assert selection is not None and selection.kind == "union"
     with pytest.raises(InputError, match="lake-op nằm trong lakehouse"):
         estimates.selected_usage(store, selection, ["2022-01"], load_catalog())
+
+
+def test_national_is_not_the_default_when_shared_operators_are_partly_in_the_lakehouse(cli: Cli, home: Path,
+                                                                                         tmp_path: Path) -> None:
+    coverage = write(tmp_path / "coverage.csv", "province,month,subscribers\n01,2022-01,100\n")
+    assert cli("sources", "declare", "op-a", "--kind", "census", "--link-key", "shared",
+               "--coverage", coverage).exit_code == 0
+    assert cli("ingest", "usage", write(tmp_path / "a.csv", OP_A), "--source", "op-a").exit_code == 0
+    for link_key, national in (("shared", False), ("private", True)):
+        assert cli("sources", "declare", "lake-op", "--kind", "census", "--link-key", link_key).exit_code == 0
+        with Store(home) as store:
+            bring_up_to_date(store)
+            assert estimates.default_source(store) == "op-a"  # the one source with records
+            store.attach_usage(ATTACHED)
+            # two operators: shared keys must be unioned person-wise, and lake-op's person-days are not here
+            assert estimates.default_source(store) == (estimates.NATIONAL if national else None), link_key
+            if not national:
+                selection = estimates.select(store, estimates.NATIONAL)
+                assert selection is not None
+                with pytest.raises(InputError, match="lake-op nằm trong lakehouse"):
+                    estimates.selected_usage(store, selection, ["2022-01"], load_catalog())

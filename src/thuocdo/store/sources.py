@@ -145,6 +145,15 @@ def coverage_table(store: Store, sources: Sequence[str], months: Sequence[str] |
     return table.cast(COVERAGE_SCHEMA)
 
 
+def person_days_here(store: Store, source: str) -> bool:
+    """Whether the source's person-days are in this store (its lake or its inbox), not only its rollup (the
+    sources of the cluster's lakehouse, attached)."""
+    rows = store.con.execute("SELECT count(*) FROM (SELECT source FROM lake_files WHERE dataset = 'person_day' "
+                             "UNION ALL SELECT source FROM inbox_segments UNION ALL SELECT source FROM inbox) "
+                             "WHERE source = ?", [source]).fetchall()
+    return bool(rows[0][0])
+
+
 def usage_months(store: Store, sources: Sequence[str]) -> dict[str, list[str]]:
     """The months in which each of the sources has usage records (stored or in the inbox), in order."""
     rows = store.con.execute(f"SELECT source, month FROM ({_USAGE_MONTHS}) WHERE list_contains($sources, source) "

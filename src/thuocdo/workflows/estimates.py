@@ -32,7 +32,7 @@ from thuocdo.reports.uncertainty import Z95
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS
 from thuocdo.rollups.rebuild import person_days_sql
 from thuocdo.store import Store
-from thuocdo.store.sources import SourceInfo, coverage_table, list_sources
+from thuocdo.store.sources import SourceInfo, coverage_table, list_sources, person_days_here
 
 __all__ = [
     "MARGIN_COLUMNS",
@@ -91,8 +91,12 @@ def default_source(store: Store) -> str | None:
 
 def estimable(store: Store, found: Sequence[SourceInfo]) -> bool:
     """Whether a national estimate can rest on the sources: a panel, or a census source with declared coverage
-    (without either, the sources are shown each on its own)."""
+    (without either, the sources are shown each on its own); and, when shared-key operators must be unioned
+    person-wise, whether their person-days are all in this store (not only in the cluster's lakehouse)."""
     census = [s.name for s in found if s.kind == "census"]
+    shared = [s.name for s in found if s.kind == "census" and s.link_key == "shared"]
+    if len(shared) > 1 and not all(person_days_here(store, name) for name in shared):
+        return False
     if any(s.kind == "panel" for s in found):
         return True
     return bool(census) and coverage_table(store, census).num_rows > 0
