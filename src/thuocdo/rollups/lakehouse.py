@@ -296,22 +296,27 @@ def _update_person_month(spark: SparkSession, lake: Lakehouse, now: int,
     for old, pairs in groups.items():
         days = _changed_days(spark, person_day, now, old, pairs) if old is not None else []
         if days:
-            at = f"SELECT {columns} FROM {person_day} VERSION AS OF {{snapshot}} WHERE {_days_filter(days)}"
+            # a person-day row held by one snapshot only (new, or changed) names a changed person-month: one read
+            # of the days at each snapshot, one aggregation
+            at = (f"SELECT {columns}, {{side}} AS side FROM {person_day} VERSION AS OF {{snapshot}} "
+                  f"WHERE {_days_filter(days)}")
             keys.append(spark.sql(f"""
                 SELECT DISTINCT source, platform, person, month FROM (
-                    (SELECT * FROM ({at.format(snapshot=now)}) EXCEPT SELECT * FROM ({at.format(snapshot=old)}))
-                    UNION ALL
-                    (SELECT * FROM ({at.format(snapshot=old)}) EXCEPT SELECT * FROM ({at.format(snapshot=now)})))"""))
+                    SELECT {columns} FROM ({at.format(side=0, snapshot=now)} UNION ALL
+                                          {at.format(side=1, snapshot=old)})
+                    GROUP BY {columns} HAVING min(side) = max(side))"""))
     changed: DataFrame | None = None
     changed_pairs: list[tuple[str, str]] = []
+    recomputed = 0
     if keys:
         changed = keys[0]
         for more in keys[1:]:
             changed = changed.unionByName(more)
         changed = changed.persist(StorageLevel.DISK_ONLY)
-        changed_pairs = sorted({(r[0], r[1]) for r in changed.select("source", "month").distinct().collect()})
+        counts = changed.groupBy("source", "month").count().collect()
+        changed_pairs = sorted((r[0], r[1]) for r in counts)
+        recomputed = sum(int(r[2]) for r in counts)
         changed.createOrReplaceTempView("lakehouse_pm_changed")
-    recomputed = changed.count() if changed is not None and changed_pairs else 0
     # the person-days to aggregate: the new source-months whole, and the changed persons' days of their months
     parts: list[DataFrame] = []
     if whole:
