@@ -1,5 +1,5 @@
-"""The store of the small hand-made panel (tests/reports/report_fixture.py) and its quarterly report, shared by
-the report tests."""
+"""The store of the small hand-made panel (tests/reports/report_fixture.py), the metric tables of its quarter and
+its quarterly report, shared by the report tests (read only: they are built once per session)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from tests.reports.report_fixture import write_fixture
 from thuocdo.catalog import load_catalog
 from thuocdo.reports.build import build_report
+from thuocdo.reports.context import ReportInputs
 from thuocdo.reports.model import Report
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows.reports import report_inputs
@@ -30,5 +31,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def report(store: Path) -> Report:
-    return build_report(report_inputs(store, "2022-Q1"), load_catalog())
+def inputs(store: Path) -> ReportInputs:
+    return report_inputs(store, "2022-Q1")
+
+
+@pytest.fixture(scope="session")
+def report(inputs: ReportInputs) -> Report:
+    return build_report(inputs, load_catalog())

@@ -17,17 +17,12 @@ from thuocdo.reports.issuance import IssueError, IssueSettings
 from thuocdo.reports.model import ILLUSTRATIVE, Report
 from thuocdo.reports.provenance import SOURCES, SourceInfo, banner
 from thuocdo.reports.render import to_markdown
-from thuocdo.workflows.reports import report_inputs, write_reports
+from thuocdo.workflows.reports import write_reports
 
 
 @pytest.fixture(scope="module")
 def text(report: Report) -> str:
     return to_markdown(report)
-
-
-@pytest.fixture(scope="module")
-def inputs(store: Path) -> ReportInputs:
-    return report_inputs(store, "2022-Q1")
 
 
 def _row(text: str, first_cell: str) -> str:

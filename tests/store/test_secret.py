@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli, write
+from tests.store.secret_race import open_secret
 from thuocdo.store import Store, StoreError
-from thuocdo.store.home import SECRET_FILE, _load_or_create_secret
+from thuocdo.store.home import SECRET_FILE
 
 HEADER = "record_id,user_id,platform,time,active_seconds,bytes,sessions,installs,province\n"
 
@@ -71,19 +72,12 @@ def test_restoring_the_key_restores_exactly_once(cli: Cli, home: Path, tmp_path:
     assert cli.metrics("2022-01")[0]["mau"] == 2  # the same file again: nothing stored twice
 
 
-def _open_secret(path: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    try:
-        queue.put(_load_or_create_secret(Path(path), create=True).hex())
-    except BaseException as exc:  # noqa: BLE001 - reported to the test
-        queue.put(repr(exc))
-
-
 def test_processes_creating_one_key_at_once_all_get_the_same_key(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     for trial in range(3):
         path = tmp_path / f"t{trial}" / SECRET_FILE
         queue = context.Queue()
-        workers = [context.Process(target=_open_secret, args=(str(path), queue)) for _ in range(6)]
+        workers = [context.Process(target=open_secret, args=(str(path), queue)) for _ in range(6)]
         for w in workers:
             w.start()
         keys = [queue.get(timeout=60) for _ in workers]

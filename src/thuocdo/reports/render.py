@@ -14,7 +14,6 @@ from pathlib import Path
 import jinja2
 
 from thuocdo.reports import decree30
-from thuocdo.reports.charts import render_svg
 from thuocdo.reports.model import Report
 
 FORMATS = ("md", "html", "docx", "pdf")
@@ -51,6 +50,8 @@ def to_markdown(report: Report, chart_dir: str = CHART_DIR) -> str:
 
 
 def to_html(report: Report, svgs: dict[str, str] | None = None) -> str:
+    from thuocdo.reports.charts import render_svg  # matplotlib loads when a chart is drawn, not with the CLI
+
     svgs = svgs if svgs is not None else {c.key: render_svg(c) for c in report.charts()}
     return _environment().get_template("report.html.j2").render(r=report, svgs=svgs, **letterhead(report))
 
@@ -74,6 +75,8 @@ def write(report: Report, out: Path, formats: Iterable[str] = FORMATS,
     written: dict[str, Path] = {}
     svgs: dict[str, str] = {}
     if {"md", "html", "pdf"} & set(formats):
+        from thuocdo.reports.charts import render_svg
+
         if on_step:
             on_step("biểu đồ")
         svgs = {c.key: render_svg(c) for c in report.charts()}
