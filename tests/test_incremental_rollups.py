@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from thuocdo.catalog import load_catalog
@@ -57,8 +57,14 @@ def _state(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, .
     return person_month, usage_month
 
 
+#: a record of 28 February 23:10Z is of 1 March in Asia/Ho_Chi_Minh: the second delivery finds March rolled up
+MARCH_FIRST = {"record_id": "1", "user_id": "u1", "platform": "zalo", "time": "2022-02-28T23:10:00Z",
+               "active_seconds": "30", "bytes": "5", "sessions": "1", "installs": "0", "province": ""}
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches)
+@example([[MARCH_FIRST], [dict(MARCH_FIRST, record_id="2", user_id="u2")]])
 def test_incremental_rollups_equal_a_full_rebuild(tmp_path_factory: pytest.TempPathFactory,
                                                   monkeypatch: pytest.MonkeyPatch,
                                                   deliveries: list[list[dict[str, str]]]) -> None:
@@ -75,7 +81,8 @@ def test_incremental_rollups_equal_a_full_rebuild(tmp_path_factory: pytest.TempP
     tmp = tmp_path_factory.mktemp("incremental")
     with Store(tmp / "home") as store:
         for i, rows in enumerate(deliveries):
-            rolled_up = {m for m in ("2022-01", "2022-02") if store.files("person_month", source=SOURCE, months=[m])}
+            rolled_up = {m for m in ("2022-01", "2022-02", "2022-03")
+                         if store.files("person_month", source=SOURCE, months=[m])}
             ingest_usage(store, read_input(_write(tmp / f"b{i}.csv", rows), USAGE), SOURCE, load_catalog())
             # the rows that named the touched persons are gone: no later writer can mark them as its own
             assert store.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'fresh'").fetchall() \
