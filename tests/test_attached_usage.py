@@ -97,3 +97,21 @@ def test_national_is_not_the_default_when_shared_operators_are_partly_in_the_lak
                 assert selection is not None
                 with pytest.raises(InputError, match="lake-op nằm trong lakehouse"):
                     estimates.selected_usage(store, selection, ["2022-01"], load_catalog())
+
+
+def test_a_source_held_by_the_lakehouse_is_not_continued_in_the_embedded_store(home: Path, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from thuocdo.workflows import ingest as ingest_workflow
+
+    def attach(store: Store) -> bool:  # as on a home whose cluster's lakehouse holds lake-op
+        store.attach_usage(ATTACHED)
+        return True
+
+    monkeypatch.setattr(ingest_workflow, "attach_lakehouse", attach)
+    path = write(tmp_path / "more.csv", OP_A)
+    with pytest.raises(InputError, match="lake-op đã có bản ghi sử dụng trong lakehouse"):
+        ingest_workflow.ingest(home, "usage", [path], "lake-op")
+    # another source, and weights of lake-op (small tables of the home), are taken
+    assert ingest_workflow.ingest(home, "usage", [path], "op-a").results[0].stored == 2
+    weights = write(tmp_path / "w.csv", "user_id,month,weight\nu1,2022-01,3\n")
+    assert ingest_workflow.ingest(home, "weights", [weights], "lake-op").results[0].stored == 1

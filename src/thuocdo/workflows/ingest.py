@@ -21,7 +21,7 @@ from thuocdo.rollups.served import weights_stamps
 from thuocdo.store import Store
 from thuocdo.store import sources as registry
 from thuocdo.store.home import DATABASE_FILE, resolve_home
-from thuocdo.workflows.store import bring_up_to_date, open_store
+from thuocdo.workflows.store import attach_lakehouse, bring_up_to_date, open_store
 
 INGEST_KINDS = ("usage", "weights", "aggregates", "indicators")
 #: problems read back from the quarantine for a batch's report (all are kept there)
@@ -55,6 +55,7 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
         if kind == "usage":  # records accepted over HTTP are in the lake before a file is checked against it
             flush_inbox(store, source)
             check_nothing_held(store, source)
+            check_not_in_lakehouse(store, source)
         for path, ahead in _read_ahead(kind, files):
             result: BatchResult | None = None
             try:
@@ -94,6 +95,15 @@ def check_nothing_held(store: Store, source: str) -> None:
             f"Nguồn {source} có {records} bản ghi gửi qua API đang bị giữ lại vì không gộp được vào kho "
             f"({held[0].reason[:200]}). Hãy khắc phục rồi chạy lại máy chủ (thuocdo serve), máy chủ sẽ gộp lại "
             "các bản ghi này; sau đó mới nạp tệp của nguồn này.")
+
+
+def check_not_in_lakehouse(store: Store, source: str) -> None:
+    """One source, one place: a source whose records the cluster's lakehouse holds is continued there (both engines
+    read both places, and a record would be counted in each)."""
+    if attach_lakehouse(store) and not registry.person_days_here(store, source) \
+            and registry.usage_months(store, [source])[source]:
+        raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong lakehouse của cụm: nạp nguồn này tiếp bằng "
+                         "--engine spark, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng DuckDB.")
 
 
 def ingest_file(store: Store, kind: str, path: Path, source: str, catalog: Catalog,
