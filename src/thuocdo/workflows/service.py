@@ -107,6 +107,12 @@ class Service:
         """Queue a usage batch; the future gives its outcome once committed."""
         return self.pipeline.submit_usage(source, submission)
 
+    def check_usage_place(self, source: str) -> None:
+        """InputError when the cluster's lakehouse holds the source's records (they are continued there:
+        :func:`thuocdo.workflows.ingest.check_not_in_lakehouse`)."""
+        with self.lock:
+            ingest_workflow.check_not_in_lakehouse(self.store, source)
+
     def key_domain(self, source: str) -> str:
         """The key domain of the source's persons (:meth:`thuocdo.ingest.pipeline.IngestPipeline.key_domain`)."""
         return self.pipeline.key_domain(source)

@@ -74,6 +74,10 @@ async def post_usage(source: SourcePath, request: Request, who: Caller) -> Any:
     service = service_of(request)
     author = writer(who, request)
     batch_id = uuid.uuid4().hex
+    try:  # a source the cluster's lakehouse holds is continued there
+        await run_in_threadpool(service.check_usage_place, source)
+    except InputError as exc:
+        raise HTTPException(409, str(exc)) from exc
     key_domain = await run_in_threadpool(service.key_domain, source)  # persons keyed as the source is declared
 
     try:
