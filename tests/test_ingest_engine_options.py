@@ -40,3 +40,17 @@ def test_a_source_of_the_embedded_store_is_not_continued_on_spark(cli: Cli, home
     monkeypatch.setattr(cluster_workflow, "lakehouse", lambda home: object())
     with pytest.raises(InputError, match="Nguồn s đã có bản ghi sử dụng trong kho nhúng"):
         ingest_workflow.ingest_spark(home, [str(tmp_path / "a.csv")], "s")
+
+
+def test_the_spark_ingestion_summary_says_what_the_rollups_did() -> None:
+    from thuocdo.cli.ingest import rollup_summary
+    from thuocdo.ingest.spark_ingest import SparkIngestReport
+    from thuocdo.rollups.lakehouse import MonthUpdate
+
+    late = SparkIngestReport(days_rebuilt=1, person_month=MonthUpdate(incremental=1, person_months=1234),
+                             usage_months=1)
+    assert rollup_summary(late) == ("Cập nhật tổng hợp ở lakehouse: 1 ngày người-ngày dựng lại; 1.234 người-tháng "
+                                    "tính lại trong 1 tháng; 1 tháng tổng hợp cộng lại.")
+    first = SparkIngestReport(days_rebuilt=90, person_month=MonthUpdate(whole=3), usage_months=3)
+    assert rollup_summary(first) == ("Cập nhật tổng hợp ở lakehouse: 90 ngày người-ngày dựng lại; 3 tháng tính "
+                                     "người-tháng toàn bộ; 3 tháng tổng hợp cộng lại.")

@@ -24,6 +24,7 @@ from thuocdo.cli.common import (
 )
 from thuocdo.ingest.readers import InputError
 from thuocdo.ingest.results import BatchResult
+from thuocdo.ingest.spark_ingest import SparkIngestReport
 from thuocdo.reports.vietnamese import format_number
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows.cluster import ClusterError
@@ -112,12 +113,26 @@ def ingest_with_spark(ctx: typer.Context, files: list[str], source: str, strict:
     except (InputError, ClusterError) as exc:
         raise fail(str(exc)) from exc
     print_results(report.results, show)
+    out.print(rollup_summary(report), highlight=False)
     for message in report.errors:
         err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
     if report.errors:
         raise typer.Exit(2)
     if strict and any(r.rejected for r in report.results):
         raise typer.Exit(1)
+
+
+def rollup_summary(report: SparkIngestReport) -> str:
+    """What a Spark ingestion brought up to date in the lakehouse's rollups, in a sentence."""
+    months = report.person_month
+    parts = [f"{format_number(report.days_rebuilt)} ngày người-ngày dựng lại"]
+    if months.incremental:
+        parts.append(f"{format_number(months.person_months)} người-tháng tính lại trong "
+                     f"{format_number(months.incremental)} tháng")
+    if months.whole:
+        parts.append(f"{format_number(months.whole)} tháng tính người-tháng toàn bộ")
+    parts.append(f"{format_number(report.usage_months)} tháng tổng hợp cộng lại")
+    return "Cập nhật tổng hợp ở lakehouse: " + "; ".join(parts) + "."
 
 
 @ingest_app.command("weights")
