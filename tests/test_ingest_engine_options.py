@@ -45,7 +45,7 @@ def test_a_source_of_the_embedded_store_is_not_continued_on_spark(cli: Cli, home
 def test_the_spark_ingestion_summary_says_what_the_rollups_did() -> None:
     from thuocdo.cli.ingest import rollup_summary
     from thuocdo.ingest.spark_ingest import SparkIngestReport
-    from thuocdo.rollups.lakehouse import MonthUpdate
+    from thuocdo.rollups.lakehouse_months import MonthUpdate
 
     late = SparkIngestReport(days_rebuilt=1, person_month=MonthUpdate(incremental=1, person_months=1234),
                              usage_months=1)

@@ -11,8 +11,9 @@ the same quarantine rows and the same good records on either engine. Spark does 
    makes the merge fail validation, and it is run again against the new snapshot (:data:`MERGE_ATTEMPTS`);
 3. the rejected lines into ``quarantine`` (once per source and fingerprint, as on the embedded store);
 4. the person-day rows of the stale days rebuilt, then the person-month rows of the persons whose person-days
-   changed, then the usage_month sums of the months those are in (:mod:`thuocdo.rollups.lakehouse`: a late day
-   costs its day and its persons, not a new aggregation of the month);
+   changed, then the usage_month sums of the months those are in (:mod:`thuocdo.rollups.lakehouse`,
+   :mod:`thuocdo.rollups.lakehouse_months`: a late day costs its day and its persons, not a new aggregation of
+   the month);
 5. one ledger row per file in ``batches``.
 
 A run killed at any point leaves either nothing of its records or all of them (step 2 is one commit); the same
@@ -40,16 +41,8 @@ from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.readers import InputError, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import check_usage, file_sha256
-from thuocdo.rollups.lakehouse import (
-    MonthUpdate,
-    current_snapshot,
-    ensure_tables,
-    is_conflict,
-    rebuild_days,
-    stale_days,
-    update_person_month,
-    update_usage_month,
-)
+from thuocdo.rollups.lakehouse import current_snapshot, ensure_tables, is_conflict, rebuild_days, stale_days
+from thuocdo.rollups.lakehouse_months import MonthUpdate, update_person_month, update_usage_month
 from thuocdo.store.lakehouse import Lakehouse, table_name
 
 if TYPE_CHECKING:

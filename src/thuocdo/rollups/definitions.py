@@ -127,6 +127,11 @@ GROUP BY source, platform, month, province
 """
 
 
+def rollup_sql(sql: str) -> exp.Expr:
+    """A rollup of this module (written in DuckDB's dialect) as a SQLGlot expression."""
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
 def reading(sql: str, views: dict[str, str]) -> exp.Expr:
     """A rollup (written in DuckDB's dialect) reading the tables named in `views` from the relations they map to,
     under their old names as aliases (so that columns qualified by the old names still resolve)."""
@@ -135,4 +140,4 @@ def reading(sql: str, views: dict[str, str]) -> exp.Expr:
             return exp.to_table(views[node.name]).as_(node.alias or node.name)
         return node
 
-    return sqlglot.parse_one(sql, read="duckdb").transform(rename)
+    return rollup_sql(sql).transform(rename)

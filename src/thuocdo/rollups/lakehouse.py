@@ -1,6 +1,6 @@
-"""The rollups of the lakehouse, on Spark: ``person_day`` rebuilt from ``usage_records`` for the days whose records
-changed, ``person_month`` recomputed for the persons whose person-days changed, and both read back for the metric
-queries.
+"""The person-day rollup of the lakehouse, on Spark: ``person_day`` rebuilt from ``usage_records`` for the days
+whose records changed, and read back for the metric queries; and what every rollup of the lakehouse shares (the
+tables, snapshots, retries after a lost commit race). The month rollups are :mod:`thuocdo.rollups.lakehouse_months`.
 
 A day is *stale* when the number of records ``usage_records`` holds for it (the Iceberg ``partitions`` metadata
 table: no scan) differs from the number its ``person_day`` rows were built from (``person_day_built``). Records
@@ -8,50 +8,28 @@ are only ever added, so equal counts mean the same records. Every ingestion rebu
 after its commit; a run interrupted between the two, or two writers racing on a day, leave a day stale and the
 next ingestion or metric query rebuilds it. A late day costs that day, never the month.
 
-``person_month`` follows ``person_day`` (:func:`update_person_month`): each source-month remembers the
-``person_day`` snapshot it was last brought up to date from (``person_month_built``); the next update compares that
-snapshot's data files with the current ones (Iceberg's ``files`` metadata table, time-travelled: no data read) to
-find the days that changed, reads only those days at both snapshots to find the person-months whose person-days
-differ, recomputes them from the month's person-days, and replaces the month's partition with them and the other
-person-months as they were. A late day costs its day and the touched persons, never a new aggregation of the
-month; a run interrupted before ``person_month_built`` is written only makes the next update recompute the same
-persons again.
-
-The rules are :data:`thuocdo.rollups.definitions.PERSON_DAY_FROM_RECORDS` and
-:data:`~thuocdo.rollups.definitions.PERSON_MONTH`, the ones the embedded store uses, printed for Spark by SQLGlot.
+The rule is :data:`thuocdo.rollups.definitions.PERSON_DAY_FROM_RECORDS`, the one the embedded store uses,
+printed for Spark by SQLGlot.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
-import sqlglot
-from sqlglot import exp
-
-from thuocdo.engines.spark import spark_sql, split_cte
-from thuocdo.rollups.definitions import (
-    PERSON_DAY_COLUMNS,
-    PERSON_DAY_FROM_RECORDS,
-    PERSON_MONTH,
-    PERSON_MONTH_COLUMNS,
-    USAGE_MONTH,
-    reading,
-)
+from thuocdo.engines.spark import spark_sql
+from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_FROM_RECORDS, rollup_sql
 from thuocdo.store.lakehouse import Lakehouse, create_tables_sql, table_name
 
-#: how often a rebuild that lost a race with a concurrent rebuild of the same days is run again
+#: how often a rebuild that lost a race with a concurrent commit to the same partitions is run again
 REBUILD_ATTEMPTS = 8
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-
-def rollup(sql: str) -> exp.Expr:
-    return sqlglot.parse_one(sql, read="duckdb")
 
 
 def ensure_tables(spark: SparkSession, lake: Lakehouse) -> None:
@@ -60,7 +38,7 @@ def ensure_tables(spark: SparkSession, lake: Lakehouse) -> None:
         spark.sql(statement)
 
 
-def _quoted(values: Iterable[str]) -> str:
+def quoted(values: Iterable[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
@@ -73,7 +51,7 @@ def current_snapshot(spark: SparkSession, table: str) -> int | None:
 def stale_days(spark: SparkSession, lake: Lakehouse, sources: Iterable[str] | None = None) -> dict[str, list[dt.date]]:
     """The days (per source) whose person_day rows were not built from the records now stored."""
     records, built = table_name(lake, "usage_records"), table_name(lake, "person_day_built")
-    where = f"WHERE p.partition.source IN ({_quoted(sources)})" if sources is not None else ""
+    where = f"WHERE p.partition.source IN ({quoted(sources)})" if sources is not None else ""
     rows = spark.sql(f"""
         SELECT p.partition.source AS source, p.partition.day AS day
         FROM {records}.partitions p
@@ -92,15 +70,23 @@ def rebuild_days(spark: SparkSession, lake: Lakehouse, source: str, days: list[d
     if not days:
         return 0
     records, person_day = table_name(lake, "usage_records"), table_name(lake, "person_day")
-    for attempt in range(1, REBUILD_ATTEMPTS + 1):
+
+    def attempt() -> int:
         # the days' person_day partitions as they are now, before the records are read: a writer that replaces
         # them in between makes this overwrite fail (its rows may be older than ours), and it is run again
         before = current_snapshot(spark, person_day)
         snapshot = current_snapshot(spark, records)
-        if snapshot is None:
-            return 0
+        return 0 if snapshot is None else _rebuild(spark, lake, source, days, snapshot, before)
+
+    return retried(attempt)
+
+
+def retried(run: Callable[[], T]) -> T:
+    """`run` again, after a growing pause, while it fails by losing a race with a concurrent Iceberg commit
+    (:data:`REBUILD_ATTEMPTS` times at most); each run reads the tables afresh."""
+    for attempt in range(1, REBUILD_ATTEMPTS + 1):
         try:
-            return _rebuild(spark, lake, source, days, snapshot, before)
+            return run()
         except Exception as exc:
             if attempt == REBUILD_ATTEMPTS or not is_conflict(exc):
                 raise
@@ -125,7 +111,7 @@ def _rebuild(spark: SparkSession, lake: Lakehouse, source: str, days: list[dt.da
                bytes AS bytes_n, sessions AS sessions_n, installs AS installs_n, province AS province_code
         FROM lake_records_at WHERE source = '{source.replace("'", "''")}' AND day IN ({day_list})
     """).createOrReplaceTempView("fresh")
-    rows: DataFrame = spark.sql(spark_sql(rollup(PERSON_DAY_FROM_RECORDS)))
+    rows: DataFrame = spark.sql(spark_sql(rollup_sql(PERSON_DAY_FROM_RECORDS)))
     from pyspark.sql import functions as F
 
     rows = rows.withColumn("source", F.lit(source)).select("source", *PERSON_DAY_COLUMNS)
@@ -164,292 +150,5 @@ def person_day(spark: SparkSession, lake: Lakehouse, months: Iterable[str]) -> D
     wanted = sorted(set(months))
     frame = spark.table(table_name(lake, "person_day"))
     if wanted:
-        frame = frame.where(f"month IN ({_quoted(wanted)})")
+        frame = frame.where(f"month IN ({quoted(wanted)})")
     return frame.select(*PERSON_DAY_COLUMNS, "source")
-
-
-# -- person_month ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MonthUpdate:
-    """What an update of person_month did."""
-
-    whole: int = 0  # source-months computed from all their person-days (never built before)
-    incremental: int = 0  # source-months whose changed person-months alone were recomputed
-    person_months: int = 0  # person-months recomputed in the incremental ones
-    snapshot: int | None = None  # the person_month snapshot committed (None: nothing was stale)
-
-
-def _month_bounds(month: str) -> tuple[str, str]:
-    first = dt.date.fromisoformat(f"{month}-01")
-    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return first.isoformat(), following.isoformat()
-
-
-def _months_filter(pairs: Iterable[tuple[str, str]], source: str = "source", day: str = "day") -> str:
-    """A predicate on (source, day) columns holding the days of the source-months (so Iceberg prunes partitions)."""
-    terms = []
-    for name, month in sorted(set(pairs)):
-        first, following = _month_bounds(month)
-        terms.append(f"({source} = {_quoted([name])} AND {day} >= DATE '{first}' AND {day} < DATE '{following}')")
-    return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
-
-
-def _dates(days: Iterable[dt.date]) -> str:
-    return ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(days))
-
-
-def _days_filter(days: Iterable[tuple[str, dt.date]]) -> str:
-    by_source: dict[str, list[dt.date]] = {}
-    for name, day in days:
-        by_source.setdefault(name, []).append(day)
-    terms = [f"(source = {_quoted([name])} AND day IN ({_dates(ds)}))" for name, ds in sorted(by_source.items())]
-    return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
-
-
-def stale_months(spark: SparkSession, lake: Lakehouse,
-                 sources: Iterable[str] | None = None) -> tuple[int | None, dict[int | None, list[tuple[str, str]]]]:
-    """The current person_day snapshot, and the source-months whose person_month rows were not brought up to date
-    from it, grouped by the snapshot they were (None: never built, or built from a snapshot no longer kept)."""
-    person_day, built = table_name(lake, "person_day"), table_name(lake, "person_month_built")
-    now = current_snapshot(spark, person_day)
-    if now is None:
-        return None, {}
-    wanted = list(sources) if sources is not None else None
-    where = f"WHERE partition.source IN ({_quoted(wanted)})" if wanted else ("WHERE FALSE" if wanted == [] else "")
-    held = spark.sql(f"SELECT DISTINCT partition.source, date_format(partition.day, 'yyyy-MM') "
-                     f"FROM {person_day}.files VERSION AS OF {now} {where}").collect()
-    kept = {int(r[0]) for r in spark.sql(f"SELECT snapshot_id FROM {person_day}.snapshots").collect()}
-    done = {(r[0], r[1]): int(r[2]) for r in spark.sql(
-        f"SELECT source, month, person_day_snapshot FROM {built}").collect()}
-    groups: dict[int | None, list[tuple[str, str]]] = {}
-    for name, month in held:
-        old = done.get((name, month))
-        if old != now:
-            groups.setdefault(old if old in kept else None, []).append((name, month))
-    return now, {old: sorted(pairs) for old, pairs in groups.items()}
-
-
-def update_person_month(spark: SparkSession, lake: Lakehouse, sources: Iterable[str] | None = None) -> MonthUpdate:
-    """Bring person_month up to date with person_day (for the sources, or all): see the module's doc. The commit
-    replaces the changed source-months' partitions, validated against every commit to them since this update read
-    person_month (an update that loses the race runs again on the newer state)."""
-    wanted = list(sources) if sources is not None else None
-    for attempt in range(1, REBUILD_ATTEMPTS + 1):
-        before = current_snapshot(spark, table_name(lake, "person_month"))
-        now, groups = stale_months(spark, lake, wanted)
-        if now is None or not groups:
-            return MonthUpdate()
-        try:
-            return _update_person_month(spark, lake, now, groups, before)
-        except Exception as exc:
-            if attempt == REBUILD_ATTEMPTS or not is_conflict(exc):
-                raise
-            time.sleep(min(0.2 * 2 ** attempt, 5.0))
-    raise AssertionError("unreachable")
-
-
-def _changed_days(spark: SparkSession, person_day: str, now: int, old: int,
-                  pairs: list[tuple[str, str]]) -> list[tuple[str, dt.date]]:
-    """The days of the source-months whose data files differ between two person_day snapshots."""
-    where = _months_filter(pairs, "partition.source", "partition.day")
-    files = ("SELECT partition.source AS source, partition.day AS day, file_path "
-             f"FROM {person_day}.files VERSION AS OF {{snapshot}} WHERE {where}")
-    rows = spark.sql(f"""
-        SELECT DISTINCT source, day FROM (
-            (SELECT * FROM ({files.format(snapshot=now)}) EXCEPT SELECT * FROM ({files.format(snapshot=old)}))
-            UNION ALL
-            (SELECT * FROM ({files.format(snapshot=old)}) EXCEPT SELECT * FROM ({files.format(snapshot=now)})))
-    """).collect()
-    return [(r[0], r[1]) for r in rows]
-
-
-def _person_month_rows(spark: SparkSession, person_days: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """:data:`PERSON_MONTH` over the given person-days (views named apart from the metric queries' own), and its
-    one aggregation of the person-days (``agg``, referred to twice), computed once and kept on disk (to be
-    unpersisted by the caller once the rows are written)."""
-    from pyspark import StorageLevel
-
-    person_days.createOrReplaceTempView("lakehouse_pm_person_day")
-    views = {"person_day": "lakehouse_pm_person_day", "agg": "lakehouse_pm_agg"}
-    agg, rest = (reading(q.sql(dialect="duckdb"), views) for q in split_cte(rollup(PERSON_MONTH), "agg"))
-    kept = spark.sql(spark_sql(agg)).persist(StorageLevel.DISK_ONLY)
-    kept.createOrReplaceTempView(views["agg"])
-    return spark.sql(spark_sql(rest)).select(*PERSON_MONTH_COLUMNS), kept
-
-
-def _pairs_filter(pairs: Iterable[tuple[str, str]]) -> str:
-    """A predicate on the (source, month) columns of person_month (its partition columns)."""
-    terms = [f"(source = {_quoted([name])} AND month = {_quoted([month])})" for name, month in sorted(set(pairs))]
-    return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
-
-
-def _update_person_month(spark: SparkSession, lake: Lakehouse, now: int,
-                         groups: dict[int | None, list[tuple[str, str]]], before: int | None) -> MonthUpdate:
-    from pyspark import StorageLevel
-
-    person_day, person_month = table_name(lake, "person_day"), table_name(lake, "person_month")
-    columns = ", ".join(["source", *PERSON_DAY_COLUMNS])
-    at_now = f"SELECT {columns} FROM {person_day} VERSION AS OF {now}"
-    whole = groups.get(None, [])
-    # the person-months whose person-days differ between the snapshot a source-month was built from and now
-    keys: list[DataFrame] = []
-    for old, pairs in groups.items():
-        days = _changed_days(spark, person_day, now, old, pairs) if old is not None else []
-        if days:
-            # a person-day row held by one snapshot only (new, or changed) names a changed person-month: one read
-            # of the days at each snapshot, one aggregation
-            at = (f"SELECT {columns}, {{side}} AS side FROM {person_day} VERSION AS OF {{snapshot}} "
-                  f"WHERE {_days_filter(days)}")
-            keys.append(spark.sql(f"""
-                SELECT DISTINCT source, platform, person, month FROM (
-                    SELECT {columns} FROM ({at.format(side=0, snapshot=now)} UNION ALL
-                                          {at.format(side=1, snapshot=old)})
-                    GROUP BY {columns} HAVING min(side) = max(side))"""))
-    changed: DataFrame | None = None
-    changed_pairs: list[tuple[str, str]] = []
-    recomputed = 0
-    if keys:
-        changed = keys[0]
-        for more in keys[1:]:
-            changed = changed.unionByName(more)
-        changed = changed.persist(StorageLevel.DISK_ONLY)
-        counts = changed.groupBy("source", "month").count().collect()
-        changed_pairs = sorted((r[0], r[1]) for r in counts)
-        recomputed = sum(int(r[2]) for r in counts)
-        changed.createOrReplaceTempView("lakehouse_pm_changed")
-    # the person-days to aggregate: the new source-months whole, and the changed persons' days of their months
-    parts: list[DataFrame] = []
-    if whole:
-        parts.append(spark.sql(f"{at_now} WHERE {_months_filter(whole)}"))
-    if changed_pairs:
-        parts.append(spark.sql(f"""
-            SELECT d.* FROM ({at_now} WHERE {_months_filter(changed_pairs)}) d
-            LEFT SEMI JOIN lakehouse_pm_changed c
-              ON d.source = c.source AND d.platform = c.platform AND d.person = c.person AND d.month = c.month"""))
-    snapshot = None
-    agg: DataFrame | None = None
-    if parts:
-        person_days = parts[0]
-        for more in parts[1:]:
-            person_days = person_days.unionByName(more)
-        rows, agg = _person_month_rows(spark, person_days)
-        if changed_pairs and before is not None:
-            # the changed months' other person-months, as they were when this update read person_month
-            kept = spark.sql(f"""
-                SELECT m.* FROM (SELECT * FROM {person_month} VERSION AS OF {before}
-                                 WHERE {_pairs_filter(changed_pairs)}) m
-                LEFT ANTI JOIN lakehouse_pm_changed c
-                  ON m.source = c.source AND m.platform = c.platform AND m.person = c.person AND m.month = c.month""")
-            rows = rows.unionByName(kept.select(*PERSON_MONTH_COLUMNS))
-        rows = rows.repartition("source", "month").sortWithinPartitions("platform", "person")
-        writer = rows.writeTo(person_month).option("isolation-level", "serializable")
-        if before is not None:
-            writer = writer.option("validate-from-snapshot-id", str(before))
-        writer.overwritePartitions()
-        snapshot = current_snapshot(spark, person_month)
-    for frame in (agg, changed):
-        if frame is not None:
-            frame.unpersist()
-    pairs = [pair for group in groups.values() for pair in group]
-    spark.createDataFrame([(name, month, now) for name, month in pairs],
-                          "source STRING, month STRING, person_day_snapshot BIGINT").createOrReplaceTempView(
-        "lakehouse_pm_built")
-    spark.sql(f"""
-        MERGE INTO {table_name(lake, "person_month_built")} t USING lakehouse_pm_built s
-        ON t.source = s.source AND t.month = s.month
-        WHEN MATCHED THEN UPDATE SET t.person_day_snapshot = s.person_day_snapshot
-        WHEN NOT MATCHED THEN INSERT (source, month, person_day_snapshot)
-             VALUES (s.source, s.month, s.person_day_snapshot)""")
-    return MonthUpdate(whole=len(whole), incremental=len(changed_pairs), person_months=recomputed, snapshot=snapshot)
-
-
-def person_month(spark: SparkSession, lake: Lakehouse, months: Iterable[str]) -> DataFrame:
-    """The lakehouse's person_month rows of the months (person_day and person_month brought up to date first)."""
-    bring_up_to_date(spark, lake)
-    update_person_month(spark, lake)
-    wanted = sorted(set(months))
-    frame = spark.table(table_name(lake, "person_month"))
-    if wanted:
-        frame = frame.where(f"month IN ({_quoted(wanted)})")
-    return frame.select(*PERSON_MONTH_COLUMNS)
-
-
-# -- usage_month -------------------------------------------------------------------------------------------------
-#: the columns of a usage_month row
-USAGE_MONTH_COLUMNS = ("source", "platform", "month", "province", "persons", "w_persons", "w2_persons",
-                       "w_active_days", "w_seconds", "w_bytes", "w_sessions", "w_installs")
-
-#: Spark's :func:`thuocdo.store.lakehouse.files_stamp` of each person_month partition's data files
-_FILES_STAMP = "md5(array_join(array_sort(collect_list(file_path)), ','))"
-
-
-def stale_usage_months(spark: SparkSession, lake: Lakehouse, weights: dict[tuple[str, str], str],
-                       sources: Iterable[str] | None = None) -> dict[tuple[str, str], str]:
-    """The source-months whose usage_month rows were not summed from their current person_month files with their
-    current weights (`weights`: each source-month's stamp, none for a source without weights), with those files'
-    stamp."""
-    person_month, built = table_name(lake, "person_month"), table_name(lake, "usage_month_built")
-    wanted = list(sources) if sources is not None else None
-    where = "WHERE content = 0" + (f" AND partition.source IN ({_quoted(wanted)})" if wanted else "")
-    if wanted == []:
-        return {}
-    files = {(r[0], r[1]): r[2] for r in spark.sql(
-        f"SELECT partition.source, partition.month, {_FILES_STAMP} FROM {person_month}.files {where} "
-        "GROUP BY partition.source, partition.month").collect()}
-    done = {(r[0], r[1]): (r[2], r[3]) for r in spark.sql(
-        f"SELECT source, month, person_month_files, weights FROM {built}").collect()}
-    return {pair: stamp for pair, stamp in files.items() if done.get(pair) != (stamp, weights.get(pair, ""))}
-
-
-def update_usage_month(spark: SparkSession, lake: Lakehouse, weights: DataFrame, stamps: dict[tuple[str, str], str],
-                       sources: Iterable[str] | None = None) -> int:
-    """Sum usage_month again (:data:`USAGE_MONTH`) for the source-months whose person-months or weights changed
-    (`weights`: source, person, month, weight; `stamps`: their stamps per source-month), replacing their
-    partitions; return how many source-months were summed."""
-    wanted = list(sources) if sources is not None else None
-    usage_month = table_name(lake, "usage_month")
-    for attempt in range(1, REBUILD_ATTEMPTS + 1):
-        before = current_snapshot(spark, usage_month)
-        stale = stale_usage_months(spark, lake, stamps, wanted)
-        if not stale:
-            return 0
-        try:
-            spark.sql(f"SELECT * FROM {table_name(lake, 'person_month')} WHERE {_pairs_filter(stale)}") \
-                .createOrReplaceTempView("lakehouse_um_person_month")
-            weights.createOrReplaceTempView("lakehouse_um_weights")
-            query = reading(USAGE_MONTH, {"person_month": "lakehouse_um_person_month",
-                                          "weights": "lakehouse_um_weights"})
-            rows = spark.sql(spark_sql(query)).select(*USAGE_MONTH_COLUMNS).repartition("source", "month")
-            writer = rows.writeTo(usage_month).option("isolation-level", "serializable")
-            if before is not None:
-                writer = writer.option("validate-from-snapshot-id", str(before))
-            writer.overwritePartitions()
-            spark.createDataFrame([(name, month, files, stamps.get((name, month), ""))
-                                   for (name, month), files in sorted(stale.items())],
-                                  "source STRING, month STRING, person_month_files STRING, weights STRING") \
-                .createOrReplaceTempView("lakehouse_um_built")
-            spark.sql(f"""
-                MERGE INTO {table_name(lake, "usage_month_built")} t USING lakehouse_um_built s
-                ON t.source = s.source AND t.month = s.month
-                WHEN MATCHED THEN UPDATE SET t.person_month_files = s.person_month_files, t.weights = s.weights
-                WHEN NOT MATCHED THEN INSERT (source, month, person_month_files, weights)
-                     VALUES (s.source, s.month, s.person_month_files, s.weights)""")
-            return len(stale)
-        except Exception as exc:
-            if attempt == REBUILD_ATTEMPTS or not is_conflict(exc):
-                raise
-            time.sleep(min(0.2 * 2 ** attempt, 5.0))
-    raise AssertionError("unreachable")
-
-
-def usage_month(spark: SparkSession, lake: Lakehouse, months: Iterable[str], weights: DataFrame,
-                stamps: dict[tuple[str, str], str]) -> DataFrame:
-    """The lakehouse's usage_month rows of the months, every rollup brought up to date first."""
-    bring_up_to_date(spark, lake)
-    update_person_month(spark, lake)
-    update_usage_month(spark, lake, weights, stamps)
-    wanted = sorted(set(months))
-    frame = spark.table(table_name(lake, "usage_month"))
-    if wanted:
-        frame = frame.where(f"month IN ({_quoted(wanted)})")
-    return frame.select(*USAGE_MONTH_COLUMNS)

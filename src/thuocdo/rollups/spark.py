@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlglot
 from sqlglot import exp
 
 from thuocdo.engines.base import Relations
 from thuocdo.engines.spark import SparkEngine, split_cte
-from thuocdo.rollups import lakehouse, sketches
+from thuocdo.rollups import lakehouse, lakehouse_months, sketches
 from thuocdo.rollups.definitions import (
     PERSON_DAY_COLUMNS,
     PERSON_DAY_MERGE,
     PERSON_MONTH,
     USAGE_MONTH,
+    rollup_sql,
 )
 from thuocdo.rollups.rebuild import person_day_files
 from thuocdo.rollups.served import weights_stamps
@@ -40,11 +40,6 @@ if TYPE_CHECKING:
 #: the stored person_day files, as written by ingestion (a schema given up front spares Spark a footer scan)
 PERSON_DAY_SCHEMA = ("platform STRING, person BIGINT, day DATE, month STRING, active_seconds BIGINT, bytes BIGINT, "
                      "sessions BIGINT, installs BIGINT, active BOOLEAN, province STRING, province_seconds BIGINT")
-
-
-def rollup_sql(sql: str) -> exp.Expr:
-    """A rollup of :mod:`thuocdo.rollups.definitions` (written in DuckDB's dialect) as a SQLGlot expression."""
-    return sqlglot.parse_one(sql, read="duckdb")
 
 
 class SparkRollups:
@@ -116,7 +111,7 @@ class SparkRollups:
         stored = None
         if self.lake is not None:
             weights = self.engine.store_table("SELECT source, person, month, weight FROM weights")
-            stored = lakehouse.usage_month(self.spark, self.lake, ordered, weights, weights_stamps(self.store))
+            stored = lakehouse_months.usage_month(self.spark, self.lake, ordered, weights, weights_stamps(self.store))
         fingerprint = self._fingerprint(ordered)
         summed = stored
         if person_day_files(self.store, ordered) or stored is None:  # the embedded lake's sources, summed here
