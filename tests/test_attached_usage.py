@@ -1,10 +1,11 @@
 """The rollup of sources kept outside the store (the cluster's lakehouse) attached to a store's connection
 (`Store.attach_usage`): read beside the stored rollup by the registry and the metric queries, never written to,
-and refused where persons must be unioned. The attached rows here are written by hand; the lakehouse's own are
+and unioned person-wise with the lakehouse's person-days. The attached rows here are written by hand; the lakehouse's own are
 tested on the cluster (tests/engines/test_lakehouse_ingest.py)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,11 +17,12 @@ from thuocdo.catalog import load_catalog
 from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.ingest.readers import InputError
 from thuocdo.metrics import query as mq
-from thuocdo.rollups.rebuild import rebuild_month
+from thuocdo.rollups.rebuild import person_days_sql, rebuild_month
 from thuocdo.store import Store
 from thuocdo.store.sources import list_sources
 from thuocdo.workflows import estimates
 from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows import store as store_workflow
 from thuocdo.workflows.store import bring_up_to_date
 
 HEADER = "record_id,user_id,platform,time,active_seconds,bytes,sessions,installs,province\n"
@@ -71,32 +73,88 @@ def test_rollup_writers_write_the_stored_table_not_the_attached_view(store: Stor
     assert zalo(store, "lake-op")["mau"] == pytest.approx(5) and zalo(store, "op-a")["mau"] == pytest.approx(2)
 
 
-def test_a_union_with_a_source_whose_person_days_are_not_here_is_refused(store: Store) -> None:
-    selection = estimates.select(store, "op-a,lake-op")
-    assert selection is not None and selection.kind == "union"
-    with pytest.raises(InputError, match="lake-op nằm trong lakehouse"):
-        estimates.selected_usage(store, selection, ["2022-01"], load_catalog())
+# lake-op's records: u1 (also op-a's), u4, u5 on Zalo and u6 on Facebook, in Hà Nội, January 2022
+LAKE_OP = HEADER + """l1,u1,zalo,2022-01-03T12:00:00+07:00,300,1000000,1,0,Hà Nội
+l2,u4,zalo,2022-01-04T10:00:00+07:00,60,1000000,1,0,Hà Nội
+l3,u5,zalo,2022-01-05T10:00:00+07:00,60,1000000,2,0,Hà Nội
+l4,u6,facebook,2022-01-05T10:00:00+07:00,60,1000000,1,0,Hà Nội
+"""
+MONTHS = ["2022-01"]
 
 
-def test_national_is_not_the_default_when_shared_operators_are_partly_in_the_lakehouse(cli: Cli, home: Path,
-                                                                                         tmp_path: Path) -> None:
+@pytest.fixture
+def twins(cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Twins:
+    """`home` holds op-a; lake-op is "in the lakehouse": its rollup attached, its person-days read from there
+    (here: the person-days of an embedded twin home, with the same secret, holding op-a and lake-op)."""
     coverage = write(tmp_path / "coverage.csv", "province,month,subscribers\n01,2022-01,100\n")
-    assert cli("sources", "declare", "op-a", "--kind", "census", "--link-key", "shared",
-               "--coverage", coverage).exit_code == 0
-    assert cli("ingest", "usage", write(tmp_path / "a.csv", OP_A), "--source", "op-a").exit_code == 0
-    for link_key, national in (("shared", False), ("private", True)):
-        assert cli("sources", "declare", "lake-op", "--kind", "census", "--link-key", link_key).exit_code == 0
-        with Store(home) as store:
+    with Store(home):
+        pass
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    shutil.copy2(home / "secret.key", twin / "secret.key")
+    for where, sources in ((home, ("op-a",)), (twin, ("op-a", "lake-op"))):
+        for name in ("op-a", "lake-op"):
+            assert Cli(where)("sources", "declare", name, "--kind", "census", "--link-key", "shared",
+                              "--coverage", coverage).exit_code == 0
+        for name in sources:
+            text = OP_A if name == "op-a" else LAKE_OP
+            assert Cli(where)("ingest", "usage", write(tmp_path / f"{name}.csv", text), "--source", name).exit_code == 0
+    with Store(twin, read_only=True) as store:
+        person_days = store.con.sql(person_days_sql(store, "lake-op", MONTHS) or "").to_arrow_table()
+        usage = store.con.sql("SELECT * FROM usage_month WHERE source = 'lake-op'").to_arrow_table()
+    asked: list[tuple[list[str], list[str]]] = []
+
+    def from_lakehouse(lake: object, sources: list[str], months: list[str]) -> pa.Table:
+        asked.append((list(sources), list(months)))
+        return person_days
+
+    monkeypatch.setattr(estimates, "lakehouse", lambda home: None)
+    monkeypatch.setattr(estimates, "lakehouse_person_days", from_lakehouse)
+    monkeypatch.setattr(store_workflow, "lakehouse_usage", lambda store, lake: usage)
+    monkeypatch.setattr(store_workflow, "load_config",  # only `home` has a cluster
+                        lambda where: _Configured() if Path(where).resolve() == home.resolve() else None)
+    monkeypatch.setattr(store_workflow, "lakehouse", lambda home: None)
+    return home, twin, asked
+
+
+Twins = tuple[Path, Path, list[tuple[list[str], list[str]]]]
+
+
+class _Configured:
+    catalog = object_store = "configured"
+
+
+def selected(home: Path, text: str) -> pa.Table:
+    with Store(home) as store:
+        bring_up_to_date(store)
+        selection = estimates.select(store, text)
+        assert selection is not None
+        rows, _ = estimates.selected_usage(store, selection, MONTHS, load_catalog())
+        return rows.sort_by([("platform", "ascending"), ("province", "ascending")])
+
+
+def test_a_union_reads_the_person_days_of_a_lakehouse_source_from_there(twins: Twins) -> None:
+    home, twin, asked = twins
+    mine, theirs = selected(home, "op-a,lake-op"), selected(twin, "op-a,lake-op")
+    assert mine.to_pylist() == theirs.to_pylist()
+    assert asked == [(["lake-op"], MONTHS)]  # only the twin read lake-op from its own lake
+    zalo = next(r for r in mine.to_pylist() if r["platform"] == "zalo")
+    assert zalo["persons"] == 4  # u1, u2 (op-a), u1 again, u4, u5 (lake-op): u1 counted once
+
+
+def test_the_national_estimate_unions_shared_operators_partly_in_the_lakehouse(twins: Twins) -> None:
+    home, twin, asked = twins
+    for where in (home, twin):
+        with Store(where) as store:
             bring_up_to_date(store)
-            assert estimates.default_source(store) == "op-a"  # the one source with records
-            store.attach_usage(ATTACHED)
-            # two operators: shared keys must be unioned person-wise, and lake-op's person-days are not here
-            assert estimates.default_source(store) == (estimates.NATIONAL if national else None), link_key
-            if not national:
-                selection = estimates.select(store, estimates.NATIONAL)
-                assert selection is not None
-                with pytest.raises(InputError, match="lake-op nằm trong lakehouse"):
-                    estimates.selected_usage(store, selection, ["2022-01"], load_catalog())
+            assert estimates.default_source(store) == estimates.NATIONAL
+    mine, theirs = selected(home, estimates.NATIONAL), selected(twin, estimates.NATIONAL)
+    assert mine.num_rows == theirs.num_rows > 0
+    for a, b in zip(mine.to_pylist(), theirs.to_pylist(), strict=True):
+        assert a.keys() == b.keys()
+        for key, value in a.items():
+            assert b[key] == pytest.approx(value, rel=1e-12) if isinstance(value, float) else b[key] == value
+    assert asked and all(sources == ["lake-op"] for sources, _ in asked)
 
 
 def test_a_source_held_by_the_lakehouse_is_not_continued_in_the_embedded_store(home: Path, tmp_path: Path,

@@ -11,7 +11,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from thuocdo.metrics.national import SourceSpec, estimate_national
+from thuocdo.metrics.national import SourceSpec, estimate_national, multiplicity_sql
+from thuocdo.rollups.definitions import PERSON_MONTH
 
 MONTH = "2024-01"
 
@@ -117,3 +118,24 @@ def test_a_source_without_records_or_declaration_in_a_province_serves_nobody_the
     est = _run(rows, shared, [("op-a", "01", 5), ("op-b", "02", 4)], {("01", MONTH): 10.0, ("02", MONTH): 8.0})
     assert est.mau("zalo", MONTH, "01")[0] == pytest.approx(10 / 5)
     assert est.mau("zalo", MONTH, "02")[0] == pytest.approx(8 / 4)
+
+
+def test_a_person_tied_between_provinces_lives_in_the_smallest_code_whatever_the_row_order() -> None:
+    """Active one day on Zalo in 79 and one day on Facebook in 01: the union's person counts in 01 (tie on
+    active days, then the smallest code), for any order of the rows, as on every engine."""
+    rows = [_person_day("op-a", 1, "zalo", "79", day=3), _person_day("op-b", 1, "facebook", "01", day=4),
+            _person_day("op-a", 2, "zalo", "79", day=3)]
+    shared = [SourceSpec("op-a", "census", "shared"), SourceSpec("op-b", "census", "shared")]
+    coverage = [(s, p, 10) for s in ("op-a", "op-b") for p in ("01", "79")]
+    population = {("01", MONTH): 100.0, ("79", MONTH): 100.0}
+    for order in (rows, rows[::-1], [rows[1], rows[0], rows[2]]):
+        con = duckdb.connect()
+        con.register("pdays", pa.Table.from_pylist(order))
+        con.execute("CREATE TABLE pm AS WITH person_day AS (SELECT * FROM pdays) "
+                    f"SELECT * FROM ({PERSON_MONTH})")
+        found = con.sql(multiplicity_sql("pdays", "pm", ["op-a", "op-b"], [MONTH]) + " ORDER BY 1").fetchall()
+        assert [(r[0], r[2]) for r in found] == [("01", 1), ("79", 1)]
+        estimate = _run(order, shared, coverage, population)
+        # in 01: 20 declared subscribers, person 1 seen by both operators (multiplicity 2): 10 persons covered of
+        # 100, so person 1 on Facebook stands for 100 / 10 persons
+        assert estimate.mau("facebook", MONTH, "01")[0] == pytest.approx(10.0)

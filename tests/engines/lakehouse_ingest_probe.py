@@ -1,9 +1,10 @@
 """A Spark application for tests/engines/test_lakehouse_ingest.py, in a process of its own (a lakehouse session
 needs a driver started with the Iceberg jars): the metric tables of the cases over the home's lakehouse, each
 written as Parquet to OUT/<period>_<by>.parquet, and the lakehouse's tables read back as Parquet too, and the
-quarterly report of panel-a (OUT/report-spark).
+quarterly report of panel-a (OUT/report-spark), and the metric tables of the selections (unions of persons: the
+national estimate, a union of sources) on Spark, as OUT/selection_<i>.parquet.
 
-Usage: python lakehouse_ingest_probe.py HOME OUT CASES_JSON
+Usage: python lakehouse_ingest_probe.py HOME OUT CASES_JSON SELECTIONS_JSON
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from thuocdo.workflows.cluster import lakehouse, spark_master
 from thuocdo.workflows.reports import write_reports
 
 
-def main(home: Path, out: Path, cases: list[tuple[str, str]]) -> None:
+def main(home: Path, out: Path, cases: list[tuple[str, str]], selections: list[tuple[str, str, str]]) -> None:
     lake = lakehouse(home)
     spark = lakehouse_session(lake, spark_master(home))
     months = sorted({row[1] for period, by in cases
@@ -42,6 +43,9 @@ def main(home: Path, out: Path, cases: list[tuple[str, str]]) -> None:
         pq.write_table(spark.table(table_name(lake, name)).toArrow(), out / f"table_{name}.parquet")
     # the quarterly report of panel-a, its tables from Spark over the lakehouse (the session above, still active)
     write_reports(home, "2022-Q1", ["md"], out / "report-spark", "panel-a", engine="spark")
+    requests = [metric_workflow.metric_request(period, by, source) for period, by, source in selections]
+    for i, table in enumerate(metric_workflow.metrics_many(home, requests, engine="spark")):
+        pq.write_table(table, out / f"selection_{i}.parquet")
     for name in ("person_day", "person_month"):
         snapshots = spark.sql("SELECT snapshot_id, committed_at, operation, summary "
                               f"FROM {table_name(lake, name)}.snapshots")
@@ -50,4 +54,5 @@ def main(home: Path, out: Path, cases: list[tuple[str, str]]) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]), [tuple(c) for c in json.loads(sys.argv[3])])
+    main(Path(sys.argv[1]), Path(sys.argv[2]), [tuple(c) for c in json.loads(sys.argv[3])],
+         [tuple(c) for c in json.loads(sys.argv[4])])

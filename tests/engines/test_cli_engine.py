@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, write
 from tests.engines.conftest import FixtureStore, copy_home
 
 
@@ -76,3 +76,37 @@ def test_equal_mau_summed_in_another_order_ties_in_the_rank() -> None:
            if r["platform"] in ("zalo", "viber", "mocha")}
     assert got["zalo"]["mau"] != got["viber"]["mau"]  # 0.30000000000000004 and 0.3
     assert [got[p]["rank_in_category"] for p in ("zalo", "viber", "mocha")] == [1, 1, 3]
+
+
+@pytest.mark.spark
+def test_unions_of_persons_run_on_spark_with_the_default_numbers(fixture_store: FixtureStore, spark: Any,
+                                                                  tmp_path: Path) -> None:
+    """Two operators with shared keys (op-x and op-y hold overlapping parts of telco-b's records, so they share
+    persons): their union and the national estimate collapse persons on Spark's side, and give the default's
+    figures."""
+    from tests.random_fixture import make_fixture, to_csv_text
+    from thuocdo.catalog import load_catalog
+
+    cli = Cli(copy_home(fixture_store, tmp_path / "home"))
+    telco = make_fixture(seed=20220401, n_records=3000).records_by_source["telco-b"]
+    lines = ["province,month,subscribers"] + [f"{p.code},2022-{m:02d},40" for p in load_catalog().provinces_new
+                                              for m in (1, 2, 3)]
+    coverage = write(tmp_path / "coverage.csv", "\n".join(lines) + "\n")
+    third = len(telco) // 3
+    for name, part in (("op-x", telco[: 2 * third]), ("op-y", telco[third:])):
+        declared = cli("sources", "declare", name, "--kind", "census", "--link-key", "shared", "--coverage", coverage)
+        assert declared.exit_code == 0, declared.stderr
+        assert cli("ingest", "usage", write(tmp_path / f"{name}.csv", to_csv_text(part)), "--source",
+                   name).exit_code in (0, 1)
+    for selection in ("national", "op-x,op-y"):
+        default = cli.metrics("2022-Q1", "--source", selection)
+        on_spark = cli.metrics("2022-Q1", "--source", selection, "--engine", "spark", "--master", "local[2]")
+        assert len(on_spark) == len(default) > 5
+        assert all(row["source"] == selection for row in default)
+        for d, s in zip(default, on_spark, strict=True):
+            assert list(s) == list(d)
+            for key, value in d.items():
+                if isinstance(value, float):
+                    assert math.isclose(s[key], value, rel_tol=1e-9, abs_tol=1e-9), (selection, d["platform"], key)
+                else:
+                    assert s[key] == value, (selection, d["platform"], key)

@@ -53,6 +53,11 @@ DRIVER, PROBE = HERE / "lakehouse_ingest_driver.py", HERE / "lakehouse_ingest_pr
 CASES = [("2022-Q1", "platform"), ("2022-Q1", "province"), ("2022-03", "platform"), ("2021-12", "province"),
          ("2022-03", "category")]
 RELATIVE = 1e-9
+#: operators declared with shared keys: unioned person-wise in their union and in the national estimate
+SHARED = ("shared-x", "shared-y")
+#: (period, by, source) of the selections whose persons are unioned: on Spark (the probe) and on the default engine
+SELECTIONS = [("2022-03", "platform", "national"), ("2022-03", "province", "national"),
+              ("2022-03", "platform", ",".join(SHARED)), ("2022-Q1", "platform", "national")]
 
 
 def _env() -> dict[str, str]:
@@ -93,7 +98,8 @@ def killed_ingest(home: Path, source: str, file: Path, step: str, delay: float) 
 
 def probe(home: Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, str(PROBE), str(home), str(out), json.dumps(CASES)], capture_output=True,
+    done = subprocess.run([sys.executable, str(PROBE), str(home), str(out), json.dumps(CASES),
+                           json.dumps(SELECTIONS)], capture_output=True,
                           text=True, env=_env(), timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return out
@@ -230,9 +236,18 @@ def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pyt
     # a late file of one of them
     march = small_file(tmp / "march.csv", 4, days=(1, 2, 3, 4, 5))
     late = small_file(tmp / "late.csv", 5, n=50, days=(2,))
+    # two operators with shared keys and declared coverage (their persons overlap: the same 150 user ids)
+    lines = ["province,month,subscribers"] + [f"{p},2022-03,{n}" for p, n in (("01", 120), ("79", 90), ("48", 60))]
+    coverage = write(tmp / "coverage.csv", "\n".join(lines) + "\n")
+    for home in (cluster, duck):
+        for name in SHARED:
+            assert Cli(home)("sources", "declare", name, "--kind", "census", "--link-key", "shared", "--coverage",
+                             coverage).exit_code == 0
     plan: list[tuple[str, list[Path]]] = [
         ("panel-a", fixture_files["a"]), ("telco-b", [fixture_files["b"]]),
-        *[(source, [file]) for source, file in kill_files.items()], ("late", [march]), ("late", [late])]
+        *[(source, [file]) for source, file in kill_files.items()],
+        *[(name, [small_file(tmp / f"{name}.csv", 6 + i, n=600)]) for i, name in enumerate(SHARED)],
+        ("late", [march]), ("late", [late])]
     done = spark_ingest(cluster, plan)
     run.runs |= {"panel-a": done[0], "telco-b": done[1], **{s: done[2 + i] for i, s in enumerate(kill_files)},
                  "late-first": done[-2], "late": done[-1], "late-file": late}
@@ -391,6 +406,22 @@ def test_the_report_from_the_lakehouse_is_the_embedded_one(scenario: Scenario) -
     assert [f.name for f in spark] == [f.name for f in duck] and spark
     for a, b in zip(spark, duck, strict=True):
         assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8")
+
+
+def test_unions_of_persons_over_the_lakehouse_give_the_embedded_figures_on_both_engines(scenario: Scenario) -> None:
+    """The union of the shared operators and the national estimate (the panel, the shared operators' union
+    expanded by their coverage): on Spark over the lakehouse (the probe), on the default engine of the lakehouse's
+    home (person-days read from the lakehouse), and on the embedded twin."""
+    requests = [metric_workflow.metric_request(period, by, source) for period, by, source in SELECTIONS]
+    duck = metric_workflow.metrics_many(scenario.duck, requests)
+    default = metric_workflow.metrics_many(scenario.lake, requests)
+    for i, (period, by, source) in enumerate(SELECTIONS):
+        assert duck[i].num_rows > 0 and set(duck[i].column("source").to_pylist()) == {source}
+        assert_same_tables(default[i], duck[i], f"default engine: {source} {period} {by}")
+        assert_same_tables(pq.read_table(scenario.probe / f"selection_{i}.parquet"), duck[i],
+                           f"Spark: {source} {period} {by}")
+    national = {r["platform"]: r for r in duck[0].to_pylist()}
+    assert any("shared-x=" in (r["sources"] or "") for r in national.values())  # the union took part
 
 
 def test_the_default_engine_measures_the_lakehouses_sources(scenario: Scenario, fixture_files: dict[str, Any],

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 
@@ -96,24 +96,27 @@ def union_person_day_sql(person_day: str, label: str, sources: Sequence[str], mo
             f"WHERE source IN {_in(sources)} AND month IN {_in(months)}) {PERSON_DAY_MERGE}")
 
 
-def usage_sql(person_day: str, weights: str, label: str) -> str:
-    """usage_month rows of the person-days in relation `person_day` (one source, `label`), with `weights`."""
-    return (f"WITH person_day AS (SELECT * FROM {person_day}), "
-            f"weights AS (SELECT source, person, month, weight FROM {weights} WHERE source = {literal(label)}), "
-            f"person_month AS ({PERSON_MONTH}) SELECT * FROM ({USAGE_MONTH})")
+def usage_sql(person_month: str, weights: str, label: str) -> str:
+    """usage_month rows of the person-months in relation `person_month` (one source, `label`), with `weights`."""
+    return (f"WITH weights AS (SELECT source, person, month, weight FROM {weights} "
+            f"WHERE source = {literal(label)}), person_month AS (SELECT * FROM {person_month}) "
+            f"SELECT * FROM ({USAGE_MONTH})")
 
 
 def multiplicity_sql(person_day: str, union_person_month: str, sources: Sequence[str],
                      months: Sequence[str]) -> str:
-    """Per province and month: the unit's distinct active persons (on any platform, each in the province of
-    most of their active days) and their mean number of sources seeing them active."""
+    """Per province and month: the unit's distinct active persons (on any platform, each in the province of its
+    person-month with most active days, then the smallest code, a known province before an unknown one) and
+    their mean number of sources seeing them active."""
     return f"""
     WITH seen AS (
         SELECT person, month, count(DISTINCT source) AS m FROM {person_day}
         WHERE source IN {_in(sources)} AND month IN {_in(months)} AND active
         GROUP BY person, month
     ), home AS (
-        SELECT person, month, arg_max(province, active_days) AS province FROM {union_person_month}
+        SELECT person, month,
+               arg_max(province, active_days * 1000 + COALESCE(999 - CAST(province AS INTEGER), -1)) AS province
+        FROM {union_person_month}
         WHERE active_days > 0 GROUP BY person, month
     )
     SELECT h.province, h.month, count(*) AS active_any, avg(COALESCE(s.m, 1)) AS multiplicity,
@@ -121,6 +124,74 @@ def multiplicity_sql(person_day: str, union_person_month: str, sources: Sequence
     FROM home AS h LEFT JOIN seen AS s ON s.person = h.person AND s.month = h.month
     GROUP BY h.province, h.month
     """
+
+
+def present_sql(person_day: str, sources: Sequence[str], months: Sequence[str]) -> str:
+    """Which of `sources` has records in which province and month."""
+    return (f"SELECT DISTINCT source, province, month FROM {person_day} WHERE source IN {_in(sources)} "
+            f"AND month IN {_in(months)}")
+
+
+class Relational(Protocol):
+    """Where the person-level work of a union runs: queries written in DuckDB's dialect, over relations of that
+    engine (the person-days, the weights)."""
+
+    def keep(self, name: str, sql: str) -> None:
+        """Compute `sql` once and keep it as relation `name`."""
+
+    def rows(self, sql: str) -> pa.Table:
+        """The (small) result of `sql`."""
+
+    def drop(self, name: str) -> None:
+        """Forget relation `name`."""
+
+
+class DuckDBRelational:
+    """:class:`Relational` on a DuckDB connection (temporary tables)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def keep(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    def rows(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()
+
+    def drop(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+#: the parts of :class:`UnionRows`
+PARTS = ("usage", "multiplicity", "present")
+
+
+@dataclass(frozen=True)
+class UnionRows:
+    """All the estimator needs of a union of sources, small whatever the number of persons: its usage_month
+    rows (source: the union's label), per province and month its distinct active persons and their
+    multiplicity (:func:`multiplicity_sql`), and where each of its sources has records."""
+
+    usage: pa.Table
+    multiplicity: pa.Table
+    present: pa.Table
+
+
+def union_rows(db: Relational, *, person_day: str, weights: str, label: str, sources: Sequence[str],
+               months: Sequence[str]) -> UnionRows:
+    """The person-days of `sources` (relation `person_day` of `db`, with their ``source``) collapsed person-wise
+    into one population `label`, rolled up; the only person-level step of unions and national estimates, run by
+    whichever engine holds the person-days."""
+    try:
+        db.keep("union_person_day", union_person_day_sql(person_day, label, sources, months))
+        db.keep("union_person_month", f"WITH person_day AS (SELECT * FROM union_person_day) "
+                                      f"SELECT * FROM ({PERSON_MONTH})")
+        return UnionRows(db.rows(usage_sql("union_person_month", weights, label)),
+                         db.rows(multiplicity_sql(person_day, "union_person_month", sources, months)),
+                         db.rows(present_sql(person_day, sources, months)))
+    finally:
+        db.drop("union_person_month")
+        db.drop("union_person_day")
 
 
 @dataclass(frozen=True)
@@ -145,12 +216,15 @@ class Estimate:
 
 def estimate_national(con: duckdb.DuckDBPyConnection, sources: Sequence[SourceSpec], *, person_day: str,
                       weights: str, coverage: str, population: Mapping[tuple[str, str], float],
-                      months: Sequence[str] | None = None, stored_usage: str | None = None) -> Estimate:
+                      months: Sequence[str] | None = None, stored_usage: str | None = None,
+                      union_db: Relational | None = None) -> Estimate:
     """The national estimate of `months` (every month of `person_day` when None) from the relations of `con`:
     `person_day` (source and :data:`PERSON_DAY_COLUMNS`), `weights` (source, person, month, weight),
     `coverage` (source, province, month, subscribers); `population` maps (province, month) to the persons the
     estimate stands for. `stored_usage` (optional): a relation with the usage_month rows of single sources,
-    already rolled up, read instead of rolling their person-days up again."""
+    already rolled up, read instead of rolling their person-days up again. `union_db` (optional): where the
+    person-days of a union of sources are collapsed (:func:`union_rows`; by default `con`): relations
+    `person_day` and `weights` of that engine."""
     if months is None:
         months = [r[0] for r in con.sql(f"SELECT DISTINCT month FROM {person_day} ORDER BY 1").fetchall()]
     months = sorted(months)
@@ -161,17 +235,18 @@ def estimate_national(con: duckdb.DuckDBPyConnection, sources: Sequence[SourceSp
     try:
         for i, unit in enumerate(units(sources)):
             parts.append(_unit(con, i, unit, person_day=person_day, weights=weights, coverage=coverage,
-                               months=months, stored_usage=stored_usage))
+                               months=months, stored_usage=stored_usage, union_db=union_db))
         return _combine(con, parts, units(sources), coverage)
     finally:
         con.unregister("nat_population")
         for name in parts:
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        con.execute("DROP TABLE IF EXISTS nat_pd; DROP TABLE IF EXISTS nat_pm")
+        for part in PARTS:
+            con.unregister(f"nat_{part}_rows")
 
 
 def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str, weights: str, coverage: str,
-          months: Sequence[str], stored_usage: str | None) -> str:
+          months: Sequence[str], stored_usage: str | None, union_db: Relational | None) -> str:
     """Materialise a unit's expanded cells as table ``nat_unit_<i>``: platform, month, province, the rollup
     sums, ``g`` (the expansion factor), ``n`` (covered persons), ``var`` (of the expanded MAU)."""
     name = f"nat_unit_{i}"
@@ -183,17 +258,12 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
                         f"0.0 AS multiplicity_var FROM ({usage}) "
                         "GROUP BY province, month")
         present = f"SELECT DISTINCT source, province, month FROM ({usage})"
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE nat_pd AS "
-                    f"{union_person_day_sql(person_day, unit.label, unit.sources, months)}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE nat_pm AS WITH person_day AS (SELECT * FROM nat_pd) "
-                    f"SELECT * FROM ({PERSON_MONTH})")
-        usage = (f"WITH weights AS (SELECT source, person, month, weight FROM {weights} "
-                 f"WHERE source = {literal(unit.label)}), person_month AS (SELECT * FROM nat_pm) "
-                 f"SELECT * FROM ({USAGE_MONTH})")
-        multiplicity = multiplicity_sql(person_day, "nat_pm", unit.sources, months)
-        present = (f"SELECT DISTINCT source, province, month FROM {person_day} WHERE source IN {_in(unit.sources)} "
-                   f"AND month IN {_in(months)}")
+    else:  # a union of persons (or a source without its rollup): by the engine holding the person-days
+        rows = union_rows(union_db or DuckDBRelational(con), person_day=person_day, weights=weights,
+                          label=unit.label, sources=unit.sources, months=months)
+        for part in PARTS:
+            con.register(f"nat_{part}_rows", getattr(rows, part))
+        usage, multiplicity, present = (f"SELECT * FROM nat_{part}_rows" for part in PARTS)
     if unit.kind == "panel":
         con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS

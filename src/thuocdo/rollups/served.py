@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thuocdo.rollups.definitions import USAGE_MONTH, reading
+from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, USAGE_MONTH, reading
 from thuocdo.store.home import Store
 from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, files_stamp, iceberg_catalog
 
@@ -61,6 +61,23 @@ def lakehouse_usage(store: Store, lake: Lakehouse) -> pa.Table | None:
         parts.append(_summed(store, person_month.scan(row_filter=where).to_arrow(), stale))
     columns = store.con.sql("SELECT * FROM usage_month LIMIT 0").to_arrow_table().schema
     return pa.concat_tables([p.select(columns.names).cast(columns) for p in parts])
+
+
+def lakehouse_person_days(lake: Lakehouse, sources: Sequence[str], months: Sequence[str]) -> pa.Table:
+    """The lakehouse's person-days of `sources` in `months` (``source`` and :data:`PERSON_DAY_COLUMNS`), read
+    through pyiceberg: the files of the sources' partitions whose month statistics can hold the months. For a
+    union of persons on the default engine; at national scale the Spark engine does that work on the cluster."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    columns = ("source", *PERSON_DAY_COLUMNS)
+    try:
+        table = iceberg_catalog(lake).load_table(f"{NAMESPACE}.person_day")
+    except NoSuchTableError:
+        return pa.table({c: [] for c in columns})
+    where = (f"source IN ({', '.join(map(_text, sorted(set(sources))))}) "
+             f"AND month IN ({', '.join(map(_text, sorted(set(months))))})")
+    found = table.scan(row_filter=where, selected_fields=columns).to_arrow()
+    return found.select(list(columns))
 
 
 def _text(value: str) -> str:

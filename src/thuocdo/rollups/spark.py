@@ -82,6 +82,17 @@ class SparkRollups:
             return self.engine.empty(f"{PERSON_DAY_SCHEMA}, source STRING")
         return reduce(lambda a, b: a.unionByName(b), frames)
 
+    def union_place(self, sources: Sequence[str], months: Sequence[str], *, person_day: str,
+                    weights: str) -> SparkRelational:
+        """Where a union of the sources' persons runs on Spark: views `person_day` (their person-days of the
+        months, the embedded lake's and the lakehouse's) and `weights` (the store's, of the months)."""
+        from pyspark.sql import functions as F
+
+        self.engine.view(person_day, self.person_day(months).where(F.col("source").isin(list(sources))))
+        self.engine.view(weights, self.engine.store_table(
+            "SELECT source, person, month, weight FROM weights WHERE list_contains($m, month)", {"m": list(months)}))
+        return SparkRelational(self.engine)
+
     def _fingerprint(self, months: list[str]) -> str:
         """What the rollup of these months is built from: the listed person_day files, the weights batches, and
         the lakehouse's records and person-months (their current snapshots)."""
@@ -179,3 +190,21 @@ class SparkRollups:
             f"SELECT {keys}, hll_union_agg(sketch) AS sketch FROM sketch_day "
             f"WHERE day BETWEEN DATE '{first_day.isoformat()}' AND DATE '{last_day.isoformat()}' GROUP BY {keys}"))
         return sketches.union_cells(unions, by, lg_k)
+
+
+class SparkRelational:
+    """Queries written in DuckDB's dialect run by Spark over its views, each kept result computed once on local
+    disk: the person-level work of a union of sources (:func:`thuocdo.metrics.national.union_rows`) on the
+    cluster that holds the person-days."""
+
+    def __init__(self, engine: SparkEngine) -> None:
+        self.engine = engine
+
+    def keep(self, name: str, sql: str) -> None:
+        self.engine.view(name, self.engine.on_disk(self.engine.sql(rollup_sql(sql))))
+
+    def rows(self, sql: str) -> pa.Table:
+        return self.engine.arrow(self.engine.sql(rollup_sql(sql)))
+
+    def drop(self, name: str) -> None:
+        self.engine.spark.catalog.dropTempView(name)

@@ -13,6 +13,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -22,17 +23,21 @@ from thuocdo.metrics import query as mq
 from thuocdo.metrics.national import (
     NATIONAL,
     PANEL_VARIANCE,
+    DuckDBRelational,
     Estimate,
+    Relational,
     SourceSpec,
     estimate_national,
-    union_person_day_sql,
-    usage_sql,
+    union_rows,
 )
 from thuocdo.reports.uncertainty import Z95
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS
 from thuocdo.rollups.rebuild import person_days_sql
+from thuocdo.rollups.served import lakehouse_person_days
 from thuocdo.store import Store
-from thuocdo.store.sources import SourceInfo, coverage_table, list_sources, person_days_here
+from thuocdo.store.sources import SourceInfo, coverage_table, list_sources
+from thuocdo.store.sql import literal
+from thuocdo.workflows.cluster import lakehouse
 
 __all__ = [
     "MARGIN_COLUMNS",
@@ -91,12 +96,8 @@ def default_source(store: Store) -> str | None:
 
 def estimable(store: Store, found: Sequence[SourceInfo]) -> bool:
     """Whether a national estimate can rest on the sources: a panel, or a census source with declared coverage
-    (without either, the sources are shown each on its own); and, when shared-key operators must be unioned
-    person-wise, whether their person-days are all in this store (not only in the cluster's lakehouse)."""
+    (without either, the sources are shown each on its own)."""
     census = [s.name for s in found if s.kind == "census"]
-    shared = [s.name for s in found if s.kind == "census" and s.link_key == "shared"]
-    if len(shared) > 1 and not all(person_days_here(store, name) for name in shared):
-        return False
     if any(s.kind == "panel" for s in found):
         return True
     return bool(census) and coverage_table(store, census).num_rows > 0
@@ -132,21 +133,51 @@ def select(store: Store, text: str | None) -> Selection | None:
     return Selection(label, "union", tuple(_spec(known[n]) for n in names))
 
 
-def _person_day_view(store: Store, sources: Iterable[str], months: Sequence[str], view: str) -> None:
-    """The person-days of the sources in the months as `view`. A union of persons needs them: a source whose
-    records are only in the cluster's lakehouse (its rollup read, its person-days not) is refused, never left out."""
-    parts = []
-    for source in sources:
-        sql = person_days_sql(store, source, months)
-        if sql is None and _has_usage(store, months, source):
-            raise InputError(f"Nguồn {source} nằm trong lakehouse của cụm: gộp người của nhiều nguồn (hợp nguồn, "
-                             "hoặc các nhà mạng dùng chung khóa trong ước lượng toàn quốc) chưa chạy được với "
-                             "nguồn ở lakehouse; hãy nạp các nguồn cần gộp vào cùng kho nhúng.")
-        if sql is not None:
-            parts.append(sql)
-    columns = ", ".join(f"NULL AS {c}" for c in PERSON_DAY_COLUMNS)
-    empty = f"SELECT NULL::VARCHAR AS source, {columns} FROM (SELECT 1) WHERE false"
-    store.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {' UNION ALL '.join(parts) or empty}")
+class UnionPlace(Protocol):
+    """An engine that holds person-days and can run a union of persons where they are
+    (:meth:`thuocdo.rollups.spark.SparkRollups.union_place`)."""
+
+    def union_place(self, sources: Sequence[str], months: Sequence[str], *, person_day: str,
+                    weights: str) -> Relational: ...
+
+
+class _EmbeddedPlace:
+    """The default engine's place for a union: the store's connection, over the person-days of its lake and,
+    for the sources the cluster's lakehouse holds, theirs read through pyiceberg."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.registered: list[str] = []
+
+    def union_place(self, sources: Sequence[str], months: Sequence[str], *, person_day: str,
+                    weights: str) -> Relational:
+        con, parts, elsewhere = self.store.con, [], []
+        for source in sources:
+            sql = person_days_sql(self.store, source, months)
+            if sql is not None:
+                parts.append(sql)
+            elif _has_usage(self.store, months, source):  # its rollup is attached: the lakehouse holds it
+                elsewhere.append(source)
+        columns = ", ".join(PERSON_DAY_COLUMNS)
+        if elsewhere:
+            con.register("lakehouse_person_day", lakehouse_person_days(lakehouse(self.store.home), elsewhere, months))
+            self.registered.append("lakehouse_person_day")
+            parts.append(f"SELECT source, {columns} FROM lakehouse_person_day")
+        nulls = ", ".join(f"NULL AS {c}" for c in PERSON_DAY_COLUMNS)
+        empty = f"SELECT NULL::VARCHAR AS source, {nulls} FROM (SELECT 1) WHERE false"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {person_day} AS {' UNION ALL '.join(parts) or empty}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {weights} AS SELECT source, person, month, weight FROM weights "
+                    f"WHERE list_contains({literal(list(months))}, month)")
+        self.registered += [person_day, weights]
+        return DuckDBRelational(con)
+
+    def close(self) -> None:
+        for name in reversed(self.registered):
+            if name == "lakehouse_person_day":
+                self.store.con.unregister(name)
+            else:
+                self.store.con.execute(f"DROP VIEW IF EXISTS {name}")
+        self.registered.clear()
 
 
 def population(catalog: Catalog, months: Iterable[str]) -> dict[tuple[str, str], float]:
@@ -160,30 +191,34 @@ def population(catalog: Catalog, months: Iterable[str]) -> dict[tuple[str, str],
     return out
 
 
-def selected_usage(store: Store, selection: Selection, months: Sequence[str],
-                   catalog: Catalog) -> tuple[pa.Table, Estimate | None]:
-    """The usage_month rows of a union or of the national estimate over `months` (with the estimate)."""
-    view = "selected_person_day"
+def selected_usage(store: Store, selection: Selection, months: Sequence[str], catalog: Catalog,
+                   place: UnionPlace | None = None) -> tuple[pa.Table, Estimate | None]:
+    """The usage_month rows of a union or of the national estimate over `months` (with the estimate). The
+    person-level step (the union of persons of a union, or of shared-key operators) runs in `place` (the Spark
+    engine's cluster), by default on the store's connection."""
+    view, weights = "selected_person_day", "selected_weights"
     if selection.kind == "union":
-        names = [s.name for s in selection.sources]
-        _person_day_view(store, names, months, view)
-        try:
-            sql = (f"WITH union_person_day AS ({union_person_day_sql(view, selection.label, names, months)}) "
-                   f"SELECT * FROM ({usage_sql('union_person_day', 'weights', selection.label)})")
-            return store.con.sql(sql).to_arrow_table(), None
-        finally:
-            store.con.execute(f"DROP VIEW IF EXISTS {view}")
-    shared = [s.name for s in selection.sources if s.kind == "census" and s.link_key == "shared"]
-    _person_day_view(store, shared if len(shared) > 1 else [], months, view)
-    census = [s.name for s in selection.sources if s.kind == "census"]
-    store.con.register("selected_coverage", coverage_table(store, census, months))
+        together = [s.name for s in selection.sources]
+    else:
+        shared = [s.name for s in selection.sources if s.kind == "census" and s.link_key == "shared"]
+        together = shared if len(shared) > 1 else []
+    embedded = _EmbeddedPlace(store)
     try:
-        estimate = estimate_national(store.con, selection.sources, person_day=view, weights="weights",
-                                     coverage="selected_coverage", population=population(catalog, months),
-                                     months=months, stored_usage="usage_month")
+        db = (place or embedded).union_place(together, months, person_day=view, weights=weights)
+        if selection.kind == "union":
+            rows = union_rows(db, person_day=view, weights=weights, label=selection.label, sources=together,
+                              months=months)
+            return rows.usage, None
+        census = [s.name for s in selection.sources if s.kind == "census"]
+        store.con.register("selected_coverage", coverage_table(store, census, months))
+        try:
+            estimate = estimate_national(store.con, selection.sources, person_day=view, weights=weights,
+                                         coverage="selected_coverage", population=population(catalog, months),
+                                         months=months, stored_usage="usage_month", union_db=db)
+        finally:
+            store.con.unregister("selected_coverage")
     finally:
-        store.con.execute(f"DROP VIEW IF EXISTS {view}")
-        store.con.unregister("selected_coverage")
+        embedded.close()
     if not estimate.usage_month.num_rows and _has_usage(store, months):
         uncovered = ", ".join(s.name for s in selection.sources if s.kind == "census")
         raise InputError("Không ước lượng được toàn quốc: các nguồn nhà mạng "

@@ -122,10 +122,10 @@ Selected = tuple[pa.Table, Estimate | None]
 
 def _selected(store: Store, runner: Engine, selection: estimates.Selection, months: list[str],
               catalog: Catalog) -> Selected:
-    if isinstance(runner, SparkRollups) and runner.lake is not None:
-        raise InputError(f"--source {selection.label}: hợp nguồn và ước lượng toàn quốc chưa chạy trên "
-                         "lakehouse của cụm; dùng --engine duckdb với kho nhúng.")
-    return estimates.selected_usage(store, selection, months, catalog)
+    """A union's or the national estimate's rollup; its union of persons runs where the engine holds the
+    person-days (on Spark: on the cluster, over the embedded lake's and the lakehouse's)."""
+    place = runner if isinstance(runner, SparkRollups) else None
+    return estimates.selected_usage(store, selection, months, catalog, place)
 
 
 def _run(store: Store, runner: Engine, request: mq.MetricRequest, catalog: Catalog,
