@@ -1,7 +1,7 @@
 """The rollup of sources kept outside the store (the cluster's lakehouse) attached to a store's connection
-(`Store.attach_usage`): read beside the stored rollup by the registry and the metric queries, never written to,
-and unioned person-wise with the lakehouse's person-days. The attached rows here are written by hand; the lakehouse's own are
-tested on the cluster (tests/engines/test_lakehouse_ingest.py)."""
+(`Store.attach_usage`): read beside the stored rollup by the registry and the metric queries, never written to;
+unions of persons read the lakehouse's person-days. The attached rows and person-days here come from an embedded
+twin; the lakehouse's own are tested on the cluster (tests/engines/test_lakehouse_ingest.py)."""
 
 from __future__ import annotations
 

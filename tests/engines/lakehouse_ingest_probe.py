@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from tests.engines.cluster_settings import SETTINGS
 from thuocdo.catalog import load_catalog
 from thuocdo.engines.spark import SparkEngine, lakehouse_session
 from thuocdo.metrics import query as mq
@@ -29,7 +30,7 @@ from thuocdo.workflows.reports import write_reports
 
 def main(home: Path, out: Path, cases: list[tuple[str, str]], selections: list[tuple[str, str, str]]) -> None:
     lake = lakehouse(home)
-    spark = lakehouse_session(lake, spark_master(home))
+    spark = lakehouse_session(lake, spark_master(home), SETTINGS)
     months = sorted({row[1] for period, by in cases
                      for row in period_rows(metric_workflow.metric_request(period, by))})
     with Store(home, read_only=True) as store:

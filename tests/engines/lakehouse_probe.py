@@ -18,13 +18,8 @@ import sys
 import time
 from typing import Any
 
+from tests.engines.cluster_settings import SETTINGS
 from thuocdo.workflows.cluster import cluster_session
-
-#: small data on a small machine: two tasks per shuffle, no re-planning, small executors, the quick JIT only
-SETTINGS = {"spark.sql.shuffle.partitions": "2", "spark.sql.adaptive.enabled": "false",
-            "spark.executor.memory": "512m", "spark.driver.memory": "512m",
-            "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-            "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
 
 
 def _plain(value: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -40,8 +41,9 @@ class Probe:
     """The Spark application of the test: SQL in, rows out (see lakehouse_probe.py)."""
 
     def __init__(self, home: Path) -> None:
+        env = os.environ | {"PYTHONPATH": os.pathsep.join([str(PROBE.parents[2]), *sys.path])}
         self.process = subprocess.Popen([sys.executable, str(PROBE), str(home)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+                                        stdout=subprocess.PIPE, text=True, env=env)
         self.info = self._answer()
 
     def _answer(self) -> Any:

@@ -16,6 +16,7 @@ Every Spark application runs in a process of its own (lakehouse_ingest_driver.py
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -41,8 +43,10 @@ from tests.random_fixture import FIXTURE_PLATFORMS, make_fixture, to_csv_text, t
 from tests.test_engine_vs_reference import COMPARED, RENAMED, accepted, resolve_province
 from thuocdo.catalog import load_catalog
 from thuocdo.engines.duckdb import DuckDBEngine
+from thuocdo.ingest.landing import landing_bytes
 from thuocdo.metrics import query as mq
 from thuocdo.store import Store
+from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows import sources as sources_workflow
 
@@ -50,9 +54,12 @@ pytestmark = pytest.mark.cluster
 
 HERE = Path(__file__).parent
 DRIVER, PROBE = HERE / "lakehouse_ingest_driver.py", HERE / "lakehouse_ingest_probe.py"
+LANDED = "@landed"  # in a plan: the batches landed for the source (lakehouse_ingest_driver.py)
 CASES = [("2022-Q1", "platform"), ("2022-Q1", "province"), ("2022-03", "platform"), ("2021-12", "province"),
          ("2022-03", "category")]
 RELATIVE = 1e-9
+#: the source whose batches are posted over HTTP and landed for Spark
+POSTED = "posted"
 #: operators declared with shared keys: unioned person-wise in their union and in the national estimate
 SHARED = ("shared-x", "shared-y")
 #: (period, by, source) of the selections whose persons are unioned: on Spark (the probe) and on the default engine
@@ -172,6 +179,19 @@ def fixture_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
 
 
+def posted_records(seed: int, n: int) -> list[dict[str, Any]]:
+    """Usage records of 2022-03 as a client posts them (JSON values), one of them bad."""
+    rng = random.Random(seed)
+    records: list[dict[str, Any]] = [
+        {"record_id": f"p{seed}-{i}", "user_id": f"u{rng.randrange(150)}",
+         "platform": rng.choice(["zalo", "facebook", "tiktok"]),
+         "time": f"2022-03-{rng.randrange(1, 8):02d}T{rng.randrange(24):02d}:00:00+07:00",
+         "active_seconds": rng.randrange(3600), "bytes": rng.randrange(10**8), "sessions": rng.randrange(1, 5),
+         "province": rng.choice(["01", "79", "Đà Nẵng"])} for i in range(n)]
+    records[7]["platform"] = "không-có"
+    return records
+
+
 def small_file(path: Path, seed: int, n: int = 2000, days: tuple[int, ...] = (1, 2, 3)) -> Path:
     """Usage records of 2022-03 on a few days, 150 persons, with two bad rows and a repeated record."""
     rng = random.Random(seed)
@@ -243,16 +263,28 @@ def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pyt
         for name in SHARED:
             assert Cli(home)("sources", "declare", name, "--kind", "census", "--link-key", "shared", "--coverage",
                              coverage).exit_code == 0
+    # batches posted over HTTP for a source of the lakehouse, landed on the object store (the answer's part is
+    # tested in tests/web/test_lakehouse_place.py): two batches, the first sent twice; the twin takes the same
+    # records as files of the same names
+    batches = [orjson.dumps(posted_records(8, 300)), b"\n".join(orjson.dumps(r) for r in posted_records(9, 200))]
+    landed = [ingest_workflow.land_usage(cluster, POSTED, body) for body in (*batches, gzip.compress(batches[0]))]
+    run.runs["landed"] = landed
+    posted = []
+    for uri, _ in landed[:2]:
+        posted.append(tmp / "posted" / uri.rsplit("/", 1)[-1])
+        posted[-1].parent.mkdir(exist_ok=True)
+        posted[-1].write_bytes(landing_bytes(batches[len(posted) - 1], "lô"))
     plan: list[tuple[str, list[Path]]] = [
         ("panel-a", fixture_files["a"]), ("telco-b", [fixture_files["b"]]),
         *[(source, [file]) for source, file in kill_files.items()],
         *[(name, [small_file(tmp / f"{name}.csv", 6 + i, n=600)]) for i, name in enumerate(SHARED)],
-        ("late", [march]), ("late", [late])]
+        (POSTED, [Path(LANDED)]), ("late", [march]), ("late", [late])]
     done = spark_ingest(cluster, plan)
     run.runs |= {"panel-a": done[0], "telco-b": done[1], **{s: done[2 + i] for i, s in enumerate(kill_files)},
                  "late-first": done[-2], "late": done[-1], "late-file": late}
+    run.runs[POSTED] = done[-3]
     for source, files in plan[:-1]:
-        assert cli("ingest", "usage", *files, "--source", source).exit_code in (0, 1)
+        assert cli("ingest", "usage", *(posted if source == POSTED else files), "--source", source).exit_code in (0, 1)
     assert cli("ingest", "usage", late, "--source", "late").exit_code in (0, 1)
 
     # two drivers at once, one core each (one worker each): the same file into one source by both, then by the
@@ -406,6 +438,25 @@ def test_the_report_from_the_lakehouse_is_the_embedded_one(scenario: Scenario) -
     assert [f.name for f in spark] == [f.name for f in duck] and spark
     for a, b in zip(spark, duck, strict=True):
         assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8")
+
+
+def test_batches_posted_for_the_lakehouse_are_ingested_by_spark_once(scenario: Scenario) -> None:
+    """Two batches landed (the first sent twice: one file), then ingested by Spark with the files' rules: the
+    same records, quarantine and metrics as the twin's ingestion of the same records; the files moved to done/."""
+    landed = scenario.runs["landed"]
+    assert [new for _, new in landed] == [True, True, False] and landed[2][0] == landed[0][0]
+    results = scenario.runs[POSTED]["results"]
+    assert [r["file"] for r in results] == sorted(uri.rsplit("/", 1)[-1] for uri, _ in landed[:2])
+    stored, rejected = scenario.duck_stored()[POSTED]
+    # 300 + 200 records posted, one bad in each batch
+    assert sum(r["stored"] for r in results) == stored == 498 and sum(r["rejected"] for r in results) == rejected == 2
+    assert sum(r["source"] == POSTED for r in scenario.table("usage_records")) == stored
+    assert_same_rows(scenario.lake_rows(POSTED), scenario.duck_rows(POSTED))
+    with Store(scenario.duck, read_only=True) as store:
+        duck_q = store.con.sql(f"SELECT file, line, problems FROM quarantine WHERE source = '{POSTED}'").fetchall()
+    lake_q = [(r["file"], r["line"], r["problems"]) for r in scenario.table("quarantine") if r["source"] == POSTED]
+    assert sorted(lake_q) == sorted(duck_q) and len(lake_q) == 2  # the bad record of each batch, at its line 8
+    assert ingest_workflow.has_landed(scenario.lake) is False  # every landed file moved to done/
 
 
 def test_unions_of_persons_over_the_lakehouse_give_the_embedded_figures_on_both_engines(scenario: Scenario) -> None:

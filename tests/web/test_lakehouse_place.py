@@ -1,16 +1,25 @@
-"""A usage batch posted to a source whose records the cluster's lakehouse holds is refused (409): the source is
-continued on Spark (both engines read both places, and a record would be counted in each). The lakehouse's
-rollup is stood in for by rows attached by hand (tests/test_attached_usage.py; the real one is read on the
-cluster in tests/engines/test_lakehouse_ingest.py)."""
+"""A usage batch posted to a source whose records the cluster's lakehouse holds lands on the object store as a
+file for Spark (202, its good records pending; thuocdo.ingest.landing): the same batch twice, gzip or not, JSON
+array or NDJSON, is one file, and a batch already ingested does not land again. Here the lakehouse's rollup is
+stood in for by rows attached by hand and its object store by a local folder; Spark's ingestion of landed
+batches is tested on the cluster (tests/engines/test_lakehouse_ingest.py)."""
 
 from __future__ import annotations
 
+import gzip
+import time
+from pathlib import Path
+
+import orjson
 import pyarrow as pa
 import pytest
+from pyarrow import fs
 
 from tests.web.conftest import Served
 from tests.web.test_api import BATCH, post
+from thuocdo.ingest.landing import Landing, landed, landing_bytes, mark_ingested
 from thuocdo.store import Store
+from thuocdo.workflows import cluster as cluster_workflow
 from thuocdo.workflows import ingest as ingest_workflow
 
 HELD = pa.table({
@@ -19,16 +28,81 @@ HELD = pa.table({
     "w_seconds": [3600.0], "w_bytes": [5_000_000.0], "w_sessions": [12.0], "w_installs": [0.0]})
 
 
-def test_a_batch_for_a_source_the_lakehouse_holds_is_refused(served: Served,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def landing(served: Served, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Landing:
     def attach(store: Store) -> bool:  # as on a home whose cluster's lakehouse holds telco-a
         store.attach_usage(HELD)
         return True
 
+    place = Landing(fs.LocalFileSystem(), str(tmp_path / "bucket" / "landing"), scheme="file://")
     monkeypatch.setattr(ingest_workflow, "attach_lakehouse", attach)
-    refused = post(served, BATCH)
-    assert refused.status_code == 409
-    assert "telco-a đã có bản ghi sử dụng trong lakehouse" in refused.json()["detail"]
-    # another source is taken (its records go to the embedded store)
+    monkeypatch.setattr(cluster_workflow, "lakehouse", lambda home: None)
+    monkeypatch.setattr(ingest_workflow, "landing_of", lambda lake: place)
+    return place
+
+
+def test_a_batch_for_a_source_the_lakehouse_holds_lands_for_spark(served: Served, landing: Landing) -> None:
+    answer = post(served, BATCH)
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert (body["received"], body["stored"], body["duplicates"], body["rejected"], body["pending"]) == (6, 0, 0, 1, 5)
+    statuses = {r["index"]: r for r in body["records"]}
+    assert [statuses[i]["status"] for i in range(1, 7)] == ["pending"] * 4 + ["rejected", "pending"]
+    assert [p["field"] for p in statuses[5]["problems"]] == ["platform"]
+    files = landed(landing)
+    assert list(files) == ["telco-a"] and len(files["telco-a"]) == 1
+    path = Path(files["telco-a"][0].removeprefix("file://"))
+    assert body["batch_id"] == path.stem
+    # line n of the landed file is record n of the answer: the quarantine will name it as the answer did
+    assert path.read_bytes().splitlines() == [orjson.dumps(record) for record in BATCH]
+    # the same batch again, gzip, then as NDJSON: the same file, nothing more lands
+    again = post(served, gzip.compress(orjson.dumps(BATCH)), **{"Content-Encoding": "gzip"})
+    ndjson = post(served, b"\n".join(orjson.dumps(r) for r in BATCH), **{"Content-Type": "application/x-ndjson"})
+    assert again.status_code == ndjson.status_code == 202
+    assert again.json()["batch_id"] == ndjson.json()["batch_id"] == body["batch_id"]
+    assert landed(landing) == files
+    # once ingested (moved to done/), the same batch does not land again
+    mark_ingested(landing, "telco-a", files["telco-a"])
+    assert landed(landing) == {} and post(served, BATCH).status_code == 202
+    assert landed(landing) == {}
+    # another source is taken by the embedded store, as before
     taken = post(served, BATCH, who="telco-b", path="/api/v1/sources/telco-b/usage")
-    assert taken.status_code == 200 and taken.json()["stored"] == 4
+    assert taken.status_code == 200 and taken.json()["stored"] == 4 and taken.json()["pending"] == 0
+
+
+def test_ndjson_bodies_land_as_sent_and_arrays_one_record_a_line() -> None:
+    assert landing_bytes(b'[{"a": 1}, {"b": "x"}]', "lô") == b'{"a":1}\n{"b":"x"}\n'
+    sent = b'{"a": 1}\n\n\xff\xfe\n{"b": 2}'
+    assert landing_bytes(sent, "lô") == sent + b"\n"  # blank and unreadable lines keep their numbers
+    assert landing_bytes(gzip.compress(sent), "lô") == sent + b"\n"
+
+
+def test_the_server_ingests_landed_batches_now_and_then_and_says_when_it_cannot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from thuocdo.workflows.service import Service, Settings
+
+    calls: list[str] = []
+    failures = [OSError("cụm không trả lời")]  # the first run fails, the next ones succeed
+
+    def ingest_landed(home: object, source: object = None, **given: object) -> dict[str, object]:
+        calls.append("ingest")
+        if failures:
+            raise failures.pop()
+        return {}
+
+    monkeypatch.setattr(ingest_workflow, "has_landed", lambda home: True)
+    monkeypatch.setattr(ingest_workflow, "ingest_landed", ingest_landed)
+    service = Service(tmp_path / "home", Settings(landed_every=0.05))
+    try:
+        deadline = time.monotonic() + 30
+        while service.landing_failures == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        state = service.health()
+        assert state["status"] == "degraded" and "cụm không trả lời" in str(state["last_landing_error"])
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        assert service.health()["status"] == "ok" and service.landing_failures == 0
+    finally:
+        service.close()
+    assert calls[:2] == ["ingest", "ingest"]

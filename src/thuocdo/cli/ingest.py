@@ -1,4 +1,5 @@
-"""`thuocdo ingest usage|weights|aggregates|indicators`: one atomic batch per file, with progress."""
+"""`thuocdo ingest usage|weights|aggregates|indicators`: one atomic batch per file, with progress; `thuocdo ingest
+landed`: the batches posted over HTTP for the lakehouse's sources, ingested by Spark."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from thuocdo.reports.vietnamese import format_number
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows.cluster import ClusterError
 
-ingest_app = Typer(no_args_is_help=True, help="Nạp dữ liệu: usage | weights | aggregates | indicators.")
+ingest_app = Typer(no_args_is_help=True,
+                   help="Nạp dữ liệu: usage | weights | aggregates | indicators | landed (lô chờ của lakehouse).")
 
 
 def ingest_files(ctx: typer.Context, kind: str, files: list[Path], source: str, strict: bool, show: int) -> None:
@@ -120,6 +122,39 @@ def ingest_with_spark(ctx: typer.Context, files: list[str], source: str, strict:
         raise typer.Exit(2)
     if strict and any(r.rejected for r in report.results):
         raise typer.Exit(1)
+
+
+@ingest_app.command("landed")
+def ingest_landed(ctx: typer.Context,
+                  source: Annotated[str | None, typer.Option(
+                      "--source", help="Chỉ nguồn này (mặc định: mọi nguồn có lô đang chờ).")] = None,
+                  show: ShowOption = 20, master: MasterOption = None) -> None:
+    """Nạp bằng Spark các lô gửi qua HTTP vào nguồn nằm trong lakehouse (đang chờ trên kho đối tượng của cụm;
+    máy chủ thuocdo serve cũng tự nạp định kỳ)."""
+    if source is not None:
+        check_source(source)
+    columns = (TextColumn("{task.description}"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("Nạp các lô đang chờ bằng Spark", total=None)
+
+            def on_step(name: str) -> None:
+                progress.update(task, description=f"Nạp các lô đang chờ bằng Spark: {name}")
+
+            reports = ingest_workflow.ingest_landed(home(ctx), source, master=master, on_step=on_step)
+    except (InputError, ClusterError) as exc:
+        raise fail(str(exc)) from exc
+    if not reports:
+        out.print("Không có lô nào đang chờ.")
+        return
+    for name, report in reports.items():
+        out.print(f"Nguồn {name}:", highlight=False)
+        print_results(report.results, show)
+        out.print(rollup_summary(report), highlight=False)
+        for message in report.errors:
+            err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
+    if any(r.errors for r in reports.values()):
+        raise typer.Exit(2)
 
 
 def rollup_summary(report: SparkIngestReport) -> str:

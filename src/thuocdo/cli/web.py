@@ -33,6 +33,9 @@ def serve_command(
     database_threads: Annotated[int, typer.Option(
         "--database-threads", help="Số luồng của cơ sở dữ liệu cho truy vấn và gộp hộp thư (mặc định: số lõi còn lại "
                                    "sau các tiến trình đọc, ít nhất 1).", show_default=False)] = -1,
+    landed_every: Annotated[float, typer.Option(
+        "--landed-every", help="Nạp bằng Spark các lô chờ của lakehouse (gửi vào nguồn nằm trong lakehouse) sau mỗi "
+                               "chừng này giây (0: không tự nạp; dùng thuocdo ingest landed).", min=0)] = 60.0,
     log_level: Annotated[str, typer.Option("--log-level", help="Mức ghi log của uvicorn.")] = "info",
 ) -> None:
     """Chạy bảng điều khiển và API (http://127.0.0.1:8000/, API tại /api/v1, tài liệu tại /api/v1/docs)."""
@@ -48,7 +51,7 @@ def serve_command(
     if database_threads < 0:  # a merge must not starve the readers of the cores they need to keep answering
         database_threads = max(1, cores - reader_processes)
     app = create_app(home, Settings(flush_rows=flush_rows, reader_processes=reader_processes,
-                                    database_threads=database_threads))
+                                    database_threads=database_threads, landed_every=landed_every))
     err.print(f"thuocdo phục vụ kho {home} tại http://{host}:{port}/ (API: /api/v1, tài liệu: /api/v1/docs)",
               highlight=False)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")

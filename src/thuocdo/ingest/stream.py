@@ -74,7 +74,8 @@ class Outcome(BatchResult):
     record, its status and (if rejected) its problems.
 
     The per-record list is built when asked for (:attr:`records`), in the thread that answers the request,
-    from the record numbers and their states (0 stored, 1 duplicate, 2 rejected)."""
+    from the record numbers and their states (0 stored, 1 duplicate, 2 rejected, 3 pending: landed for the
+    lakehouse, stored or found a duplicate when Spark ingests it, :mod:`thuocdo.ingest.landing`)."""
 
     numbers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     states: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -100,12 +101,18 @@ class Outcome(BatchResult):
             records.sort(key=lambda e: e["index"])
         return records
 
+    @property
+    def pending(self) -> int:
+        """The records landed for the lakehouse, not yet stored or found duplicates."""
+        return int((self.states == 3).sum())
+
     def as_json(self) -> dict[str, Any]:
         return {"batch_id": self.batch_id, "source": self.source, "received": self.received, "stored": self.stored,
-                "duplicates": self.duplicates, "rejected": self.rejected, "records": self.records}
+                "duplicates": self.duplicates, "rejected": self.rejected, "pending": self.pending,
+                "records": self.records}
 
 
-_STATES = ("stored", "duplicate", "rejected")
+_STATES = ("stored", "duplicate", "rejected", "pending")
 
 
 # -- accepting batches ---------------------------------------------------------------------------------------------

@@ -7,10 +7,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.ingest.aggregates import ingest_aggregates
 from thuocdo.ingest.inbox import flush_inbox, held_segments
 from thuocdo.ingest.indicators import ingest_indicators
+from thuocdo.ingest.landing import land, landed, landing_bytes, landing_of, mark_ingested
 from thuocdo.ingest.quarantine import problems_of
 from thuocdo.ingest.readers import InputError
 from thuocdo.ingest.results import BatchResult
@@ -97,11 +100,16 @@ def check_nothing_held(store: Store, source: str) -> None:
             "các bản ghi này; sau đó mới nạp tệp của nguồn này.")
 
 
+def in_lakehouse(store: Store, source: str) -> bool:
+    """Whether the cluster's lakehouse holds the source's records (the store only its rollup)."""
+    return (attach_lakehouse(store) and not registry.person_days_here(store, source)
+            and bool(registry.usage_months(store, [source])[source]))
+
+
 def check_not_in_lakehouse(store: Store, source: str) -> None:
     """One source, one place: a source whose records the cluster's lakehouse holds is continued there (both engines
     read both places, and a record would be counted in each)."""
-    if attach_lakehouse(store) and not registry.person_days_here(store, source) \
-            and registry.usage_months(store, [source])[source]:
+    if in_lakehouse(store, source):
         raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong lakehouse của cụm: nạp nguồn này tiếp bằng "
                          "--engine spark, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng DuckDB.")
 
@@ -130,30 +138,85 @@ def ingest_file(store: Store, kind: str, path: Path, source: str, catalog: Catal
     return result
 
 
+@dataclass(frozen=True)
+class SparkInputs:
+    """What a Spark ingestion of a source takes from the home's store: the secret, the source's key domain
+    (:func:`thuocdo.store.sources.key_domain`), its weights and their stamps
+    (:func:`thuocdo.rollups.served.weights_stamps`)."""
+
+    secret: bytes
+    key_domain: str
+    weights: pa.Table
+    stamps: dict[tuple[str, str], str]
+
+
+def spark_inputs(store: Store, source: str) -> SparkInputs:
+    """The store's part of a Spark ingestion; InputError when the embedded store holds the source's records (one
+    source, one place: Spark reads both, and a record would be counted in each)."""
+    embedded = store.con.execute("SELECT count(*) FROM batches WHERE source = ? AND kind = 'usage' "
+                                 "AND stored > 0", [source]).fetchall()[0][0]
+    if embedded:
+        raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong kho nhúng của thư mục này: nạp nguồn này "
+                         "tiếp bằng DuckDB, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng Spark.")
+    weights = store.con.sql("SELECT source, person, month, weight FROM weights WHERE source = $source",
+                            params={"source": source}).to_arrow_table().cast(WEIGHTS_SCHEMA)
+    return SparkInputs(store.secret, registry.key_domain(store, source), weights, weights_stamps(store, [source]))
+
+
 def ingest_spark(home: str | Path | None, paths: Sequence[str], source: str, *, master: str | None = None,
-                 on_step: Callable[[str], None] | None = None,
-                 conf: Mapping[str, str] | None = None) -> SparkIngestReport:
+                 on_step: Callable[[str], None] | None = None, conf: Mapping[str, str] | None = None,
+                 given: SparkInputs | None = None) -> SparkIngestReport:
     """Usage files (local paths or ``s3://`` prefixes) ingested by Spark into the lakehouse of the home's cluster
-    (``thuocdo cluster up``), on its Spark master or on `master`."""
+    (``thuocdo cluster up``), on its Spark master or on `master`; `given`: the store's part, read by a caller
+    that holds the store open (the server), else read here."""
     from thuocdo.engines.spark import lakehouse_session
     from thuocdo.workflows.cluster import lakehouse, spark_master
 
     lake = lakehouse(home)
-    # read-only once the store exists: several Spark drivers of one home run at once
-    with open_store(home, read_only=(resolve_home(home) / DATABASE_FILE).exists(), sweep=False) as store:
-        secret = store.secret
-        key_domain = registry.key_domain(store, source)  # the tasks key persons as the home's store says
-        embedded = store.con.execute("SELECT count(*) FROM batches WHERE source = ? AND kind = 'usage' "
-                                     "AND stored > 0", [source]).fetchall()[0][0]
-        weights = store.con.sql("SELECT source, person, month, weight FROM weights WHERE source = $source",
-                                params={"source": source}).to_arrow_table().cast(WEIGHTS_SCHEMA)
-        stamps = weights_stamps(store, [source])
-    if embedded:  # one source, one place: Spark reads both, and a record would be counted in each
-        raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong kho nhúng của thư mục này: nạp nguồn này "
-                         "tiếp bằng DuckDB, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng Spark.")
+    if given is None:
+        # read-only once the store exists: several Spark drivers of one home run at once
+        with open_store(home, read_only=(resolve_home(home) / DATABASE_FILE).exists(), sweep=False) as store:
+            given = spark_inputs(store, source)
     try:
         spark = lakehouse_session(lake, master or spark_master(home), conf)
     except ImportError as exc:
         raise InputError("--engine spark cần PySpark (pip install pyspark) và Java 17.") from exc
-    return ingest_usage_spark(spark, lake, paths, source, secret, key_domain=key_domain, weights=weights,
-                              weights_stamps=stamps, on_step=on_step)
+    return ingest_usage_spark(spark, lake, paths, source, given.secret, key_domain=given.key_domain,
+                              weights=given.weights, weights_stamps=given.stamps, on_step=on_step)
+
+
+def land_usage(home: str | Path | None, source: str, body: bytes, *, gzipped: bool = False) -> tuple[str, bool]:
+    """A posted usage batch of a source the lakehouse holds, landed on the object store for Spark
+    (:mod:`thuocdo.ingest.landing`): its file's URI, and whether it was new."""
+    from thuocdo.workflows.cluster import lakehouse
+
+    return land(landing_of(lakehouse(home)), source, landing_bytes(body, f"lô gửi vào {source}", gzipped=gzipped))
+
+
+def has_landed(home: str | Path | None) -> bool:
+    """Whether the home has a cluster and batches are waiting in its landing folder."""
+    from thuocdo.workflows.cluster import lakehouse, load_config
+
+    config = load_config(home)
+    if config is None or config.object_store is None:
+        return False
+    return bool(landed(landing_of(lakehouse(home))))
+
+
+def ingest_landed(home: str | Path | None, source: str | None = None, *, master: str | None = None,
+                  on_step: Callable[[str], None] | None = None, conf: Mapping[str, str] | None = None,
+                  inputs: Callable[[str], SparkInputs] | None = None) -> dict[str, SparkIngestReport]:
+    """The batches landed for each source (or one) ingested by Spark like files, each file then moved to the
+    source's ``done/`` folder once its records are committed (a file the readers refused stays, named in the
+    report's errors). `inputs`: the store's part of each source (see :func:`ingest_spark`)."""
+    from thuocdo.workflows.cluster import lakehouse
+
+    landing = landing_of(lakehouse(home))
+    reports: dict[str, SparkIngestReport] = {}
+    for name, uris in landed(landing, source).items():
+        report = ingest_spark(home, uris, name, master=master, on_step=on_step, conf=conf,
+                              given=inputs(name) if inputs else None)
+        done = {r.file for r in report.results}
+        mark_ingested(landing, name, [u for u in uris if u.rsplit("/", 1)[-1] in done])
+        reports[name] = report
+    return reports

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -25,10 +26,11 @@ from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.indices.runs import IndexRun
 from thuocdo.ingest.inbox import inbox_months
 from thuocdo.ingest.pipeline import IngestPipeline, PipelineSettings
-from thuocdo.ingest.readers import InputError, RawInput
+from thuocdo.ingest.readers import LINE, InputError, RawInput
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.sources import CoverageRow, DeclarationResult
-from thuocdo.ingest.stream import Outcome, Submission, Writer, record_write
+from thuocdo.ingest.spark_ingest import SparkIngestReport
+from thuocdo.ingest.stream import Outcome, Submission, Writer, record_write, stage_batches, staging_connection
 from thuocdo.reports.build import ReportSettings, build_report
 from thuocdo.reports.disclosure import CellKey, category_table, disclose
 from thuocdo.reports.render import write
@@ -51,6 +53,7 @@ class Settings:
     flush_idle: float = 2.0       # ... or when no batch arrived for this many seconds
     reader_processes: int = 0     # parse and stage posted bodies in this many worker processes (0: threads)
     database_threads: int = 0     # threads of the database's queries and merges (0: DuckDB's default, one per core)
+    landed_every: float = 60.0    # ingest the batches landed for the lakehouse every this many seconds (0: never)
 
     @property
     def pipeline(self) -> PipelineSettings:
@@ -74,8 +77,19 @@ class Service:
         self.pipeline = IngestPipeline(self.store, self._flusher_store, self.catalog, self.settings.pipeline)
         self.readers = self.pipeline.readers
         self.lock = self.pipeline.lock
+        self.landing_failures = 0
+        self.last_landing_error: str | None = None
+        self._stopping = threading.Event()
+        self._lander: threading.Thread | None = None
+        if self.settings.landed_every > 0:
+            self._lander = threading.Thread(target=self._ingest_landed_now_and_then, name="thuocdo-landed",
+                                             daemon=True)
+            self._lander.start()
 
     def close(self) -> None:
+        self._stopping.set()
+        if self._lander is not None:
+            self._lander.join(timeout=600)  # a Spark ingestion under way ends first
         try:
             self.pipeline.close()
         finally:
@@ -96,8 +110,13 @@ class Service:
             yield
 
     def health(self) -> dict[str, object]:
-        """The state of the ingestion pipeline (:meth:`thuocdo.ingest.pipeline.IngestPipeline.health`)."""
-        return self.pipeline.health()
+        """The state of the ingestion pipeline (:meth:`thuocdo.ingest.pipeline.IngestPipeline.health`), and of
+        the ingestion of batches landed for the lakehouse."""
+        state = self.pipeline.health()
+        state |= {"landing_failures": self.landing_failures, "last_landing_error": self.last_landing_error}
+        if self.landing_failures:
+            state["status"] = "degraded"
+        return state
 
     # -- writes ------------------------------------------------------------------------------------------------
     def clean_rows(self, source: str, raw: RawInput) -> pa.Table | None:
@@ -107,11 +126,54 @@ class Service:
         """Queue a usage batch; the future gives its outcome once committed."""
         return self.pipeline.submit_usage(source, submission)
 
-    def check_usage_place(self, source: str) -> None:
-        """InputError when the cluster's lakehouse holds the source's records (they are continued there:
-        :func:`thuocdo.workflows.ingest.check_not_in_lakehouse`)."""
+    def in_lakehouse(self, source: str) -> bool:
+        """Whether the cluster's lakehouse holds the source's records (its batches land there:
+        :meth:`land_usage`)."""
         with self.lock:
-            ingest_workflow.check_not_in_lakehouse(self.store, source)
+            return ingest_workflow.in_lakehouse(self.store, source)
+
+    def land_usage(self, source: str, submission: Submission, body: bytes, gzipped: bool) -> Outcome:
+        """A batch for a source the lakehouse holds: checked here by the same rules for the answer (each record
+        pending, or rejected with its reasons), landed on the object store as a file (the same batch twice is one
+        file), and ingested by Spark with the files (:meth:`ingest_landed`): stored once, or found a duplicate,
+        there. The answer's batch id is the landed file's name."""
+        raw = submission.raw
+        problems: dict[int, str] = {}
+        if submission.clean is None:
+            staged = stage_batches(staging_connection(), self.catalog, self.store.secret, source, [submission],
+                                   submission.key_domain)
+            problems = dict(zip(staged.rejected[LINE].to_pylist(), staged.rejected["problems"].to_pylist(),
+                                strict=True))
+        uri, _ = ingest_workflow.land_usage(self.home, source, body, gzipped=gzipped)
+        name = uri.rsplit("/", 1)[-1]
+        numbers = np.asarray(raw.table[LINE].to_pylist(), np.int64)
+        states = np.asarray([2 if n in problems else 3 for n in numbers.tolist()], np.int64)
+        rejected = len(problems) + len(raw.rejections)
+        outcome = Outcome(name, source, "usage", name.removesuffix(".ndjson"), rows_read=len(numbers) +
+                          len(raw.rejections), rejected=rejected, numbers=numbers, states=states,
+                          record_problems=problems, unreadable=list(raw.rejections))
+        with self.exclusive(), self.store.transaction() as con:
+            record_write(con, submission.writer, "usage", source, outcome.batch_id, outcome.received, 0, 0, rejected)
+        return outcome
+
+    def ingest_landed(self) -> dict[str, SparkIngestReport]:
+        """Ingest the batches landed for the lakehouse (:func:`thuocdo.workflows.ingest.ingest_landed`), in this
+        process's Spark driver; the store is only read, for each source's secret, key domain and weights."""
+        def inputs(source: str) -> ingest_workflow.SparkInputs:
+            with self.lock:
+                return ingest_workflow.spark_inputs(self.store, source)
+
+        return ingest_workflow.ingest_landed(self.home, inputs=inputs)
+
+    def _ingest_landed_now_and_then(self) -> None:
+        while not self._stopping.wait(self.settings.landed_every):
+            try:
+                if ingest_workflow.has_landed(self.home):
+                    self.ingest_landed()
+                    self.landing_failures, self.last_landing_error = 0, None
+            except Exception as exc:  # noqa: BLE001 - the cluster may be down: said by health(), tried again
+                self.landing_failures += 1
+                self.last_landing_error = f"{type(exc).__name__}: {str(exc)[:500]}"
 
     def key_domain(self, source: str) -> str:
         """The key domain of the source's persons (:meth:`thuocdo.ingest.pipeline.IngestPipeline.key_domain`)."""

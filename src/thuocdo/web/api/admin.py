@@ -101,7 +101,8 @@ def withdraw(request: Request, who: Caller,
             responses=errors(401))
 def health(request: Request, who: Caller) -> dict[str, Any]:
     """Tình trạng máy chủ: `ok`, hoặc `degraded` khi có bản ghi gửi qua API bị giữ lại (không gộp được vào kho)
-    hay việc gộp hộp thư vào kho đang lỗi. Khóa quản trị và khóa phân tích thấy chi tiết: số bản ghi đang chờ
-    gộp, các lô bị giữ lại với lý do, số lần gộp lỗi liên tiếp và lỗi gần nhất."""
+    hay việc gộp hộp thư vào kho (hoặc nạp lô chờ của lakehouse) đang lỗi. Khóa quản trị và khóa phân tích thấy
+    chi tiết: số bản ghi đang chờ gộp, các lô bị giữ lại với lý do, số lần gộp (nạp) lỗi liên tiếp và lỗi gần
+    nhất."""
     state = service_of(request).health()
     return state if who.sees_unpublished else {"status": state["status"]}

@@ -64,20 +64,21 @@ async def _body(request: Request) -> bytes:
 
 
 @router.post("/sources/{source}/usage", response_model=UsageBatchResult, tags=["gửi dữ liệu"],
-             openapi_extra=USAGE_BODY, responses={**WRITE_ERRORS, **errors(409)})
+             openapi_extra=USAGE_BODY, responses={
+                 202: {"model": UsageBatchResult, "description": "Nguồn nằm trong lakehouse của cụm: lô đã vào vùng "
+                       "chờ, các bản ghi hợp lệ ở trạng thái pending cho tới khi Spark nạp."},
+                 **WRITE_ERRORS, **errors(409, 503)})
 async def post_usage(source: SourcePath, request: Request, who: Caller) -> Any:
     """Gửi một lô bản ghi sử dụng vào nguồn của mình. Kết quả nêu từng bản ghi: đã lưu, trùng hay bị loại
-    (kèm lý do). Gửi lại cùng một lô (thử lại) không lưu gì hai lần."""
+    (kèm lý do). Gửi lại cùng một lô (thử lại) không lưu gì hai lần. Nguồn nằm trong lakehouse của cụm: lô được
+    nhận vào vùng chờ (202, các bản ghi hợp lệ ở trạng thái pending) và được Spark lưu cùng các tệp của nguồn."""
     may_write_source(who, source)
     gzipped = _gzipped(request)
     body = await _body(request)
     service = service_of(request)
     author = writer(who, request)
     batch_id = uuid.uuid4().hex
-    try:  # a source the cluster's lakehouse holds is continued there
-        await run_in_threadpool(service.check_usage_place, source)
-    except InputError as exc:
-        raise HTTPException(409, str(exc)) from exc
+    in_lakehouse = await run_in_threadpool(service.in_lakehouse, source)
     key_domain = await run_in_threadpool(service.key_domain, source)  # persons keyed as the source is declared
 
     try:
@@ -88,6 +89,12 @@ async def post_usage(source: SourcePath, request: Request, who: Caller) -> Any:
     except InputError as exc:
         raise HTTPException(400, str(exc)) from exc
     submission = Submission(raw, author, batch_id, clean=clean, key_domain=key_domain)
+    if in_lakehouse:  # landed for Spark, which stores it with the source's files (202: not stored yet)
+        try:
+            outcome = await run_in_threadpool(service.land_usage, source, submission, body, gzipped)
+        except OSError as exc:
+            raise HTTPException(503, f"Không ghi được lô vào kho đối tượng của cụm: {exc}") from exc
+        return Response(orjson.dumps(outcome.as_json()), status_code=202, media_type="application/json")
     try:
         outcome = await asyncio.wrap_future(service.submit_usage(source, submission))
     except KeyDomainChanged as exc:

@@ -59,6 +59,7 @@ ERROR_DESCRIPTIONS = {
     413: f"Vượt giới hạn: {MAX_RECORDS:,} bản ghi và {MAX_BODY_BYTES >> 20} MiB (sau giải nén) mỗi yêu cầu.",
     415: "Content-Encoding không được hỗ trợ: chỉ gzip, hoặc không nén.",
     422: "Tham số hoặc thân yêu cầu không đúng lược đồ (mỗi lỗi một mục trong `problems`).",
+    503: "Kho đối tượng của cụm không nhận được lô lúc này: gửi lại sau.",
 }
 
 
@@ -97,7 +98,8 @@ def table_answers(*formats: str) -> dict[int | str, dict[str, Any]]:
 
 class RecordStatus(BaseModel):
     index: int = Field(..., description="Vị trí của bản ghi trong mảng (từ 1), hoặc số dòng NDJSON.")
-    status: Literal["stored", "duplicate", "rejected"]
+    status: Literal["stored", "duplicate", "rejected", "pending"] = Field(
+        ..., description="pending: đã nhận vào vùng chờ của lakehouse, sẽ được lưu (hoặc nhận là trùng) khi Spark nạp.")
     problems: list[Problem] | None = None
 
 
@@ -108,6 +110,7 @@ class UsageBatchResult(BaseModel):
     stored: int
     duplicates: int
     rejected: int
+    pending: int = Field(0, description="Số bản ghi đã nhận vào vùng chờ của lakehouse, chưa lưu.")
     records: list[RecordStatus]
 
 
@@ -245,6 +248,8 @@ class Health(BaseModel):
     held: list[HeldBatch] | None = None
     merge_failures: int | None = None
     last_merge_error: str | None = None
+    landing_failures: int | None = Field(None, description="Số lần liên tiếp nạp lô chờ của lakehouse bị lỗi.")
+    last_landing_error: str | None = None
 
 
 # -- sources -------------------------------------------------------------------------------------------------------
