@@ -106,3 +106,46 @@ def test_the_server_ingests_landed_batches_now_and_then_and_says_when_it_cannot(
     finally:
         service.close()
     assert calls[:2] == ["ingest", "ingest"]
+
+
+def test_what_the_public_may_see_follows_the_lakehouses_rollup(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server remembers the withheld cells per state of the data: a Spark ingestion changes the lakehouse's
+    rollup, not the home's database, and must be seen as a new state (a cell of 5 panelists withheld before must
+    be withheld after a change elsewhere, and a cell grown to 60 no longer)."""
+    from thuocdo.workflows import store as store_workflow
+
+    assert served.client.put("/api/v1/sources/lake-panel", json={"kind": "panel"},
+                             headers=served.headers("admin")).status_code == 200
+
+    def rollup(persons: int) -> pa.Table:
+        return pa.table({
+            "source": ["lake-panel"] * 2, "platform": ["zalo", "facebook"], "month": ["2022-01"] * 2,
+            "province": ["01", "01"], "persons": pa.array([persons, 80], pa.int64()),
+            "w_persons": [persons * 1000.0, 80_000.0], "w2_persons": [persons * 1e6, 8e7],
+            "w_active_days": [persons * 10_000.0, 800_000.0], "w_seconds": [1e6, 1e7], "w_bytes": [1e9, 1e10],
+            "w_sessions": [1e4, 1e5], "w_installs": [0.0, 0.0]})
+
+    held = {"rows": rollup(5)}
+    monkeypatch.setattr(store_workflow, "load_config", lambda home: _Configured())
+    monkeypatch.setattr(store_workflow, "lakehouse", lambda home: None)
+    monkeypatch.setattr(store_workflow, "lakehouse_usage", lambda store, lake: held["rows"])
+
+    def withheld_platforms() -> set[str]:
+        cells = served.service.withheld("2022-01", "lake-panel")
+        return {key[1] for cells_of in cells.values() for key in cells_of}  # (source, platform, area, period)
+
+    assert "zalo" in withheld_platforms()
+    held["rows"] = rollup(60)  # the lakehouse's rollup after a Spark ingestion: Zalo now has 60 panelists
+    assert "zalo" not in withheld_platforms()
+    held["rows"] = rollup(5)
+    assert "zalo" in withheld_platforms()
+    with served.service.db() as store:
+        assert store.con.execute("SELECT count(*) FROM usage_month").fetchall()[0][0] == 2
+    monkeypatch.setattr(store_workflow, "load_config", lambda home: None)  # cluster down: its rows are forgotten
+    assert withheld_platforms() == set()
+    with served.service.db() as store:
+        assert store.con.execute("SELECT count(*) FROM usage_month").fetchall()[0][0] == 0
+
+
+class _Configured:
+    catalog = object_store = "configured"

@@ -8,6 +8,7 @@ Files that no transaction lists (left by a killed process) are swept when the st
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -109,6 +110,8 @@ class Store:
     def _start(self, home: Path, *, read_only: bool, sweep: bool) -> None:
         self.home = home
         self.lake = home / LAKE_DIR
+        #: what the rows attached last (:meth:`attach_usage`) are: the md5 of their Arrow serialisation ('' none)
+        self.attached_stamp = ""
         self.pending = PendingBatch()
         if not read_only:
             make_home(home)
@@ -170,11 +173,22 @@ class Store:
         """Let every query of this connection that reads ``usage_month`` read `rows` beside the stored rows: the
         rollup of the sources kept in the cluster's lakehouse (:func:`thuocdo.rollups.served.lakehouse_usage`).
         A temporary view named ``usage_month`` shadows the table; it lives as long as the connection, and is
-        replaced by the next call."""
+        replaced by the next call; :attr:`attached_stamp` names the rows (a cache of figures keys on it)."""
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, rows.schema) as writer:
+            writer.write_table(rows)
+        self.attached_stamp = hashlib.md5(sink.getvalue().to_pybytes()).hexdigest()
         self.con.register("attached_usage_month", rows)
         self.con.execute("CREATE OR REPLACE TEMP VIEW usage_month AS "
                          f"SELECT * FROM {self.stored_usage_month} "
                          "UNION ALL BY NAME SELECT * FROM attached_usage_month")
+
+    def detach_usage(self) -> None:
+        """Forget the rows of :meth:`attach_usage` (the cluster is gone): ``usage_month`` is the stored table."""
+        if self.attached_stamp:
+            self.con.execute("DROP VIEW IF EXISTS usage_month")
+            self.con.unregister("attached_usage_month")
+            self.attached_stamp = ""
 
     # -- the lake --------------------------------------------------------------------------------
     def staging_dir(self, batch_id: str) -> Path:

@@ -251,9 +251,11 @@ class Service:
         it is compared with), computed once per state of the data."""
         out = {}
         with self.exclusive():
+            attach_lakehouse(self.store)  # Spark's ingestions change the lakehouse's rollup, not this database
             stamp = str(self.store.con.execute(
                 "SELECT count(*)::VARCHAR || '/' || coalesce(max(committed_at)::VARCHAR, '') FROM batches"
             ).fetchall()[0][0]) + "/" + declarations_stamp(self.store)  # a declaration moves the national figures
+            stamp += "/" + self.store.attached_stamp
             self._withheld = {k: v for k, v in self._withheld.items() if k[2] == stamp}  # the data changed: forget
             for quarter in disclosure_workflow.compared_quarters(period):
                 key = (quarter, source, stamp)

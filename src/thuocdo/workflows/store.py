@@ -40,6 +40,7 @@ def attach_lakehouse(store: Store) -> bool:
     were attached."""
     config = load_config(store.home)
     if config is None or config.catalog is None or config.object_store is None:
+        store.detach_usage()  # a long-lived connection forgets a cluster that is gone
         return False
     try:
         rows = lakehouse_usage(store, lakehouse(store.home))
@@ -48,6 +49,7 @@ def attach_lakehouse(store: Store) -> bool:
                          "thuocdo cluster status và chạy lại thuocdo cluster up, hoặc thuocdo cluster down để chỉ "
                          "dùng kho nhúng.") from exc
     if rows is None or not rows.num_rows:
+        store.detach_usage()
         return False
     store.attach_usage(rows)
     return True
