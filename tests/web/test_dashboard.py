@@ -188,3 +188,14 @@ def test_index_page_without_a_published_year(site: Site) -> None:
     # an analyst may ask; the store has no indicator values, and the page says so in Vietnamese
     analyst = _text(site.get("/chi-so?nam=2022", key=site.analyst_key).text)
     assert "Chưa có giá trị chỉ số nào" in analyst
+
+
+def test_overview_counts_platforms_by_monthly_users(site: Site) -> None:
+    """Zalo 30 and Viber 24 monthly users (below 1 million); Messenger's 5 withheld from the public."""
+    public = site.get("/").text
+    assert _text(_row(public, "data-band", "10000000")).split()[-4:] == ["0", "0", "0", "–"]
+    below = _text(_row(public, "data-band", "0"))
+    assert below.split() == ["Dưới", "1", "triệu", "2", "1", "1", "Zalo,", "Viber"]
+    assert "1 nền tảng không có số liệu công bố" in _text(public)
+    analyst = _text(_row(site.get("/?ky=2022-Q1", site.analyst_key).text, "data-band", "0"))
+    assert analyst.split()[3:6] == ["3", "1", "2"] and "Messenger" in analyst  # Messenger is foreign

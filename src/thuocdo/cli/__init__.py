@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from thuocdo.cli.bands import bands_command
 from thuocdo.cli.cluster import cluster_app
 from thuocdo.cli.common import HomeOption, Typer, err
 from thuocdo.cli.demo import demo
@@ -37,6 +38,7 @@ app.command("targets")(targets_command)
 app.command("compute-indicators")(compute_indicators_command)
 app.command("scorecard")(scorecard_command)
 app.command("metrics")(metrics)
+app.command("bands")(bands_command)
 app.command("demo")(demo)
 app.command("report")(report_command)
 app.command("serve")(serve_command)

@@ -16,7 +16,10 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+import pyarrow as pa
+
 from thuocdo.catalog import Catalog
+from thuocdo.metrics.bands import bands, parse_thresholds
 from thuocdo.metrics.national import NATIONAL
 from thuocdo.model.periods import Period
 from thuocdo.reports import glossary as g
@@ -29,8 +32,10 @@ from thuocdo.reports.provenance import banner, national_provenance, note, proven
 from thuocdo.reports.sections import CategoryData, category_section, data_split_sentence, mau_text, web_provenance_map
 from thuocdo.reports.spotlights import category_spotlights, experience
 from thuocdo.reports.vietnamese import (
+    format_band,
     format_change,
     format_date,
+    format_number,
     format_percent,
     format_persons,
     format_quarter,
@@ -118,6 +123,7 @@ def build_report(inputs: ReportInputs, catalog: Catalog, settings: IssueSettings
         Part(roman(2), "SỐ LIỆU THỐNG KÊ", [], [
             Section("1", "Số liệu theo nhóm nền tảng", subsections=category_sections),
             shares_section(inputs, catalog, categories, shares, records),
+            bands_section(inputs, catalog, rows, records),
         ]),
         Part(roman(3), "MỘT SỐ KINH NGHIỆM CỦA BỘ, NGÀNH VÀ ĐỊA PHƯƠNG", [],
              experience(inputs, catalog, rows, records)),
@@ -203,6 +209,9 @@ def highlights(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow], 
     out.append(f"Trong {quarter}, hệ thống đo lường có số liệu công bố về hoạt động của người dân trên "
                f"{len(measured)} nền tảng số thuộc {len(data)} nhóm nhu cầu, trong đó {vn} nền tảng số Việt Nam và "
                f"{len(measured) - vn} nền tảng nước ngoài.")
+    banded = bands_sentence(band_counts(rows, catalog, inputs.period))
+    if banded:
+        out.append(banded)
     top_vn = max((r for r in measured if r.domestic), key=lambda r: r.mau or 0.0, default=None)
     if top_vn is not None:
         rival = max((r for r in measured if not r.domestic and r.category == top_vn.category),
@@ -251,6 +260,62 @@ def highlights(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow], 
                    "người sử dụng hằng tháng của các nền tảng được công bố (một người dùng nhiều nền tảng được tính "
                    "ở mỗi nền tảng).")
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class BandCount:
+    """A MAU band of the report's measured platforms (:mod:`thuocdo.metrics.bands`)."""
+
+    low: float
+    high: float | None
+    platforms: int
+    vn: int
+    foreign: int
+    names: str
+
+    @property
+    def label(self) -> str:
+        """"từ 5 triệu đến dưới 10 triệu", "từ 10 triệu trở lên", "dưới 1 triệu"."""
+        return format_band(self.low, self.high)
+
+
+def band_counts(rows: list[PlatformRow], catalog: Catalog, period: str) -> list[BandCount]:
+    """The MAU bands (the default thresholds) of the measured platforms."""
+    measured = [r for r in rows if r.measured]
+    if not measured:
+        return []
+    table = pa.table({"platform": [r.platform for r in measured],
+                      "mau": pa.array([r.mau for r in measured], pa.float64())})
+    found, _ = bands(table, catalog, parse_thresholds(None), Period.parse(period).last_day)
+    return [BandCount(b["band_low"], b["band_high"], b["platforms"], b["vn_platforms"], b["foreign_platforms"],
+                      b["names"]) for b in found.to_pylist()]
+
+
+def bands_sentence(banded: list[BandCount]) -> str:
+    """"Theo số người sử dụng hằng tháng: 12 nền tảng từ 10 triệu trở lên (6 của Việt Nam); …": computed from the
+    bands, never typed (the band below the last threshold is left to the table)."""
+    parts = [f"{b.platforms} nền tảng {b.label} ({b.vn} của Việt Nam)" for b in banded[:-1] if b.platforms]
+    if not parts:
+        return ""
+    return ("Theo số người sử dụng hằng tháng (bình quân các tháng của quý): " + "; ".join(parts) + ".")
+
+
+def bands_section(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow], records: Provenance) -> Section:
+    banded = band_counts(rows, catalog, inputs.period)
+    section = Section("3", "Số nền tảng theo số người sử dụng hằng tháng", provenance=[records])
+    if not banded:
+        section.paragraphs.append("Chưa có nền tảng nào được công bố số người sử dụng trong kỳ.")
+        return section
+    section.paragraphs.append(
+        "Bảng dưới đây xếp các nền tảng được công bố theo số người sử dụng hằng tháng của quý (bình quân các "
+        "tháng); một nền tảng có đúng bằng một ngưỡng thuộc nhóm trên.")
+    section.tables.append(TableBlock(
+        f"Số nền tảng theo số người sử dụng hằng tháng, {format_quarter(inputs.period)}",
+        ["Số người sử dụng hằng tháng", "Số nền tảng", "Việt Nam", "Nước ngoài", "Các nền tảng"],
+        [[b.label[0].upper() + b.label[1:], format_number(b.platforms), format_number(b.vn),
+          format_number(b.foreign), b.names or "–"] for b in banded],
+        [False, True, True, True, False], [note([records])], provenance=[records]))
+    return section
 
 
 def shares_section(inputs: ReportInputs, catalog: Catalog, categories: list[str],

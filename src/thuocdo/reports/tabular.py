@@ -37,6 +37,9 @@ _DISPLAY: dict[str, tuple[str, Callable[[Any], str]]] = {
     "domestic_foreign_ratio": ("Việt Nam/nước ngoài", lambda v: format_number(v, 2)),
     "domestic_value": ("Việt Nam", lambda v: format_number(v, 1)),
     "foreign_value": ("Nước ngoài", lambda v: format_number(v, 1)),
+    "band_low": ("Từ (người dùng)", format_count), "band_high": ("Dưới", format_count),
+    "platforms": ("Số nền tảng", format_number), "vn_platforms": ("Việt Nam", format_number),
+    "foreign_platforms": ("Nước ngoài", format_number), "names": ("Các nền tảng", str),
 }
 _ORIGIN = {"vn": "Việt Nam", "foreign": "nước ngoài"}
 _METRIC_LABELS = {"mau": "Người dùng tháng (MAU)", "dau": "Người dùng ngày (DAU)", "sessions": "Lượt phiên",
@@ -57,7 +60,7 @@ def format_table(table: pa.Table, title: str, columns: list[str] | None = None) 
     rich = Table(title=title, title_justify="left")
     for c in shown:
         header = _DISPLAY[c][0]
-        text = c in ("name", "platform", "category", "origin", "province", "source", "metric")
+        text = c in ("name", "platform", "category", "origin", "province", "source", "metric", "names")
         rich.add_column(header, justify="left" if text else "right",
                         min_width=14 if c == "name" else max(len(w) for w in header.split()))
     for row in rows:
@@ -143,6 +146,10 @@ COLUMN_TITLES: dict[str, str] = {
     "entity": "Mã đơn vị", "group": "Nhóm", "score": "Điểm", "rank": "Hạng", "rank_p05": "Hạng: bách phân vị 5%",
     "rank_p95": "Hạng: bách phân vị 95%", "score_change": "Thay đổi điểm so với năm trước",
     "rank_change": "Thay đổi hạng so với năm trước (+: tăng hạng)", "notes": "Ghi chú",
+    "band_low": "Người dùng hằng tháng từ (gồm cả mức này)",
+    "band_high": "Người dùng hằng tháng dưới (trống: không giới hạn)",
+    "platforms": "Số nền tảng", "vn_platforms": "Số nền tảng Việt Nam", "foreign_platforms": "Số nền tảng nước ngoài",
+    "names": "Các nền tảng (MAU giảm dần)",
 }
 
 #: titles of the targets table where a column name means something else there (its `source` is the document

@@ -189,3 +189,22 @@ def join_names(names: list[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " và " + names[-1]
+
+
+def format_threshold(value: float) -> str:
+    """A round count in words: "10 triệu", "2,5 triệu", "500.000"."""
+    if value >= 1e6:
+        millions = value / 1e6
+        text = format_number(millions, 0) if millions == round(millions) else \
+            format_number(millions, 2).rstrip("0").rstrip(",")
+        return f"{text} triệu"
+    return format_number(value)
+
+
+def format_band(low: float, high: float | None) -> str:
+    """A band of counts [low, high): "từ 5 triệu đến dưới 10 triệu", "từ 10 triệu trở lên", "dưới 1 triệu"."""
+    if high is None:
+        return f"từ {format_threshold(low)} trở lên"
+    if not low:
+        return f"dưới {format_threshold(high)}"
+    return f"từ {format_threshold(low)} đến dưới {format_threshold(high)}"

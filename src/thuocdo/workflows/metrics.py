@@ -16,6 +16,7 @@ from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.engines.spark import SparkEngine, spark_sql
 from thuocdo.ingest.readers import InputError
 from thuocdo.metrics import query as mq
+from thuocdo.metrics.bands import bands as band_table
 from thuocdo.metrics.distinct import Distinct, with_sketch_mau
 from thuocdo.metrics.national import Estimate
 from thuocdo.model.periods import Period
@@ -26,8 +27,8 @@ from thuocdo.workflows import estimates
 from thuocdo.workflows.cluster import lakehouse, load_config, spark_master
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
-__all__ = ["ENGINES", "InputError", "explain", "metric_request", "metrics", "metrics_many", "panel_size",
-           "published_figures", "published_history", "relations"]
+__all__ = ["ENGINES", "Bands", "InputError", "bands", "explain", "metric_request", "metrics", "metrics_many",
+           "panel_size", "published_figures", "published_history", "relations"]
 
 
 def relations(catalog: Catalog, request: mq.MetricRequest) -> Relations:
@@ -95,6 +96,43 @@ def metrics(home: str | Path | None, request: mq.MetricRequest, engine: str = "d
     with open_store(home, sweep=False) as store:
         bring_up_to_date(store)
         return _run(store, _engine(store, engine, master), request, load_catalog(), how)
+
+
+@dataclasses.dataclass(frozen=True)
+class Bands:
+    """The MAU bands of a period (:func:`thuocdo.metrics.bands.bands`), the source they were counted in and how
+    many platforms had no figure."""
+
+    table: pa.Table
+    source: str
+    missing: int
+
+
+def bands_source(home: str | Path | None, source: str | None) -> str:
+    """The source bands are counted in: the one asked, else the default view (the national estimate when it can
+    be made, the one source when there is one); InputError when neither."""
+    if source is not None:
+        return source
+    with open_store(home, sweep=False) as store:
+        bring_up_to_date(store)
+        chosen = estimates.default_source(store)
+        names = [s.name for s in estimates.usage_sources(store)]
+    if chosen is None:
+        raise InputError("Chưa có số liệu sử dụng nào để xếp nhóm." if not names else
+                         f"Kho có nhiều nguồn ({', '.join(names)}) mà chưa ước lượng toàn quốc được: chọn một nguồn "
+                         "bằng --source.")
+    return chosen
+
+
+def bands(home: str | Path | None, period: str, thresholds: tuple[float, ...], source: str | None = None,
+          engine: str = "duckdb", master: str | None = None, table: pa.Table | None = None) -> Bands:
+    """The MAU bands of a period in a source (see :func:`bands_source`), from its metric table by platform
+    (computed here, or `table` when the caller has it: the public's, with withheld figures)."""
+    chosen = bands_source(home, source)
+    if table is None:
+        table = metrics(home, metric_request(period, "platform", chosen), engine, master)
+    found, missing = band_table(table, load_catalog(), thresholds, Period.parse(period).last_day)
+    return Bands(found, chosen, missing)
 
 
 def metrics_many(home: str | Path | None, requests: list[mq.MetricRequest], engine: str = "duckdb",

@@ -246,6 +246,16 @@ class Service:
             return category_table(disclose(self.metrics(period, "platform", source), False, withheld))
         return estimates.public_mix(disclose(self.metrics(period, by, source, distinct), by == "province", withheld))
 
+    def bands(self, period: str, thresholds: tuple[float, ...], principal: Principal,
+              source: str | None = None) -> metric_workflow.Bands:
+        """The MAU bands of a period (:func:`thuocdo.workflows.metrics.bands`) from the metric table `principal`
+        may see: a platform whose figure is withheld from the public is in no band (counted in ``missing``)."""
+        with self.exclusive():
+            chosen = metric_workflow.bands_source(self.home, source)
+        table = self.public_metrics(period, "platform", principal, chosen)
+        with self.exclusive():
+            return metric_workflow.bands(self.home, period, thresholds, chosen, table=table)
+
     def withheld(self, period: str, source: str | None = None) -> dict[str, frozenset[CellKey]]:
         """The withheld cells of the blocks a period's table depends on (its quarter's, and those of the periods
         it is compared with), computed once per state of the data."""

@@ -19,11 +19,20 @@ from fastapi.responses import FileResponse
 from thuocdo.catalog.frameworks import framework_ids
 from thuocdo.indices.runs import IndexRequestError, index_table
 from thuocdo.ingest.readers import InputError
+from thuocdo.metrics.bands import ThresholdError, parse_thresholds
 from thuocdo.model.periods import PeriodError
 from thuocdo.reports.issuance import IssueError
 from thuocdo.reports.tabular import csv_bytes
 from thuocdo.web.api.auth import Caller, check_source, may_read, service_of
-from thuocdo.web.api.schemas import MONTH_OR_QUARTER, QUARTER, SOURCE_SELECTION, YEAR, errors, table_answers
+from thuocdo.web.api.schemas import (
+    MONTH_OR_QUARTER,
+    QUARTER,
+    SOURCE_SELECTION,
+    YEAR,
+    BandsResult,
+    errors,
+    table_answers,
+)
 from thuocdo.workflows.access import normalise_period
 from thuocdo.workflows.estimates import NATIONAL, NotPublic, UnknownSource
 from thuocdo.workflows.reports import (
@@ -101,6 +110,39 @@ def get_metrics(request: Request, who: Caller,
     except (PeriodError, InputError) as exc:
         raise HTTPException(422, str(exc)) from exc
     return table_response(table, format, {"period": normalise_period(period), "by": by})
+
+
+@router.get("/bands", tags=["kết quả"], response_model=BandsResult, responses=errors(401, 403, 404, 422))
+def get_bands(request: Request, who: Caller,
+              period: Annotated[str, Query(description="YYYY-MM hoặc YYYY-Qn (năm 2000–2099)",
+                                           pattern=MONTH_OR_QUARTER)],
+              thresholds: Annotated[str | None, Query(
+                  pattern=r"^[1-9][0-9]{0,14}(,[1-9][0-9]{0,14}){0,9}$",
+                  description="Các ngưỡng người dùng hằng tháng (số nguyên dương, tối đa 10), cách nhau bởi dấu "
+                              "phẩy, theo thứ tự nào cũng được (mặc định 10000000,5000000,1000000).")] = None,
+              source: Annotated[str | None, Query(
+                  pattern=SOURCE_SELECTION,
+                  description="Nguồn, hợp nguồn hay 'national', như ở /metrics. Mặc định: ước lượng toàn quốc khi "
+                              "làm được, nguồn duy nhất khi chỉ có một.")] = None) -> dict[str, Any]:
+    """Số nền tảng theo nhóm số người dùng hằng tháng, như `thuocdo bands`: mỗi nhóm [band_low, band_high) (một
+    nền tảng đúng bằng ngưỡng thuộc nhóm trên), số nền tảng, của Việt Nam, nước ngoài, và tên (MAU giảm dần).
+    Nền tảng không có số liệu công bố (khách không xem được) không được xếp nhóm: đếm ở `missing`."""
+    service = service_of(request)
+    may_read(service, who, period)
+    if source is not None and source != NATIONAL:
+        for name in source.split(","):
+            check_source(name)
+    try:
+        limits = None if thresholds is None else sorted({int(t) for t in thresholds.split(",")}, reverse=True)
+        found = service.bands(period, parse_thresholds(limits), who, source)
+    except UnknownSource as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except NotPublic as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except (PeriodError, InputError, ThresholdError) as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"period": normalise_period(period), "source": found.source, "missing": found.missing,
+            "rows": found.table.to_pylist()}
 
 
 @router.get("/periods", tags=["kết quả"], responses=errors(401))

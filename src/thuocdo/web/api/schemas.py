@@ -240,6 +240,22 @@ class HeldBatch(BaseModel):
     reason: str
 
 
+class BandRow(BaseModel):
+    band_low: float = Field(..., description="Người dùng hằng tháng từ (gồm cả mức này).")
+    band_high: float | None = Field(None, description="Người dùng hằng tháng dưới (trống: không giới hạn).")
+    platforms: int
+    vn_platforms: int
+    foreign_platforms: int
+    names: str = Field(..., description="Tên các nền tảng trong kỳ, MAU giảm dần.")
+
+
+class BandsResult(BaseModel):
+    period: str
+    source: str
+    missing: int = Field(..., description="Số nền tảng không có số liệu (hoặc không được công bố), không xếp nhóm.")
+    rows: list[BandRow]
+
+
 class Health(BaseModel):
     """The server's state; the details are for admin and analyst keys only."""
 

@@ -7,6 +7,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from thuocdo.metrics.bands import bands, parse_thresholds
+from thuocdo.model.periods import Period
+from thuocdo.reports.vietnamese import format_band
 from thuocdo.web.dashboard.periods import NotFound
 from thuocdo.workflows.access import Principal
 from thuocdo.workflows.estimates import NATIONAL
@@ -79,3 +82,17 @@ def platform_rows(service: Service, who: Principal, period: str, asked_source: s
     sources = offered or sorted({r["source"] for r in rows if r.get("basis") == "records" and r.get("source")})
     shown = [r for r in rows if r.get("basis") == "published" or r.get("source") == source]
     return shown, source, sources
+
+
+def band_rows(service: Service, period: str, platforms: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The MAU bands (:mod:`thuocdo.metrics.bands`, default thresholds) of the measured platforms shown (the
+    published figures only), each with its label; and how many measured platforms have no published figure."""
+    measured = [r for r in platforms if r.get("basis") == "records"]
+    table = pa.table({"platform": [r["platform"] for r in measured],
+                      "mau": pa.array([r.get("mau") for r in measured], pa.float64())})
+    found, missing = bands(table, service.catalog, parse_thresholds(None), Period.parse(period).last_day)
+    rows = found.to_pylist()
+    for r in rows:
+        label = format_band(r["band_low"], r["band_high"])
+        r["label"] = label[0].upper() + label[1:]
+    return rows, missing

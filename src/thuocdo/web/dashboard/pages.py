@@ -16,7 +16,7 @@ from thuocdo.reports import vietnamese as vn
 from thuocdo.reports.uncertainty import MIN_CELL
 from thuocdo.web.api import Caller
 from thuocdo.web.dashboard.chart import line_chart, small_chart
-from thuocdo.web.dashboard.figures import asked, landing, main_source, platform_rows, table_rows
+from thuocdo.web.dashboard.figures import asked, band_rows, landing, main_source, platform_rows, table_rows
 from thuocdo.web.dashboard.format import (
     STATUS_CLASS,
     WEB_DIR,
@@ -156,7 +156,9 @@ def overview(request: Request, who: Caller, ky: str | None = None, nguon: str | 
             t["css"] = STATUS_CLASS.get(t["status"], "none")
     trend_quarters, trends = _category_trends(service, who, periods, period, source)
     usage_map = _usage_map(service, who, period, source, platforms, nen_tang)
+    bands, unbanded = band_rows(service, period, platforms)
     return page(request, "overview.j2", title="Tổng quan", period=period, periods=periods, source=source,
+                bands=bands, unbanded=unbanded,
                 sources=sources, domestic=domestic, foreign=foreign, total=total,
                 share=domestic / total if total else None, ratio=domestic / foreign if foreign else None,
                 shares=shares, targets=targets, year=year, n_platforms=len(platforms),
