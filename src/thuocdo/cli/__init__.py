@@ -17,6 +17,7 @@ from thuocdo.cli.ingest import ingest_app
 from thuocdo.cli.metrics import metrics
 from thuocdo.cli.quarantine import quarantine_app
 from thuocdo.cli.reports import report_command, scorecard_command
+from thuocdo.cli.retention import retention_command
 from thuocdo.cli.sources import sources_app
 from thuocdo.cli.web import keys_app, publish_command, serve_command
 from thuocdo.ingest.readers import InputError
@@ -39,6 +40,7 @@ app.command("compute-indicators")(compute_indicators_command)
 app.command("scorecard")(scorecard_command)
 app.command("metrics")(metrics)
 app.command("bands")(bands_command)
+app.command("retention")(retention_command)
 app.command("demo")(demo)
 app.command("report")(report_command)
 app.command("serve")(serve_command)

@@ -40,6 +40,10 @@ _DISPLAY: dict[str, tuple[str, Callable[[Any], str]]] = {
     "band_low": ("Từ (người dùng)", format_count), "band_high": ("Dưới", format_count),
     "platforms": ("Số nền tảng", format_number), "vn_platforms": ("Việt Nam", format_number),
     "foreign_platforms": ("Nước ngoài", format_number), "names": ("Các nền tảng", str),
+    "cohort": ("Nhóm tháng", str), "month": ("Tháng", str), "months_since": ("Sau (tháng)", format_number),
+    "cohort_persons": ("Người dùng của nhóm", format_count), "retained_persons": ("Còn dùng", format_count),
+    "retained_share": ("Tỷ lệ còn dùng", lambda v: format_percent(v, 1)),
+    "margin": ("Sai số (±)", lambda v: format_percent(v, 1)),
 }
 _ORIGIN = {"vn": "Việt Nam", "foreign": "nước ngoài"}
 _METRIC_LABELS = {"mau": "Người dùng tháng (MAU)", "dau": "Người dùng ngày (DAU)", "sessions": "Lượt phiên",
@@ -60,7 +64,8 @@ def format_table(table: pa.Table, title: str, columns: list[str] | None = None) 
     rich = Table(title=title, title_justify="left")
     for c in shown:
         header = _DISPLAY[c][0]
-        text = c in ("name", "platform", "category", "origin", "province", "source", "metric", "names")
+        text = c in ("name", "platform", "category", "origin", "province", "source", "metric", "names", "cohort",
+                     "month")
         rich.add_column(header, justify="left" if text else "right",
                         min_width=14 if c == "name" else max(len(w) for w in header.split()))
     for row in rows:
@@ -150,6 +155,10 @@ COLUMN_TITLES: dict[str, str] = {
     "band_high": "Người dùng hằng tháng dưới (trống: không giới hạn)",
     "platforms": "Số nền tảng", "vn_platforms": "Số nền tảng Việt Nam", "foreign_platforms": "Số nền tảng nước ngoài",
     "names": "Các nền tảng (MAU giảm dần)",
+    "cohort": "Tháng của nhóm người dùng", "month": "Tháng", "months_since": "Số tháng sau tháng của nhóm",
+    "cohort_persons": "Người dùng nền tảng trong tháng của nhóm (có trọng số)",
+    "retained_persons": "Trong số đó, người còn dùng trong tháng (có trọng số)",
+    "retained_share": "Tỷ lệ còn dùng", "margin": "Sai số của tỷ lệ, khoảng tin cậy 95% (±; chỉ với bảng mẫu)",
 }
 
 #: titles of the targets table where a column name means something else there (its `source` is the document

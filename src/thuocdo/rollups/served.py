@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, USAGE_MONTH, reading
+from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_MONTH_COLUMNS, USAGE_MONTH, reading
 from thuocdo.store.home import Store
 from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, files_stamp, iceberg_catalog
 
@@ -67,17 +67,26 @@ def lakehouse_person_days(lake: Lakehouse, sources: Sequence[str], months: Seque
     """The lakehouse's person-days of `sources` in `months` (``source`` and :data:`PERSON_DAY_COLUMNS`), read
     through pyiceberg: the files of the sources' partitions whose month statistics can hold the months. For a
     union of persons on the default engine; at national scale the Spark engine does that work on the cluster."""
+    return _scan(lake, "person_day", ("source", *PERSON_DAY_COLUMNS), sources, months)
+
+
+def lakehouse_person_months(lake: Lakehouse, sources: Sequence[str], months: Sequence[str]) -> pa.Table:
+    """The lakehouse's person-months of `sources` in `months` (:data:`PERSON_MONTH_COLUMNS`), through pyiceberg
+    (the sources' and months' partitions only)."""
+    return _scan(lake, "person_month", PERSON_MONTH_COLUMNS, sources, months)
+
+
+def _scan(lake: Lakehouse, table_name: str, columns: Sequence[str], sources: Sequence[str],
+          months: Sequence[str]) -> pa.Table:
     from pyiceberg.exceptions import NoSuchTableError
 
-    columns = ("source", *PERSON_DAY_COLUMNS)
     try:
-        table = iceberg_catalog(lake).load_table(f"{NAMESPACE}.person_day")
+        table = iceberg_catalog(lake).load_table(f"{NAMESPACE}.{table_name}")
     except NoSuchTableError:
         return pa.table({c: [] for c in columns})
     where = (f"source IN ({', '.join(map(_text, sorted(set(sources))))}) "
              f"AND month IN ({', '.join(map(_text, sorted(set(months))))})")
-    found = table.scan(row_filter=where, selected_fields=columns).to_arrow()
-    return found.select(list(columns))
+    return table.scan(row_filter=where, selected_fields=tuple(columns)).to_arrow().select(list(columns))
 
 
 def _text(value: str) -> str:

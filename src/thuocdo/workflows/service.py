@@ -41,6 +41,7 @@ from thuocdo.workflows import estimates
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows import retention as retention_workflow
 from thuocdo.workflows import sources as sources_workflow
 from thuocdo.workflows.access import Access, Principal
 from thuocdo.workflows.reports import report_inputs
@@ -255,6 +256,13 @@ class Service:
         table = self.public_metrics(period, "platform", principal, chosen)
         with self.exclusive():
             return metric_workflow.bands(self.home, period, thresholds, chosen, table=table)
+
+    def retention(self, cohort: str, months: int, platform: str | None, source: str | None,
+                  by_province: bool) -> retention_workflow.Retention:
+        """Retention cohorts (:func:`thuocdo.workflows.retention.retention`)."""
+        with self.exclusive():
+            return retention_workflow.retention(self.home, cohort, months, platform=platform, source=source,
+                                                by_province=by_province)
 
     def withheld(self, period: str, source: str | None = None) -> dict[str, frozenset[CellKey]]:
         """The withheld cells of the blocks a period's table depends on (its quarter's, and those of the periods

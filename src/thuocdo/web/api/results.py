@@ -25,8 +25,10 @@ from thuocdo.reports.issuance import IssueError
 from thuocdo.reports.tabular import csv_bytes
 from thuocdo.web.api.auth import Caller, check_source, may_read, service_of
 from thuocdo.web.api.schemas import (
+    MONTH,
     MONTH_OR_QUARTER,
     QUARTER,
+    SOURCE_NAME,
     SOURCE_SELECTION,
     YEAR,
     BandsResult,
@@ -46,6 +48,7 @@ from thuocdo.workflows.reports import (
     issue_settings,
     issuer_ids,
 )
+from thuocdo.workflows.retention import NoData
 
 router = APIRouter()
 reports_router = APIRouter()
@@ -143,6 +146,34 @@ def get_bands(request: Request, who: Caller,
         raise HTTPException(422, str(exc)) from exc
     return {"period": normalise_period(period), "source": found.source, "missing": found.missing,
             "rows": found.table.to_pylist()}
+
+
+@router.get("/retention", tags=["kết quả"], responses=errors(401, 403, 404, 422))
+def get_retention(request: Request, who: Caller,
+                  cohort: Annotated[str, Query(description="Tháng của nhóm người dùng (YYYY-MM).", pattern=MONTH)],
+                  months: Annotated[int, Query(ge=0, le=120, description="Số tháng theo dõi sau tháng đó.")],
+                  platform: Annotated[str | None, Query(pattern=SOURCE_NAME, description="Mã nền tảng.")] = None,
+                  source: Annotated[str | None, Query(
+                      pattern=SOURCE_NAME, description="Một nguồn (mặc định: nguồn duy nhất có bản ghi).")] = None,
+                  by: Annotated[Literal["province"] | None, Query()] = None) -> dict[str, Any]:
+    """Tỷ lệ giữ chân người dùng, như `thuocdo retention` (chỉ khóa phân tích hoặc quản trị): trong số người dùng
+    một nền tảng trong tháng `cohort` (có trọng số của tháng đó), tỷ lệ còn dùng ở từng tháng sau (`rows`: platform,
+    name, cohort, month, months_since, cohort_persons, retained_persons, retained_share, margin; province khi
+    by=province)."""
+    if not who.sees_unpublished:
+        raise HTTPException(403, "Tỷ lệ giữ chân người dùng chỉ dành cho khóa phân tích (analyst) hoặc quản trị "
+                                 "(admin).")
+    if source is not None:
+        check_source(source)
+    service = service_of(request)
+    try:
+        found = service.retention(cohort, months, platform, source, by == "province")
+    except (UnknownSource, NoData) as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except (PeriodError, InputError) as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"cohort": cohort, "source": found.source, "months": found.months,
+            "rows": [{k: _jsonable(v) for k, v in r.items()} for r in found.table.to_pylist()]}
 
 
 @router.get("/periods", tags=["kết quả"], responses=errors(401))
