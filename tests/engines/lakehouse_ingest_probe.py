@@ -2,7 +2,8 @@
 needs a driver started with the Iceberg jars): the metric tables of the cases over the home's lakehouse, each
 written as Parquet to OUT/<period>_<by>.parquet, and the lakehouse's tables read back as Parquet too, and the
 quarterly report of panel-a (OUT/report-spark), and the metric tables of the selections (unions of persons: the
-national estimate, a union of sources) on Spark, as OUT/selection_<i>.parquet.
+national estimate, a union of sources) on Spark, as OUT/selection_<i>.parquet, and a retention table
+(OUT/retention.parquet).
 
 Usage: python lakehouse_ingest_probe.py HOME OUT CASES_JSON SELECTIONS_JSON
 """
@@ -26,6 +27,7 @@ from thuocdo.store.lakehouse import table_name
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows.cluster import lakehouse, spark_master
 from thuocdo.workflows.reports import write_reports
+from thuocdo.workflows.retention import retention
 
 
 def main(home: Path, out: Path, cases: list[tuple[str, str]], selections: list[tuple[str, str, str]]) -> None:
@@ -47,6 +49,9 @@ def main(home: Path, out: Path, cases: list[tuple[str, str]], selections: list[t
     requests = [metric_workflow.metric_request(period, by, source) for period, by, source in selections]
     for i, table in enumerate(metric_workflow.metrics_many(home, requests, engine="spark")):
         pq.write_table(table, out / f"selection_{i}.parquet")
+    # retention of the panel's January cohort, on Spark over the lakehouse's person_month
+    pq.write_table(retention(home, "2022-01", 2, source="panel-a", by_province=True, engine="spark").table,
+                   out / "retention.parquet")
     for name in ("person_day", "person_month"):
         snapshots = spark.sql("SELECT snapshot_id, committed_at, operation, summary "
                               f"FROM {table_name(lake, name)}.snapshots")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,22 @@ def test_unions_of_persons_run_on_spark_with_the_default_numbers(fixture_store: 
                     assert math.isclose(s[key], value, rel_tol=1e-9, abs_tol=1e-9), (selection, d["platform"], key)
                 else:
                     assert s[key] == value, (selection, d["platform"], key)
+
+
+@pytest.mark.spark
+def test_retention_on_spark_is_the_defaults(fixture_store: FixtureStore, spark: Any, tmp_path: Path) -> None:
+    """The same query (thuocdo.metrics.retention, printed for Spark by SQLGlot) over the same person-months."""
+    cli = Cli(copy_home(fixture_store, tmp_path / "home"))
+    for args in ([], ["--by", "province"]):
+        asked = ["retention", "--cohort", "2022-01", "--months", "2", "--source", "panel-a", "--format", "json", *args]
+        default, on_spark = cli(*asked), cli(*asked, "--engine", "spark", "--master", "local[2]")
+        assert default.exit_code == on_spark.exit_code == 0, default.stderr + on_spark.stderr
+        mine, theirs = json.loads(default.stdout), json.loads(on_spark.stdout)
+        assert len(mine) == len(theirs) > 10 and {r["months_since"] for r in mine} == {0, 1, 2}
+        for d, s in zip(mine, theirs, strict=True):
+            assert d.keys() == s.keys()
+            for key, value in d.items():
+                if isinstance(value, float):
+                    assert math.isclose(s[key], value, rel_tol=1e-9, abs_tol=1e-12), (key, d)
+                else:
+                    assert s[key] == value, (key, d)

@@ -49,6 +49,7 @@ from thuocdo.store import Store
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows import sources as sources_workflow
+from thuocdo.workflows.retention import retention
 
 pytestmark = pytest.mark.cluster
 
@@ -473,6 +474,18 @@ def test_unions_of_persons_over_the_lakehouse_give_the_embedded_figures_on_both_
                            f"Spark: {source} {period} {by}")
     national = {r["platform"]: r for r in duck[0].to_pylist()}
     assert any("shared-x=" in (r["sources"] or "") for r in national.values())  # the union took part
+
+
+def test_retention_over_the_lakehouse_is_the_embedded_twins_on_both_engines(scenario: Scenario) -> None:
+    """The panel's January cohort followed two months: from the lakehouse's person_month on Spark (the probe)
+    and through pyiceberg on the default engine, as from the twin's embedded person-months."""
+    def table(home: Path) -> pa.Table:
+        return retention(home, "2022-01", 2, source="panel-a", by_province=True).table
+
+    duck = table(scenario.duck)
+    assert duck.num_rows > 10 and set(duck.column("months_since").to_pylist()) == {0, 1, 2}
+    assert_same_tables(table(scenario.lake), duck, "retention, default engine")
+    assert_same_tables(pq.read_table(scenario.probe / "retention.parquet"), duck, "retention, Spark")
 
 
 def test_the_default_engine_measures_the_lakehouses_sources(scenario: Scenario, fixture_files: dict[str, Any],

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from thuocdo.cli.common import MetricFormat, OutputOption, fail, home, needs_output, out
+from thuocdo.cli.common import EngineName, MetricFormat, OutputOption, fail, home, needs_output, out
 from thuocdo.model.periods import PeriodError
 from thuocdo.reports.tabular import format_table, write_table
 from thuocdo.workflows.retention import InputError, retention
@@ -29,13 +29,19 @@ def retention_command(ctx: typer.Context,
                       fmt: Annotated[MetricFormat, typer.Option(
                           "--format", help="table (màn hình), csv, json, parquet hoặc xlsx (Excel; cần --output).")
                       ] = MetricFormat.table,
-                      output: OutputOption = None) -> None:
+                      output: OutputOption = None,
+                      engine: Annotated[EngineName, typer.Option(
+                          "--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark.")] = EngineName.duckdb,
+                      master: Annotated[str | None, typer.Option(
+                          "--master", help="Spark master (chỉ với --engine spark).")] = None) -> None:
     """Tỷ lệ giữ chân người dùng: trong số người dùng một nền tảng trong tháng của nhóm, bao nhiêu phần còn dùng
     ở mỗi tháng sau đó."""
     needs_output(fmt, output)
+    if master and engine is not EngineName.spark:
+        raise fail("--master chỉ dùng với --engine spark.")
     try:
         found = retention(home(ctx), cohort, months, platform=platform, source=source,
-                          by_province=by is RetentionBy.province)
+                          by_province=by is RetentionBy.province, engine=engine.value, master=master)
     except (InputError, PeriodError) as exc:
         raise fail(str(exc)) from exc
     if fmt is MetricFormat.table:

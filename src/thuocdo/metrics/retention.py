@@ -38,16 +38,17 @@ def months_after(cohort: str, n: int) -> list[str]:
 
 def retention_sql(person_month: str, weights: str, source: str, months: Sequence[str],
                   platform: str | None = None, by_province: bool = False) -> str:
-    """The sums of a retention table (DuckDB's dialect) over relations `person_month`
-    (:data:`thuocdo.rollups.definitions.PERSON_MONTH_COLUMNS`) and `weights` (source, person, month, weight): per
-    platform (and cohort province), month and k, Σ w of the cohort, Σ w·y, Σ w² and Σ w²·y."""
+    """The sums of a retention table (DuckDB's dialect, printed for Spark by SQLGlot) over relations
+    `person_month` (:data:`thuocdo.rollups.definitions.PERSON_MONTH_COLUMNS`: one row per source, platform, person
+    and month) and `weights` (source, person, month, weight): per platform (and cohort province), month and k,
+    Σ w of the cohort, Σ w·y, Σ w² and Σ w²·y."""
     cohort = months[0]
     ks = ", ".join(f"({literal(m)}, {k})" for k, m in enumerate(months))
     area = "c.province" if by_province else "CAST(NULL AS VARCHAR)"
     only = f"AND platform = {literal(platform)}" if platform else ""
     return f"""
     WITH active AS (
-        SELECT DISTINCT platform, person, month, province FROM {person_month}
+        SELECT platform, person, month, province FROM {person_month}
         WHERE source = {literal(source)} AND month IN ({', '.join(literal(m) for m in months)})
           AND active_days > 0 {only}
     ), cohort AS (
@@ -55,12 +56,13 @@ def retention_sql(person_month: str, weights: str, source: str, months: Sequence
         FROM active AS a
         LEFT JOIN {weights} AS w ON w.source = {literal(source)} AND w.person = a.person AND w.month = a.month
         WHERE a.month = {literal(cohort)}
-    ), later (month, k) AS (VALUES {ks}),
-    flags AS (
+    ), later AS (
+        SELECT * FROM (VALUES {ks}) AS v(month, k)
+    ), flags AS (
         SELECT c.platform, {area} AS province, l.month, l.k, c.w,
-               CASE WHEN EXISTS (SELECT 1 FROM active AS a WHERE a.platform = c.platform AND a.person = c.person
-                                 AND a.month = l.month) THEN 1.0 ELSE 0.0 END AS y
+               CASE WHEN a.person IS NULL THEN 0.0 ELSE 1.0 END AS y
         FROM cohort AS c CROSS JOIN later AS l
+        LEFT JOIN active AS a ON a.platform = c.platform AND a.person = c.person AND a.month = l.month
     )
     SELECT platform, province, month, k, SUM(w) AS sw, SUM(w * y) AS swy, SUM(w * w) AS sw2, SUM(w * w * y) AS sw2y
     FROM flags GROUP BY platform, province, month, k

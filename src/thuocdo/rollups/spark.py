@@ -26,6 +26,7 @@ from thuocdo.rollups.definitions import (
     PERSON_DAY_COLUMNS,
     PERSON_DAY_MERGE,
     PERSON_MONTH,
+    PERSON_MONTH_COLUMNS,
     USAGE_MONTH,
     rollup_sql,
 )
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 #: the stored person_day files, as written by ingestion (a schema given up front spares Spark a footer scan)
+PERSON_MONTH_SCHEMA = ("source STRING, platform STRING, person BIGINT, month STRING, province STRING, "
+                       "active_days BIGINT, active_seconds BIGINT, bytes BIGINT, sessions BIGINT, installs BIGINT")
 PERSON_DAY_SCHEMA = ("platform STRING, person BIGINT, day DATE, month STRING, active_seconds BIGINT, bytes BIGINT, "
                      "sessions BIGINT, installs BIGINT, active BOOLEAN, province STRING, province_seconds BIGINT")
 
@@ -81,6 +84,20 @@ class SparkRollups:
         if not frames:
             return self.engine.empty(f"{PERSON_DAY_SCHEMA}, source STRING")
         return reduce(lambda a, b: a.unionByName(b), frames)
+
+    def person_months(self, source: str, months: Sequence[str]) -> DataFrame:
+        """A source's stored person-months of the months (:data:`PERSON_MONTH_COLUMNS`): the embedded lake's
+        files, or the lakehouse's table brought up to date first."""
+        files = self.store.files("person_month", source=source, months=list(months))
+        if files:
+            return self.engine.read_parquet(files).select(*PERSON_MONTH_COLUMNS)
+        if self.lake is None:
+            return self.engine.empty(PERSON_MONTH_SCHEMA)
+        lakehouse.bring_up_to_date(self.spark, self.lake, [source])
+        lakehouse_months.update_person_month(self.spark, self.lake, [source])
+        return (self.spark.table(table_name(self.lake, "person_month"))
+                .where(f"source = '{source.replace(chr(39), chr(39) * 2)}' AND month IN ({lakehouse.quoted(months)})")
+                .select(*PERSON_MONTH_COLUMNS))
 
     def union_place(self, sources: Sequence[str], months: Sequence[str], *, person_day: str,
                     weights: str) -> SparkRelational:

@@ -95,7 +95,7 @@ def metrics(home: str | Path | None, request: mq.MetricRequest, engine: str = "d
                          "nguồn hay ước lượng toàn quốc.")
     with open_store(home, sweep=False) as store:
         bring_up_to_date(store)
-        return _run(store, _engine(store, engine, master), request, load_catalog(), how)
+        return _run(store, engine_for(store, engine, master), request, load_catalog(), how)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +142,7 @@ def metrics_many(home: str | Path | None, requests: list[mq.MetricRequest], engi
     catalog = load_catalog()
     with open_store(home, sweep=False) as store:
         bring_up_to_date(store)
-        runner = _engine(store, engine, master)
+        runner = engine_for(store, engine, master)
         if isinstance(runner, SparkRollups):
             runner.prepare({row[1] for r in requests for row in mq.period_rows(r)})
         # a union or the national estimate is computed once, for every month the requests need
@@ -181,7 +181,8 @@ def _run(store: Store, runner: Engine, request: mq.MetricRequest, catalog: Catal
     return with_sketch_mau(store, request, table) if how is Distinct.SKETCH else table
 
 
-def _engine(store: Store, name: str, master: str | None) -> Engine:
+def engine_for(store: Store, name: str, master: str | None) -> Engine:
+    """The engine a command names: DuckDB on the store, or Spark (with the cluster's lakehouse when it runs)."""
     if name == "duckdb":
         return DuckDBEngine(store)
     if name != "spark":

@@ -15,9 +15,12 @@ from thuocdo.metrics.retention import months_after, retention_sql, retention_tab
 from thuocdo.model.periods import Period
 from thuocdo.reports.uncertainty import Z95
 from thuocdo.rollups.served import lakehouse_person_months
+from thuocdo.rollups.spark import SparkRelational, SparkRollups
+from thuocdo.store import Store
 from thuocdo.store.sources import source_info, usage_months
 from thuocdo.store.sql import literal
 from thuocdo.workflows import estimates
+from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows.cluster import lakehouse
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
@@ -36,7 +39,8 @@ class Retention:
 
 
 def retention(home: str | Path | None, cohort: str, months: int, *, platform: str | None = None,
-              source: str | None = None, by_province: bool = False) -> Retention:
+              source: str | None = None, by_province: bool = False, engine: str = "duckdb",
+              master: str | None = None) -> Retention:
     """The retention table of a cohort month over the `months` after it (those with data), for one source (the
     default view's when it is one source). InputError (Vietnamese) for what cannot be answered; PeriodError for
     a cohort that is not a month."""
@@ -59,19 +63,11 @@ def retention(home: str | Path | None, cohort: str, months: int, *, platform: st
             listed = ", ".join(stored[:24]) or "chưa có tháng nào"
             raise NoData(f"Nguồn {chosen} chưa có số liệu tháng {wanted[0]} (các tháng có số liệu: {listed}).")
         used = [m for m in wanted if m in stored]
-        files = store.files("person_month", source=chosen, months=used)
-        if files:
-            relation = f"read_parquet({literal(files)}, union_by_name = true)"
-        else:  # the cluster's lakehouse holds the source
-            store.con.register("retention_person_month", lakehouse_person_months(lakehouse(store.home), [chosen],
-                                                                                   used))
-            relation = "retention_person_month"
-        try:
-            sums = store.con.sql(retention_sql(relation, "weights", chosen, used, platform,
-                                               by_province)).to_arrow_table()
-        finally:
-            if not files:
-                store.con.unregister("retention_person_month")
+        query = retention_sql("retention_person_month", "retention_weights", chosen, used, platform, by_province)
+        if engine == "spark":
+            sums = _on_spark(store, master, chosen, used, query)
+        else:
+            sums = _on_duckdb(store, chosen, used, query)
         info = source_info(store, chosen)
     table = retention_table(sums, wanted[0], info is not None and info.kind == "panel", Z95)
     catalog, day = load_catalog(), Period.parse(wanted[0]).last_day  # the platforms as named in the cohort month
@@ -80,3 +76,32 @@ def retention(home: str | Path | None, cohort: str, months: int, *, platform: st
     if not by_province:
         table = table.drop_columns(["province"])
     return Retention(table, chosen, used)
+
+
+def _on_duckdb(store: Store, source: str, months: list[str], query: str) -> pa.Table:
+    """The sums on the store's connection: the embedded person-months, or the lakehouse's through pyiceberg."""
+    files = store.files("person_month", source=source, months=months)
+    con = store.con
+    if files:
+        con.execute("CREATE OR REPLACE TEMP VIEW retention_person_month AS "
+                    f"SELECT * FROM read_parquet({literal(files)}, union_by_name = true)")
+    else:  # the cluster's lakehouse holds the source
+        con.register("lakehouse_person_month", lakehouse_person_months(lakehouse(store.home), [source], months))
+        con.execute("CREATE OR REPLACE TEMP VIEW retention_person_month AS SELECT * FROM lakehouse_person_month")
+    con.execute("CREATE OR REPLACE TEMP VIEW retention_weights AS SELECT source, person, month, weight FROM weights")
+    try:
+        return con.sql(query).to_arrow_table()
+    finally:
+        con.execute("DROP VIEW IF EXISTS retention_person_month; DROP VIEW IF EXISTS retention_weights")
+        if not files:
+            con.unregister("lakehouse_person_month")
+
+
+def _on_spark(store: Store, master: str | None, source: str, months: list[str], query: str) -> pa.Table:
+    """The sums on Spark: the embedded lake's person-month files, or the lakehouse's table."""
+    runner = metric_workflow.engine_for(store, "spark", master)
+    assert isinstance(runner, SparkRollups)
+    runner.engine.view("retention_person_month", runner.person_months(source, months))
+    runner.engine.view("retention_weights", runner.engine.store_table(
+        "SELECT source, person, month, weight FROM weights WHERE source = $source", {"source": source}))
+    return SparkRelational(runner.engine).rows(query)
