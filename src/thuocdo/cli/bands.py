@@ -9,9 +9,13 @@ import typer
 
 from thuocdo.cli.common import (
     EngineName,
+    EngineOption,
+    MasterOption,
     MetricFormat,
+    MetricFormatOption,
     OptionalSourceOption,
     OutputOption,
+    check_master,
     fail,
     home,
     needs_output,
@@ -31,18 +35,12 @@ def bands_command(ctx: typer.Context,
                                            f"(mặc định {','.join(str(t) for t in DEFAULT_THRESHOLDS)}).",
                       show_default=False)] = None,
                   source: OptionalSourceOption = None,
-                  fmt: Annotated[MetricFormat, typer.Option(
-                      "--format", help="table (màn hình), csv, json, parquet hoặc xlsx (Excel; cần --output).")
-                  ] = MetricFormat.table,
+                  fmt: MetricFormatOption = MetricFormat.table,
                   output: OutputOption = None,
-                  engine: Annotated[EngineName, typer.Option(
-                      "--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark.")] = EngineName.duckdb,
-                  master: Annotated[str | None, typer.Option(
-                      "--master", help="Spark master (chỉ với --engine spark).")] = None) -> None:
+                  engine: EngineOption = EngineName.duckdb, master: MasterOption = None) -> None:
     """Đếm nền tảng theo nhóm số người dùng hằng tháng (trên 10 triệu, 5–10 triệu…), trong đó của Việt Nam."""
     needs_output(fmt, output)
-    if master and engine is not EngineName.spark:
-        raise fail("--master chỉ dùng với --engine spark.")
+    check_master(engine, master)
     try:
         limits = parse_thresholds(thresholds)
         metric_workflow.metric_request(period)

@@ -74,6 +74,13 @@ class EngineName(str, Enum):
 
 MasterOption = Annotated[str | None, typer.Option(
     "--master", help="Spark master: local[*], spark://máy:7077 (mặc định: cụm của thư mục dữ liệu, hoặc local[2]).")]
+EngineOption = Annotated[EngineName, typer.Option("--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark.")]
+
+
+def check_master(engine: EngineName, master: str | None) -> None:
+    """--master names a Spark master: exit 2 with another engine."""
+    if master and engine is not EngineName.spark:
+        raise fail("--master chỉ dùng với --engine spark.")
 
 
 class TableFormat(str, Enum):
@@ -91,6 +98,10 @@ class MetricFormat(str, Enum):
     json = "json"
     parquet = "parquet"
     xlsx = "xlsx"
+
+
+MetricFormatOption = Annotated[MetricFormat, typer.Option(
+    "--format", help="table (màn hình), csv, json, parquet hoặc xlsx (Excel; cần --output).")]
 
 
 class TextFormat(str, Enum):

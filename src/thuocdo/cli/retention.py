@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from thuocdo.cli.common import EngineName, MetricFormat, OutputOption, fail, home, needs_output, out
+from thuocdo.cli.common import (
+    EngineName,
+    EngineOption,
+    MasterOption,
+    MetricFormat,
+    MetricFormatOption,
+    OutputOption,
+    check_master,
+    fail,
+    home,
+    needs_output,
+    out,
+)
 from thuocdo.model.periods import PeriodError
 from thuocdo.reports.tabular import format_table, write_table
 from thuocdo.workflows.retention import InputError, retention
@@ -26,19 +38,13 @@ def retention_command(ctx: typer.Context,
                           "--source", help="Nguồn (mặc định: nguồn duy nhất có bản ghi sử dụng).")] = None,
                       by: Annotated[RetentionBy | None, typer.Option(
                           "--by", help="province: chia theo tỉnh của người dùng trong tháng của nhóm.")] = None,
-                      fmt: Annotated[MetricFormat, typer.Option(
-                          "--format", help="table (màn hình), csv, json, parquet hoặc xlsx (Excel; cần --output).")
-                      ] = MetricFormat.table,
+                      fmt: MetricFormatOption = MetricFormat.table,
                       output: OutputOption = None,
-                      engine: Annotated[EngineName, typer.Option(
-                          "--engine", help="Nơi chạy: duckdb (mặc định) hoặc spark.")] = EngineName.duckdb,
-                      master: Annotated[str | None, typer.Option(
-                          "--master", help="Spark master (chỉ với --engine spark).")] = None) -> None:
+                      engine: EngineOption = EngineName.duckdb, master: MasterOption = None) -> None:
     """Tỷ lệ giữ chân người dùng: trong số người dùng một nền tảng trong tháng của nhóm, bao nhiêu phần còn dùng
     ở mỗi tháng sau đó."""
     needs_output(fmt, output)
-    if master and engine is not EngineName.spark:
-        raise fail("--master chỉ dùng với --engine spark.")
+    check_master(engine, master)
     try:
         found = retention(home(ctx), cohort, months, platform=platform, source=source,
                           by_province=by is RetentionBy.province, engine=engine.value, master=master)

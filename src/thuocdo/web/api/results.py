@@ -54,6 +54,13 @@ router = APIRouter()
 reports_router = APIRouter()
 
 
+def check_selection(source: str | None) -> None:
+    """422 when a selection names a source that cannot be one (each of a union's, or the one)."""
+    if source is not None and source != NATIONAL:
+        for name in source.split(","):
+            check_source(name)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -98,9 +105,7 @@ def get_metrics(request: Request, who: Caller,
     nền tảng không được tính)."""
     service = service_of(request)
     may_read(service, who, period)
-    if source is not None and source != NATIONAL:
-        for name in source.split(","):
-            check_source(name)
+    check_selection(source)
     try:
         if source is None:  # the national estimate when several sources have records and it can be made
             default, _ = service.usage_sources()
@@ -132,9 +137,7 @@ def get_bands(request: Request, who: Caller,
     Nền tảng không có số liệu công bố (khách không xem được) không được xếp nhóm: đếm ở `missing`."""
     service = service_of(request)
     may_read(service, who, period)
-    if source is not None and source != NATIONAL:
-        for name in source.split(","):
-            check_source(name)
+    check_selection(source)
     try:
         limits = None if thresholds is None else sorted({int(t) for t in thresholds.split(",")}, reverse=True)
         found = service.bands(period, parse_thresholds(limits), who, source)
