@@ -7,7 +7,11 @@ the weighted number of them active on the platform in month *c + k*, ``retained_
 ``cohort_persons`` (k = 0: 1). With ``--by province`` a person counts in the province of their cohort
 person-month. Where the data is a panel, ``margin`` is the half-width of the share's 95% interval: the ratio
 estimator's linearised variance, Σ w² (y − p)² / (Σ w)², with y = 1 for a person retained (0 otherwise) and p the
-share (a census source has none: its share is a count of everyone).
+share (a census source has none: its share is a count of everyone); ``cohort_sample`` is the cohort's unweighted
+size (what disclosure control counts).
+
+The months followed need not come after the cohort: with an earlier month, the share is that of the cohort's
+persons who were active then already (1 − the share of new users).
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from thuocdo.model.periods import Period, PeriodError, PeriodKind
 from thuocdo.store.sql import literal
 
 COLUMNS = ("platform", "province", "cohort", "month", "months_since", "cohort_persons", "retained_persons",
-           "retained_share", "margin")
+           "retained_share", "margin", "cohort_sample")
 SCHEMA = pa.schema([("platform", pa.string()), ("province", pa.string()), ("cohort", pa.string()),
                     ("month", pa.string()), ("months_since", pa.int64()), ("cohort_persons", pa.float64()),
-                    ("retained_persons", pa.float64()), ("retained_share", pa.float64()), ("margin", pa.float64())])
+                    ("retained_persons", pa.float64()), ("retained_share", pa.float64()), ("margin", pa.float64()),
+                    ("cohort_sample", pa.int64())])
 
 
 def months_after(cohort: str, n: int) -> list[str]:
@@ -41,7 +46,8 @@ def retention_sql(person_month: str, weights: str, source: str, months: Sequence
     """The sums of a retention table (DuckDB's dialect, printed for Spark by SQLGlot) over relations
     `person_month` (:data:`thuocdo.rollups.definitions.PERSON_MONTH_COLUMNS`: one row per source, platform, person
     and month) and `weights` (source, person, month, weight): per platform (and cohort province), month and k,
-    Σ w of the cohort, Σ w·y, Σ w² and Σ w²·y."""
+    Σ w of the cohort, Σ w·y, Σ w², Σ w²·y and the cohort's size. ``months[0]`` is the cohort's month; each month
+    of `months` is followed, k its position."""
     cohort = months[0]
     ks = ", ".join(f"({literal(m)}, {k})" for k, m in enumerate(months))
     area = "c.province" if by_province else "CAST(NULL AS VARCHAR)"
@@ -64,7 +70,8 @@ def retention_sql(person_month: str, weights: str, source: str, months: Sequence
         FROM cohort AS c CROSS JOIN later AS l
         LEFT JOIN active AS a ON a.platform = c.platform AND a.person = c.person AND a.month = l.month
     )
-    SELECT platform, province, month, k, SUM(w) AS sw, SUM(w * y) AS swy, SUM(w * w) AS sw2, SUM(w * w * y) AS sw2y
+    SELECT platform, province, month, k, SUM(w) AS sw, SUM(w * y) AS swy, SUM(w * w) AS sw2, SUM(w * w * y) AS sw2y,
+           COUNT(*) AS n
     FROM flags GROUP BY platform, province, month, k
     """
 
@@ -82,5 +89,5 @@ def retention_table(sums: pa.Table, cohort: str, panel: bool, z: float) -> pa.Ta
             margin = z * math.sqrt(max(spread, 0.0)) / r["sw"]
         rows.append({"platform": r["platform"], "province": r["province"], "cohort": cohort, "month": r["month"],
                      "months_since": r["k"], "cohort_persons": r["sw"], "retained_persons": r["swy"],
-                     "retained_share": share, "margin": margin})
+                     "retained_share": share, "margin": margin, "cohort_sample": r["n"]})
     return pa.Table.from_pylist(rows, schema=SCHEMA)

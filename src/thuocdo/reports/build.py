@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import statistics
 from typing import Any
 
 import pyarrow as pa
@@ -237,7 +238,7 @@ def highlights(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow], 
         out.append(f"Nền tảng số Việt Nam xếp hạng 1 ở {len(leaders)}/{len(data)} nhóm: {'; '.join(leaders)}.")
     now = history.get(inputs.period, {})
     before = history.get(Period.parse(inputs.period).previous().label, {})
-    down, up = [], []
+    down, up, declining = [], [], []
     for c in data:
         change = _category_change(now, before, c)
         if change is None:
@@ -245,11 +246,15 @@ def highlights(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow], 
         item = f"{g.category_name(catalog, c)} ({format_change(change)})"
         if change <= -CATEGORY_MOVE:
             down.append(item)
+            declining.append(c)
         elif change >= CATEGORY_MOVE:
             up.append(item)
     if down:
         out.append("Một số nhóm nền tảng có dấu hiệu suy giảm so với quý trước (tổng số người sử dụng hằng tháng "
                    f"của các nền tảng được công bố ở cả hai quý): {join_names(down)}.")
+        kept = retention_sentence(inputs, catalog, rows, declining)
+        if kept:
+            out.append(kept)
     if up:
         out.append(f"Các nhóm tăng so với quý trước: {join_names(up)}.")
     shares = category_shares(inputs.categories[inputs.period]) if inputs.period in inputs.categories else {}
@@ -316,6 +321,49 @@ def bands_section(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow
           format_number(b.foreign), b.names or "–"] for b in banded],
         [False, True, True, True, False], [note([records])], provenance=[records]))
     return section
+
+
+#: platforms of a declining category whose retention the report states
+RETAINED_SHOWN = 2
+
+
+def retention_sentence(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow], categories: list[str]) -> str:
+    """Whether the platforms of the declining categories lose their users or fail to gain new ones: of the
+    persons of a source followed from the last month of the quarter before, the share still active in the
+    quarter's last month, and the share of that month's users who are new; set against the median of every
+    platform of the source with a large enough sample (the panel's cohorts of fewer than `min_cell` persons are
+    not shown)."""
+    followed = inputs.followed
+    if followed is None:
+        return ""
+    def shares(table: pa.Table) -> dict[str, float]:
+        return {r["platform"]: r["retained_share"] for r in table.to_pylist()
+                if r["months_since"] == 1 and r["retained_share"] is not None
+                and r["cohort_sample"] >= inputs.min_cell}
+
+    kept, returning = shares(followed.kept), shares(followed.returning)
+    both = sorted(set(kept) & set(returning))
+    if not both:
+        return ""
+    median_kept = statistics.median(kept[p] for p in both)
+    median_new = statistics.median(1 - returning[p] for p in both)
+    items = []
+    for c in categories:
+        shown = sorted((r for r in rows if r.category == c and r.measured and r.platform in both),
+                       key=lambda r: -(r.mau or 0.0))[:RETAINED_SHOWN]
+        for r in shown:
+            new = 1 - returning[r.platform]
+            verdict = [w for w, low in (("mất người dùng cũ nhiều hơn mức chung", kept[r.platform] < median_kept),
+                                        ("ít người dùng mới hơn mức chung", new < median_new)) if low]
+            items.append(f"{r.name}: giữ lại {format_percent(kept[r.platform], 1)}, người dùng mới "
+                         f"{format_percent(new, 1)}" + (f" ({' và '.join(verdict)})" if verdict else ""))
+    if not items:
+        return ""
+    before, after = (format_quarter(m) for m in (followed.before, followed.after))
+    return (f"Theo người dùng được theo dõi qua các tháng (nguồn «{followed.source}»), ở các nhóm giảm, tỷ lệ "
+            f"người dùng {before} còn sử dụng trong {after} và tỷ lệ người dùng {after} là người dùng mới (không "
+            f"sử dụng trong {before}): {'; '.join(items)}. Mức chung (trung vị các nền tảng): giữ lại "
+            f"{format_percent(median_kept, 1)}, người dùng mới {format_percent(median_new, 1)}.")
 
 
 def shares_section(inputs: ReportInputs, catalog: Catalog, categories: list[str],

@@ -22,6 +22,20 @@ TREND_QUARTERS = 6
 
 
 @dataclass(frozen=True)
+class Followed:
+    """The persons of a source followed between the last month of the quarter before (`before`) and the last
+    month of the quarter (`after`), per platform (:mod:`thuocdo.metrics.retention`): `kept`, the cohort of
+    `before` followed to `after` (its share still active); `returning`, the cohort of `after` followed back to
+    `before` (its share active then already: the rest are new users)."""
+
+    source: str
+    before: str
+    after: str
+    kept: pa.Table
+    returning: pa.Table
+
+
+@dataclass(frozen=True)
 class ReportInputs:
     """Metric tables for one quarter: by platform and by category for it and the quarters before (oldest
     first), by province for it, and by platform for its months and those of the quarter before."""
@@ -37,6 +51,7 @@ class ReportInputs:
     #: year, downloads of a month…), with their periods and sources
     history: pa.Table | None = None
     panel: dict[str, int] = field(default_factory=dict)  # month → panelists with a weight (the panel's size)
+    followed: Followed | None = None  # retention between the quarters, from one source's persons
 
     @property
     def quarter(self) -> Period:

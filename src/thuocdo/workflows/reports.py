@@ -19,7 +19,7 @@ from thuocdo.indices.targets import STATUS_DEFINITIONS, STATUS_VI
 from thuocdo.indices.usage import INDICATORS
 from thuocdo.model.periods import Period, PeriodKind
 from thuocdo.reports.build import build_report
-from thuocdo.reports.context import ReportInputs, trend_periods
+from thuocdo.reports.context import Followed, ReportInputs, trend_periods
 from thuocdo.reports.disclosure import category_table, disclose, withheld_cells
 from thuocdo.reports.issuance import IssueError, IssueSettings
 from thuocdo.reports.model import Report
@@ -27,10 +27,12 @@ from thuocdo.reports.provenance import provenance_of
 from thuocdo.reports.render import write
 from thuocdo.reports.scorecard import Ranking, ScorecardInputs, build_scorecard, format_value
 from thuocdo.reports.uncertainty import MIN_CELL
+from thuocdo.store.sources import usage_months
 from thuocdo.workflows import disclosure as disclosure_workflow
 from thuocdo.workflows import estimates
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows import retention as retention_workflow
 from thuocdo.workflows.store import open_store
 
 if TYPE_CHECKING:
@@ -117,7 +119,27 @@ def report_inputs(home: Path | None, period: str, source: str | None = None, min
     kpis = metric_workflow.published_figures(home, quarter.label)  # operator KPIs and other published figures
     history = metric_workflow.published_history(home, quarter.label)
     panel = metric_workflow.panel_size(home, source, list(quarter.months)) if source else {}
-    return ReportInputs(quarter.label, platforms, categories, provinces, months, kpis, min_cell, history, panel)
+    return ReportInputs(quarter.label, platforms, categories, provinces, months, kpis, min_cell, history, panel,
+                        followed_between(home, quarter, source, engine, master))
+
+
+def followed_between(home: Path | None, quarter: Period, source: str | None, engine: str = "duckdb",
+                     master: str | None = None) -> Followed | None:
+    """The persons followed from the last month of the quarter before to the quarter's last month, in the
+    report's source when it is one source, else in its panel with the most panelists that quarter (persons
+    cannot be followed across sources); None when no such source has both months."""
+    before, after = quarter.previous().months[-1], quarter.months[-1]
+    with open_store(home, sweep=False) as store:
+        if source is None or source == estimates.NATIONAL or estimates.SEPARATOR in source:
+            panels = [s.name for s in estimates.usage_sources(store) if s.kind == "panel"]
+            sizes = dict(store.con.execute("SELECT source, count(DISTINCT person) FROM weights WHERE month = ? "
+                                           "GROUP BY source", [after]).fetchall())
+            source = max(panels, key=lambda name: (sizes.get(name, 0), name), default=None)
+        if source is None or not {before, after} <= set(usage_months(store, [source])[source]):
+            return None
+        kept = retention_workflow.followed(store, source, [before, after], engine=engine, master=master)
+        returning = retention_workflow.followed(store, source, [after, before], engine=engine, master=master)
+    return Followed(source, before, after, kept, returning)
 
 
 def write_reports(home: Path | None, period: str, formats: list[str], output: Path, source: str | None = None,

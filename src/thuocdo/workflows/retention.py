@@ -63,19 +63,26 @@ def retention(home: str | Path | None, cohort: str, months: int, *, platform: st
             listed = ", ".join(stored[:24]) or "chưa có tháng nào"
             raise NoData(f"Nguồn {chosen} chưa có số liệu tháng {wanted[0]} (các tháng có số liệu: {listed}).")
         used = [m for m in wanted if m in stored]
-        query = retention_sql("retention_person_month", "retention_weights", chosen, used, platform, by_province)
-        if engine == "spark":
-            sums = _on_spark(store, master, chosen, used, query)
-        else:
-            sums = _on_duckdb(store, chosen, used, query)
-        info = source_info(store, chosen)
-    table = retention_table(sums, wanted[0], info is not None and info.kind == "panel", Z95)
+        table = followed(store, chosen, used, platform=platform, by_province=by_province, engine=engine,
+                         master=master)
     catalog, day = load_catalog(), Period.parse(wanted[0]).last_day  # the platforms as named in the cohort month
     names = [catalog.platform_name(p, day) for p in table.column("platform").to_pylist()]
     table = table.add_column(1, "name", pa.array(names, pa.string()))
     if not by_province:
         table = table.drop_columns(["province"])
     return Retention(table, chosen, used)
+
+
+def followed(store: Store, source: str, months: list[str], *, platform: str | None = None,
+             by_province: bool = False, engine: str = "duckdb", master: str | None = None) -> pa.Table:
+    """The retention table (:data:`thuocdo.metrics.retention.SCHEMA`) of the cohort of ``months[0]`` followed in
+    each of `months` (in any order: an earlier month gives the share of the cohort active then already), on an
+    opened, up-to-date store."""
+    query = retention_sql("retention_person_month", "retention_weights", source, months, platform, by_province)
+    sums = _on_spark(store, master, source, months, query) if engine == "spark" else \
+        _on_duckdb(store, source, months, query)
+    info = source_info(store, source)
+    return retention_table(sums, months[0], info is not None and info.kind == "panel", Z95)
 
 
 def _on_duckdb(store: Store, source: str, months: list[str], query: str) -> pa.Table:
