@@ -199,3 +199,14 @@ def test_overview_counts_platforms_by_monthly_users(site: Site) -> None:
     assert "1 nền tảng không có số liệu công bố" in _text(public)
     analyst = _text(_row(site.get("/?ky=2022-Q1", site.analyst_key).text, "data-band", "0"))
     assert analyst.split()[3:6] == ["3", "1", "2"] and "Messenger" in analyst  # Messenger is foreign
+
+
+def test_the_platform_page_follows_its_users_for_analysts_only(site: Site) -> None:
+    """Viber's 24 users of January are active in February and March, and none in April (Zalo's 30 all are)."""
+    html = site.get("/nen-tang/viber?ky=2022-Q1", site.analyst_key).text
+    shares = [_text(_row(html, "data-months-since", str(k))).split()[-2] for k in range(4)]
+    assert shares == ["100,00%", "100,00%", "100,00%", "0,00%"]
+    assert "Người dùng tháng 1/2022 còn sử dụng" in _text(html)
+    zalo = site.get("/nen-tang/zalo?ky=2022-Q1", site.analyst_key).text
+    assert _text(_row(zalo, "data-months-since", "3")).split()[-2] == "100,00%"
+    assert 'id="giu-chan"' not in site.get("/nen-tang/viber?ky=2022-Q1").text  # not for the public

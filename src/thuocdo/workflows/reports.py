@@ -130,11 +130,7 @@ def followed_between(home: Path | None, quarter: Period, source: str | None, eng
     cannot be followed across sources); None when no such source has both months."""
     before, after = quarter.previous().months[-1], quarter.months[-1]
     with open_store(home, sweep=False) as store:
-        if source is None or source == estimates.NATIONAL or estimates.SEPARATOR in source:
-            panels = [s.name for s in estimates.usage_sources(store) if s.kind == "panel"]
-            sizes = dict(store.con.execute("SELECT source, count(DISTINCT person) FROM weights WHERE month = ? "
-                                           "GROUP BY source", [after]).fetchall())
-            source = max(panels, key=lambda name: (sizes.get(name, 0), name), default=None)
+        source = retention_workflow.retention_source(store, source, after)
         if source is None or not {before, after} <= set(usage_months(store, [source])[source]):
             return None
         kept = retention_workflow.followed(store, source, [before, after], engine=engine, master=master)

@@ -24,7 +24,7 @@ from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows.cluster import lakehouse
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
-__all__ = ["InputError", "NoData", "Retention", "retention"]
+__all__ = ["InputError", "NoData", "Retention", "followed", "retention", "retention_source"]
 
 
 class NoData(InputError):
@@ -112,3 +112,15 @@ def _on_spark(store: Store, master: str | None, source: str, months: list[str], 
     runner.engine.view("retention_weights", runner.engine.store_table(
         "SELECT source, person, month, weight FROM weights WHERE source = $source", {"source": source}))
     return SparkRelational(runner.engine).rows(query)
+
+
+def retention_source(store: Store, source: str | None, month: str) -> str | None:
+    """Whose persons are followed for a view of `source`: the source itself when it is one source, else (the
+    national estimate, a union, or none named) the panel with the most panelists in `month` (persons cannot be
+    followed across sources); None when there is none."""
+    if source is not None and source != estimates.NATIONAL and estimates.SEPARATOR not in source:
+        return source
+    panels = [s.name for s in estimates.usage_sources(store) if s.kind == "panel"]
+    sizes = dict(store.con.execute("SELECT source, count(DISTINCT person) FROM weights WHERE month = ? "
+                                   "GROUP BY source", [month]).fetchall())
+    return max(panels, key=lambda name: (sizes.get(name, 0), name), default=None)

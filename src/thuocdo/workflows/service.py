@@ -264,6 +264,19 @@ class Service:
             return retention_workflow.retention(self.home, cohort, months, platform=platform, source=source,
                                                 by_province=by_province)
 
+    def platform_retention(self, platform: str, cohort: str, months: int,
+                           source: str | None) -> retention_workflow.Retention | None:
+        """A platform's users of `cohort` followed `months` months, in the persons of the view's source (or its
+        largest panel: :func:`thuocdo.workflows.retention.retention_source`); None when none has that month."""
+        with self.exclusive():
+            chosen = retention_workflow.retention_source(self.store, source, cohort)
+            if chosen is None:
+                return None
+            try:
+                return retention_workflow.retention(self.home, cohort, months, platform=platform, source=chosen)
+            except retention_workflow.NoData:
+                return None
+
     def withheld(self, period: str, source: str | None = None) -> dict[str, frozenset[CellKey]]:
         """The withheld cells of the blocks a period's table depends on (its quarter's, and those of the periods
         it is compared with), computed once per state of the data."""

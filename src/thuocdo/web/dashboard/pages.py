@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from thuocdo.catalog.frameworks import framework_ids, load_framework
 from thuocdo.catalog.provinces import REORGANISATION_DATE
 from thuocdo.indices.runs import IndexRequestError, index_table, node_labels
+from thuocdo.model.periods import Period
 from thuocdo.reports import glossary
 from thuocdo.reports import vietnamese as vn
 from thuocdo.reports.uncertainty import MIN_CELL
@@ -232,11 +233,29 @@ def platform_page(request: Request, who: Caller, platform_id: str, ky: str | Non
     provinces.sort(key=lambda r: (r.get("mau") is None, -(r.get("mau") or 0), collate(r["province_name"])))
     chart = line_chart([(s["period"], s["mau"]) for s in series], vn.format_persons)
     name = service.catalog.platform_name(platform.id, day)
+    kept = _kept(service, who, platform.id, period, source)
     return page(request, "platform.j2", title=name, name=name, platform=platform, period=period, periods=periods,
                 current=current, series=series, chart=chart, provinces=provinces, source=source, sources=sources,
                 category=capital(glossary.category_name(service.catalog, platform.category)),
                 source_label=glossary.source_label(source, rows), as_of=vn.format_short_date(day),
-                withheld=withheld_kinds(provinces + series + ([current] if current else [])))
+                withheld=withheld_kinds(provinces + series + ([current] if current else [])), kept=kept)
+
+
+#: how many months after the cohort the platform page follows its users
+KEPT_MONTHS = 5
+
+
+def _kept(service: Service, who: Principal, platform: str, period: str, source: str | None) -> dict[str, Any] | None:
+    """For analysts and admins: the platform's users of the period's first month followed over the months after it
+    (:mod:`thuocdo.metrics.retention`), in the view's source or its largest panel; None for others, or without
+    data."""
+    if not who.sees_unpublished:
+        return None
+    cohort = Period.parse(period).months[0]
+    found = service.platform_retention(platform, cohort, KEPT_MONTHS, source)
+    if found is None or not found.table.num_rows:
+        return None
+    return {"source": found.source, "cohort": cohort, "rows": table_rows(found.table)}
 
 
 @router.get("/tinh-thanh", response_class=HTMLResponse)
