@@ -141,8 +141,12 @@ class Service:
         raw = submission.raw
         problems: dict[int, str] = {}
         if submission.clean is None:
-            staged = stage_batches(staging_connection(), self.catalog, self.store.secret, source, [submission],
-                                   submission.key_domain)
+            con = staging_connection()
+            try:
+                staged = stage_batches(con, self.catalog, self.store.secret, source, [submission],
+                                       submission.key_domain)
+            finally:
+                con.close()
             problems = dict(zip(staged.rejected[LINE].to_pylist(), staged.rejected["problems"].to_pylist(),
                                 strict=True))
         uri, _ = ingest_workflow.land_usage(self.home, source, body, gzipped=gzipped)
