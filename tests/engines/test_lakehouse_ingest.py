@@ -45,10 +45,12 @@ from thuocdo.catalog import load_catalog
 from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.ingest.landing import landing_bytes
 from thuocdo.metrics import query as mq
+from thuocdo.model.periods import Period
 from thuocdo.store import Store
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows import sources as sources_workflow
+from thuocdo.workflows.reports import followed_between
 from thuocdo.workflows.retention import retention
 
 pytestmark = pytest.mark.cluster
@@ -486,6 +488,11 @@ def test_retention_over_the_lakehouse_is_the_embedded_twins_on_both_engines(scen
     assert duck.num_rows > 10 and set(duck.column("months_since").to_pylist()) == {0, 1, 2}
     assert_same_tables(table(scenario.lake), duck, "retention, default engine")
     assert_same_tables(pq.read_table(scenario.probe / "retention.parquet"), duck, "retention, Spark")
+    # what the quarterly report follows between the quarters (the panel's persons, December to March)
+    lake, twin = (followed_between(home, Period.parse("2022-Q1"), "panel-a") for home in (scenario.lake, scenario.duck))
+    assert lake is not None and twin is not None and (lake.before, lake.after) == ("2021-12", "2022-03")
+    assert_same_tables(lake.kept, twin.kept, "followed, kept")
+    assert_same_tables(lake.returning, twin.returning, "followed, returning")
 
 
 def test_the_default_engine_measures_the_lakehouses_sources(scenario: Scenario, fixture_files: dict[str, Any],

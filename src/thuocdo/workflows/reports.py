@@ -33,7 +33,7 @@ from thuocdo.workflows import estimates
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows import retention as retention_workflow
-from thuocdo.workflows.store import open_store
+from thuocdo.workflows.store import attach_lakehouse, open_store
 
 if TYPE_CHECKING:
     pass
@@ -130,6 +130,7 @@ def followed_between(home: Path | None, quarter: Period, source: str | None, eng
     cannot be followed across sources); None when no such source has both months."""
     before, after = quarter.previous().months[-1], quarter.months[-1]
     with open_store(home, sweep=False) as store:
+        attach_lakehouse(store)  # a source the cluster's lakehouse holds has its months there
         source = retention_workflow.retention_source(store, source, after)
         if source is None or not {before, after} <= set(usage_months(store, [source])[source]):
             return None

@@ -273,6 +273,7 @@ class Service:
         """A platform's users of `cohort` followed `months` months, in the persons of the view's source (or its
         largest panel: :func:`thuocdo.workflows.retention.retention_source`); None when none has that month."""
         with self.exclusive():
+            attach_lakehouse(self.store)  # a panel the cluster's lakehouse holds is one of the sources
             chosen = retention_workflow.retention_source(self.store, source, cohort)
             if chosen is None:
                 return None
