@@ -173,3 +173,42 @@ def test_a_source_held_by_the_lakehouse_is_not_continued_in_the_embedded_store(h
     assert ingest_workflow.ingest(home, "usage", [path], "op-a").results[0].stored == 2
     weights = write(tmp_path / "w.csv", "user_id,month,weight\nu1,2022-01,3\n")
     assert ingest_workflow.ingest(home, "weights", [weights], "lake-op").results[0].stored == 1
+
+
+def test_the_quarantine_lists_the_lakehouses_lines_and_does_not_retry_them_here(
+        cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`quarantine list` shows the lines the lakehouse rejected beside the store's (no id: they are sent again
+    with --engine spark); retrying an exported lakehouse line into the embedded store is refused."""
+    import datetime as dt
+
+    from thuocdo.store.lakehouse import QUARANTINE_READ
+    from thuocdo.workflows import quarantine as quarantine_workflow
+
+    bad = HEADER + "b1,u9,không-có,2022-01-03T10:00:00+07:00,60,1000,1,0,Hà Nội\n"
+    assert cli("ingest", "usage", write(tmp_path / "a.csv", OP_A + bad.split("\n", 1)[1]), "--source",
+               "op-a").exit_code == 0
+    lake_line = pa.Table.from_pylist([{
+        "source": "lake-op", "kind": "usage", "file": "s3://thuocdo/in/day.csv", "line": 7,
+        "problems": '[{"field": "platform", "message": "nền tảng «x» không có trong danh mục"}]',
+        "record": '{"record_id": "l7", "user_key": "123", "platform": "x", "time": "2022-01-03"}',
+        "created_at": dt.datetime(2022, 1, 4)}], schema=QUARANTINE_READ)
+    monkeypatch.setattr(quarantine_workflow, "load_config", lambda where: _Configured())
+    monkeypatch.setattr(quarantine_workflow, "lakehouse", lambda where: None)
+    monkeypatch.setattr(quarantine_workflow, "quarantine_rows",
+                        lambda lake, source: lake_line if source in (None, "lake-op") else lake_line.slice(0, 0))
+    listed = quarantine_workflow.quarantine_entries(home).to_pylist()
+    # in the order they were quarantined: the lakehouse's line (4 January 2022) first
+    assert [(r["source"], r["line"], r["id"] is None) for r in listed] == [("lake-op", 7, True), ("op-a", 4, False)]
+    assert [r["source"] for r in quarantine_workflow.quarantine_entries(home, "op-a").to_pylist()] == ["op-a"]
+    exported = tmp_path / "fix.csv"
+    assert quarantine_workflow.quarantine_export(home, exported, "lake-op") == 1
+
+    def attach(store: Store) -> bool:  # as on a home whose cluster's lakehouse holds lake-op
+        store.attach_usage(ATTACHED)
+        return True
+
+    from thuocdo.workflows import ingest as ingest_workflow
+
+    monkeypatch.setattr(ingest_workflow, "attach_lakehouse", attach)
+    with pytest.raises(InputError, match="lake-op đã có bản ghi sử dụng trong lakehouse"):
+        quarantine_workflow.quarantine_retry(home, exported)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+import pyarrow as pa
+
 if TYPE_CHECKING:
     from pyiceberg.catalog.sql import SqlCatalog
 
@@ -148,3 +150,24 @@ def create_tables_sql(lake: Lakehouse) -> list[str]:
     return [f"CREATE NAMESPACE IF NOT EXISTS {lake.catalog}.{NAMESPACE}"] + [
         f"CREATE TABLE IF NOT EXISTS {table_name(lake, name)} {columns} "
         f"TBLPROPERTIES ({TABLE_PROPERTIES})" for name, columns in TABLES.items()]
+
+
+
+#: the lakehouse's quarantine as a reader sees it (:func:`quarantine_rows`)
+QUARANTINE_READ = pa.schema([("source", pa.string()), ("kind", pa.string()), ("file", pa.string()),
+                             ("line", pa.int64()), ("problems", pa.string()), ("record", pa.string()),
+                             ("created_at", pa.timestamp("us"))])
+
+
+def quarantine_rows(lake: Lakehouse, source: str | None = None) -> pa.Table:
+    """The lakehouse's quarantine (every rejected line once per source and fingerprint), read through pyiceberg,
+    as :data:`QUARANTINE_READ`."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    try:
+        table = iceberg_catalog(lake).load_table(f"{NAMESPACE}.quarantine")
+    except NoSuchTableError:
+        return QUARANTINE_READ.empty_table()
+    where = "source = '" + source.replace("'", "''") + "'" if source else "true"
+    found = table.scan(row_filter=where, selected_fields=tuple(QUARANTINE_READ.names)).to_arrow()
+    return found.select(QUARANTINE_READ.names).cast(QUARANTINE_READ)

@@ -15,14 +15,37 @@ from thuocdo.ingest.indicators import retry_quarantined as retry_quarantined_ind
 from thuocdo.ingest.readers import LINE, InputError, RawInput, csv_text
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import ingest_usage
+from thuocdo.store import StoreError
+from thuocdo.store.lakehouse import QUARANTINE_READ, quarantine_rows
+from thuocdo.workflows.cluster import lakehouse, load_config
+from thuocdo.workflows.ingest import check_not_in_lakehouse
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
 
 def quarantine_entries(home: str | Path | None, source: str | None = None, status: str = "open") -> pa.Table:
+    """The quarantined lines (open, or resolved), with the cluster's lakehouse's (always open: a line rejected
+    there is sent again, fixed, with ``ingest usage --engine spark``; it has no id here)."""
     with open_store(home) as store:
-        sql = ("SELECT id, source, kind, file, line, problems, record, created_at FROM quarantine WHERE status = ?"
-               + (" AND source = ?" if source else "") + " ORDER BY created_at, file, line NULLS FIRST, id")
-        return store.con.sql(sql, params=[status] + ([source] if source else [])).to_arrow_table()
+        store.con.register("lakehouse_quarantine", _lakehouse_quarantine(store.home, source, status))
+        try:
+            sql = ("SELECT * FROM (SELECT id, source, kind, file, line, problems, record, created_at FROM quarantine "
+                   "WHERE status = $status AND ($source IS NULL OR source = $source) "
+                   "UNION ALL SELECT NULL, source, kind, file, line, problems, record, created_at "
+                   "FROM lakehouse_quarantine) ORDER BY created_at, file, line NULLS FIRST, id")
+            return store.con.sql(sql, params={"status": status, "source": source}).to_arrow_table()
+        finally:
+            store.con.unregister("lakehouse_quarantine")
+
+
+def _lakehouse_quarantine(home: Path, source: str | None, status: str) -> pa.Table:
+    config = load_config(home)
+    if status == "open" and config is not None and config.catalog is not None:
+        try:
+            return quarantine_rows(lakehouse(home), source)
+        except Exception as exc:
+            raise StoreError(f"Không đọc được khu cách ly trong lakehouse của cụm ({type(exc).__name__}): hãy xem "
+                             "thuocdo cluster status.") from exc
+    return QUARANTINE_READ.empty_table()
 
 
 def quarantine_export(home: str | Path | None, output: Path, source: str | None = None) -> int:
@@ -60,6 +83,8 @@ def quarantine_retry(home: str | Path | None, file: Path | None = None, source: 
             groups = _by_source([{"quarantine_id": str(i), "source": s, **json.loads(r)} for i, s, r in rows], None)
         results = []
         flush_inbox(store)  # retried rows are checked against every stored record, those posted over HTTP too
+        for src in groups:  # a source the lakehouse holds is sent again with --engine spark, never here
+            check_not_in_lakehouse(store, src)
         for src, records in groups.items():
             ids = [int(r["quarantine_id"]) for r in records if r.get("quarantine_id")]
             cols = {f: pa.array([_text(r.get(f)) for r in records], pa.string()) for f in USAGE.fields}
