@@ -50,6 +50,7 @@ from thuocdo.store import Store
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows import sources as sources_workflow
+from thuocdo.workflows.quarantine import quarantine_entries
 from thuocdo.workflows.reports import followed_between
 from thuocdo.workflows.retention import retention
 
@@ -459,6 +460,10 @@ def test_batches_posted_for_the_lakehouse_are_ingested_by_spark_once(scenario: S
         duck_q = store.con.sql(f"SELECT file, line, problems FROM quarantine WHERE source = '{POSTED}'").fetchall()
     lake_q = [(r["file"], r["line"], r["problems"]) for r in scenario.table("quarantine") if r["source"] == POSTED]
     assert sorted(lake_q) == sorted(duck_q) and len(lake_q) == 2  # the bad record of each batch, at its line 8
+    # `quarantine list` of the lakehouse's home shows them (read through pyiceberg), without an id
+    listed = quarantine_entries(scenario.lake, POSTED).to_pylist()
+    assert sorted((r["file"], r["line"], r["problems"]) for r in listed) == sorted(duck_q)
+    assert all(r["id"] is None for r in listed)
     assert ingest_workflow.has_landed(scenario.lake) is False  # every landed file moved to done/
 
 
