@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_MONTH_COLUMNS, USAGE_MONTH, reading
 from thuocdo.store.home import Store
-from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, files_stamp, iceberg_catalog
+from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, files_stamp, iceberg_catalog, scan
+from thuocdo.store.sql import literal
 
 
 def weights_stamps(store: Store, sources: Sequence[str] | None = None) -> dict[tuple[str, str], str]:
@@ -57,7 +58,7 @@ def lakehouse_usage(store: Store, lake: Lakehouse) -> pa.Table | None:
     parts = [rows.filter(pa.array(keep, pa.bool_()))]
     stale = sorted(set(paths) - current)
     if stale:
-        where = " OR ".join(f"(source = {_text(s)} AND month = {_text(m)})" for s, m in stale)
+        where = " OR ".join(f"(source = {literal(s)} AND month = {literal(m)})" for s, m in stale)
         parts.append(_summed(store, person_month.scan(row_filter=where).to_arrow(), stale))
     columns = store.con.sql("SELECT * FROM usage_month LIMIT 0").to_arrow_table().schema
     return pa.concat_tables([p.select(columns.names).cast(columns) for p in parts])
@@ -78,19 +79,10 @@ def lakehouse_person_months(lake: Lakehouse, sources: Sequence[str], months: Seq
 
 def _scan(lake: Lakehouse, table_name: str, columns: Sequence[str], sources: Sequence[str],
           months: Sequence[str]) -> pa.Table:
-    from pyiceberg.exceptions import NoSuchTableError
-
-    try:
-        table = iceberg_catalog(lake).load_table(f"{NAMESPACE}.{table_name}")
-    except NoSuchTableError:
-        return pa.table({c: [] for c in columns})
-    where = (f"source IN ({', '.join(map(_text, sorted(set(sources))))}) "
-             f"AND month IN ({', '.join(map(_text, sorted(set(months))))})")
-    return table.scan(row_filter=where, selected_fields=tuple(columns)).to_arrow().select(list(columns))
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    where = (f"source IN ({', '.join(map(literal, sorted(set(sources))))}) "
+             f"AND month IN ({', '.join(map(literal, sorted(set(months))))})")
+    found = scan(lake, table_name, columns, where)
+    return pa.table({c: [] for c in columns}) if found is None else found
 
 
 def _summed(store: Store, person_months: pa.Table, pairs: list[tuple[str, str]]) -> pa.Table:

@@ -10,11 +10,14 @@ reads them through Hadoop's S3A filesystem, pyiceberg through PyArrow (which tak
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pyarrow as pa
+
+from thuocdo.store.sql import literal
 
 if TYPE_CHECKING:
     from pyiceberg.catalog.sql import SqlCatalog
@@ -159,15 +162,21 @@ QUARANTINE_READ = pa.schema([("source", pa.string()), ("kind", pa.string()), ("f
                              ("created_at", pa.timestamp("us"))])
 
 
-def quarantine_rows(lake: Lakehouse, source: str | None = None) -> pa.Table:
-    """The lakehouse's quarantine (every rejected line once per source and fingerprint), read through pyiceberg,
-    as :data:`QUARANTINE_READ`."""
+def scan(lake: Lakehouse, name: str, columns: Sequence[str], where: str = "true") -> pa.Table | None:
+    """The rows of a lakehouse table matching `where` (pyiceberg's filter syntax; strings quoted as
+    :func:`thuocdo.store.sql.literal` quotes them), its `columns` only, read through pyiceberg: the data files
+    whose partitions and statistics can hold them. None when the table does not exist yet."""
     from pyiceberg.exceptions import NoSuchTableError
 
     try:
-        table = iceberg_catalog(lake).load_table(f"{NAMESPACE}.quarantine")
+        table = iceberg_catalog(lake).load_table(f"{NAMESPACE}.{name}")
     except NoSuchTableError:
-        return QUARANTINE_READ.empty_table()
-    where = "source = '" + source.replace("'", "''") + "'" if source else "true"
-    found = table.scan(row_filter=where, selected_fields=tuple(QUARANTINE_READ.names)).to_arrow()
-    return found.select(QUARANTINE_READ.names).cast(QUARANTINE_READ)
+        return None
+    return table.scan(row_filter=where, selected_fields=tuple(columns)).to_arrow().select(list(columns))
+
+
+def quarantine_rows(lake: Lakehouse, source: str | None = None) -> pa.Table:
+    """The lakehouse's quarantine (every rejected line once per source and fingerprint), as
+    :data:`QUARANTINE_READ`."""
+    found = scan(lake, "quarantine", QUARANTINE_READ.names, f"source = {literal(source)}" if source else "true")
+    return QUARANTINE_READ.empty_table() if found is None else found.cast(QUARANTINE_READ)
