@@ -3,6 +3,8 @@ landed`: the batches posted over HTTP for the lakehouse's sources, ingested by S
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -103,21 +105,9 @@ def ingest_with_spark(ctx: typer.Context, files: list[str], source: str, strict:
     missing = [f for f in files if not f.startswith(("s3://", "s3a://")) and not Path(f).is_file()]
     if missing:
         raise fail("Không tìm thấy tệp: " + ", ".join(missing))
-    columns = (TextColumn("{task.description}"), TimeElapsedColumn())
-    try:
-        with Progress(*columns, console=err, transient=True) as progress:
-            task = progress.add_task(f"Nạp usage vào nguồn {source} bằng Spark", total=None)
-
-            def on_step(name: str) -> None:
-                progress.update(task, description=f"Nạp usage vào nguồn {source} bằng Spark: {name}")
-
-            report = ingest_workflow.ingest_spark(home(ctx), files, source, master=master, on_step=on_step)
-    except (InputError, ClusterError) as exc:
-        raise fail(str(exc)) from exc
-    print_results(report.results, show)
-    out.print(rollup_summary(report), highlight=False)
-    for message in report.errors:
-        err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
+    with spark_steps(f"Nạp usage vào nguồn {source} bằng Spark") as on_step:
+        report = ingest_workflow.ingest_spark(home(ctx), files, source, master=master, on_step=on_step)
+    print_spark_report(report, show)
     if report.errors:
         raise typer.Exit(2)
     if strict and any(r.rejected for r in report.results):
@@ -133,28 +123,36 @@ def ingest_landed(ctx: typer.Context,
     máy chủ thuocdo serve cũng tự nạp định kỳ)."""
     if source is not None:
         check_source(source)
-    columns = (TextColumn("{task.description}"), TimeElapsedColumn())
-    try:
-        with Progress(*columns, console=err, transient=True) as progress:
-            task = progress.add_task("Nạp các lô đang chờ bằng Spark", total=None)
-
-            def on_step(name: str) -> None:
-                progress.update(task, description=f"Nạp các lô đang chờ bằng Spark: {name}")
-
-            reports = ingest_workflow.ingest_landed(home(ctx), source, master=master, on_step=on_step)
-    except (InputError, ClusterError) as exc:
-        raise fail(str(exc)) from exc
+    with spark_steps("Nạp các lô đang chờ bằng Spark") as on_step:
+        reports = ingest_workflow.ingest_landed(home(ctx), source, master=master, on_step=on_step)
     if not reports:
         out.print("Không có lô nào đang chờ.")
         return
     for name, report in reports.items():
         out.print(f"Nguồn {name}:", highlight=False)
-        print_results(report.results, show)
-        out.print(rollup_summary(report), highlight=False)
-        for message in report.errors:
-            err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
+        print_spark_report(report, show)
     if any(r.errors for r in reports.values()):
         raise typer.Exit(2)
+
+
+@contextmanager
+def spark_steps(description: str) -> Iterator[Callable[[str], None]]:
+    """A Spark ingestion's progress (each step named after `description`); its refusals exit 2 with their reason."""
+    columns = (TextColumn("{task.description}"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task(description, total=None)
+            yield lambda name: progress.update(task, description=f"{description}: {name}")
+    except (InputError, ClusterError) as exc:
+        raise fail(str(exc)) from exc
+
+
+def print_spark_report(report: SparkIngestReport, show: int) -> None:
+    """A Spark ingestion's batches, what it brought up to date in the lakehouse's rollups, and its errors."""
+    print_results(report.results, show)
+    out.print(rollup_summary(report), highlight=False)
+    for message in report.errors:
+        err.print(f"[red]Lỗi:[/red] {message}", highlight=False)
 
 
 def rollup_summary(report: SparkIngestReport) -> str:
