@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 
 from thuocdo.catalog import Catalog
+from thuocdo.model.periods import Period
 
 #: the seeds' thresholds: 10 M, 5 M, 1 M
 DEFAULT_THRESHOLDS = (10_000_000, 5_000_000, 1_000_000)
@@ -72,3 +73,12 @@ def bands(metrics: pa.Table, catalog: Catalog, thresholds: Sequence[float], on: 
                      "platforms": len(found), "vn_platforms": vn, "foreign_platforms": len(found) - vn,
                      "names": ", ".join(m[1] for m in found)})
     return pa.Table.from_pylist(rows, schema=SCHEMA), missing
+
+
+def platform_bands(maus: Iterable[tuple[str, float | None]], catalog: Catalog, period: str) -> tuple[pa.Table, int]:
+    """:func:`bands` of (platform, MAU) pairs of a period at the default thresholds, the platforms named as on the
+    period's last day."""
+    pairs = list(maus)
+    table = pa.table({"platform": pa.array([p for p, _ in pairs], pa.string()),
+                      "mau": pa.array([m for _, m in pairs], pa.float64())})
+    return bands(table, catalog, parse_thresholds(None), Period.parse(period).last_day)

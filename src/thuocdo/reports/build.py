@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from thuocdo.catalog import Catalog
-from thuocdo.metrics.bands import bands, parse_thresholds
+from thuocdo.metrics.bands import platform_bands
 from thuocdo.metrics.national import NATIONAL
 from thuocdo.model.periods import Period
 from thuocdo.reports import glossary as g
@@ -286,12 +286,10 @@ class BandCount:
 
 def band_counts(rows: list[PlatformRow], catalog: Catalog, period: str) -> list[BandCount]:
     """The MAU bands (the default thresholds) of the measured platforms."""
-    measured = [r for r in rows if r.measured]
+    measured = [(r.platform, r.mau) for r in rows if r.measured]
     if not measured:
         return []
-    table = pa.table({"platform": [r.platform for r in measured],
-                      "mau": pa.array([r.mau for r in measured], pa.float64())})
-    found, _ = bands(table, catalog, parse_thresholds(None), Period.parse(period).last_day)
+    found, _ = platform_bands(measured, catalog, period)
     return [BandCount(b["band_low"], b["band_high"], b["platforms"], b["vn_platforms"], b["foreign_platforms"],
                       b["names"]) for b in found.to_pylist()]
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from thuocdo.metrics.bands import bands, parse_thresholds
-from thuocdo.model.periods import Period
+from thuocdo.metrics.bands import platform_bands
 from thuocdo.reports.vietnamese import format_band
 from thuocdo.web.dashboard.periods import NotFound
 from thuocdo.workflows.access import Principal
@@ -87,10 +86,8 @@ def platform_rows(service: Service, who: Principal, period: str, asked_source: s
 def band_rows(service: Service, period: str, platforms: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """The MAU bands (:mod:`thuocdo.metrics.bands`, default thresholds) of the measured platforms shown (the
     published figures only), each with its label; and how many measured platforms have no published figure."""
-    measured = [r for r in platforms if r.get("basis") == "records"]
-    table = pa.table({"platform": [r["platform"] for r in measured],
-                      "mau": pa.array([r.get("mau") for r in measured], pa.float64())})
-    found, missing = bands(table, service.catalog, parse_thresholds(None), Period.parse(period).last_day)
+    measured = [(r["platform"], r.get("mau")) for r in platforms if r.get("basis") == "records"]
+    found, missing = platform_bands(measured, service.catalog, period)
     rows = found.to_pylist()
     for r in rows:
         label = format_band(r["band_low"], r["band_high"])
