@@ -149,3 +149,29 @@ def test_what_the_public_may_see_follows_the_lakehouses_rollup(served: Served, m
 
 class _Configured:
     catalog = object_store = "configured"
+
+
+def test_a_sources_place_is_looked_up_once_it_has_records_and_a_down_cluster_is_503(
+        served: Served, landing: Landing, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading the lakehouse's rollup to know where a source lives is not for every request: once a source has
+    records its place cannot change. A batch for a lakehouse source while its cluster is down: 503, nothing lost."""
+    looked: list[str] = []
+    attach = ingest_workflow.attach_lakehouse
+
+    def counted(store: Store) -> bool:
+        looked.append("attach")
+        return attach(store)
+
+    monkeypatch.setattr(ingest_workflow, "attach_lakehouse", counted)
+    for _ in range(3):
+        assert post(served, BATCH).status_code == 202
+    assert len(looked) == 1
+    assert post(served, BATCH, who="telco-b", path="/api/v1/sources/telco-b/usage").status_code == 200
+    assert post(served, BATCH, who="telco-b", path="/api/v1/sources/telco-b/usage").status_code == 200
+
+    def down(lake: object) -> Landing:
+        raise cluster_workflow.ClusterError("cụm chưa chạy")
+
+    monkeypatch.setattr(ingest_workflow, "landing_of", down)
+    refused = post(served, BATCH)
+    assert refused.status_code == 503 and "cụm chưa chạy" in refused.json()["detail"]

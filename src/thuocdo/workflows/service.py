@@ -35,6 +35,7 @@ from thuocdo.reports.build import ReportSettings, build_report
 from thuocdo.reports.disclosure import CellKey, category_table, disclose
 from thuocdo.reports.render import write
 from thuocdo.store import Store, resolve_home
+from thuocdo.store import sources as registry
 from thuocdo.store.sources import declarations_stamp
 from thuocdo.workflows import disclosure as disclosure_workflow
 from thuocdo.workflows import estimates
@@ -78,6 +79,7 @@ class Service:
         self.pipeline = IngestPipeline(self.store, self._flusher_store, self.catalog, self.settings.pipeline)
         self.readers = self.pipeline.readers
         self.lock = self.pipeline.lock
+        self._placed: dict[str, bool] = {}  # source -> whether the lakehouse holds it (settled: in_lakehouse)
         self.landing_failures = 0
         self.last_landing_error: str | None = None
         self._stopping = threading.Event()
@@ -129,9 +131,18 @@ class Service:
 
     def in_lakehouse(self, source: str) -> bool:
         """Whether the cluster's lakehouse holds the source's records (its batches land there:
-        :meth:`land_usage`)."""
+        :meth:`land_usage`). A source's place is settled once it has records anywhere (Spark refuses a source
+        with records here, and this store one the lakehouse holds), so it is looked up once then (reading the
+        lakehouse's rollup is not for every request); a source without records is looked up each time."""
         with self.lock:
-            return ingest_workflow.in_lakehouse(self.store, source)
+            if source not in self._placed:
+                if registry.person_days_here(self.store, source):
+                    self._placed[source] = False
+                elif ingest_workflow.in_lakehouse(self.store, source):
+                    self._placed[source] = True
+                else:
+                    return False
+            return self._placed[source]
 
     def land_usage(self, source: str, submission: Submission, body: bytes, gzipped: bool) -> Outcome:
         """A batch for a source the lakehouse holds: checked here by the same rules for the answer (each record
@@ -258,8 +269,7 @@ class Service:
         with self.exclusive():
             chosen = metric_workflow.bands_source(self.home, source)
         table = self.public_metrics(period, "platform", principal, chosen)
-        with self.exclusive():
-            return metric_workflow.bands(self.home, period, thresholds, chosen, table=table)
+        return metric_workflow.bands(self.home, period, thresholds, chosen, table=table)  # the store is not read
 
     def retention(self, cohort: str, months: int, platform: str | None, source: str | None,
                   by_province: bool) -> retention_workflow.Retention:

@@ -28,6 +28,7 @@ from thuocdo.web.api.schemas import (
     errors,
     table_body,
 )
+from thuocdo.workflows.cluster import ClusterError
 
 router = APIRouter()
 
@@ -92,7 +93,7 @@ async def post_usage(source: SourcePath, request: Request, who: Caller) -> Any:
     if in_lakehouse:  # landed for Spark, which stores it with the source's files (202: not stored yet)
         try:
             outcome = await run_in_threadpool(service.land_usage, source, submission, body, gzipped)
-        except OSError as exc:
+        except (OSError, ClusterError) as exc:  # the object store refuses, or the cluster is down
             raise HTTPException(503, f"Không ghi được lô vào kho đối tượng của cụm: {exc}") from exc
         return Response(orjson.dumps(outcome.as_json()), status_code=202, media_type="application/json")
     try:
