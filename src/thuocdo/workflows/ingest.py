@@ -153,9 +153,7 @@ class SparkInputs:
 def spark_inputs(store: Store, source: str) -> SparkInputs:
     """The store's part of a Spark ingestion; InputError when the embedded store holds the source's records (one
     source, one place: Spark reads both, and a record would be counted in each)."""
-    embedded = store.con.execute("SELECT count(*) FROM batches WHERE source = ? AND kind = 'usage' "
-                                 "AND stored > 0", [source]).fetchall()[0][0]
-    if embedded:
+    if registry.person_days_here(store, source):  # its lake's person-days, or records waiting in its inbox
         raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong kho nhúng của thư mục này: nạp nguồn này "
                          "tiếp bằng DuckDB, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng Spark.")
     weights = store.con.sql("SELECT source, person, month, weight FROM weights WHERE source = $source",
