@@ -15,6 +15,7 @@ from thuocdo.cli.demo import demo
 from thuocdo.cli.indices import compute_indicators_command, index_command, targets_command
 from thuocdo.cli.ingest import ingest_app
 from thuocdo.cli.metrics import metrics
+from thuocdo.cli.quality import quality_command
 from thuocdo.cli.quarantine import quarantine_app
 from thuocdo.cli.reports import report_command, scorecard_command
 from thuocdo.cli.retention import retention_command
@@ -41,6 +42,7 @@ app.command("scorecard")(scorecard_command)
 app.command("metrics")(metrics)
 app.command("bands")(bands_command)
 app.command("retention")(retention_command)
+app.command("quality")(quality_command)
 app.command("demo")(demo)
 app.command("report")(report_command)
 app.command("serve")(serve_command)

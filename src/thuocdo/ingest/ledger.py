@@ -3,15 +3,22 @@ transaction that makes its rows part of the store, so a batch is all or nothing.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from thuocdo.ingest import quarantine
 from thuocdo.ingest.readers import RawInput
 from thuocdo.ingest.results import BatchResult
 from thuocdo.store import Store
 from thuocdo.store.lake import finish, list_files, publish
 
+#: a batch's rows per local day of activity: (day or None, good, stored, rejected) (see ``batch_days``)
+DayCounts = list[tuple[dt.date | None, int, int, int]]
 
-def commit_batch(store: Store, result: BatchResult, *, file_sha256: str | None, resolves: list[int]) -> None:
-    """Publish a staged usage batch: files, ledger, quarantine and dirty months in one transaction."""
+
+def commit_batch(store: Store, result: BatchResult, *, file_sha256: str | None, resolves: list[int],
+                 days: DayCounts) -> None:
+    """Publish a staged usage batch: files, ledger (with its rows per day), quarantine and dirty months in one
+    transaction."""
     files, replaces = publish(store)
     months = sorted({f.month for f in files if f.dataset == "person_day"})
     with store.transaction() as con:
@@ -25,6 +32,7 @@ def commit_batch(store: Store, result: BatchResult, *, file_sha256: str | None, 
         if months:
             mark_dirty_persons(store, result.source, months)
         record_batch(store, result, file_sha256)
+        record_days(store, result, days)
     finish(store, result.batch_id, replaces)
 
 
@@ -49,6 +57,14 @@ def record_batch(store: Store, result: BatchResult, file_sha256: str | None) -> 
         [result.batch_id, result.source, result.kind, result.file, file_sha256, result.rows_read, result.stored,
          result.duplicates, result.rejected],
     )
+
+
+def record_days(store: Store, result: BatchResult, days: DayCounts) -> None:
+    """A usage batch's rows per local day (``batch_days``), read by the quality monitor."""
+    if days:
+        store.con.executemany("INSERT INTO batch_days VALUES (?, ?, ?, ?, ?, ?)",
+                              [[result.batch_id, result.source, day, good, stored, bad]
+                               for day, good, stored, bad in days])
 
 
 def commit_table(store: Store, raw: RawInput, result: BatchResult, kind: str, upsert_sql: str,

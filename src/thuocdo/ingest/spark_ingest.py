@@ -169,7 +169,9 @@ def check_file(item: InputFile, settings: TaskSettings, workdir: Path) -> pa.Tab
         checked = check_usage(con, raw, settings.source, settings.secret, load_catalog(), batch_id,
                               key_domain=settings.key_domain)
         summary |= {"rows": checked.rows, "read_rejections": len(raw.rejections), "rejected": checked.rejected,
-                    "good": checked.good, "in_file_duplicates": checked.in_file_duplicates}
+                    "good": checked.good, "in_file_duplicates": checked.in_file_duplicates,
+                    "days": [[day.isoformat() if day else None, good, bad]
+                             for day, (good, bad) in checked.days.items()]}
         parts.append(con.sql(f"""
             SELECT 'good' AS kind, {item.index}::INTEGER AS file_index, '{batch_id}' AS batch_id, day,
                    CAST(CAST(k1 AS HUGEINT) - 9223372036854775808 AS BIGINT) AS k1,
@@ -306,12 +308,15 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
     batch_ids = [b for b, _ in summaries.values()]
     days = [r[0] for r in good.select("day").distinct().collect()]
     stored: dict[str, int] = {}
+    stored_days: dict[tuple[str, str], int] = {}  # (batch, day) -> records stored
     if days and batch_ids:
         day_list = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
         ids = ", ".join(f"'{b}'" for b in batch_ids)
-        stored = {r[0]: int(r[1]) for r in spark.sql(
-            f"SELECT batch_id, count(*) FROM {records} WHERE source = '{quoted}' AND day IN ({day_list}) "
-            f"AND batch_id IN ({ids}) GROUP BY batch_id").collect()}
+        stored_days = {(r[0], r[1].isoformat()): int(r[2]) for r in spark.sql(
+            f"SELECT batch_id, day, count(*) FROM {records} WHERE source = '{quoted}' AND day IN ({day_list}) "
+            f"AND batch_id IN ({ids}) GROUP BY batch_id, day").collect()}
+        for (batch_id, _), n in stored_days.items():
+            stored[batch_id] = stored.get(batch_id, 0) + n
     for stale_source, stale in stale_days(spark, lake, [source]).items():
         rebuild_days(spark, lake, stale_source, stale)
         report.days_rebuilt += len(stale)
@@ -351,6 +356,14 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
         ("file_sha256", pa.string()), ("rows_read", pa.int64()), ("stored", pa.int64()), ("duplicates", pa.int64()),
         ("rejected", pa.int64()), ("error", pa.string()), ("committed_at", pa.timestamp("us", tz="UTC"))])))
     frame.select(*[F.col(c) for c in frame.columns]).writeTo(table_name(lake, "batches")).append()
+    per_day = [{"batch_id": batch_id, "source": source, "day": dt.date.fromisoformat(day) if day else None,
+                "good": good, "stored": stored_days.get((batch_id, day), 0) if day else 0, "rejected": bad}
+               for batch_id, summary in summaries.values() if "error" not in summary
+               for day, good, bad in summary["days"]]
+    if per_day:
+        spark.createDataFrame(pa.Table.from_pylist(per_day, schema=pa.schema([
+            ("batch_id", pa.string()), ("source", pa.string()), ("day", pa.date32()), ("good", pa.int64()),
+            ("stored", pa.int64()), ("rejected", pa.int64())]))).writeTo(table_name(lake, "batch_days")).append()
     checked.unpersist()
     report.seconds["ledger"] = time.monotonic() - started - sum(report.seconds.values())
     return report

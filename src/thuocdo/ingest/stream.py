@@ -127,7 +127,7 @@ class Staged:
     source: str
     submissions: list[Submission]
     good: pa.Table        # the good records, keyed (GOOD_ROWS_SQL)
-    rejected: pa.Table    # _line, problems (JSON text) of the records found bad
+    rejected: pa.Table    # _line, problems (JSON text) and local day (NULL: no readable time) of the records found bad
     quarantine: pa.Table  # their quarantine rows, with the lines that could not be read
     key_domain: str
 
@@ -139,7 +139,8 @@ def staged_clean(source: str, submission: Submission) -> Staged:
     return Staged(source, [submission], submission.clean, _NO_REJECTED, quarantine.SCHEMA.empty_table(), domain)
 
 
-_NO_REJECTED = pa.table({LINE: pa.array([], pa.int64()), "problems": pa.array([], pa.string())})
+_NO_REJECTED = pa.table({LINE: pa.array([], pa.int64()), "problems": pa.array([], pa.string()),
+                         "day": pa.array([], pa.date32())})
 
 
 def staging_connection() -> duckdb.DuckDBPyConnection:
@@ -174,7 +175,8 @@ def stage_batches(con: duckdb.DuckDBPyConnection, catalog: Catalog, secret: byte
         if n_bad:  # the problem lists are worked out only when there is a bad record
             con.execute(view)
             con.execute("CREATE OR REPLACE TEMP TABLE rejected AS SELECT * FROM rejected_rows")
-            rejected = con.sql(f"SELECT {LINE}, to_json(problems)::VARCHAR AS problems FROM rejected").to_arrow_table()
+            rejected = con.sql(f"SELECT {LINE}, to_json(problems)::VARCHAR AS problems, _day AS day "
+                               "FROM rejected").to_arrow_table()
         if n_bad or any(s.raw.rejections for s in submissions):
             _quarantine_rows(con, source, submissions, with_rows=n_bad > 0)
             q = con.sql("SELECT * FROM q_batch").to_arrow_table()
@@ -217,6 +219,7 @@ def commit_staged(store: Store, staged: list[Staged], stored_keys: StoredKeys) -
         "key_id": [s.writer.key_id for s in submissions], "role": [s.writer.role for s in submissions],
         "client": [s.writer.client for s in submissions]})
     posted_rejects = quarantined  # noqa: F841
+    posted_days = _batch_days(submissions, good, fresh, bad)  # noqa: F841
     src = literal(source)
     segment = inbox.write_segment(store, source, posted_rows) if posted_rows.num_rows else None
     # one call for the whole transaction: each call into the database gives up the GIL and must win it back
@@ -226,6 +229,7 @@ def commit_staged(store: Store, staged: list[Staged], stored_keys: StoredKeys) -
         {quarantine.insert_sql("posted_rejects") + ";" if quarantined.num_rows else ""}
         INSERT INTO batches SELECT batch_id, {src}, 'usage', file, NULL, now()::TIMESTAMP, received, stored, duplicates,
                                    rejected FROM posted_batches;
+        INSERT INTO batch_days SELECT batch_id, {src}, day, good, stored, rejected FROM posted_days;
         INSERT INTO audit_log ("at", key_id, role, action, target, batch_id, received, stored, duplicates, rejected,
                                client)
         SELECT now()::TIMESTAMP, key_id, role, 'usage', {src}, batch_id, received, stored, duplicates, rejected, client
@@ -242,6 +246,28 @@ def commit_staged(store: Store, staged: list[Staged], stored_keys: StoredKeys) -
         raise
     stored_keys.added(source, fresh["day"], fresh["k1"], fresh["k2"])
     return outcomes
+
+
+def _batch_days(submissions: list[Submission], good: pa.Table, fresh: pa.Table, bad: pa.Table) -> pa.Table:
+    """Each batch's rows per local day (``batch_days``): good (`good`), stored (`fresh`) and rejected (`bad`, and
+    the lines that could not be read, without a day), the batch told by the line's position (LINE_BASE)."""
+    counts: dict[tuple[int, object], list[int]] = {}
+    for column, table in enumerate((good, fresh, bad)):
+        if not table.num_rows:
+            continue
+        grouped = pa.table({"req": pc.divide(table[LINE], LINE_BASE), "day": table["day"]}) \
+            .group_by(["req", "day"]).aggregate([([], "count_all")])
+        for req, day, n in zip(*(grouped[c].to_pylist() for c in ("req", "day", "count_all")), strict=True):
+            counts.setdefault((req, day), [0, 0, 0])[column] += n
+    for req, sub in enumerate(submissions):
+        if sub.raw.rejections:
+            counts.setdefault((req, None), [0, 0, 0])[2] += len(sub.raw.rejections)
+    keys = sorted(counts, key=lambda k: (k[0], str(k[1])))
+    return pa.table({"batch_id": [submissions[req].batch_id for req, _ in keys],
+                     "day": pa.array([day for _, day in keys], pa.date32()),
+                     "good": pa.array([counts[k][0] for k in keys], pa.int64()),
+                     "stored": pa.array([counts[k][1] for k in keys], pa.int64()),
+                     "rejected": pa.array([counts[k][2] for k in keys], pa.int64())})
 
 
 def accept_usage(store: Store, catalog: Catalog, source: str, submissions: list[Submission],

@@ -10,6 +10,7 @@ its quarantined rows and the months whose rollups must be brought up to date, al
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from thuocdo.ingest.person_days import files_to_rewrite, stage_person_days
 from thuocdo.ingest.pseudonymise import person_key_params, person_key_sql
 from thuocdo.ingest.readers import InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.validate import INTEGER_FIELDS, pretype_integers, stage_usage
+from thuocdo.ingest.validate import FIRST_UTC, INTEGER_FIELDS, LAST_UTC, pretype_integers, stage_usage
 from thuocdo.store import Store
 from thuocdo.store import sources as registry
 from thuocdo.store.lake import discard
@@ -83,7 +84,7 @@ def _ingest(store: Store, raw: RawInput, source: str, catalog: Catalog, batch_id
             kind: str, resolves: list[int]) -> BatchResult:
     checked = check_usage(store.con, raw, source, store.secret, catalog, batch_id, kind,
                           key_domain=registry.key_domain(store, source))
-    stored, duplicates = _store_good_rows(store, source, batch_id)
+    stored, duplicates, stored_days = _store_good_rows(store, source, batch_id)
     duplicates += checked.in_file_duplicates
     # every row is accounted for, or nothing is stored
     if stored + duplicates + checked.rejected - len(raw.rejections) != checked.rows:
@@ -91,19 +92,23 @@ def _ingest(store: Store, raw: RawInput, source: str, catalog: Catalog, batch_id
                            f"{checked.rejected - len(raw.rejections)} rejected")
     result = BatchResult(raw.name, source, kind, batch_id, rows_read=checked.rows + len(raw.rejections),
                          stored=stored, duplicates=duplicates, rejected=checked.rejected)
-    commit_batch(store, result, file_sha256=file_sha256, resolves=resolves)
+    days = [(day, good, stored_days.get(day, 0) if day else 0, bad) for day, (good, bad) in checked.days.items()]
+    commit_batch(store, result, file_sha256=file_sha256, resolves=resolves, days=days)
     return result
 
 
 @dataclass(frozen=True)
 class CheckedUsage:
     """What the rules made of a read file: `rows` data rows (the reader's rejections not included), `rejected`
-    quarantine rows (those included), `good` keyed good rows of which `in_file_duplicates` repeat an earlier line."""
+    quarantine rows (those included), `good` keyed good rows of which `in_file_duplicates` repeat an earlier line;
+    `days`: per local day of activity, its good rows and its rejected rows (None: rejected rows without a readable
+    time, and the lines that could not be read)."""
 
     rows: int
     rejected: int
     good: int
     in_file_duplicates: int
+    days: dict[dt.date | None, tuple[int, int]]
 
 
 def check_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, source: str, secret: bytes, catalog: Catalog,
@@ -127,12 +132,30 @@ def check_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, source: str, secr
     finally:
         con.unregister("raw_in")
     n_good, n_keys = con.execute("SELECT count(*), count(DISTINCT (k1, k2)) FROM good").fetchall()[0]
+    days = day_counts(con, len(raw.rejections))
     if n_keys == n_good:  # the usual case: no duplicate inside the file
         con.execute("DROP TABLE IF EXISTS unique_good; ALTER TABLE good RENAME TO unique_good")
     else:  # the first occurrence in the file wins
         con.execute("CREATE OR REPLACE TEMP TABLE unique_good AS SELECT * FROM good "
                     "QUALIFY row_number() OVER (PARTITION BY k1, k2 ORDER BY _line) = 1; DROP TABLE good")
-    return CheckedUsage(int(n_rows), rejected, int(n_good), int(n_good - n_keys))
+    return CheckedUsage(int(n_rows), rejected, int(n_good), int(n_good - n_keys), days)
+
+
+def day_counts(con: duckdb.DuckDBPyConnection, unreadable: int) -> dict[dt.date | None, tuple[int, int]]:
+    """Per local day: (good rows, rejected rows) of the input checked on `con` (the table ``good``, the bad rows of
+    ``typed_ok``); the `unreadable` lines (the reader's rejections) have no day (None), nor have bad rows whose
+    time could not be read."""
+    rows = con.execute(f"""
+        SELECT day, sum(good)::BIGINT, sum(bad)::BIGINT FROM (
+            SELECT day, 1 AS good, 0 AS bad FROM good
+            UNION ALL SELECT CASE WHEN ts_utc >= {FIRST_UTC} AND ts_utc < {LAST_UTC} THEN day END, 0, 1
+            FROM typed_ok WHERE NOT ok)
+        GROUP BY day""").fetchall()
+    counts: dict[dt.date | None, tuple[int, int]] = {day: (int(good), int(bad)) for day, good, bad in rows}
+    if unreadable:
+        good, bad = counts.get(None, (0, 0))
+        counts[None] = (good, bad + unreadable)
+    return counts
 
 
 def _quarantine_bad_rows(con: duckdb.DuckDBPyConnection, raw: RawInput, source: str, batch_id: str,
@@ -157,8 +180,9 @@ def _quarantine_bad_rows(con: duckdb.DuckDBPyConnection, raw: RawInput, source: 
     return int(con.execute("SELECT count(*) FROM q_batch").fetchall()[0][0])
 
 
-def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int]:
-    """Stage the rows of `unique_good` not stored yet as new partition files; return (stored, duplicates).
+def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int, dict[dt.date, int]]:
+    """Stage the rows of `unique_good` not stored yet as new partition files; return (stored, duplicates, the
+    rows stored per day).
 
     The rows are checked against every stored key of the days they touch, then appended to those days as a merge
     of the inbox is (:func:`thuocdo.ingest.person_days.files_to_rewrite`: only the day's files no larger than the
@@ -176,7 +200,7 @@ def _store_good_rows(store: Store, source: str, batch_id: str) -> tuple[int, int
     if n_fresh:
         stage_person_days(store, source, batch_id, key_files=files_to_rewrite(store, "record_keys", source, new_rows),
                           day_files=files_to_rewrite(store, "person_day", source, new_rows))
-    return n_fresh, n_good - n_fresh
+    return n_fresh, n_good - n_fresh, new_rows
 
 
 def file_sha256(path: Path) -> str:

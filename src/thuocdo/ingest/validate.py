@@ -149,7 +149,7 @@ _TIME_CLEAN = (f"CASE WHEN regexp_full_match(\"time\", '{_TIME_RE}') THEN \"time
 #: UTC instant of a clean time text: with an offset as given, without one as Asia/Ho_Chi_Minh local time
 _TS_UTC = ("CASE WHEN t_clean[-1] IN ('Z', 'z') OR (t_clean[-3] = ':' AND t_clean[-6] IN ('+', '-')) "
            "THEN try_cast(t_clean AS TIMESTAMPTZ)::TIMESTAMP ELSE try_cast(t_clean AS TIMESTAMP) - INTERVAL 7 HOUR END")
-_FIRST_UTC, _LAST_UTC = "TIMESTAMP '1999-12-31 17:00:00'", "TIMESTAMP '2100-12-31 17:00:00'"
+FIRST_UTC, LAST_UTC = "TIMESTAMP '1999-12-31 17:00:00'", "TIMESTAMP '2100-12-31 17:00:00'"
 _INTS = tuple((rule.name, rule.default, rule.maximum) for rule in INTEGER_RULES)
 INTEGER_FIELDS = tuple(rule.name for rule in INTEGER_RULES)
 
@@ -157,7 +157,8 @@ INTEGER_FIELDS = tuple(rule.name for rule in INTEGER_RULES)
 def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contract, catalog: Catalog,
                 person_sql: str, params: dict[str, str], *, rejected_view: bool = True) -> str:
     """Materialise `typed` (one pass over the input: typed values, person key and an `ok` flag) and define the
-    view `rejected_rows` (the bad rows with the list of all their problems, from the raw text). Returns the
+    view `rejected_rows` (the bad rows with the list of all their problems, from the raw text, and `_day`: their
+    local day when their time was read and in range, else NULL). Returns the
     view's statement; with `rejected_view=False` it is not run (a caller that finds no bad row skips its cost)."""
     kind = "TABLE" if raw.format == "ndjson" else "VIEW"
     con.execute(f"CREATE OR REPLACE TEMP {kind} src AS {source_relation(raw, contract)}")
@@ -192,7 +193,7 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
                    AS province_code,
                coalesce(_json_ok AND _read_ok AND person IS NOT NULL
                AND coalesce(length(record_id), 0) <= {MAX_RECORD_ID}
-               AND platform_id IS NOT NULL AND ts_utc >= {_FIRST_UTC} AND ts_utc < {_LAST_UTC}
+               AND platform_id IS NOT NULL AND ts_utc >= {FIRST_UTC} AND ts_utc < {LAST_UTC}
                AND {" AND ".join(f"{name}_n IS NOT NULL" for name, _, _ in _INTS)} AND {upper}
                AND (NOT has_province OR province_code IS NOT NULL), FALSE) AS ok
         FROM typed
@@ -216,7 +217,7 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
         problem(f"nullif({time}, '') IS NOT NULL AND ts_utc IS NULL", "time",
                  f"'thời gian ' || {excerpt(time)} || ' không đúng định dạng ISO 8601 "
                  f"(ví dụ 2022-01-31T23:30:00+07:00, 2022-01-31 23:30:00 hoặc 2022-01-31)'"),
-        problem(f"ts_utc < {_FIRST_UTC} OR ts_utc >= {_LAST_UTC}", "time",
+        problem(f"ts_utc < {FIRST_UTC} OR ts_utc >= {LAST_UTC}", "time",
                  f"'thời gian ' || {excerpt(time)} || ' nằm ngoài khoảng năm 2000–2100'"),
         *int_problems,
         problem("has_province AND day IS NOT NULL AND province_code IS NULL", "province",
@@ -226,8 +227,10 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
         CREATE OR REPLACE TEMP VIEW rejected_rows AS
         SELECT t._line, t.person, s.record_id, s.platform, s."time", s.active_seconds, s.bytes, s.sessions,
                s.installs, s.province,
-               {all_problems(', '.join(problems))} AS problems
-        FROM (SELECT _line, person, platform_id, ts_utc, day, province_code, has_province FROM typed_ok WHERE NOT ok) t
+               {all_problems(', '.join(problems))} AS problems, t._day
+        FROM (SELECT _line, person, platform_id, ts_utc, day, province_code, has_province,
+                     CASE WHEN ts_utc >= {FIRST_UTC} AND ts_utc < {LAST_UTC} THEN day END AS _day
+              FROM typed_ok WHERE NOT ok) t
         JOIN src s ON s._line = t._line
     """
     if rejected_view:

@@ -17,7 +17,13 @@ from rich.table import Table
 
 from thuocdo.catalog import load_catalog
 from thuocdo.reports.uncertainty import MIN_CELL
-from thuocdo.reports.vietnamese import format_count, format_number, format_percent
+from thuocdo.reports.vietnamese import (
+    QUALITY_STATUS,
+    format_count,
+    format_number,
+    format_percent,
+    format_short_date,
+)
 
 #: how the terminal table shows each known column (header, formatter)
 _DISPLAY: dict[str, tuple[str, Callable[[Any], str]]] = {
@@ -44,6 +50,10 @@ _DISPLAY: dict[str, tuple[str, Callable[[Any], str]]] = {
     "cohort_persons": ("Người dùng của nhóm", format_count), "retained_persons": ("Còn dùng", format_count),
     "retained_share": ("Tỷ lệ còn dùng", lambda v: format_percent(v, 1)),
     "margin": ("Sai số (±)", lambda v: format_percent(v, 1)),
+    "day": ("Ngày", format_short_date), "records": ("Bản ghi", format_number), "rejected": ("Bị loại", format_number),
+    "duplicates": ("Trùng lặp", format_number), "persons": ("Người", format_number),
+    "late_records": ("Đến muộn", format_number), "baseline": ("Mức thường lệ", lambda v: format_number(v, 1)),
+    "status": ("Tình trạng", lambda v: QUALITY_STATUS.get(v, v)),
 }
 _ORIGIN = {"vn": "Việt Nam", "foreign": "nước ngoài"}
 _METRIC_LABELS = {"mau": "Người dùng tháng (MAU)", "dau": "Người dùng ngày (DAU)", "sessions": "Lượt phiên",
@@ -159,6 +169,17 @@ COLUMN_TITLES: dict[str, str] = {
     "cohort_persons": "Người dùng nền tảng trong tháng của nhóm (có trọng số)",
     "retained_persons": "Trong số đó, người còn dùng trong tháng (có trọng số)",
     "retained_share": "Tỷ lệ còn dùng", "margin": "Sai số của tỷ lệ, khoảng tin cậy 95% (±; chỉ với bảng mẫu)",
+}
+
+#: titles of the quality monitor's table (thuocdo.metrics.quality), where `platforms` and `status` mean other things
+QUALITY_TITLES: dict[str, str] = {
+    "day": "Ngày hoạt động (giờ Việt Nam)", "records": "Bản ghi đã lưu (mỗi bản ghi một lần)",
+    "rejected": "Dòng bị loại (vào khu cách ly)",
+    "duplicates": "Dòng trùng lặp (bản ghi đã lưu, hoặc lặp lại trong cùng lần gửi)",
+    "persons": "Số người có hoạt động trong ngày", "platforms": "Số nền tảng có hoạt động trong ngày",
+    "late_records": "Bản ghi đến muộn (lưu sau ngày hoạt động quá số ngày quy định)",
+    "baseline": "Mức thường lệ: trung vị số bản ghi cùng thứ trong các tuần trước",
+    "status": "Tình trạng (ok: đủ; missing: thiếu; low/high: thấp/cao bất thường so với mức thường lệ)",
 }
 
 #: titles of the targets table where a column name means something else there (its `source` is the document

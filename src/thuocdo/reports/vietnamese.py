@@ -159,6 +159,10 @@ def format_quarter(label: str, capital: bool = False) -> str:
     return text[0].upper() + text[1:] if capital else text
 
 
+#: the quality monitor's day statuses (thuocdo.metrics.quality), as readers see them
+QUALITY_STATUS = {"ok": "đủ", "missing": "thiếu", "low": "thấp bất thường", "high": "cao bất thường"}
+
+
 def format_date(day: dt.date) -> str:
     """'ngày 01 tháng 4 năm 2022' (day with two digits, month without, as in administrative documents)."""
     return f"ngày {day.day:02d} tháng {day.month} năm {day.year}"

@@ -93,7 +93,8 @@ NAMESPACE = "thuocdo"
 #:   which weights (``thuocdo.rollups.served.weights_stamps``) each source-month was summed, so that a reader
 #:   knows whether it is current.
 #: * ``quarantine``: every rejected line once per source and fingerprint, with its problems.
-#: * ``batches``: the ledger, one row per ingested file.
+#: * ``batches``: the ledger, one row per ingested file; ``batch_days``: each file's rows per local day of activity
+#:   (good, stored, rejected; day NULL for rejected lines without a readable time), as on the embedded store.
 TABLES: dict[str, str] = {
     "usage_records": """(
         source STRING NOT NULL, day DATE NOT NULL, k1 BIGINT NOT NULL, k2 BIGINT NOT NULL, person BIGINT NOT NULL,
@@ -127,6 +128,8 @@ TABLES: dict[str, str] = {
         batch_id STRING NOT NULL, source STRING NOT NULL, kind STRING NOT NULL, file STRING NOT NULL,
         file_sha256 STRING, rows_read BIGINT, stored BIGINT, duplicates BIGINT, rejected BIGINT,
         error STRING, committed_at TIMESTAMP) USING iceberg""",
+    "batch_days": """(batch_id STRING NOT NULL, source STRING NOT NULL, day DATE, good BIGINT NOT NULL,
+        stored BIGINT NOT NULL, rejected BIGINT NOT NULL) USING iceberg PARTITIONED BY (source)""",
 }
 #: table properties: copy-on-write everywhere (a partition's record count is then exact in the metadata), and
 #: serializable isolation for merges (a concurrent commit of matching keys makes the later one fail and retry)

@@ -20,6 +20,18 @@ CREATE TABLE IF NOT EXISTS batches (
     duplicates   BIGINT NOT NULL,
     rejected     BIGINT NOT NULL
 );
+-- A usage batch's rows per local day of activity (Asia/Ho_Chi_Minh): its good rows, how many of them were stored
+-- (the others repeated a stored record or an earlier row of the batch) and its rejected rows (day NULL: rejected
+-- rows without a readable time, and lines that could not be read). Written with the batch; read by the quality
+-- monitor (thuocdo.metrics.quality). Batches of stores older than this table have no rows here.
+CREATE TABLE IF NOT EXISTS batch_days (
+    batch_id VARCHAR NOT NULL,
+    source   VARCHAR NOT NULL,
+    day      DATE,
+    good     BIGINT NOT NULL,
+    stored   BIGINT NOT NULL,
+    rejected BIGINT NOT NULL
+);
 CREATE SEQUENCE IF NOT EXISTS quarantine_ids START 1;
 CREATE TABLE IF NOT EXISTS quarantine (
     id          BIGINT PRIMARY KEY DEFAULT nextval('quarantine_ids'),

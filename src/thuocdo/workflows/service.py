@@ -42,6 +42,7 @@ from thuocdo.workflows import estimates
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows import quality as quality_workflow
 from thuocdo.workflows import retention as retention_workflow
 from thuocdo.workflows import sources as sources_workflow
 from thuocdo.workflows.access import Access, Principal
@@ -277,6 +278,16 @@ class Service:
         with self.exclusive():
             return retention_workflow.retention(self.home, cohort, months, platform=platform, source=source,
                                                 by_province=by_province)
+
+    def quality(self, source: str, period: str, late_days: int) -> quality_workflow.Quality:
+        """A source's quality monitor (:func:`thuocdo.workflows.quality.quality`)."""
+        with self.exclusive():
+            return quality_workflow.quality(self.home, source, period, late_days=late_days)
+
+    def quality_overview(self, period: str, sources: list[str] | None = None) -> dict[str, Any]:
+        """The quality summary of every usage source (or of `sources`) over a period."""
+        with self.exclusive():
+            return dict(quality_workflow.overview(self.home, period, sources))
 
     def platform_retention(self, platform: str, cohort: str, months: int,
                            source: str | None) -> retention_workflow.Retention | None:

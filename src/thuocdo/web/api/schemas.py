@@ -257,6 +257,44 @@ class BandsResult(BaseModel):
     rows: list[BandRow]
 
 
+class QualityDay(BaseModel):
+    day: str = Field(..., description="Ngày hoạt động (giờ Việt Nam), YYYY-MM-DD.")
+    records: int = Field(..., description="Bản ghi đã lưu của ngày, mỗi bản ghi một lần.")
+    rejected: int = Field(..., description="Dòng của ngày bị loại (vào khu cách ly), mọi lần gửi.")
+    duplicates: int = Field(..., description="Dòng của ngày trùng bản ghi đã lưu hoặc dòng trước trong cùng lần gửi.")
+    persons: int = Field(..., description="Số người có hoạt động trong ngày.")
+    platforms: int = Field(..., description="Số nền tảng có hoạt động trong ngày.")
+    late_records: int = Field(..., description="Bản ghi lưu sau ngày hoạt động quá late_days ngày.")
+    baseline: float | None = Field(None, description="Trung vị số bản ghi cùng thứ trong 8 tuần trước (từ 4 tuần).")
+    status: Literal["ok", "missing", "low", "high"]
+
+
+class QualitySummary(BaseModel):
+    days: int = Field(..., description="Số ngày của kỳ trong khoảng nguồn đã gửi (từ ngày đầu đến ngày cuối có bản "
+                                       "ghi).")
+    days_complete: int = Field(..., description="Số ngày đủ: tình trạng ok hoặc high.")
+    days_missing: int
+    days_low: int
+    days_high: int
+    records: int
+    rejected: int
+    duplicates: int
+    late_records: int
+    rejected_share: float | None = Field(None, description="rejected ÷ (records + duplicates + rejected).")
+    median_lateness_days: int | None = Field(None, description="Độ trễ trung vị (ngày) của bản ghi trong kỳ.")
+    first_day: str | None = Field(None, description="Ngày đầu có bản ghi của nguồn (mọi kỳ).")
+    last_day: str | None = Field(None, description="Ngày cuối có bản ghi của nguồn (mọi kỳ).")
+    rejected_undated: int = Field(..., description="Dòng bị loại không đọc được thời gian, của các lần gửi trong kỳ.")
+
+
+class QualityResult(BaseModel):
+    source: str
+    period: str
+    late_days: int
+    summary: QualitySummary
+    days: list[QualityDay]
+
+
 class Health(BaseModel):
     """The server's state; the details are for admin and analyst keys only."""
 

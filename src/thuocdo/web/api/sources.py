@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from thuocdo.ingest.readers import InputError
 from thuocdo.ingest.sources import CoverageRow, DeclarationError, DeclarationProblem
+from thuocdo.model.periods import PeriodError
 from thuocdo.web.api.auth import Caller, require_admin, require_key, service_of, writer
 from thuocdo.web.api.errors import error_response
 from thuocdo.web.api.ingest import SourcePath
 from thuocdo.web.api.schemas import (
+    MONTH_OR_QUARTER,
     Problem,
+    QualityResult,
     SourceAnswer,
     SourceDeclaration,
     SourceDeclared,
@@ -20,6 +24,7 @@ from thuocdo.web.api.schemas import (
     errors,
 )
 from thuocdo.workflows.access import Principal
+from thuocdo.workflows.quality import NoData
 
 router = APIRouter()
 
@@ -49,6 +54,30 @@ def get_source(source: SourcePath, request: Request, who: Caller) -> dict[str, A
     if detail is None:
         raise HTTPException(404, f"Không có nguồn '{source}': nguồn chưa khai báo và chưa có dữ liệu.")
     return detail.as_json()
+
+
+@router.get("/sources/{source}/quality", tags=["nguồn dữ liệu"], response_model=QualityResult,
+            responses=errors(401, 403, 404, 422))
+def get_quality(source: SourcePath, request: Request, who: Caller,
+                period: Annotated[str, Query(description="YYYY-MM hoặc YYYY-Qn (năm 2000–2099)",
+                                             pattern=MONTH_OR_QUARTER)],
+                late_days: Annotated[int, Query(ge=0, le=365, description="Bản ghi lưu sau ngày hoạt động quá số "
+                                                                          "ngày này là đến muộn.")] = 2
+                ) -> dict[str, Any]:
+    """Chất lượng số liệu của một nguồn theo từng ngày của kỳ, như `thuocdo quality`: bản ghi đã lưu, bị loại,
+    trùng lặp, số người, số nền tảng, bản ghi đến muộn, mức thường lệ và tình trạng của ngày (`ok`, `missing`:
+    không có bản ghi trong khoảng nguồn đã gửi, `low`/`high`: thấp/cao bất thường so với trung vị cùng thứ trong 8
+    tuần trước), với bảng tóm tắt. Khóa quản trị, khóa phân tích, hoặc khóa của chính nguồn."""
+    _may_read(who, source)
+    try:
+        found = service_of(request).quality(source, period, late_days)
+    except NoData as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except (PeriodError, InputError) as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"source": source, "period": found.period.label, "late_days": late_days,
+            "summary": found.summary.as_json(),
+            "days": [{**row, "day": row["day"].isoformat()} for row in found.days.to_pylist()]}
 
 
 @router.put("/sources/{source}", tags=["nguồn dữ liệu"], response_model=SourceDeclared,
