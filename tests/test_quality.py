@@ -275,3 +275,35 @@ def test_the_api_answers_analysts_and_the_sources_own_key(delivered: Cli) -> Non
                           headers={"Authorization": f"Bearer {analyst}"}).status_code == 404
         assert client.get(url, params={"period": "2025-03", "late_days": -1},
                           headers={"Authorization": f"Bearer {analyst}"}).status_code == 422
+
+
+def test_batches_posted_to_the_api_are_counted_as_the_same_files_are(delivered: Cli, tmp_path: Path) -> None:
+    """The HTTP collector writes each batch's rows per day as file ingestion does: the same deliveries posted give
+    the same monitor (the commit times set as the files' were)."""
+    from fastapi.testclient import TestClient
+
+    from thuocdo.store import Store
+    from thuocdo.web.app import create_app
+    from thuocdo.workflows.access import Access
+
+    posted = Cli(tmp_path / "posted")
+    key, _ = Access(posted.home).create_key("source", source="op")
+    with TestClient(create_app(posted.home)) as client:
+        for delivery in deliveries():
+            body = [{"record_id": r.record_id, "user_id": r.user, "platform": r.platform, "time": r.time,
+                     "active_seconds": "60", "bytes": "1000", "sessions": "1", "installs": "0"} for r in delivery.rows]
+            answer = client.post("/api/v1/sources/op/usage", json=body, headers={"Authorization": f"Bearer {key}"})
+            assert answer.status_code in (200, 201, 207), answer.text
+    with Store(posted.home) as store:
+        batches = [r[0] for r in store.con.execute("SELECT batch_id FROM batches ORDER BY committed_at").fetchall()]
+        assert len(batches) == len(deliveries())
+        for batch_id, delivery in zip(batches, deliveries(), strict=True):
+            store.con.execute("UPDATE batches SET committed_at = ? WHERE batch_id = ?",
+                              [delivery.committed_at, batch_id])
+        # each batch's rows per day add up to its ledger entry
+        assert store.con.execute("""
+            SELECT count(*) FROM batches b JOIN (SELECT batch_id, sum(stored) AS s, sum(good - stored) AS d,
+                                                        sum(rejected) AS r FROM batch_days GROUP BY batch_id) x
+            USING (batch_id) WHERE b.stored <> x.s OR b.duplicates <> x.d OR b.rejected <> x.r""").fetchall()[0][0] == 0
+    for period in ("2025-03", "2025-Q1"):
+        assert monitor_rows(posted, period) == monitor_rows(delivered, period)

@@ -27,7 +27,12 @@ from thuocdo.store.lakehouse import table_name
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows.cluster import lakehouse, spark_master
 from thuocdo.workflows.reports import write_reports
+from thuocdo.workflows.quality import quality
 from thuocdo.workflows.retention import retention
+
+
+#: the sources whose deliveries the lakehouse and its embedded twin received alike (not the killed runs')
+QUALITY_SOURCES = ("panel-a", "telco-b", "posted")
 
 
 def main(home: Path, out: Path, cases: list[tuple[str, str]], selections: list[tuple[str, str, str]]) -> None:
@@ -52,6 +57,9 @@ def main(home: Path, out: Path, cases: list[tuple[str, str]], selections: list[t
     # retention of the panel's January cohort, on Spark over the lakehouse's person_month
     pq.write_table(retention(home, "2022-01", 2, source="panel-a", by_province=True, engine="spark").table,
                    out / "retention.parquet")
+    # the quality monitor of three sources, their persons and platforms per day counted by Spark
+    for source in QUALITY_SOURCES:
+        pq.write_table(quality(home, source, "2022-Q1", engine="spark").days, out / f"quality_{source}.parquet")
     for name in ("person_day", "person_month"):
         snapshots = spark.sql("SELECT snapshot_id, committed_at, operation, summary "
                               f"FROM {table_name(lake, name)}.snapshots")

@@ -130,3 +130,17 @@ def test_retention_on_spark_is_the_defaults(fixture_store: FixtureStore, spark: 
                     assert math.isclose(s[key], value, rel_tol=1e-9, abs_tol=1e-12), (key, d)
                 else:
                     assert s[key] == value, (key, d)
+
+
+@pytest.mark.spark
+def test_quality_on_spark_is_the_defaults(fixture_store: FixtureStore, spark: Any, tmp_path: Path) -> None:
+    """The persons and platforms of each day counted by Spark over the same person-days; the rest is the same
+    code on the same small inputs."""
+    cli = Cli(copy_home(fixture_store, tmp_path / "home"))
+    for source in ("panel-a", "telco-b"):
+        asked = ["quality", "--source", source, "--period", "2022-Q1", "--format", "json"]
+        default, on_spark = cli(*asked), cli(*asked, "--engine", "spark", "--master", "local[2]")
+        assert default.exit_code == on_spark.exit_code == 0, default.stderr + on_spark.stderr
+        mine = json.loads(default.stdout)
+        assert len(mine) > 20 and all(r["persons"] > 0 for r in mine if r["records"])
+        assert json.loads(on_spark.stdout) == mine

@@ -51,6 +51,7 @@ from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows import sources as sources_workflow
 from thuocdo.workflows.quarantine import quarantine_entries
+from thuocdo.workflows.quality import quality
 from thuocdo.workflows.reports import followed_between
 from thuocdo.workflows.retention import retention
 
@@ -498,6 +499,21 @@ def test_retention_over_the_lakehouse_is_the_embedded_twins_on_both_engines(scen
     assert lake is not None and twin is not None and (lake.before, lake.after) == ("2021-12", "2022-03")
     assert_same_tables(lake.kept, twin.kept, "followed, kept")
     assert_same_tables(lake.returning, twin.returning, "followed, returning")
+
+
+def test_the_quality_monitor_of_the_lakehouse_is_the_embedded_twins_on_both_engines(scenario: Scenario) -> None:
+    """Each delivery's rows per day, as Spark ingestion records them (``batch_days``), give the twin's monitor:
+    on the default engine (pyiceberg) and on Spark (the probe)."""
+    for source in ("panel-a", "telco-b", POSTED):
+        twin = quality(scenario.duck, source, "2022-Q1")
+        assert twin.days.num_rows > 0 and sum(twin.days.column("records").to_pylist()) > 0
+        lake = quality(scenario.lake, source, "2022-Q1")
+        assert lake.days.to_pylist() == twin.days.to_pylist(), source
+        assert lake.summary == twin.summary, source
+        assert pq.read_table(scenario.probe / f"quality_{source}.parquet").to_pylist() == twin.days.to_pylist()
+    rejected = sum(sum(quality(scenario.duck, s, "2022-Q1").days.column(c).to_pylist())
+                   for s in ("panel-a", "telco-b") for c in ("rejected", "duplicates"))
+    assert rejected > 0  # the fixture has bad rows and duplicates
 
 
 def test_the_default_engine_measures_the_lakehouses_sources(scenario: Scenario, fixture_files: dict[str, Any],

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from thuocdo.metrics.national import NATIONAL
+from thuocdo.metrics.quality import Summary
 from thuocdo.model.periods import Period
 from thuocdo.reports.uncertainty import MIN_CELL, margin_of_error, suppressed
 
@@ -52,6 +53,7 @@ class ReportInputs:
     history: pa.Table | None = None
     panel: dict[str, int] = field(default_factory=dict)  # month → panelists with a weight (the panel's size)
     followed: Followed | None = None  # retention between the quarters, from one source's persons
+    quality: dict[str, Summary] = field(default_factory=dict)  # each records source's deliveries in the quarter
 
     @property
     def quarter(self) -> Period:

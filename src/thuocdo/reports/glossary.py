@@ -31,6 +31,35 @@ METRIC = {
     "domestic_share": "Tỷ trọng của nền tảng Việt Nam",
 }
 
+#: the figures beyond MAU (thuocdo.metrics.bands, thuocdo.metrics.retention), as the report's definitions give them
+BANDS_DEFINITION = ("Nhóm theo số người sử dụng hằng tháng: các nền tảng được xếp vào các khoảng [cận dưới, cận "
+                    "trên) của số người sử dụng hằng tháng trong kỳ; một nền tảng đúng bằng một ngưỡng (ví dụ đúng "
+                    "10 triệu) thuộc nhóm trên; nền tảng không được công bố không được xếp nhóm.")
+RETENTION_DEFINITION = ("Tỷ lệ giữ chân người dùng: trong số người sử dụng một nền tảng trong một tháng (theo trọng số "
+                        "của tháng đó), tỷ lệ người còn sử dụng nền tảng ở một tháng sau; chỉ tính được trong những "
+                        "người của cùng một nguồn, theo dõi được qua các tháng.")
+
+#: the quality monitor's figures (thuocdo.metrics.quality), as the report's methods and the dashboard define them
+QUALITY = {
+    "records": "Bản ghi đã lưu: bản ghi sử dụng của ngày hoạt động (theo giờ Việt Nam) đã được lưu, mỗi bản ghi "
+               "một lần dù được gửi nhiều lần.",
+    "rejected": "Dòng bị loại: dòng không qua kiểm tra (thiếu trường, sai định dạng, nền tảng không có trong danh "
+                "mục…), được giữ riêng trong khu cách ly kèm lý do; tỷ lệ dòng bị loại tính trên mọi dòng nhận được "
+                "(đã lưu, trùng lặp và bị loại).",
+    "duplicates": "Dòng trùng lặp: dòng trùng một bản ghi đã lưu hoặc một dòng trước trong cùng lần gửi; không được "
+                  "lưu lần nữa.",
+    "late_records": "Bản ghi đến muộn: bản ghi được lưu sau ngày hoạt động quá số ngày quy định (mặc định 2 ngày).",
+    "baseline": "Mức thường lệ: trung vị số bản ghi của cùng thứ trong tuần ở 8 tuần trước (cần ít nhất 4 tuần nằm "
+                "trong khoảng nguồn đã gửi, ngày không có bản ghi tính là 0).",
+    "status": "Tình trạng của ngày: thiếu khi không có bản ghi nào trong khoảng từ ngày đầu đến ngày cuối nguồn đã "
+              "gửi; thấp (hoặc cao) bất thường khi số bản ghi thấp (hoặc cao) hơn mức thường lệ quá mức cho phép, "
+              "là số lớn hơn trong hai số: 3,5 × 1,4826 × độ lệch tuyệt đối trung vị của các ngày cùng thứ đó, và "
+              "20% mức thường lệ; còn lại là đủ.",
+    "complete": "Ngày đủ số liệu: ngày có tình trạng đủ hoặc cao bất thường.",
+    "lateness": "Độ trễ trung vị: trung vị, trên các bản ghi của kỳ (mỗi bản ghi một lần), của số ngày từ ngày hoạt "
+                "động đến ngày bản ghi được lưu.",
+}
+
 #: the population the panel stands for and penetration divides by (the metric table's ``smartphone_users``
 #: column, which keeps its contract name): the methods section of the report (part V, 2) defines it
 UNIVERSE = "số người sử dụng Internet trên điện thoại di động"

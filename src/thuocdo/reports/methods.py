@@ -13,7 +13,7 @@ from thuocdo.reports import glossary as g
 from thuocdo.reports.context import ReportInputs
 from thuocdo.reports.model import KIND_VI, Provenance, Section
 from thuocdo.reports.uncertainty import Z95
-from thuocdo.reports.vietnamese import format_number, format_persons, format_quarter
+from thuocdo.reports.vietnamese import format_number, format_percent, format_persons, format_quarter
 from thuocdo.reports.wording import rules
 
 #: how the national estimate is made and what its margin is (thuocdo.metrics.national; README)
@@ -43,7 +43,23 @@ def _sources(inputs: ReportInputs, catalog: Catalog, found: Sequence[Provenance]
         section.bullets.append(f"Quy mô bảng mẫu: {size} người có trọng số mỗi tháng ({months}); mỗi người trong "
                                f"mẫu đại diện cho bình quân {format_persons(_universe(inputs, catalog) / max(sizes))} "
                                "người.")
+    if inputs.quality:
+        section.bullets.append(completeness(inputs))
     return section
+
+
+def completeness(inputs: ReportInputs) -> str:
+    """Each records source's deliveries over the quarter (thuocdo.metrics.quality): complete days, rejected rows,
+    median lateness."""
+    parts = []
+    for name, s in sorted(inputs.quality.items()):
+        text = (f"{g.source_label(name)}: {format_number(s.days_complete)}/{format_number(s.days)} ngày đủ số liệu, "
+                f"{format_percent(s.rejected_share, 2)} dòng bị loại")
+        if s.median_lateness_days is not None:
+            text += f", độ trễ trung vị {format_number(s.median_lateness_days)} ngày"
+        parts.append(text)
+    return (f"Độ đầy đủ của bản ghi sử dụng trong {format_quarter(inputs.period)} (theo dõi chất lượng số liệu): "
+            f"{'; '.join(parts)}. {g.QUALITY['complete']} {g.QUALITY['status']}")
 
 
 def _universe(inputs: ReportInputs, catalog: Catalog) -> float:
@@ -73,6 +89,8 @@ def methods(inputs: ReportInputs, catalog: Catalog, found: Sequence[Provenance],
         f"{g.METRIC['domestic_share']}: tổng số người sử dụng hằng tháng của các nền tảng Việt Nam được công bố "
         "chia cho tổng của mọi nền tảng được công bố trong nhóm.",
         f"{g.METRIC['penetration']}: như mục 2.",
+        g.BANDS_DEFINITION,
+        g.RETENTION_DEFINITION,
     ])
     error = Section("4", "Sai số", [
         "Số liệu ước lượng từ bảng mẫu có sai số chọn mẫu. Sai số in kèm mỗi số người sử dụng hằng tháng là nửa độ "

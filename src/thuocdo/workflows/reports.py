@@ -32,6 +32,7 @@ from thuocdo.workflows import disclosure as disclosure_workflow
 from thuocdo.workflows import estimates
 from thuocdo.workflows import indices as index_workflow
 from thuocdo.workflows import metrics as metric_workflow
+from thuocdo.workflows import quality as quality_workflow
 from thuocdo.workflows import retention as retention_workflow
 from thuocdo.workflows.store import attach_lakehouse, open_store
 
@@ -119,8 +120,10 @@ def report_inputs(home: Path | None, period: str, source: str | None = None, min
     kpis = metric_workflow.published_figures(home, quarter.label)  # operator KPIs and other published figures
     history = metric_workflow.published_history(home, quarter.label)
     panel = metric_workflow.panel_size(home, source, list(quarter.months)) if source else {}
+    quality = {name: summary for name, summary in quality_workflow.overview(home, quarter.label).items()
+               if summary.days}  # the deliveries of every source with records in the quarter
     return ReportInputs(quarter.label, platforms, categories, provinces, months, kpis, min_cell, history, panel,
-                        followed_between(home, quarter, source, engine, master))
+                        followed_between(home, quarter, source, engine, master), quality)
 
 
 def followed_between(home: Path | None, quarter: Period, source: str | None, engine: str = "duckdb",

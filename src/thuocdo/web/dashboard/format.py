@@ -25,6 +25,8 @@ UNIT = {"percent": "%", "rank": "", "usd_bn": " tỷ USD", "percent_per_year": "
 #: the badge class of each target status (dashboard.css), every status of :data:`STATUS_VI` included
 STATUS_CLASS = {"achieved": "ok", "on_track": "ok", "behind": "warn", "not_yet": "warn", "moving_away": "away",
                 "missed": "bad", "no_data": "none"}
+#: the badge class of each day status of the quality monitor (thuocdo.metrics.quality)
+QUALITY_CLASS = {"ok": "ok", "missing": "bad", "low": "warn", "high": "warn"}
 #: the mark beside a withheld figure, by the reason it is withheld (the note under the table explains it)
 WITHHELD_MARK = {"small_sample": "*", "complementary": "†"}
 
@@ -37,7 +39,7 @@ def _environment() -> Environment:
         count=vn.format_persons, number=vn.format_number, percent=vn.format_percent, duration=vn.format_duration,
         mb=vn.format_mb, signed=vn.format_signed_percent, period=lambda p: period_label(p, capital=False),
         Period=lambda p: period_label(p, capital=True), target_value=target_value,
-        capitalize_first=capital)
+        capitalize_first=capital, short_date=vn.format_short_date, decimal=lambda v: vn.format_number(v, 1))
     env.globals.update(nav=NAV, min_cell=MIN_CELL, count_fmt=vn.format_persons, pct_fmt=vn.format_percent,
                        minutes_fmt=lambda v: vn.format_number(v, 1), mb_fmt=lambda v: vn.format_number(v, 1),
                        duration_fmt=vn.format_duration, mb_unit_fmt=vn.format_mb, withheld_text=withheld_text,

@@ -1,4 +1,5 @@
-"""The dashboard's pages: overview, platforms, one platform, provinces, the composite index and the reports."""
+"""The dashboard's pages: overview, platforms, one platform, provinces, the composite index, the reports, and
+the quality of the sources' deliveries (for admins, analysts and each source's own key)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from thuocdo.web.api import Caller
 from thuocdo.web.dashboard.chart import line_chart, small_chart
 from thuocdo.web.dashboard.figures import asked, band_rows, landing, main_source, platform_rows, table_rows
 from thuocdo.web.dashboard.format import (
+    NAV,
+    QUALITY_CLASS,
     STATUS_CLASS,
     WEB_DIR,
     capital,
@@ -32,6 +35,7 @@ from thuocdo.web.dashboard.names import last_day, platforms_as_of, province_name
 from thuocdo.web.dashboard.periods import NotFound, Periods, chosen_period, index_years, visible_periods
 from thuocdo.workflows.access import Principal
 from thuocdo.workflows.estimates import NotPublic
+from thuocdo.workflows.quality import NoData
 from thuocdo.workflows.reports import naming_day, period_true_names
 from thuocdo.workflows.service import Service
 
@@ -351,3 +355,33 @@ def reports_page(request: Request, who: Caller) -> HTMLResponse:
     periods = visible_periods(service, who)
     return page(request, "reports.j2", title="Báo cáo", quarters=periods.quarters, formats=REPORT_FORMATS)
 
+
+
+@router.get("/chat-luong", response_class=HTMLResponse)
+def quality_page(request: Request, who: Caller, ky: str | None = None, nguon: str | None = None) -> HTMLResponse:
+    """The deliveries of every source with usage records over a period (a source's own key: its own only), and
+    one source's days (`nguon`)."""
+    if not (who.sees_unpublished or who.role == "source"):
+        raise NotPublic("Trang chất lượng số liệu dành cho khóa quản trị, khóa phân tích hoặc khóa của chính nguồn.")
+    service = _service(request)
+    months = service.months_with_data()
+    periods = Periods(sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in months}, reverse=True), months)
+    if not periods.choices:
+        return _no_data(request, "Chất lượng số liệu")
+    period = chosen_period(periods, ky) if ky else (landing(service, who, periods.quarters) or (periods.latest,))[0]
+    assert period is not None
+    own = [who.source] if who.role == "source" and who.source else None
+    summaries = service.quality_overview(period, own)
+    detail = None
+    if nguon is not None:
+        if nguon not in summaries:
+            raise NotFound(f"Không có nguồn '{nguon[:40]}' có bản ghi sử dụng mà khóa này xem được.")
+        try:
+            detail = service.quality(nguon, period, 2)
+        except NoData as exc:
+            raise NotFound(str(exc)) from exc
+    return page(request, "quality.j2", title="Chất lượng số liệu", periods=periods, period=period,
+                summaries=sorted(summaries.items()), source=nguon, detail=detail,
+                days=[] if detail is None else detail.days.to_pylist(), classes=QUALITY_CLASS,
+                labels=vn.QUALITY_STATUS, definitions=glossary.QUALITY,
+                nav=(*NAV, ("/chat-luong", "Chất lượng số liệu")))
