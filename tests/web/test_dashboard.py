@@ -210,3 +210,23 @@ def test_the_platform_page_follows_its_users_for_analysts_only(site: Site) -> No
     zalo = site.get("/nen-tang/zalo?ky=2022-Q1", site.analyst_key).text
     assert _text(_row(zalo, "data-months-since", "3")).split()[-2] == "100,00%"
     assert 'id="giu-chan"' not in site.get("/nen-tang/viber?ky=2022-Q1").text  # not for the public
+
+
+def test_the_quality_page_for_admins_analysts_and_the_sources_own_key(site: Site) -> None:
+    """test-panel has records on 7 days of the first quarter (10–12 January, 10–11 February and March: 167 records)
+    inside its delivered range, 10 January to 10 April: 81 days of the quarter, 74 without records. February's
+    and March's days have four same weekdays before them, all without records: above their baseline of 0."""
+    html = site.get("/chat-luong?ky=2022-Q1", site.analyst_key).text
+    assert _text(_row(html, "data-source", "test-panel")).split()[:7] == ["test-panel", "7/81", "74", "0", "4",
+                                                                            "167", "0"]
+    assert site.get("/chat-luong?ky=2022-Q1").status_code == 403  # not for the public
+    own, _ = site.service.access.create_key("source", source="test-panel")
+    other, _ = site.service.access.create_key("source", source="another")
+    assert 'data-source="test-panel"' in site.get("/chat-luong?ky=2022-Q1", own).text
+    assert 'data-source="test-panel"' not in site.get("/chat-luong?ky=2022-Q1", other).text
+    assert site.get("/chat-luong?ky=2022-Q1&nguon=test-panel", other).status_code == 404
+    days = site.get("/chat-luong?ky=2022-Q1&nguon=test-panel", own).text
+    assert _text(_row(days, "data-day", "2022-01-10")).split()[:3] == ["10/1/2022", "đủ", "30"]
+    assert _text(_row(days, "data-day", "2022-01-13")).split()[:3] == ["13/1/2022", "thiếu", "0"]
+    assert _text(_row(days, "data-day", "2022-02-10")).split()[:5] == ["10/2/2022", "cao", "bất", "thường", "30"]
+    assert unicodedata.is_normalized("NFC", days)
