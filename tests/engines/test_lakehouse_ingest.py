@@ -442,7 +442,18 @@ def test_the_report_from_the_lakehouse_is_the_embedded_one(scenario: Scenario) -
     spark, duck = (sorted(scenario.runs[f"report-{e}"].glob("*.md")) for e in ("spark", "duckdb"))
     assert [f.name for f in spark] == [f.name for f in duck] and spark
     for a, b in zip(spark, duck, strict=True):
-        assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8")
+        assert without_completeness(a.read_text(encoding="utf-8")) == without_completeness(b.read_text(encoding="utf-8"))
+
+
+def without_completeness(report: str) -> str:
+    """A report without its bullet on the sources' deliveries: the runs killed in this module after storing their
+    records and before writing their ledger leave those records without a delivery in the lakehouse (the same
+    command again counts them as duplicates), which the embedded twin never had. The deliveries of the sources
+    ingested alike are compared in the quality test below."""
+    lines = report.splitlines()
+    kept = [line for line in lines if not line.startswith("- Độ đầy đủ của bản ghi sử dụng")]
+    assert len(kept) == len(lines) - 1
+    return "\n".join(kept)
 
 
 def test_batches_posted_for_the_lakehouse_are_ingested_by_spark_once(scenario: Scenario) -> None:
