@@ -26,10 +26,9 @@ from thuocdo.store import Store
 from thuocdo.store.lakehouse import table_name
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows.cluster import lakehouse, spark_master
-from thuocdo.workflows.reports import write_reports
 from thuocdo.workflows.quality import quality
+from thuocdo.workflows.reports import write_reports
 from thuocdo.workflows.retention import retention
-
 
 #: the sources whose deliveries the lakehouse and its embedded twin received alike (not the killed runs')
 QUALITY_SOURCES = ("panel-a", "telco-b", "posted")

@@ -50,8 +50,8 @@ from thuocdo.store import Store
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows import sources as sources_workflow
-from thuocdo.workflows.quarantine import quarantine_entries
 from thuocdo.workflows.quality import quality
+from thuocdo.workflows.quarantine import quarantine_entries
 from thuocdo.workflows.reports import followed_between
 from thuocdo.workflows.retention import retention
 
@@ -442,7 +442,8 @@ def test_the_report_from_the_lakehouse_is_the_embedded_one(scenario: Scenario) -
     spark, duck = (sorted(scenario.runs[f"report-{e}"].glob("*.md")) for e in ("spark", "duckdb"))
     assert [f.name for f in spark] == [f.name for f in duck] and spark
     for a, b in zip(spark, duck, strict=True):
-        assert without_completeness(a.read_text(encoding="utf-8")) == without_completeness(b.read_text(encoding="utf-8"))
+        mine, theirs = (without_completeness(f.read_text(encoding="utf-8")) for f in (a, b))
+        assert mine == theirs
 
 
 def without_completeness(report: str) -> str:

@@ -225,6 +225,12 @@ def test_the_quality_page_for_admins_analysts_and_the_sources_own_key(site: Site
     assert 'data-source="test-panel"' in site.get("/chat-luong?ky=2022-Q1", own).text
     assert 'data-source="test-panel"' not in site.get("/chat-luong?ky=2022-Q1", other).text
     assert site.get("/chat-luong?ky=2022-Q1&nguon=test-panel", other).status_code == 404
+    # without a period: the latest quarter with records (the second, to 10 April: 1 to 10 April, 9 without
+    # records), for the source's key too
+    for key in (own, site.analyst_key):
+        latest = site.get("/chat-luong", key)
+        assert latest.status_code == 200 and '<option value="2022-Q2" selected>' in latest.text
+        assert _text(_row(latest.text, "data-source", "test-panel")).split()[:3] == ["test-panel", "1/10", "9"]
     days = site.get("/chat-luong?ky=2022-Q1&nguon=test-panel", own).text
     assert _text(_row(days, "data-day", "2022-01-10")).split()[:3] == ["10/1/2022", "đủ", "30"]
     assert _text(_row(days, "data-day", "2022-01-13")).split()[:3] == ["13/1/2022", "thiếu", "0"]

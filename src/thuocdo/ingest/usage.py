@@ -132,7 +132,7 @@ def check_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, source: str, secr
     finally:
         con.unregister("raw_in")
     n_good, n_keys = con.execute("SELECT count(*), count(DISTINCT (k1, k2)) FROM good").fetchall()[0]
-    days = day_counts(con, len(raw.rejections))
+    days = day_counts(con, len(raw.rejections), typed_rejected=rejected > len(raw.rejections))
     if n_keys == n_good:  # the usual case: no duplicate inside the file
         con.execute("DROP TABLE IF EXISTS unique_good; ALTER TABLE good RENAME TO unique_good")
     else:  # the first occurrence in the file wins
@@ -141,15 +141,16 @@ def check_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, source: str, secr
     return CheckedUsage(int(n_rows), rejected, int(n_good), int(n_good - n_keys), days)
 
 
-def day_counts(con: duckdb.DuckDBPyConnection, unreadable: int) -> dict[dt.date | None, tuple[int, int]]:
+def day_counts(con: duckdb.DuckDBPyConnection, unreadable: int, *,
+               typed_rejected: bool = True) -> dict[dt.date | None, tuple[int, int]]:
     """Per local day: (good rows, rejected rows) of the input checked on `con` (the table ``good``, the bad rows of
-    ``typed_ok``); the `unreadable` lines (the reader's rejections) have no day (None), nor have bad rows whose
-    time could not be read."""
+    ``typed_ok`` unless `typed_rejected` is false: there are none); the `unreadable` lines (the reader's
+    rejections) have no day (None), nor have bad rows whose time could not be read."""
+    bad = (f"UNION ALL SELECT CASE WHEN ts_utc >= {FIRST_UTC} AND ts_utc < {LAST_UTC} THEN day END, 0, 1 "
+           "FROM typed_ok WHERE NOT ok") if typed_rejected else ""
     rows = con.execute(f"""
         SELECT day, sum(good)::BIGINT, sum(bad)::BIGINT FROM (
-            SELECT day, 1 AS good, 0 AS bad FROM good
-            UNION ALL SELECT CASE WHEN ts_utc >= {FIRST_UTC} AND ts_utc < {LAST_UTC} THEN day END, 0, 1
-            FROM typed_ok WHERE NOT ok)
+            SELECT day, 1 AS good, 0 AS bad FROM good {bad})
         GROUP BY day""").fetchall()
     counts: dict[dt.date | None, tuple[int, int]] = {day: (int(good), int(bad)) for day, good, bad in rows}
     if unreadable:

@@ -368,10 +368,15 @@ def quality_page(request: Request, who: Caller, ky: str | None = None, nguon: st
     periods = Periods(sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in months}, reverse=True), months)
     if not periods.choices:
         return _no_data(request, "Chất lượng số liệu")
-    period = chosen_period(periods, ky) if ky else (landing(service, who, periods.quarters) or (periods.latest,))[0]
-    assert period is not None
     own = [who.source] if who.role == "source" and who.source else None
+    period = chosen_period(periods, ky)
+    assert period is not None
     summaries = service.quality_overview(period, own)
+    if not ky:  # the latest quarter in which the sources shown have records
+        for quarter in periods.quarters[1:]:
+            if any(s.days for s in summaries.values()):
+                break
+            period, summaries = quarter, service.quality_overview(quarter, own)
     detail = None
     if nguon is not None:
         if nguon not in summaries:
