@@ -146,11 +146,11 @@ def day_counts(con: duckdb.DuckDBPyConnection, unreadable: int, *,
     """Per local day: (good rows, rejected rows) of the input checked on `con` (the table ``good``, the bad rows of
     ``typed_ok`` unless `typed_rejected` is false: there are none); the `unreadable` lines (the reader's
     rejections) have no day (None), nor have bad rows whose time could not be read."""
-    bad = (f"UNION ALL SELECT CASE WHEN ts_utc >= {FIRST_UTC} AND ts_utc < {LAST_UTC} THEN day END, 0, 1 "
-           "FROM typed_ok WHERE NOT ok") if typed_rejected else ""
+    bad_rows = (f"UNION ALL SELECT CASE WHEN ts_utc >= {FIRST_UTC} AND ts_utc < {LAST_UTC} THEN day END, 0, 1 "
+                "FROM typed_ok WHERE NOT ok") if typed_rejected else ""
     rows = con.execute(f"""
         SELECT day, sum(good)::BIGINT, sum(bad)::BIGINT FROM (
-            SELECT day, 1 AS good, 0 AS bad FROM good {bad})
+            SELECT day, 1 AS good, 0 AS bad FROM good {bad_rows})
         GROUP BY day""").fetchall()
     counts: dict[dt.date | None, tuple[int, int]] = {day: (int(good), int(bad)) for day, good, bad in rows}
     if unreadable:
