@@ -57,6 +57,7 @@ def test_equal_mau_summed_in_another_order_ties_in_the_rank() -> None:
     import pyarrow as pa
 
     from thuocdo.catalog import load_catalog
+    from thuocdo.engines.base import named_relations
     from thuocdo.metrics import query as mq
     from thuocdo.workflows import metrics as metric_workflow
 
@@ -71,8 +72,8 @@ def test_equal_mau_summed_in_another_order_ties_in_the_rank() -> None:
         "w_sessions": [1.0] * 4, "w_installs": [0.0] * 4}))
     con.execute("CREATE TABLE aggregates (source VARCHAR, platform VARCHAR, period VARCHAR, metric VARCHAR, "
                 "value DOUBLE)")
-    for name in ("platforms", "periods", "smartphones"):
-        con.register(name, getattr(rel, name))
+    for name, table in named_relations(rel).items():
+        con.register(name, table)
     got = {r["platform"]: r for r in con.sql(mq.build(request).sql(dialect="duckdb")).to_arrow_table().to_pylist()
            if r["platform"] in ("zalo", "viber", "mocha")}
     assert got["zalo"]["mau"] != got["viber"]["mau"]  # 0.30000000000000004 and 0.3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlglot import exp
 
-from thuocdo.engines.base import SELECTED_USAGE, Relations, reading_selected
+from thuocdo.engines.base import SELECTED_USAGE, Relations, named_relations, reading_selected
 from thuocdo.store import Store
 
 
@@ -18,7 +18,7 @@ class DuckDBEngine:
 
     def run(self, query: exp.Expr, relations: Relations) -> pa.Table:
         con = self.store.con
-        names = {"platforms": relations.platforms, "periods": relations.periods, "smartphones": relations.smartphones}
+        names = named_relations(relations)
         if relations.usage_month is not None:
             names[SELECTED_USAGE] = relations.usage_month
             query = reading_selected(query)

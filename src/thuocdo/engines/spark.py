@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
-from thuocdo.engines.base import SELECTED_USAGE, Relations, reading_selected
+from thuocdo.engines.base import SELECTED_USAGE, Relations, named_relations, reading_selected
 from thuocdo.engines.spark_jars import ensure_jars
 from thuocdo.store import Store
 from thuocdo.store.lakehouse import Lakehouse
@@ -296,7 +296,7 @@ class SparkEngine:
         """A metric query over the registered ``usage_month`` (:meth:`thuocdo.rollups.spark.SparkRollups.prepare`)."""
         self.store_table("SELECT source, platform, period, metric, value FROM aggregates") \
             .createOrReplaceTempView("aggregates")
-        names = {"platforms": relations.platforms, "periods": relations.periods, "smartphones": relations.smartphones}
+        names = named_relations(relations)
         if relations.usage_month is not None:
             names[SELECTED_USAGE] = relations.usage_month
             query = reading_selected(query)

@@ -34,6 +34,8 @@ months, takes the mean of their standard errors (months share their persons: ful
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,7 +43,15 @@ from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 
-from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_MERGE, PERSON_MONTH, USAGE_MONTH
+from thuocdo.engines.base import USAGE_WEEK_SCHEMA
+from thuocdo.rollups.definitions import (
+    PERSON_DAY_COLUMNS,
+    PERSON_DAY_MERGE,
+    PERSON_MONTH,
+    USAGE_MONTH,
+    USAGE_WEEK_COLUMNS,
+    usage_week_sql,
+)
 from thuocdo.store.sql import literal
 
 if TYPE_CHECKING:
@@ -170,28 +180,39 @@ PARTS = ("usage", "multiplicity", "present")
 class UnionRows:
     """All the estimator needs of a union of sources, small whatever the number of persons: its usage_month
     rows (source: the union's label), per province and month its distinct active persons and their
-    multiplicity (:func:`multiplicity_sql`), and where each of its sources has records."""
+    multiplicity (:func:`multiplicity_sql`), where each of its sources has records, and (when asked) its
+    usage_week rows (:func:`thuocdo.rollups.definitions.usage_week_sql`)."""
 
     usage: pa.Table
     multiplicity: pa.Table
     present: pa.Table
+    weekly: pa.Table | None = None
 
 
 def union_rows(db: Relational, *, person_day: str, weights: str, label: str, sources: Sequence[str],
-               months: Sequence[str]) -> UnionRows:
+               months: Sequence[str], weeks: Sequence[dt.date] | None = None) -> UnionRows:
     """The person-days of `sources` (relation `person_day` of `db`, with their ``source``) collapsed person-wise
-    into one population `label`, rolled up; the only person-level step of unions and national estimates, run by
-    whichever engine holds the person-days."""
+    into one population `label`, rolled up (by month, and by week for `weeks`); the only person-level step of
+    unions and national estimates, run by whichever engine holds the person-days."""
     try:
         db.keep("union_person_day", union_person_day_sql(person_day, label, sources, months))
         db.keep("union_person_month", f"WITH person_day AS (SELECT * FROM union_person_day) "
                                       f"SELECT * FROM ({PERSON_MONTH})")
+        weekly = None if weeks is None else db.rows(weekly_sql("union_person_day", weights, label, weeks))
         return UnionRows(db.rows(usage_sql("union_person_month", weights, label)),
                          db.rows(multiplicity_sql(person_day, "union_person_month", sources, months)),
-                         db.rows(present_sql(person_day, sources, months)))
+                         db.rows(present_sql(person_day, sources, months)), weekly)
     finally:
         db.drop("union_person_month")
         db.drop("union_person_day")
+
+
+def weekly_sql(person_day: str, weights: str, label: str, weeks: Sequence[dt.date]) -> str:
+    """usage_week rows of one source (or union) `label` from relation `person_day` (its person-days, any source
+    column), with its `weights`."""
+    return (f"WITH week_person_day AS (SELECT * FROM {person_day} WHERE source = {literal(label)}), "
+            f"week_weights AS (SELECT source, person, month, weight FROM {weights} WHERE source = {literal(label)}) "
+            f"SELECT * FROM ({usage_week_sql('week_person_day', 'week_weights', weeks)}) AS wk")
 
 
 @dataclass(frozen=True)
@@ -202,6 +223,7 @@ class Estimate:
     usage_month: pa.Table
     cells: pa.Table  # platform, month, province, mau, mau_var, sources
     contributions: pa.Table  # platform, month, province, source, mau
+    usage_week: pa.Table | None = None  # usage_week rows of source national, when weeks were asked for
 
     def mau(self, platform: str, month: str, province: str | None = None) -> tuple[float, float]:
         """A month's MAU of a platform (nation, or one province) and its standard error."""
@@ -217,14 +239,16 @@ class Estimate:
 def estimate_national(con: duckdb.DuckDBPyConnection, sources: Sequence[SourceSpec], *, person_day: str,
                       weights: str, coverage: str, population: Mapping[tuple[str, str], float],
                       months: Sequence[str] | None = None, stored_usage: str | None = None,
-                      union_db: Relational | None = None) -> Estimate:
+                      union_db: Relational | None = None, weeks: Sequence[dt.date] | None = None) -> Estimate:
     """The national estimate of `months` (every month of `person_day` when None) from the relations of `con`:
     `person_day` (source and :data:`PERSON_DAY_COLUMNS`), `weights` (source, person, month, weight),
     `coverage` (source, province, month, subscribers); `population` maps (province, month) to the persons the
     estimate stands for. `stored_usage` (optional): a relation with the usage_month rows of single sources,
     already rolled up, read instead of rolling their person-days up again. `union_db` (optional): where the
     person-days of a union of sources are collapsed (:func:`union_rows`; by default `con`): relations
-    `person_day` and `weights` of that engine."""
+    `person_day` and `weights` of that engine. `weeks` (optional, Mondays): the national weekly active persons
+    of those weeks too, each unit's expanded by its factors of the province and the month of the week's Thursday
+    (:attr:`Estimate.usage_week`; `union_db` must then hold every source's person-days)."""
     if months is None:
         months = [r[0] for r in con.sql(f"SELECT DISTINCT month FROM {person_day} ORDER BY 1").fetchall()]
     months = sorted(months)
@@ -232,25 +256,56 @@ def estimate_national(con: duckdb.DuckDBPyConnection, sources: Sequence[SourceSp
                     "population": pa.array([float(v) for v in population.values()], pa.float64())})
     con.register("nat_population", pop)
     parts: list[str] = []
+    weekly: list[pa.Table] = []
     try:
         for i, unit in enumerate(units(sources)):
             parts.append(_unit(con, i, unit, person_day=person_day, weights=weights, coverage=coverage,
-                               months=months, stored_usage=stored_usage, union_db=union_db))
-        return _combine(con, parts, units(sources), coverage)
+                               months=months, stored_usage=stored_usage, union_db=union_db, weeks=weeks,
+                               weekly=weekly))
+        estimate = _combine(con, parts, units(sources), coverage)
+        if weeks is None:
+            return estimate
+        return dataclasses.replace(estimate, usage_week=_national_weeks(con, units(sources), weekly))
     finally:
         con.unregister("nat_population")
         for name in parts:
             con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute("DROP TABLE IF EXISTS nat_factors")
         for part in PARTS:
             con.unregister(f"nat_{part}_rows")
 
 
+def _national_weeks(con: duckdb.DuckDBPyConnection, all_units: Sequence[Unit], weekly: list[pa.Table]) -> pa.Table:
+    """The national usage_week rows: each unit's weekly rows expanded by its factor and weight (``nat_factors``,
+    from :func:`_combine`) of the province and the month of the week's Thursday; the persons are the units'."""
+    con.register("nat_week_rows", pa.concat_tables(
+        [t.select(list(USAGE_WEEK_COLUMNS)).cast(USAGE_WEEK_SCHEMA).drop_columns(["source"])
+         .append_column("unit", pa.array([u.label] * t.num_rows, pa.string()))
+         for u, t in zip(all_units, weekly, strict=True)]
+        or [USAGE_WEEK_SCHEMA.empty_table().drop_columns(["source"]).append_column("unit", pa.array([], pa.string()))]))
+    try:
+        return con.sql(f"""
+            SELECT '{NATIONAL}' AS source, w.platform, w.week, w.province, CAST(SUM(w.persons) AS BIGINT) AS persons,
+                   SUM(f.lam * f.g * w.w_persons) AS w_persons, CAST(NULL AS DOUBLE) AS w2_persons
+            FROM nat_week_rows AS w
+            JOIN nat_factors AS f ON f.unit = w.unit AND f.province IS NOT DISTINCT FROM w.province
+                 AND f.month = strftime(w.week + INTERVAL 3 DAY, '%Y-%m')
+            GROUP BY w.platform, w.week, w.province ORDER BY w.platform, w.week, w.province
+        """).to_arrow_table().cast(USAGE_WEEK_SCHEMA)
+    finally:
+        con.unregister("nat_week_rows")
+
+
 def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str, weights: str, coverage: str,
-          months: Sequence[str], stored_usage: str | None, union_db: Relational | None) -> str:
+          months: Sequence[str], stored_usage: str | None, union_db: Relational | None,
+          weeks: Sequence[dt.date] | None = None, weekly: list[pa.Table] | None = None) -> str:
     """Materialise a unit's expanded cells as table ``nat_unit_<i>``: platform, month, province, the rollup
-    sums, ``g`` (the expansion factor), ``n`` (covered persons), ``var`` (of the expanded MAU)."""
+    sums, ``g`` (the expansion factor), ``n`` (covered persons), ``var`` (of the expanded MAU); with `weeks`, its
+    usage_week rows appended to `weekly`."""
     name = f"nat_unit_{i}"
     single = len(unit.sources) == 1
+    if weeks is not None and weekly is not None and single:  # a source's own persons, week by week
+        weekly.append((union_db or DuckDBRelational(con)).rows(weekly_sql(person_day, weights, unit.label, weeks)))
     if single and stored_usage is not None:
         usage = (f"SELECT * FROM {stored_usage} WHERE source = {literal(unit.label)} "
                  f"AND month IN {_in(months)}")
@@ -260,7 +315,10 @@ def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str
         present = f"SELECT DISTINCT source, province, month FROM ({usage})"
     else:  # a union of persons (or a source without its rollup): by the engine holding the person-days
         rows = union_rows(union_db or DuckDBRelational(con), person_day=person_day, weights=weights,
-                          label=unit.label, sources=unit.sources, months=months)
+                          label=unit.label, sources=unit.sources, months=months,
+                          weeks=None if single or weekly is None else weeks)
+        if rows.weekly is not None and weekly is not None:
+            weekly.append(rows.weekly)
         for part in PARTS:
             con.register(f"nat_{part}_rows", getattr(rows, part))
         usage, multiplicity, present = (f"SELECT * FROM nat_{part}_rows" for part in PARTS)
@@ -355,8 +413,12 @@ def _combine(con: duckdb.DuckDBPyConnection, tables: Sequence[str], all_units: S
     SELECT u.*, l.lam
     FROM used AS u JOIN lam AS l
       ON l.unit = u.unit AND l.province IS NOT DISTINCT FROM u.province AND l.month = u.month
-    WHERE u.platform IS NOT NULL
     """)
+    # each unit's factor and weight per province-month (also where none of its persons was active in the month:
+    # the weekly figures use them for the weeks whose Thursday falls there)
+    con.execute("CREATE OR REPLACE TEMP TABLE nat_factors AS SELECT DISTINCT unit, province, month, g, lam "
+                "FROM nat_cells")
+    con.execute("DELETE FROM nat_cells WHERE platform IS NULL")
     try:
         sums = ", ".join(f"SUM(lam * g * {c}) AS {c}" for c in EXPANDED)
         usage = con.sql(f"""

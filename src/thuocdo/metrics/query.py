@@ -1,7 +1,8 @@
 """Metric queries for a request (period, breakdown), as SQLGlot expressions printable for any engine.
 
-The query reads five relations that every engine provides under these names:
-``usage_month`` (the rollup), ``aggregates`` (published figures), ``platforms`` (platform, name, category, origin),
+The query reads six relations that every engine provides under these names:
+``usage_month`` (the rollup), ``usage_week`` (weekly active persons: source, platform, week, province, persons,
+w_persons, w2_persons), ``aggregates`` (published figures), ``platforms`` (platform, name, category, origin),
 ``periods`` (period, month, n_months, n_days) and ``smartphones`` (province, year, users; province ``VN`` for the
 nation).
 """
@@ -16,6 +17,7 @@ from sqlglot import exp
 
 from thuocdo.metrics.dictionary import METRICS, MONTHLY_SUMS, SHARE_METRICS, STICKINESS
 from thuocdo.model.periods import Period
+from thuocdo.rollups.definitions import weeks_inside
 
 NATION = "VN"
 
@@ -43,6 +45,11 @@ class MetricRequest:
 RANK_DECIMALS = 6
 
 
+#: a row's ``wau``: 0 for a platform without weekly actives, unless no weekly rows were given at all (the query
+#: run without them, as on a bare rollup: NULL, not computed)
+WAU_SQL = "CASE WHEN wk.wau IS NOT NULL THEN wk.wau WHEN (SELECT COUNT(*) FROM usage_week) > 0 THEN 0.0 END"
+
+
 def _platform_sql(req: MetricRequest) -> str:
     by_province = req.breakdown is Breakdown.PROVINCE
     dims = ["source", "platform"] + (["province"] if by_province else [])
@@ -56,6 +63,9 @@ def _platform_sql(req: MetricRequest) -> str:
         + (["{a}.province IS NOT DISTINCT FROM cur.province"] if by_province else [])
     )
     cur, prev, ago = req.compared
+    weeks = weeks_inside(cur.first_day, cur.last_day)
+    week_source = "AND wk.source = '" + req.source.replace("'", "''") + "'" if req.source else ""
+    wk_dims = ", ".join(f"wk.{d}" for d in dims)
     penetration_province = "cur.province" if by_province else f"'{NATION}'"
     partition = "e.source, e.period, " + ("e.province, " if by_province else "") + "pl.category"
     return f"""
@@ -73,6 +83,13 @@ def _platform_sql(req: MetricRequest) -> str:
         JOIN (SELECT period, MAX(n_months) AS n_months, MAX(n_days) AS n_days FROM periods GROUP BY period) AS p
           ON m.period = p.period
         GROUP BY {m_dims}, m.period
+    ), weekly AS (
+        -- the weekly active persons of the weeks lying wholly inside the period, averaged over those weeks
+        SELECT {wk_dims}, SUM(wk.w_persons) / {max(len(weeks), 1)} AS wau
+        FROM usage_week AS wk
+        WHERE wk.week >= DATE '{weeks[0].isoformat() if weeks else cur.first_day.isoformat()}'
+          AND wk.week <= DATE '{weeks[-1].isoformat() if weeks else cur.first_day.isoformat()}' {week_source}
+        GROUP BY {wk_dims}
     ), enriched AS (
         SELECT e.*, pl.name, pl.category, pl.origin,
                {STICKINESS.replace('dau', 'e.dau').replace('mau', 'e.mau')} AS stickiness,
@@ -85,8 +102,10 @@ def _platform_sql(req: MetricRequest) -> str:
            cur.sessions, cur.installs, cur.stickiness, cur.sample_persons, cur.w2_persons, cur.rank_in_category,
            prev.mau AS mau_previous, (cur.mau - prev.mau) / NULLIF(prev.mau, 0) AS mau_change_previous,
            ago.mau AS mau_year_ago, (cur.mau - ago.mau) / NULLIF(ago.mau, 0) AS mau_change_year,
-           s.users AS smartphone_users, cur.mau / NULLIF(s.users, 0) AS penetration
+           s.users AS smartphone_users, cur.mau / NULLIF(s.users, 0) AS penetration,
+           {WAU_SQL if weeks else "CAST(NULL AS DOUBLE)"} AS wau
     FROM enriched AS cur
+    LEFT JOIN weekly AS wk ON {same.format(a='wk')}
     LEFT JOIN enriched AS prev ON {same.format(a='prev')} AND prev.period = '{prev.label}'
     LEFT JOIN enriched AS ago ON {same.format(a='ago')} AND ago.period = '{ago.label}'
     LEFT JOIN smartphones AS s ON s.province = {penetration_province} AND s.year = {cur.year}
@@ -140,7 +159,7 @@ def _with_published(req: MetricRequest) -> str:
            pl.category, pl.origin, {filled},
            COALESCE(r.stickiness, pb.pub_dau / NULLIF(pb.pub_mau, 0)) AS stickiness, r.sample_persons, r.w2_persons,
            r.rank_in_category, r.mau_previous, r.mau_change_previous, r.mau_year_ago, r.mau_change_year,
-           r.smartphone_users, r.penetration, {shown},
+           r.smartphone_users, r.penetration, r.wau, {shown},
            CASE WHEN r.platform IS NULL THEN 'published' ELSE 'records' END AS basis,
            pb.published_source
     FROM recorded AS r

@@ -61,7 +61,7 @@ from thuocdo.reports.uncertainty import MIN_CELL
 SUPPRESSED_COLUMNS = ("mau", "dau", "minutes_per_day", "mb_per_user", "sessions", "installs", "stickiness",
                       "sample_persons", "w2_persons", "mau_previous", "mau_change_previous", "mau_year_ago",
                       "mau_change_year", "penetration", "mau_lower_95", "mau_upper_95", "mau_rse",
-                      "rank_in_category", "sources", "mau_low", "mau_high")
+                      "rank_in_category", "sources", "mau_low", "mau_high", "wau")
 PREVIOUS_COLUMNS = ("mau_previous", "mau_change_previous")
 YEAR_AGO_COLUMNS = ("mau_year_ago", "mau_change_year")
 #: the additive metrics of the category table (as ``thuocdo metrics --by category``)

@@ -29,7 +29,7 @@ from thuocdo.reports.vietnamese import (
 _DISPLAY: dict[str, tuple[str, Callable[[Any], str]]] = {
     "platform": ("Nền tảng", str), "name": ("Nền tảng", str), "category": ("Nhóm", str), "origin": ("Nguồn gốc", str),
     "province": ("Tỉnh", str), "source": ("Nguồn", str),
-    "mau": ("MAU", format_count), "dau": ("DAU", format_count),
+    "mau": ("MAU", format_count), "dau": ("DAU", format_count), "wau": ("WAU", format_count),
     "minutes_per_day": ("Phút/ngày", lambda v: format_number(v, 1)),
     "mb_per_user": ("MB/tháng", lambda v: format_number(v, 1)),
     "stickiness": ("DAU/MAU", lambda v: format_percent(v, 1)),
@@ -127,6 +127,7 @@ COLUMN_TITLES: dict[str, str] = {
     "period": "Kỳ", "source": "Nguồn số liệu", "platform": "Mã nền tảng", "name": "Tên", "category": "Nhóm nền tảng",
     "origin": "Nguồn gốc (vn: Việt Nam, foreign: nước ngoài)", "province": "Mã tỉnh, thành phố",
     "mau": "Người dùng hằng tháng (MAU)", "dau": "Người dùng hằng ngày (DAU)",
+    "wau": "Người dùng hằng tuần (WAU): trung bình các tuần (thứ Hai đến Chủ nhật) nằm trọn trong kỳ",
     "minutes_per_day": "Phút sử dụng mỗi ngày của một người dùng", "mb_per_user": "Dữ liệu mỗi người mỗi tháng (MB)",
     "sessions": "Lượt phiên", "installs": "Lượt cài đặt", "stickiness": "Tỷ lệ DAU/MAU",
     "sample_persons": "Số người trong mẫu", "w2_persons": "Tổng bình phương trọng số",

@@ -12,6 +12,9 @@ provinces partition the national figures exactly.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 import sqlglot
 from sqlglot import exp
 
@@ -124,6 +127,84 @@ SELECT source, platform, month, province,
        SUM(w * installs) AS w_installs
 FROM pw
 GROUP BY source, platform, month, province
+"""
+
+
+#: the columns of a usage_week row (:func:`usage_week_sql`)
+USAGE_WEEK_COLUMNS = ("source", "platform", "week", "province", "persons", "w_persons", "w2_persons")
+
+
+def weeks_inside(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The Mondays of the weeks (Monday to Sunday) lying wholly between two days.
+
+    >>> weeks_inside(dt.date(2022, 1, 1), dt.date(2022, 1, 31))
+    [datetime.date(2022, 1, 3), datetime.date(2022, 1, 10), datetime.date(2022, 1, 17), datetime.date(2022, 1, 24)]
+    """
+    monday = first + dt.timedelta(days=-first.weekday() % 7)
+    found = []
+    while monday + dt.timedelta(days=6) <= last:
+        found.append(monday)
+        monday += dt.timedelta(weeks=1)
+    return found
+
+
+def usage_week_sql(person_day: str, weights: str, weeks: Sequence[dt.date]) -> str:
+    """Weighted weekly active persons per source × platform × week × province, for the weeks starting on the
+    Mondays `weeks`, from the relation `person_day` (one row per person-day, with its source) and `weights`.
+
+    A person is active in a week when active on one of its seven days; weighted by their weight of the month
+    holding the week's Thursday (1 without one, as for MAU); counted in the province of most of their active days
+    of the week (then most active seconds, then the smallest code; a person-week without a known province is in
+    none), so that the provinces partition the national figure."""
+    if not weeks:
+        return ("SELECT CAST(NULL AS VARCHAR) AS source, CAST(NULL AS VARCHAR) AS platform, "
+                "CAST(NULL AS DATE) AS week, CAST(NULL AS VARCHAR) AS province, CAST(0 AS BIGINT) AS persons, "
+                "CAST(0 AS DOUBLE) AS w_persons, CAST(0 AS DOUBLE) AS w2_persons FROM (SELECT 1 AS one) AS t "
+                "WHERE 1 = 0")
+    values = ", ".join(f"(DATE '{w.isoformat()}', DATE '{(w + dt.timedelta(days=6)).isoformat()}', "
+                       f"'{(w + dt.timedelta(days=3)).strftime('%Y-%m')}')" for w in sorted(set(weeks)))
+    return f"""
+WITH weeks AS (
+    SELECT * FROM (VALUES {values}) AS t(week, week_end, month)
+), days AS (
+    SELECT d.source, d.platform, d.person, w.week, w.month, d.province, d.active_seconds
+    FROM {person_day} AS d
+    JOIN weeks AS w ON d.day >= w.week AND d.day <= w.week_end
+    WHERE d.active
+), pw AS (
+    SELECT source, platform, person, week, month, MIN(province) AS pmin, MAX(province) AS pmax
+    FROM days
+    GROUP BY source, platform, person, week, month
+), ambiguous AS (
+    SELECT source, platform, person, week FROM pw WHERE pmin <> pmax
+), prov AS (
+    SELECT d.source, d.platform, d.person, d.week, d.province, COUNT(*) AS n_days, SUM(d.active_seconds) AS secs
+    FROM days AS d
+    JOIN ambiguous AS a ON d.source = a.source AND d.platform = a.platform AND d.person = a.person AND d.week = a.week
+    WHERE d.province IS NOT NULL
+    GROUP BY d.source, d.platform, d.person, d.week, d.province
+), pick AS (
+    SELECT source, platform, person, week, province
+    FROM (
+        SELECT source, platform, person, week, province,
+               ROW_NUMBER() OVER (PARTITION BY source, platform, person, week
+                                  ORDER BY n_days DESC, secs DESC, province ASC) AS rn
+        FROM prov
+    ) AS ranked
+    WHERE rn = 1
+), placed AS (
+    SELECT pw.source, pw.platform, pw.person, pw.week, pw.month,
+           CASE WHEN pw.pmin = pw.pmax THEN pw.pmin ELSE pick.province END AS province
+    FROM pw
+    LEFT JOIN pick
+      ON pw.source = pick.source AND pw.platform = pick.platform AND pw.person = pick.person AND pw.week = pick.week
+)
+SELECT p.source, p.platform, p.week, p.province, COUNT(*) AS persons,
+       SUM(COALESCE(w.weight, 1.0)) AS w_persons,
+       SUM(COALESCE(w.weight, 1.0) * COALESCE(w.weight, 1.0)) AS w2_persons
+FROM placed AS p
+LEFT JOIN {weights} AS w ON w.source = p.source AND w.person = p.person AND w.month = p.month
+GROUP BY p.source, p.platform, p.week, p.province
 """
 
 

@@ -9,6 +9,7 @@ sources and panels (:mod:`thuocdo.metrics.national`).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from thuocdo.catalog import Catalog
+from thuocdo.engines.base import USAGE_WEEK_SCHEMA
 from thuocdo.ingest.readers import InputError
 from thuocdo.metrics import query as mq
 from thuocdo.metrics.national import (
@@ -31,7 +33,7 @@ from thuocdo.metrics.national import (
     union_rows,
 )
 from thuocdo.reports.uncertainty import Z95
-from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS
+from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, usage_week_sql
 from thuocdo.rollups.rebuild import person_days_sql
 from thuocdo.rollups.served import lakehouse_person_days
 from thuocdo.store import Store
@@ -50,6 +52,7 @@ __all__ = [
     "public_mix",
     "select",
     "selected_usage",
+    "weekly_usage",
     "with_margins",
 ]
 
@@ -191,30 +194,43 @@ def population(catalog: Catalog, months: Iterable[str]) -> dict[tuple[str, str],
     return out
 
 
+@dataclass(frozen=True)
+class SelectedUsage:
+    """A union's or the national estimate's rollups: usage_month rows, usage_week rows (of the weeks asked for)
+    and, for the national estimate, the estimate."""
+
+    usage_month: pa.Table
+    usage_week: pa.Table
+    estimate: Estimate | None
+
+
 def selected_usage(store: Store, selection: Selection, months: Sequence[str], catalog: Catalog,
-                   place: UnionPlace | None = None) -> tuple[pa.Table, Estimate | None]:
-    """The usage_month rows of a union or of the national estimate over `months` (with the estimate). The
-    person-level step (the union of persons of a union, or of shared-key operators) runs in `place` (the Spark
-    engine's cluster), by default on the store's connection."""
+                   place: UnionPlace | None = None, weeks: Sequence[dt.date] = ()) -> SelectedUsage:
+    """The usage_month rows of a union or of the national estimate over `months` (with the estimate), and its
+    usage_week rows of `weeks`. The person-level steps (the union of persons of a union, or of shared-key
+    operators; every source's persons week by week) run in `place` (the Spark engine's cluster), by default on
+    the store's connection."""
     view, weights = "selected_person_day", "selected_weights"
     if selection.kind == "union":
         together = [s.name for s in selection.sources]
     else:
         shared = [s.name for s in selection.sources if s.kind == "census" and s.link_key == "shared"]
         together = shared if len(shared) > 1 else []
+    held = together if not weeks else [s.name for s in selection.sources if s.kind in ("census", "panel")]
     embedded = _EmbeddedPlace(store)
     try:
-        db = (place or embedded).union_place(together, months, person_day=view, weights=weights)
+        db = (place or embedded).union_place(held, months, person_day=view, weights=weights)
         if selection.kind == "union":
             rows = union_rows(db, person_day=view, weights=weights, label=selection.label, sources=together,
-                              months=months)
-            return rows.usage, None
+                              months=months, weeks=weeks)
+            return SelectedUsage(rows.usage, _weekly(rows.weekly), None)
         census = [s.name for s in selection.sources if s.kind == "census"]
         store.con.register("selected_coverage", coverage_table(store, census, months))
         try:
             estimate = estimate_national(store.con, selection.sources, person_day=view, weights=weights,
                                          coverage="selected_coverage", population=population(catalog, months),
-                                         months=months, stored_usage="usage_month", union_db=db)
+                                         months=months, stored_usage="usage_month", union_db=db,
+                                         weeks=weeks or None)
         finally:
             store.con.unregister("selected_coverage")
     finally:
@@ -224,7 +240,27 @@ def selected_usage(store: Store, selection: Selection, months: Sequence[str], ca
         raise InputError("Không ước lượng được toàn quốc: các nguồn nhà mạng "
                          f"({uncovered}) chưa khai báo số thuê bao theo tỉnh và tháng (thuocdo sources declare TÊN "
                          "--kind census --coverage TỆP) và không có bảng mẫu nào.")
-    return estimate.usage_month, estimate
+    return SelectedUsage(estimate.usage_month, _weekly(estimate.usage_week), estimate)
+
+
+def _weekly(rows: pa.Table | None) -> pa.Table:
+    return USAGE_WEEK_SCHEMA.empty_table() if rows is None else rows.select(USAGE_WEEK_SCHEMA.names).cast(
+        USAGE_WEEK_SCHEMA)
+
+
+def weekly_usage(store: Store, sources: Sequence[str], months: Sequence[str], weeks: Sequence[dt.date],
+                 place: UnionPlace | None = None) -> pa.Table:
+    """The usage_week rows of each of `sources` (each its own persons) for `weeks`, computed where the
+    person-days are (`place`: the Spark engine's cluster; by default the store's connection)."""
+    if not weeks or not sources:
+        return USAGE_WEEK_SCHEMA.empty_table()
+    view, weights = "weekly_person_day", "weekly_weights"
+    embedded = _EmbeddedPlace(store)
+    try:
+        db = (place or embedded).union_place(list(sources), months, person_day=view, weights=weights)
+        return _weekly(db.rows(usage_week_sql(view, weights, weeks)))
+    finally:
+        embedded.close()
 
 
 def _has_usage(store: Store, months: Sequence[str], source: str | None = None) -> bool:

@@ -18,7 +18,6 @@ from thuocdo.ingest.readers import InputError
 from thuocdo.metrics import query as mq
 from thuocdo.metrics.bands import bands as band_table
 from thuocdo.metrics.distinct import Distinct, with_sketch_mau
-from thuocdo.metrics.national import Estimate
 from thuocdo.model.periods import Period
 from thuocdo.rollups import definitions as rollups
 from thuocdo.rollups.spark import SparkRollups
@@ -28,7 +27,7 @@ from thuocdo.workflows.cluster import lakehouse, load_config, spark_master
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
 __all__ = ["ENGINES", "Bands", "InputError", "bands", "explain", "metric_request", "metrics", "metrics_many",
-           "panel_size", "published_figures", "published_history", "relations"]
+           "metrics_on", "panel_size", "published_figures", "published_history", "relations"]
 
 
 def relations(catalog: Catalog, request: mq.MetricRequest) -> Relations:
@@ -95,7 +94,7 @@ def metrics(home: str | Path | None, request: mq.MetricRequest, engine: str = "d
                          "nguồn hay ước lượng toàn quốc.")
     with open_store(home, sweep=False) as store:
         bring_up_to_date(store)
-        return _run(store, engine_for(store, engine, master), request, load_catalog(), how)
+        return metrics_on(store, engine_for(store, engine, master), [request], load_catalog(), how)[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,44 +138,61 @@ def metrics_many(home: str | Path | None, requests: list[mq.MetricRequest], engi
                  master: str | None = None) -> list[pa.Table]:
     """The metric tables of several requests (exact MAU), read through one opening of the store; on Spark, from
     one rollup of every month they need."""
-    catalog = load_catalog()
     with open_store(home, sweep=False) as store:
         bring_up_to_date(store)
-        runner = engine_for(store, engine, master)
-        if isinstance(runner, SparkRollups):
-            runner.prepare({row[1] for r in requests for row in mq.period_rows(r)})
-        # a union or the national estimate is computed once, for every month the requests need
-        selected: dict[str, Selected] = {}
-        for source in {r.source for r in requests if r.source is not None}:
-            selection = estimates.select(store, source)
-            if selection is not None and selection.kind != "single":
-                months = sorted({row[1] for r in requests if r.source == source for row in mq.period_rows(r)})
-                selected[source] = _selected(store, runner, selection, months, catalog)
-        return [_run(store, runner, r, catalog, selected=selected.get(r.source or "")) for r in requests]
+        return metrics_on(store, engine_for(store, engine, master), requests, load_catalog())
 
 
-Selected = tuple[pa.Table, Estimate | None]
+def metrics_on(store: Store, runner: Engine, requests: list[mq.MetricRequest], catalog: Catalog,
+               how: Distinct = Distinct.EXACT) -> list[pa.Table]:
+    """The metric tables of requests on an opened, up-to-date store. A union's or the national estimate's
+    rollups are computed once for every month (and week) its requests need, and so are the weekly active persons
+    of the single sources."""
+    if isinstance(runner, SparkRollups):
+        runner.prepare({row[1] for r in requests for row in mq.period_rows(r)})
+    selected: dict[str, estimates.SelectedUsage] = {}
+    for source in {r.source for r in requests if r.source is not None}:
+        selection = estimates.select(store, source)
+        if selection is not None and selection.kind != "single":
+            mine = [r for r in requests if r.source == source]
+            months = sorted({row[1] for r in mine for row in mq.period_rows(r)})
+            selected[source] = _selected(store, runner, selection, months, catalog, _weeks(mine))
+    singles = [r for r in requests if r.source not in selected]
+    weekly = None
+    if singles:
+        recorded = {s.name for s in estimates.usage_sources(store)}
+        named = {r.source for r in singles}
+        sources = sorted(recorded if None in named else recorded & {str(s) for s in named})
+        place = runner if isinstance(runner, SparkRollups) else None
+        weekly = estimates.weekly_usage(store, sources, sorted({m for r in singles for m in r.period.months}),
+                                        _weeks(singles), place)
+    return [_run(store, runner, r, catalog, how, selected.get(r.source or ""), weekly) for r in requests]
+
+
+def _weeks(requests: list[mq.MetricRequest]) -> list[dt.date]:
+    """The weeks lying wholly inside the requests' periods (their Mondays): those their ``wau`` averages."""
+    return sorted({w for r in requests for w in rollups.weeks_inside(r.period.first_day, r.period.last_day)})
 
 
 def _selected(store: Store, runner: Engine, selection: estimates.Selection, months: list[str],
-              catalog: Catalog) -> Selected:
-    """A union's or the national estimate's rollup; its union of persons runs where the engine holds the
+              catalog: Catalog, weeks: list[dt.date]) -> estimates.SelectedUsage:
+    """A union's or the national estimate's rollups; its union of persons runs where the engine holds the
     person-days (on Spark: on the cluster, over the embedded lake's and the lakehouse's)."""
     place = runner if isinstance(runner, SparkRollups) else None
-    return estimates.selected_usage(store, selection, months, catalog, place)
+    return estimates.selected_usage(store, selection, months, catalog, place, weeks)
 
 
-def _run(store: Store, runner: Engine, request: mq.MetricRequest, catalog: Catalog,
-         how: Distinct = Distinct.EXACT, selected: Selected | None = None) -> pa.Table:
+def _run(store: Store, runner: Engine, request: mq.MetricRequest, catalog: Catalog, how: Distinct,
+         selected: estimates.SelectedUsage | None, weekly: pa.Table | None) -> pa.Table:
     """A request's metric table on an opened, up-to-date store: the selection its source names read instead of
-    the stored rollup when it is a union or the national estimate, then its margins and source mix."""
+    the stored rollups when it is a union or the national estimate, then its margins and source mix."""
     selection = estimates.select(store, request.source)
-    given = relations(catalog, request)
+    given = dataclasses.replace(relations(catalog, request), usage_week=weekly)
     estimate = None
     if selection is not None and selection.kind != "single":
-        months = sorted({row[1] for row in mq.period_rows(request)})
-        usage, estimate = selected or _selected(store, runner, selection, months, catalog)
-        given = dataclasses.replace(given, usage_month=usage)
+        assert selected is not None
+        estimate = selected.estimate
+        given = dataclasses.replace(given, usage_month=selected.usage_month, usage_week=selected.usage_week)
     table = estimates.with_margins(store, runner.run(mq.build(request), given), request, selection, estimate)
     return with_sketch_mau(store, request, table) if how is Distinct.SKETCH else table
 
