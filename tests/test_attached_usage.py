@@ -5,6 +5,7 @@ twin; the lakehouse's own are tested on the cluster (tests/engines/test_lakehous
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,13 +125,20 @@ class _Configured:
     catalog = object_store = "configured"
 
 
-def selected(home: Path, text: str) -> pa.Table:
+def selected(home: Path, text: str, weekly: bool = False) -> pa.Table:
+    """The selection's usage_month rows (or its usage_week rows of January's weeks)."""
     with Store(home) as store:
         bring_up_to_date(store)
         selection = estimates.select(store, text)
         assert selection is not None
-        rows, _ = estimates.selected_usage(store, selection, MONTHS, load_catalog())
-        return rows.sort_by([("platform", "ascending"), ("province", "ascending")])
+        found = estimates.selected_usage(store, selection, MONTHS, load_catalog(), weeks=JANUARY_WEEKS)
+        rows = found.usage_week if weekly else found.usage_month
+        return rows.sort_by([("platform", "ascending"), ("province", "ascending")]
+                            + ([("week", "ascending")] if weekly else []))
+
+
+#: the Mondays of January 2022's whole weeks
+JANUARY_WEEKS = [dt.date(2022, 1, 3), dt.date(2022, 1, 10), dt.date(2022, 1, 17), dt.date(2022, 1, 24)]
 
 
 def test_a_union_reads_the_person_days_of_a_lakehouse_source_from_there(twins: Twins) -> None:
@@ -140,6 +148,8 @@ def test_a_union_reads_the_person_days_of_a_lakehouse_source_from_there(twins: T
     assert asked == [(["lake-op"], MONTHS)]  # only the twin read lake-op from its own lake
     zalo = next(r for r in mine.to_pylist() if r["platform"] == "zalo")
     assert zalo["persons"] == 4  # u1, u2 (op-a), u1 again, u4, u5 (lake-op): u1 counted once
+    weekly = selected(home, "op-a,lake-op", weekly=True)
+    assert weekly.to_pylist() == selected(twin, "op-a,lake-op", weekly=True).to_pylist() and weekly.num_rows
 
 
 def test_the_national_estimate_unions_shared_operators_partly_in_the_lakehouse(twins: Twins) -> None:
@@ -148,12 +158,13 @@ def test_the_national_estimate_unions_shared_operators_partly_in_the_lakehouse(t
         with Store(where) as store:
             bring_up_to_date(store)
             assert estimates.default_source(store) == estimates.NATIONAL
-    mine, theirs = selected(home, estimates.NATIONAL), selected(twin, estimates.NATIONAL)
-    assert mine.num_rows == theirs.num_rows > 0
-    for a, b in zip(mine.to_pylist(), theirs.to_pylist(), strict=True):
-        assert a.keys() == b.keys()
-        for key, value in a.items():
-            assert b[key] == pytest.approx(value, rel=1e-12) if isinstance(value, float) else b[key] == value
+    for weekly in (False, True):
+        mine, theirs = selected(home, estimates.NATIONAL, weekly), selected(twin, estimates.NATIONAL, weekly)
+        assert mine.num_rows == theirs.num_rows > 0
+        for a, b in zip(mine.to_pylist(), theirs.to_pylist(), strict=True):
+            assert a.keys() == b.keys()
+            for key, value in a.items():
+                assert b[key] == pytest.approx(value, rel=1e-12) if isinstance(value, float) else b[key] == value
     assert asked and all(sources == ["lake-op"] for sources, _ in asked)
 
 

@@ -187,7 +187,8 @@ def test_wau_of_the_national_estimate_expands_each_week_by_its_thursdays_month(t
     for month in ("2022-01", "2022-02", "2022-03"):
         national = {(r["platform"], r["province"]): r["mau"]
                     for r in table(cli, month, "--source", "national", "--by", "province")}
-        own = {(r["platform"], r["province"]): r["mau"] for r in table(cli, month, "--source", "op", "--by", "province")}
+        own = {(r["platform"], r["province"]): r["mau"]
+               for r in table(cli, month, "--source", "op", "--by", "province")}
         for (platform, province), mau in own.items():
             factor[(province, month)] = national[(platform, province)] / mau  # type: ignore[operator]
     weeks = mondays(*period_days("2022-Q1"))

@@ -195,6 +195,18 @@ FROM (
         m.source,
         m.platform,
         m.period
+    ), weekly AS (
+      /* the weekly active persons of the weeks lying wholly inside the period, averaged over those weeks */
+      SELECT
+        wk.source,
+        wk.platform,
+        SUM(wk.w_persons) / 12 AS wau
+      FROM usage_week AS wk
+      WHERE
+        wk.week >= CAST('2022-01-03' AS DATE) AND wk.week <= CAST('2022-03-21' AS DATE)
+      GROUP BY
+        wk.source,
+        wk.platform
     ), enriched AS (
       SELECT
         e.*,
@@ -233,8 +245,20 @@ FROM (
         cur.mau - ago.mau
       ) / NULLIF(ago.mau, 0) AS mau_change_year,
       s.users AS smartphone_users,
-      cur.mau / NULLIF(s.users, 0) AS penetration
+      cur.mau / NULLIF(s.users, 0) AS penetration,
+      CASE
+        WHEN NOT wk.wau IS NULL
+        THEN wk.wau
+        WHEN (
+          SELECT
+            COUNT(*)
+          FROM usage_week
+        ) > 0
+        THEN 0.0
+      END AS wau
     FROM enriched AS cur
+    LEFT JOIN weekly AS wk
+      ON wk.source = cur.source AND wk.platform = cur.platform
     LEFT JOIN enriched AS prev
       ON prev.source = cur.source
       AND prev.platform = cur.platform

@@ -191,6 +191,18 @@ WITH monthly AS (
     m.source,
     m.platform,
     m.period
+), weekly AS (
+  /* the weekly active persons of the weeks lying wholly inside the period, averaged over those weeks */
+  SELECT
+    wk.source,
+    wk.platform,
+    SUM(wk.w_persons) / 12 AS wau
+  FROM usage_week AS wk
+  WHERE
+    wk.week >= CAST('2022-01-03' AS DATE) AND wk.week <= CAST('2022-03-21' AS DATE)
+  GROUP BY
+    wk.source,
+    wk.platform
 ), enriched AS (
   SELECT
     e.*,
@@ -229,8 +241,20 @@ WITH monthly AS (
       cur.mau - ago.mau
     ) / NULLIF(ago.mau, 0) AS mau_change_year,
     s.users AS smartphone_users,
-    cur.mau / NULLIF(s.users, 0) AS penetration
+    cur.mau / NULLIF(s.users, 0) AS penetration,
+    CASE
+      WHEN NOT wk.wau IS NULL
+      THEN wk.wau
+      WHEN (
+        SELECT
+          COUNT(*)
+        FROM usage_week
+      ) > 0
+      THEN CAST(0.0 AS DOUBLE)
+    END AS wau
   FROM enriched AS cur
+  LEFT JOIN weekly AS wk
+    ON wk.source = cur.source AND wk.platform = cur.platform
   LEFT JOIN enriched AS prev
     ON prev.source = cur.source
     AND prev.platform = cur.platform
@@ -286,6 +310,7 @@ FROM (
     r.mau_change_year,
     r.smartphone_users,
     r.penetration,
+    r.wau,
     pb.pub_visits AS visits,
     pb.pub_web_rank AS web_rank,
     pb.pub_downloads_total AS downloads_total,

@@ -112,6 +112,7 @@ def test_what_the_public_may_see_follows_the_lakehouses_rollup(served: Served, m
     """The server remembers the withheld cells per state of the data: a Spark ingestion changes the lakehouse's
     rollup, not the home's database, and must be seen as a new state (a cell of 5 panelists withheld before must
     be withheld after a change elsewhere, and a cell grown to 60 no longer)."""
+    from thuocdo.workflows import estimates
     from thuocdo.workflows import store as store_workflow
 
     assert served.client.put("/api/v1/sources/lake-panel", json={"kind": "panel"},
@@ -129,6 +130,10 @@ def test_what_the_public_may_see_follows_the_lakehouses_rollup(served: Served, m
     monkeypatch.setattr(store_workflow, "load_config", lambda home: _Configured())
     monkeypatch.setattr(store_workflow, "lakehouse", lambda home: None)
     monkeypatch.setattr(store_workflow, "lakehouse_usage", lambda store, lake: held["rows"])
+    # the weekly figures read the lakehouse's person-days: this one has none
+    monkeypatch.setattr(estimates, "lakehouse", lambda home: None)
+    monkeypatch.setattr(estimates, "lakehouse_person_days", lambda lake, sources, months: pa.table(
+        {"source": pa.array([], pa.string()), **{c: pa.array([], t) for c, t in PERSON_DAY_TYPES.items()}}))
 
     def withheld_platforms() -> set[str]:
         cells = served.service.withheld("2022-01", "lake-panel")
@@ -145,6 +150,13 @@ def test_what_the_public_may_see_follows_the_lakehouses_rollup(served: Served, m
     assert withheld_platforms() == set()
     with served.service.db() as store:
         assert store.con.execute("SELECT count(*) FROM usage_month").fetchall()[0][0] == 0
+
+
+#: the columns of the lakehouse's person_day, typed
+PERSON_DAY_TYPES = {"platform": pa.string(), "person": pa.int64(), "day": pa.date32(), "month": pa.string(),
+                    "active_seconds": pa.int64(), "bytes": pa.int64(), "sessions": pa.int64(),
+                    "installs": pa.int64(), "active": pa.bool_(), "province": pa.string(),
+                    "province_seconds": pa.int64()}
 
 
 class _Configured:

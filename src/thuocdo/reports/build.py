@@ -223,6 +223,9 @@ def highlights(inputs: ReportInputs, catalog: Catalog, rows: list[PlatformRow], 
             text += (f", {'cao hơn' if (top_vn.mau or 0) > (rival.mau or 0) else 'thấp hơn'} nền tảng nước ngoài "
                      f"lớn nhất cùng nhóm là {rival.name} ({mau_text(rival)})")
         out.append(text + ".")
+        weekly = weekly_sentence(top_vn, rival)
+        if weekly:
+            out.append(weekly)
     comm = data.get("communication")
     if comm is not None:
         ranked = sorted([r for r in comm.rows if r.measured], key=lambda r: (r.rank or 10**6, -(r.mau or 0.0)))
@@ -282,6 +285,21 @@ class BandCount:
     def label(self) -> str:
         """"từ 5 triệu đến dưới 10 triệu", "từ 10 triệu trở lên", "dưới 1 triệu"."""
         return format_band(self.low, self.high)
+
+
+def weekly_sentence(top: PlatformRow, rival: PlatformRow | None) -> str:
+    """How many of a platform's monthly users use it every week (``wau``), beside its foreign rival's, when known."""
+    def share(row: PlatformRow) -> str | None:
+        if row.wau is None or not row.mau or row.suppressed:
+            return None
+        ratio = format_percent(row.wau / row.mau, 1)
+        return f"{format_persons(row.wau)} người dùng hằng tuần, bằng {ratio} số người dùng hằng tháng"
+    mine = share(top)
+    if mine is None:
+        return ""
+    theirs = share(rival) if rival is not None else None
+    text = f"Trung bình mỗi tuần, {top.name} có khoảng {mine}"
+    return text + (f" ({rival.name}: {theirs})." if rival is not None and theirs else ".")
 
 
 def band_counts(rows: list[PlatformRow], catalog: Catalog, period: str) -> list[BandCount]:

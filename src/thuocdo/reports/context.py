@@ -111,6 +111,7 @@ class PlatformRow:
     suppression: str | None = None  # "small_sample" | "complementary" when withheld
     started_after_year_ago: bool = False  # the platform started after the same period a year before
     sources: str | None = None  # the sources of a fused figure and their shares ("a=0.6;b=0.4")
+    wau: float | None = None  # weekly active users (mean over the period's whole weeks)
 
     @property
     def measured(self) -> bool:
@@ -147,6 +148,7 @@ def platform_rows(table: pa.Table, min_cell: int = MIN_CELL) -> list[PlatformRow
             margin=margin,
             suppressed=basis == "records" and (bool(r.get("suppressed")) or suppressed(sample, min_cell)),
             province=r.get("province"), suppression=r.get("suppression"), sources=r.get("sources"),
+            wau=_f(r.get("wau")),
         ))
     return rows
 

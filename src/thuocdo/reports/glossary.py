@@ -19,6 +19,7 @@ ORIGIN_SHORT = {"vn": "VN", "foreign": "NN"}
 METRIC = {
     "mau": "Số người sử dụng hằng tháng (MAU)",
     "dau": "Số người sử dụng hằng ngày (DAU)",
+    "wau": "Số người sử dụng hằng tuần (WAU)",
     "minutes_per_day": "Thời gian sử dụng trung bình mỗi ngày của một người dùng",
     "mb_per_user": "Dữ liệu trung bình mỗi người dùng mỗi tháng",
     "sessions": "Số phiên sử dụng",
@@ -31,7 +32,10 @@ METRIC = {
     "domestic_share": "Tỷ trọng của nền tảng Việt Nam",
 }
 
-#: the figures beyond MAU (thuocdo.metrics.bands, thuocdo.metrics.retention), as the report's definitions give them
+#: the figures beyond MAU (wau; thuocdo.metrics.bands, thuocdo.metrics.retention), as the report's definitions give them
+WAU_DEFINITION = ("Số người sử dụng hằng tuần (WAU): với mỗi tuần từ thứ Hai đến Chủ nhật (theo giờ Việt Nam) nằm "
+                  "trọn trong kỳ, tổng trọng số của những người có hoạt động ít nhất một ngày trong tuần, mỗi người "
+                  "theo trọng số của tháng chứa ngày thứ Năm của tuần; số liệu của kỳ là trung bình các tuần đó.")
 BANDS_DEFINITION = ("Nhóm theo số người sử dụng hằng tháng: các nền tảng được xếp vào các khoảng [cận dưới, cận "
                     "trên) của số người sử dụng hằng tháng trong kỳ; một nền tảng đúng bằng một ngưỡng (ví dụ đúng "
                     "10 triệu) thuộc nhóm trên; nền tảng không được công bố không được xếp nhóm.")

@@ -89,6 +89,7 @@ def methods(inputs: ReportInputs, catalog: Catalog, found: Sequence[Provenance],
         f"{g.METRIC['domestic_share']}: tổng số người sử dụng hằng tháng của các nền tảng Việt Nam được công bố "
         "chia cho tổng của mọi nền tảng được công bố trong nhóm.",
         f"{g.METRIC['penetration']}: như mục 2.",
+        g.WAU_DEFINITION,
         g.BANDS_DEFINITION,
         g.RETENTION_DEFINITION,
     ])
