@@ -170,6 +170,11 @@ def test_platform_page_series_and_provinces(site: Site) -> None:
     hanoi = _row(html, "data-province", "01")
     assert "Hà Nội" in hanoi and _cell(hanoi, "mau") == "30"
     assert site.get("/nen-tang/khong-co").status_code == 404
+    # the 30 users of the 10th of each month: active in 3 of the quarter's 12 whole weeks, 90 / 12 = 7.5 a week;
+    # 90 person-days over 90 days, 1 a day
+    card = re.search(r'data-figure="wau">(.*?)</div></div>', site.get("/nen-tang/zalo?ky=2022-Q1").text, re.S)
+    assert card and _text(card.group(1)).split() == ["Người", "dùng", "hằng", "tuần", "(WAU)", "8", "Hằng", "ngày",
+                                                     "(DAU):", "1"]
 
 
 def test_provinces_page_views(site: Site) -> None:

@@ -89,11 +89,15 @@ def _across_parameters(case: schemathesis.Case) -> bool:
       (not a union `a,b` nor `national`);
     * a report's issue date follows its quarter and the documents it cites, and its issuer existed on that day
       (`date`, `issuer`): checked only where a report is built, the quarter with data;
-    * a source's coverage is for a census, names provinces of the catalog, each province and month once."""
+    * a source's coverage is for a census, names provinces of the catalog, each province and month once;
+    * a union names each source once (`a,a`: 422), and `national` is answered when the stored sources can make
+      the estimate (a panel, or operators with a declared coverage; otherwise 422 says what to declare)."""
     query = case.query or {}
     if query.get("distinct") == "sketch" and query.get("by") == "category":
         return True
     source = str(query.get("source") or "")
+    if source == "national" or len(source.split(",")) != len(set(source.split(","))):
+        return True
     if query.get("distinct") == "sketch" and (source == "national" or "," in source):
         return True
     if case.operation.path == "/api/v1/sources/{source}" and case.method.upper() == "PUT":
@@ -117,7 +121,8 @@ def _coverage_beyond_the_schema(body: object) -> bool:
 
 def _describe(case: schemathesis.Case, who: str, status: int, failure: Failure) -> str:
     first = failure.message.strip().splitlines()[0] if failure.message.strip() else ""
-    return f"{case.method} {case.formatted_path} ({who}, {status}): {failure.title}: {first[:200]}"
+    query = f"?{case.query}" if case.query else ""
+    return f"{case.method} {case.formatted_path}{query} ({who}, {status}): {failure.title}: {first[:200]}"
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
