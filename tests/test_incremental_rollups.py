@@ -48,13 +48,14 @@ def _write(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def _state(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    """The person_month rows and the usage_month rows of the source, sorted."""
+def _state(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The person_month rows, the usage_month rows and the usage_week rows of the source, sorted."""
     files = store.files("person_month", source=SOURCE)
     person_month = sorted(store.con.execute("SELECT * FROM read_parquet($f)", {"f": files}).fetchall(),
                           key=repr) if files else []
     usage_month = store.con.execute("SELECT * FROM usage_month WHERE source = ? ORDER BY ALL", [SOURCE]).fetchall()
-    return person_month, usage_month
+    usage_week = store.con.execute("SELECT * FROM usage_week WHERE source = ? ORDER BY ALL", [SOURCE]).fetchall()
+    return person_month, usage_month, usage_week
 
 
 #: a record of 28 February 23:10Z is of 1 March in Asia/Ho_Chi_Minh: the second delivery finds March rolled up
@@ -95,12 +96,18 @@ def test_incremental_rollups_equal_a_full_rebuild(tmp_path_factory: pytest.TempP
             after = _state(store)
             for month in months:
                 rebuild.rebuild_month(store, SOURCE, month, incremental=False)
-            person_month, usage_month = _state(store)
+            person_month, usage_month, usage_week = _state(store)
             assert after[0] == person_month
             assert len(after[1]) == len(usage_month)
             for got, want in zip(after[1], usage_month, strict=True):
                 assert got[:5] == want[:5]  # source, platform, month, province, persons
                 assert got[5:] == pytest.approx(want[5:], rel=1e-12)
+            # the weekly figures recomputed for the weeks of the days touched equal those of every week again
+            assert len(after[2]) == len(usage_week)
+            for got, want in zip(after[2], usage_week, strict=True):
+                assert got[:5] == want[:5]  # source, platform, week, province, persons
+                assert got[5:] == pytest.approx(want[5:], rel=1e-12)
+            assert store.con.execute("SELECT count(*) FROM dirty_weeks").fetchall() == [(0,)] or months == []
             assert store.con.execute("SELECT count(*) FROM dirty_persons").fetchall() == [(0,)]
 
 

@@ -46,6 +46,9 @@ def mark_dirty_persons(store: Store, source: str, months: list[str]) -> None:
     if fresh.fetchall()[0][0]:
         store.con.execute("INSERT INTO dirty_persons SELECT DISTINCT $source, month, person FROM fresh "
                           f"WHERE month IN ({rolled_up})", {"source": source})
+        # the weeks of the days touched: the rollup recomputes only their weekly figures
+        store.con.execute("INSERT INTO dirty_weeks SELECT DISTINCT $source, CAST(date_trunc('week', day) AS DATE) "
+                          "FROM fresh", {"source": source})
     else:
         store.con.execute(f"INSERT INTO dirty_persons SELECT $source, month, NULL FROM ({rolled_up}) "
                           "WHERE list_contains($months::VARCHAR[], month)", {"source": source, "months": months})

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from thuocdo.engines.base import USAGE_WEEK_SCHEMA
 from thuocdo.rollups.definitions import (
@@ -239,7 +240,8 @@ class Estimate:
 def estimate_national(con: duckdb.DuckDBPyConnection, sources: Sequence[SourceSpec], *, person_day: str,
                       weights: str, coverage: str, population: Mapping[tuple[str, str], float],
                       months: Sequence[str] | None = None, stored_usage: str | None = None,
-                      union_db: Relational | None = None, weeks: Sequence[dt.date] | None = None) -> Estimate:
+                      union_db: Relational | None = None, weeks: Sequence[dt.date] | None = None,
+                      stored_weeks: pa.Table | None = None) -> Estimate:
     """The national estimate of `months` (every month of `person_day` when None) from the relations of `con`:
     `person_day` (source and :data:`PERSON_DAY_COLUMNS`), `weights` (source, person, month, weight),
     `coverage` (source, province, month, subscribers); `population` maps (province, month) to the persons the
@@ -248,7 +250,8 @@ def estimate_national(con: duckdb.DuckDBPyConnection, sources: Sequence[SourceSp
     person-days of a union of sources are collapsed (:func:`union_rows`; by default `con`): relations
     `person_day` and `weights` of that engine. `weeks` (optional, Mondays): the national weekly active persons
     of those weeks too, each unit's expanded by its factors of the province and the month of the week's Thursday
-    (:attr:`Estimate.usage_week`; `union_db` must then hold every source's person-days)."""
+    (:attr:`Estimate.usage_week`): a single source's from `stored_weeks` (usage_week rows, already rolled up)
+    when it is there, else from its person-days in `union_db`."""
     if months is None:
         months = [r[0] for r in con.sql(f"SELECT DISTINCT month FROM {person_day} ORDER BY 1").fetchall()]
     months = sorted(months)
@@ -261,7 +264,7 @@ def estimate_national(con: duckdb.DuckDBPyConnection, sources: Sequence[SourceSp
         for i, unit in enumerate(units(sources)):
             parts.append(_unit(con, i, unit, person_day=person_day, weights=weights, coverage=coverage,
                                months=months, stored_usage=stored_usage, union_db=union_db, weeks=weeks,
-                               weekly=weekly))
+                               weekly=weekly, stored_weeks=stored_weeks))
         estimate = _combine(con, parts, units(sources), coverage)
         if weeks is None:
             return estimate
@@ -298,14 +301,20 @@ def _national_weeks(con: duckdb.DuckDBPyConnection, all_units: Sequence[Unit], w
 
 def _unit(con: duckdb.DuckDBPyConnection, i: int, unit: Unit, *, person_day: str, weights: str, coverage: str,
           months: Sequence[str], stored_usage: str | None, union_db: Relational | None,
-          weeks: Sequence[dt.date] | None = None, weekly: list[pa.Table] | None = None) -> str:
+          weeks: Sequence[dt.date] | None = None, weekly: list[pa.Table] | None = None,
+          stored_weeks: pa.Table | None = None) -> str:
     """Materialise a unit's expanded cells as table ``nat_unit_<i>``: platform, month, province, the rollup
     sums, ``g`` (the expansion factor), ``n`` (covered persons), ``var`` (of the expanded MAU); with `weeks`, its
     usage_week rows appended to `weekly`."""
     name = f"nat_unit_{i}"
     single = len(unit.sources) == 1
     if weeks is not None and weekly is not None and single:  # a source's own persons, week by week
-        weekly.append((union_db or DuckDBRelational(con)).rows(weekly_sql(person_day, weights, unit.label, weeks)))
+        kept = None if stored_weeks is None else stored_weeks.filter(pc.equal(stored_weeks["source"], unit.label))
+        if kept is not None and kept.num_rows:
+            weekly.append(kept)
+        else:
+            weekly.append((union_db or DuckDBRelational(con)).rows(weekly_sql(person_day, weights, unit.label,
+                                                                              weeks)))
     if single and stored_usage is not None:
         usage = (f"SELECT * FROM {stored_usage} WHERE source = {literal(unit.label)} "
                  f"AND month IN {_in(months)}")

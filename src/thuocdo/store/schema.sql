@@ -77,6 +77,29 @@ CREATE TABLE IF NOT EXISTS dirty_persons (
     month  VARCHAR NOT NULL,
     person BIGINT
 );
+-- Weekly active persons per source x platform x week (its Monday, Asia/Ho_Chi_Minh) x province, weighted by the
+-- month of the week's Thursday (thuocdo.rollups.definitions.usage_week_sql): the metric queries' `wau`. Kept with
+-- usage_month by the rollup of a month, for the weeks overlapping it: those of the days its changes touched
+-- (dirty_weeks, set with the persons), or all of them. usage_week_months lists the months whose weeks were
+-- computed (a store older than this table computes the others' once, before anything reads them).
+CREATE TABLE IF NOT EXISTS usage_week (
+    source     VARCHAR NOT NULL,
+    platform   VARCHAR NOT NULL,
+    week       DATE NOT NULL,
+    province   VARCHAR,
+    persons    BIGINT NOT NULL,
+    w_persons  DOUBLE NOT NULL,
+    w2_persons DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dirty_weeks (
+    source VARCHAR NOT NULL,
+    week   DATE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS usage_week_months (
+    source VARCHAR NOT NULL,
+    month  VARCHAR NOT NULL,
+    PRIMARY KEY (source, month)
+);
 -- Rollup per source x platform x month x province, weighted; the metric queries read only this.
 CREATE TABLE IF NOT EXISTS usage_month (
     source        VARCHAR NOT NULL,

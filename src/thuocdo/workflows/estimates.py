@@ -37,7 +37,7 @@ from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, usage_week_sql
 from thuocdo.rollups.rebuild import person_days_sql
 from thuocdo.rollups.served import lakehouse_person_days
 from thuocdo.store import Store
-from thuocdo.store.sources import SourceInfo, coverage_table, list_sources
+from thuocdo.store.sources import SourceInfo, coverage_table, list_sources, person_days_here
 from thuocdo.store.sql import literal
 from thuocdo.workflows.cluster import lakehouse
 
@@ -216,7 +216,9 @@ def selected_usage(store: Store, selection: Selection, months: Sequence[str], ca
     else:
         shared = [s.name for s in selection.sources if s.kind == "census" and s.link_key == "shared"]
         together = shared if len(shared) > 1 else []
-    held = together if not weeks else [s.name for s in selection.sources if s.kind in ("census", "panel")]
+    # the weekly figures of a source of the lakehouse alone are computed from its person-days, where they are
+    held = together + [s.name for s in selection.sources if weeks and s.name not in together
+                       and s.kind in ("census", "panel") and not person_days_here(store, s.name)]
     embedded = _EmbeddedPlace(store)
     try:
         db = (place or embedded).union_place(held, months, person_day=view, weights=weights)
@@ -227,10 +229,11 @@ def selected_usage(store: Store, selection: Selection, months: Sequence[str], ca
         census = [s.name for s in selection.sources if s.kind == "census"]
         store.con.register("selected_coverage", coverage_table(store, census, months))
         try:
+            here = [s.name for s in selection.sources if person_days_here(store, s.name)]
             estimate = estimate_national(store.con, selection.sources, person_day=view, weights=weights,
                                          coverage="selected_coverage", population=population(catalog, months),
                                          months=months, stored_usage="usage_month", union_db=db,
-                                         weeks=weeks or None)
+                                         weeks=weeks or None, stored_weeks=stored_weeks(store, here, weeks))
         finally:
             store.con.unregister("selected_coverage")
     finally:
@@ -250,17 +253,30 @@ def _weekly(rows: pa.Table | None) -> pa.Table:
 
 def weekly_usage(store: Store, sources: Sequence[str], months: Sequence[str], weeks: Sequence[dt.date],
                  place: UnionPlace | None = None) -> pa.Table:
-    """The usage_week rows of each of `sources` (each its own persons) for `weeks`, computed where the
-    person-days are (`place`: the Spark engine's cluster; by default the store's connection)."""
+    """The usage_week rows of each of `sources` (each its own persons) for `weeks`: the stored rollup's for the
+    sources of the store's lake; for those the cluster's lakehouse holds, computed from their person-days where
+    they are (`place`: the Spark engine's cluster; by default through pyiceberg on the store's connection)."""
     if not weeks or not sources:
         return USAGE_WEEK_SCHEMA.empty_table()
-    view, weights = "weekly_person_day", "weekly_weights"
-    embedded = _EmbeddedPlace(store)
-    try:
-        db = (place or embedded).union_place(list(sources), months, person_day=view, weights=weights)
-        return _weekly(db.rows(usage_week_sql(view, weights, weeks)))
-    finally:
-        embedded.close()
+    here = [s for s in sources if person_days_here(store, s)]
+    parts = [stored_weeks(store, here, weeks)]
+    elsewhere = [s for s in sources if s not in here]
+    if elsewhere:
+        view, weights = "weekly_person_day", "weekly_weights"
+        embedded = _EmbeddedPlace(store)
+        try:
+            db = (place or embedded).union_place(elsewhere, months, person_day=view, weights=weights)
+            parts.append(_weekly(db.rows(usage_week_sql(view, weights, weeks))))
+        finally:
+            embedded.close()
+    return pa.concat_tables(parts)
+
+
+def stored_weeks(store: Store, sources: Sequence[str], weeks: Sequence[dt.date]) -> pa.Table:
+    """The stored usage_week rows of the sources (of the store's lake) and weeks."""
+    return _weekly(store.con.sql(
+        f"SELECT {', '.join(USAGE_WEEK_SCHEMA.names)} FROM usage_week WHERE list_contains($s, source) "
+        "AND list_contains($w::DATE[], week)", params={"s": list(sources), "w": list(weeks)}).to_arrow_table())
 
 
 def _has_usage(store: Store, months: Sequence[str], source: str | None = None) -> bool:
