@@ -18,7 +18,7 @@ def test_explain_golden(cli: Cli, home: Path, by: str, dialect: str, golden: Cal
     assert result.exit_code == 0, result.stderr
     golden(f"metrics-2022-Q1-{by}.{dialect}.sql", result.stdout)
     statements = [s for s in sqlglot.parse(result.stdout, read=dialect) if s is not None]
-    assert len(statements) == 3  # person_month rollup, usage_month rollup, metric query: valid in the dialect
+    assert len(statements) == 4  # person_month, usage_month and usage_week rollups, metric query: valid in the dialect
     assert not home.exists()  # explaining touches no store
 
 

@@ -140,6 +140,139 @@ GROUP BY
   month,
   province;
 
+-- Rollup kept in step at ingestion: usage_week (the period's whole weeks), from person_day and weights
+WITH weeks AS (
+  SELECT
+    *
+  FROM (VALUES
+    (CAST('2022-01-03' AS DATE), CAST('2022-01-09' AS DATE), '2022-01'),
+    (CAST('2022-01-10' AS DATE), CAST('2022-01-16' AS DATE), '2022-01'),
+    (CAST('2022-01-17' AS DATE), CAST('2022-01-23' AS DATE), '2022-01'),
+    (CAST('2022-01-24' AS DATE), CAST('2022-01-30' AS DATE), '2022-01'),
+    (CAST('2022-01-31' AS DATE), CAST('2022-02-06' AS DATE), '2022-02'),
+    (CAST('2022-02-07' AS DATE), CAST('2022-02-13' AS DATE), '2022-02'),
+    (CAST('2022-02-14' AS DATE), CAST('2022-02-20' AS DATE), '2022-02'),
+    (CAST('2022-02-21' AS DATE), CAST('2022-02-27' AS DATE), '2022-02'),
+    (CAST('2022-02-28' AS DATE), CAST('2022-03-06' AS DATE), '2022-03'),
+    (CAST('2022-03-07' AS DATE), CAST('2022-03-13' AS DATE), '2022-03'),
+    (CAST('2022-03-14' AS DATE), CAST('2022-03-20' AS DATE), '2022-03'),
+    (CAST('2022-03-21' AS DATE), CAST('2022-03-27' AS DATE), '2022-03')) AS t(week, week_end, month)
+), days AS (
+  SELECT
+    d.source,
+    d.platform,
+    d.person,
+    w.week,
+    w.month,
+    d.province,
+    d.active_seconds
+  FROM person_day AS d
+  JOIN weeks AS w
+    ON d.day >= w.week AND d.day <= w.week_end
+  WHERE
+    d.active
+), pw AS (
+  SELECT
+    source,
+    platform,
+    person,
+    week,
+    month,
+    MIN(province) AS pmin,
+    MAX(province) AS pmax
+  FROM days
+  GROUP BY
+    source,
+    platform,
+    person,
+    week,
+    month
+), ambiguous AS (
+  SELECT
+    source,
+    platform,
+    person,
+    week
+  FROM pw
+  WHERE
+    pmin <> pmax
+), prov AS (
+  SELECT
+    d.source,
+    d.platform,
+    d.person,
+    d.week,
+    d.province,
+    COUNT(*) AS n_days,
+    SUM(d.active_seconds) AS secs
+  FROM days AS d
+  JOIN ambiguous AS a
+    ON d.source = a.source
+    AND d.platform = a.platform
+    AND d.person = a.person
+    AND d.week = a.week
+  WHERE
+    NOT d.province IS NULL
+  GROUP BY
+    d.source,
+    d.platform,
+    d.person,
+    d.week,
+    d.province
+), pick AS (
+  SELECT
+    source,
+    platform,
+    person,
+    week,
+    province
+  FROM (
+    SELECT
+      source,
+      platform,
+      person,
+      week,
+      province,
+      ROW_NUMBER() OVER (
+        PARTITION BY source, platform, person, week
+        ORDER BY n_days DESC, secs DESC, province ASC
+      ) AS rn
+    FROM prov
+  ) AS ranked
+  WHERE
+    rn = 1
+), placed AS (
+  SELECT
+    pw.source,
+    pw.platform,
+    pw.person,
+    pw.week,
+    pw.month,
+    CASE WHEN pw.pmin = pw.pmax THEN pw.pmin ELSE pick.province END AS province
+  FROM pw
+  LEFT JOIN pick
+    ON pw.source = pick.source
+    AND pw.platform = pick.platform
+    AND pw.person = pick.person
+    AND pw.week = pick.week
+)
+SELECT
+  p.source,
+  p.platform,
+  p.week,
+  p.province,
+  COUNT(*) AS persons,
+  SUM(COALESCE(w.weight, 1.0)) AS w_persons,
+  SUM(COALESCE(w.weight, 1.0) * COALESCE(w.weight, 1.0)) AS w2_persons
+FROM placed AS p
+LEFT JOIN weights AS w
+  ON w.source = p.source AND w.person = p.person AND w.month = p.month
+GROUP BY
+  p.source,
+  p.platform,
+  p.week,
+  p.province;
+
 -- Metric query for 2022-Q1, by province
 SELECT
   *

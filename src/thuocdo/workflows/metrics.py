@@ -62,6 +62,9 @@ def explain(request: mq.MetricRequest, dialect: str = "duckdb") -> str:
     parts = [
         ("Rollup kept in step at ingestion: person_month, from person_day", rollups.PERSON_MONTH),
         ("Rollup kept in step at ingestion: usage_month, from person_month and weights", rollups.USAGE_MONTH),
+        ("Rollup kept in step at ingestion: usage_week (the period's whole weeks), from person_day and weights",
+         rollups.usage_week_sql("person_day", "weights", rollups.weeks_inside(request.period.first_day,
+                                                                                 request.period.last_day))),
     ]
 
     def render(expression: sqlglot.exp.Expr) -> str:
