@@ -82,7 +82,12 @@ def spark_ingest(home: Path, plan: list[tuple[str, list[Path]]],
     done = subprocess.run([sys.executable, str(DRIVER), str(home), _plan(plan), json.dumps(conf or {})],
                           capture_output=True, text=True, env=_env(), timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    return [m for m in map(json.loads, done.stdout.strip().splitlines()) if "results" in m]
+    return [m for m in map(json.loads, json_lines(done.stdout)) if "results" in m]
+
+
+def json_lines(stdout: str) -> list[str]:
+    """The driver's JSON lines (the JVM may write a warning of its own to standard output)."""
+    return [line for line in stdout.strip().splitlines() if line.startswith("{")]
 
 
 def _plan(plan: list[tuple[str, list[Path]]]) -> str:
@@ -97,6 +102,8 @@ def killed_ingest(home: Path, source: str, file: Path, step: str, delay: float) 
     seen = []
     assert process.stdout is not None
     for line in process.stdout:
+        if not line.startswith("{"):  # a warning of the JVM's own
+            continue
         message = json.loads(line)
         if "step" in message:
             seen.append(message["step"])
@@ -301,7 +308,7 @@ def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pyt
                                   stderr=subprocess.PIPE, text=True, env=_env()) for p in plans]
     outputs = [p.communicate(timeout=900) for p in processes]
     assert all(p.returncode == 0 for p in processes), [o[1][-2000:] for o in outputs]
-    first, second = ([m["results"][0] for m in map(json.loads, o[0].strip().splitlines()) if "results" in m]
+    first, second = ([m["results"][0] for m in map(json.loads, json_lines(o[0])) if "results" in m]
                      for o in outputs)
     run.runs["concurrent"] = [first[0], second[0], first[1]]  # conc-a twice, then conc-b
     for source, file in (("conc-a", one), ("conc-b", other)):
