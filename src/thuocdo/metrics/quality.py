@@ -157,9 +157,8 @@ def daily(inputs: QualityInputs, start: dt.date, end: dt.date, rule: Rule | None
         n = inputs.records.get(day, 0)
         expected = baseline(inputs.records, day, span[0], rule)
         rejected, duplicates, late = per_day.get(day, [0, 0, 0])
-        persons, platforms = inputs.activity.get(day, (None, None)) if inputs.activity else (None, None)
-        if inputs.activity and persons is None:
-            persons, platforms = 0, 0
+        # persons and platforms when they were read (a day of the period without person-days has none)
+        persons, platforms = inputs.activity.get(day, (0, 0)) if inputs.activity else (None, None)
         rows.append({"day": day, "records": n, "rejected": rejected, "duplicates": duplicates, "persons": persons,
                      "platforms": platforms, "late_records": late,
                      "baseline": None if expected is None else expected[0], "status": status(n, expected, rule)})

@@ -56,7 +56,8 @@ def _platform_sql(req: MetricRequest) -> str:
     m_dims = ", ".join(f"m.{d}" for d in dims)
     sums = ",\n               ".join(f"SUM(u.{col}) AS {alias}" for alias, col in MONTHLY_SUMS.items())
     metrics = ",\n               ".join(f"{m.sql} AS {m.name}" for m in METRICS)
-    where_source = "WHERE u.source = '" + req.source.replace("'", "''") + "'" if req.source else ""
+    quoted = "'" + req.source.replace("'", "''") + "'" if req.source else None
+    where_source = f"WHERE u.source = {quoted}" if quoted else ""
     u_dims = ", ".join(f"u.{d}" for d in dims)
     same = " AND ".join(
         [f"{{a}}.{d} = cur.{d}" for d in ("source", "platform")]
@@ -64,7 +65,7 @@ def _platform_sql(req: MetricRequest) -> str:
     )
     cur, prev, ago = req.compared
     weeks = weeks_inside(cur.first_day, cur.last_day)
-    week_source = "AND wk.source = '" + req.source.replace("'", "''") + "'" if req.source else ""
+    week_source = f"AND wk.source = {quoted}" if quoted else ""
     wk_dims = ", ".join(f"wk.{d}" for d in dims)
     penetration_province = "cur.province" if by_province else f"'{NATION}'"
     partition = "e.source, e.period, " + ("e.province, " if by_province else "") + "pl.category"

@@ -49,6 +49,8 @@ def quality(home: str | Path | None, source: str, period: str, *, late_days: int
     """The daily table and the summary of a source over a period (a month or a quarter)."""
     if late_days < 0:
         raise InputError(f"--late-days phải từ 0 trở lên (nhận {late_days}).")
+    if engine not in metric_workflow.ENGINES:
+        raise InputError(f"Không có engine '{engine}': chọn một trong {', '.join(metric_workflow.ENGINES)}.")
     chosen = Period.parse(period)
     rule = monitor.Rule(late_days=late_days)
     with open_store(home, sweep=False) as store:
@@ -146,7 +148,6 @@ def _activity(store: Store, source: str, period: Period, here: bool, engine: str
                            .where(F.col("source") == source))
         rows = SparkRelational(runner.engine).rows(sql)
     else:
-        metric_workflow.engine_for(store, engine, master)  # an unknown engine is refused
         con = store.con
         if here:
             files = store.files("person_day", source=source, months=months)

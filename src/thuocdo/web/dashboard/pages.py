@@ -32,7 +32,14 @@ from thuocdo.web.dashboard.format import (
 )
 from thuocdo.web.dashboard.maps import tile_map
 from thuocdo.web.dashboard.names import last_day, platforms_as_of, province_names, tile_labels
-from thuocdo.web.dashboard.periods import NotFound, Periods, chosen_period, index_years, visible_periods
+from thuocdo.web.dashboard.periods import (
+    NotFound,
+    Periods,
+    all_periods,
+    chosen_period,
+    index_years,
+    visible_periods,
+)
 from thuocdo.workflows.access import Principal
 from thuocdo.workflows.estimates import NotPublic
 from thuocdo.workflows.quality import NoData
@@ -364,8 +371,7 @@ def quality_page(request: Request, who: Caller, ky: str | None = None, nguon: st
     if not (who.sees_unpublished or who.role == "source"):
         raise NotPublic("Trang chất lượng số liệu dành cho khóa quản trị, khóa phân tích hoặc khóa của chính nguồn.")
     service = _service(request)
-    months = service.months_with_data()
-    periods = Periods(sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in months}, reverse=True), months)
+    periods = all_periods(service)  # a source's deliveries, published or not
     if not periods.choices:
         return _no_data(request, "Chất lượng số liệu")
     own = [who.source] if who.role == "source" and who.source else None

@@ -29,9 +29,15 @@ class Periods:
         return self.quarters[0] if self.quarters else (self.months[-1] if self.months else None)
 
 
-def visible_periods(service: Service, who: Principal) -> Periods:
+def all_periods(service: Service) -> Periods:
+    """Every month with usage data and the quarters holding them, published or not."""
     months = service.months_with_data()
-    quarters = sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in months}, reverse=True)
+    return Periods(sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in months}, reverse=True), months)
+
+
+def visible_periods(service: Service, who: Principal) -> Periods:
+    every = all_periods(service)
+    quarters, months = every.quarters, every.months
     if not who.sees_unpublished:
         months = [m for m in months if service.access.is_published(m)]
         quarters = [q for q in quarters if service.access.is_published(q)]
