@@ -17,7 +17,8 @@ from thuocdo.catalog import load_catalog
 from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.readers import read_input
 from thuocdo.ingest.usage import ingest_usage
-from thuocdo.rollups import rebuild
+from thuocdo.ingest.weights import ingest_weights
+from thuocdo.rollups import person_rollups, rebuild
 from thuocdo.store import Store
 
 SOURCE = "telco-a"
@@ -37,6 +38,10 @@ record = st.fixed_dictionaries({
     "province": st.sampled_from(["", "Hà Nội", "Đà Nẵng", "Thừa Thiên Huế"]),
 })
 batches = st.lists(st.lists(record, min_size=1, max_size=25), min_size=2, max_size=6)
+#: weights of some person-months, delivered before a batch (or none)
+weight_rows = st.lists(st.tuples(st.sampled_from([f"u{i}" for i in range(12)]),
+                                 st.sampled_from(["2022-01", "2022-02", "2022-03"]),
+                                 st.sampled_from(["0.5", "2", "37.25", "1e3"])), max_size=6)
 
 
 def _write(path: Path, rows: list[dict[str, str]]) -> Path:
@@ -50,9 +55,9 @@ def _write(path: Path, rows: list[dict[str, str]]) -> Path:
 
 def _state(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]:
     """The person_month rows, the usage_month rows and the usage_week rows of the source, sorted."""
-    files = store.files("person_month", source=SOURCE)
-    person_month = sorted(store.con.execute("SELECT * FROM read_parquet($f)", {"f": files}).fetchall(),
-                          key=repr) if files else []
+    months = [r[0] for r in store.con.execute("SELECT DISTINCT month FROM lake_files").fetchall()]
+    held = person_rollups.person_month_sql(store, SOURCE, months)
+    person_month = sorted(store.con.execute(held).fetchall(), key=repr) if held else []
     usage_month = store.con.execute("SELECT * FROM usage_month WHERE source = ? ORDER BY ALL", [SOURCE]).fetchall()
     usage_week = store.con.execute("SELECT * FROM usage_week WHERE source = ? ORDER BY ALL", [SOURCE]).fetchall()
     return person_month, usage_month, usage_week
@@ -63,13 +68,17 @@ MARCH_FIRST = {"record_id": "1", "user_id": "u1", "platform": "zalo", "time": "2
                "active_seconds": "30", "bytes": "5", "sessions": "1", "installs": "0", "province": ""}
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batches)
-@example([[MARCH_FIRST], [dict(MARCH_FIRST, record_id="2", user_id="u2")]])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches, st.lists(weight_rows, min_size=6, max_size=6), st.sampled_from([0.0, 1e9]))
+@example([[MARCH_FIRST], [dict(MARCH_FIRST, record_id="2", user_id="u2")]], [[]] * 6, 1e9)
 def test_incremental_rollups_equal_a_full_rebuild(tmp_path_factory: pytest.TempPathFactory,
                                                   monkeypatch: pytest.MonkeyPatch,
-                                                  deliveries: list[list[dict[str, str]]]) -> None:
+                                                  deliveries: list[list[dict[str, str]]],
+                                                  weights: list[list[tuple[str, str, str]]],
+                                                  compact_share: float) -> None:
     monkeypatch.setattr(rebuild, "INCREMENTAL_SHARE", 1e9)  # a small store: every rolled-up month is incremental
+    # the patch folded into a new base at every update (0), or never: sums updated by difference
+    monkeypatch.setattr(person_rollups, "COMPACT_SHARE", compact_share)
     incremental: dict[str, bool] = {}
     touched = rebuild._touched_persons
 
@@ -84,6 +93,11 @@ def test_incremental_rollups_equal_a_full_rebuild(tmp_path_factory: pytest.TempP
         for i, rows in enumerate(deliveries):
             rolled_up = {m for m in ("2022-01", "2022-02", "2022-03")
                          if store.files("person_month", source=SOURCE, months=[m])}
+            if weights[i]:  # new weights make their months rebuilt whole
+                path = tmp / f"w{i}.csv"
+                path.write_text("user_id,month,weight\n" + "".join(f"{u},{m},{w}\n" for u, m, w in weights[i]))
+                ingest_weights(store, path, SOURCE)
+                rolled_up -= {m for _, m, _ in weights[i]}
             ingest_usage(store, read_input(_write(tmp / f"b{i}.csv", rows), USAGE), SOURCE, load_catalog())
             # the rows that named the touched persons are gone: no later writer can mark them as its own
             assert store.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'fresh'").fetchall() \
@@ -92,7 +106,8 @@ def test_incremental_rollups_equal_a_full_rebuild(tmp_path_factory: pytest.TempP
             incremental.clear()
             rebuild.rebuild_dirty(store)
             # a month rolled up before is brought up to date for the persons touched, a new month rebuilt
-            assert incremental == {m: m in rolled_up for m in months}
+            assert incremental == {m: m in rolled_up for m in months
+                                   if store.files("person_day", source=SOURCE, months=[m])}
             after = _state(store)
             for month in months:
                 rebuild.rebuild_month(store, SOURCE, month, incremental=False)

@@ -293,7 +293,7 @@ WITH weeks AS (
   ) AS ranked
   WHERE
     rn = 1
-), placed AS (
+), person_week AS (
   SELECT
     pw.source,
     pw.platform,
@@ -316,7 +316,7 @@ SELECT
   COUNT(*) AS persons,
   SUM(COALESCE(w.weight, 1.0)) AS w_persons,
   SUM(COALESCE(w.weight, 1.0) * COALESCE(w.weight, 1.0)) AS w2_persons
-FROM placed AS p
+FROM person_week AS p
 LEFT JOIN weights AS w
   ON w.source = p.source AND w.person = p.person AND w.month = p.month
 GROUP BY

@@ -241,7 +241,7 @@ WITH weeks AS (
   ) AS ranked
   WHERE
     rn = 1
-), placed AS (
+), person_week AS (
   SELECT
     pw.source,
     pw.platform,
@@ -266,7 +266,7 @@ SELECT
   SUM(
     COALESCE(w.weight, CAST(1.0 AS DOUBLE)) * COALESCE(w.weight, CAST(1.0 AS DOUBLE))
   ) AS w2_persons
-FROM placed AS p
+FROM person_week AS p
 LEFT JOIN weights AS w
   ON w.source = p.source AND w.person = p.person AND w.month = p.month
 GROUP BY

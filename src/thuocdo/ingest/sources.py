@@ -35,6 +35,7 @@ from thuocdo.ingest.readers import LINE, READ_PROBLEMS, InputError, read_input
 from thuocdo.ingest.validate import province_codes
 from thuocdo.model.periods import FIRST_YEAR, LAST_YEAR
 from thuocdo.model.sources import DEFAULT_LINK_KEY, LINK_KEYS, SOURCE_KINDS, SOURCE_RULE, is_source_name
+from thuocdo.rollups.person_rollups import person_month_sql
 from thuocdo.store import Store
 from thuocdo.store import sources as registry
 
@@ -298,21 +299,21 @@ def _inferred_census_to_panel(current: registry.SourceInfo, declaration: SourceD
 def measured_persons(store: Store, source: str, months: Sequence[str]) -> dict[tuple[str, str], int]:
     """Distinct active persons of the source per (province, month), each person-month in one province (that of
     its platform-month with the most active days, then the smallest code), from the person-month rollup."""
-    files = store.files("person_month", source=source, months=months)
-    if not files:
+    held = person_month_sql(store, source, months)
+    if held is None:
         return {}
     stale = store.con.execute("SELECT count(*) FROM dirty_months WHERE source = ? AND list_contains(?, month)",
                               [source, list(months)]).fetchall()[0][0]
     if stale:
         raise RuntimeError(f"the rollups of {source} are stale: bring the store up to date first")
-    rows = store.con.execute("""
+    rows = store.con.execute(f"""
         SELECT province, month, count(*) FROM (
             SELECT person, month,
                    arg_max(province, active_days * 1000 + (999 - CAST(province AS INTEGER))) AS province
-            FROM read_parquet($files)
+            FROM ({held})
             WHERE active_days > 0 AND province IS NOT NULL
             GROUP BY person, month)
-        GROUP BY province, month""", {"files": files}).fetchall()
+        GROUP BY province, month""").fetchall()
     return {(province, month): int(n) for province, month, n in rows}
 
 

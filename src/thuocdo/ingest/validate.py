@@ -161,7 +161,8 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
     local day when their time was read and in range, else NULL). Returns the
     view's statement; with `rejected_view=False` it is not run (a caller that finds no bad row skips its cost)."""
     kind = "TABLE" if raw.format == "ndjson" else "VIEW"
-    con.execute(f"CREATE OR REPLACE TEMP {kind} src AS {source_relation(raw, contract)}")
+    drop_src(con)
+    con.execute(f"CREATE TEMP {kind} src AS {source_relation(raw, contract)}")
     register_platform_map(con, catalog, raw)
     register_province_map(con, catalog, raw)
     con.execute(f"""
@@ -238,6 +239,15 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
     return view
 
 
+def drop_src(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the relation ``src`` of an earlier input on this connection: a view (a read file's columns) or a
+    table (parsed JSON, a small long table), which ``CREATE OR REPLACE`` of the other kind cannot replace."""
+    for (kind,) in con.execute(
+            "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = 'src' UNION ALL "
+            "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = 'src'").fetchall():
+        con.execute(f"DROP {kind} src")
+
+
 #: a text column as a number (NULL when it is not one)
 NUMBER = "try_cast(trim({c}) AS DOUBLE)"
 
@@ -248,7 +258,8 @@ def stage_table(store: Store, raw: RawInput, contract_sql: str) -> int:
     con = store.con
     con.register("raw_in", raw.table)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE src AS {contract_sql}")
+        drop_src(con)
+        con.execute(f"CREATE TEMP TABLE src AS {contract_sql}")
     finally:
         con.unregister("raw_in")
     n = con.execute("SELECT count(*) FROM src").fetchall()[0][0]

@@ -74,6 +74,8 @@ def ingest_weights(store: Store, path: Path, source: str) -> BatchResult:
         WHERE weights.source = '{src}' AND weights.person = g.person AND weights.month = g.month;
         INSERT INTO weights SELECT '{src}', person, month, weight, '{result.batch_id}' FROM w_good;
         INSERT INTO dirty_months SELECT DISTINCT '{src}', month FROM w_good ON CONFLICT DO NOTHING;
+        -- new weights change every sum of the month: its rollup cannot be brought up to date by difference
+        INSERT INTO dirty_persons SELECT DISTINCT '{src}', month, NULL FROM w_good;
     """
     commit_table(store, raw, result, "weights", upsert, None)
     return result

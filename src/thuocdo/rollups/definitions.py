@@ -148,24 +148,27 @@ def weeks_inside(first: dt.date, last: dt.date) -> list[dt.date]:
     return found
 
 
-def usage_week_sql(person_day: str, weights: str, weeks: Sequence[dt.date]) -> str:
-    """Weighted weekly active persons per source × platform × week × province, for the weeks starting on the
-    Mondays `weeks`, from the relation `person_day` (one row per person-day, with its source) and `weights`.
+#: the columns of a person_week row (:func:`person_week_sql`)
+PERSON_WEEK_COLUMNS = ("source", "platform", "person", "week", "month", "province")
 
-    A person is active in a week when active on one of its seven days; weighted by their weight of the month
-    holding the week's Thursday (1 without one, as for MAU); counted in the province of most of their active days
-    of the week (then most active seconds, then the smallest code; a person-week without a known province is in
-    none), so that the provinces partition the national figure."""
-    if not weeks:
-        return ("SELECT CAST(NULL AS VARCHAR) AS source, CAST(NULL AS VARCHAR) AS platform, "
-                "CAST(NULL AS DATE) AS week, CAST(NULL AS VARCHAR) AS province, CAST(0 AS BIGINT) AS persons, "
-                "CAST(0 AS DOUBLE) AS w_persons, CAST(0 AS DOUBLE) AS w2_persons FROM (SELECT 1 AS one) AS t "
-                "WHERE 1 = 0")
-    values = ", ".join(f"(DATE '{w.isoformat()}', DATE '{(w + dt.timedelta(days=6)).isoformat()}', "
-                       f"'{(w + dt.timedelta(days=3)).strftime('%Y-%m')}')" for w in sorted(set(weeks)))
+
+def _weeks_values(weeks: Sequence[dt.date]) -> str:
+    return ", ".join(f"(DATE '{w.isoformat()}', DATE '{(w + dt.timedelta(days=6)).isoformat()}', "
+                     f"'{(w + dt.timedelta(days=3)).strftime('%Y-%m')}')" for w in sorted(set(weeks)))
+
+
+def person_week_sql(person_day: str, weeks: Sequence[dt.date]) -> str:
+    """One row per person active in a week (:data:`PERSON_WEEK_COLUMNS`) of the weeks starting on the Mondays
+    `weeks` (at least one), from the relation `person_day` (one row per person-day, with its source): the month
+    holding the week's Thursday (whose weight the person carries) and the province of most of their active days
+    of the week (then most active seconds, then the smallest code; NULL when none is known)."""
+    return f"WITH {_person_week_ctes(person_day, weeks)} {_PERSON_WEEK_SELECT}"
+
+
+def _person_week_ctes(person_day: str, weeks: Sequence[dt.date]) -> str:
     return f"""
-WITH weeks AS (
-    SELECT * FROM (VALUES {values}) AS t(week, week_end, month)
+weeks AS (
+    SELECT * FROM (VALUES {_weeks_values(weeks)}) AS t(week, week_end, month)
 ), days AS (
     SELECT d.source, d.platform, d.person, w.week, w.month, d.province, d.active_seconds
     FROM {person_day} AS d
@@ -192,20 +195,46 @@ WITH weeks AS (
         FROM prov
     ) AS ranked
     WHERE rn = 1
-), placed AS (
-    SELECT pw.source, pw.platform, pw.person, pw.week, pw.month,
-           CASE WHEN pw.pmin = pw.pmax THEN pw.pmin ELSE pick.province END AS province
-    FROM pw
-    LEFT JOIN pick
-      ON pw.source = pick.source AND pw.platform = pick.platform AND pw.person = pick.person AND pw.week = pick.week
-)
+)"""
+
+
+_PERSON_WEEK_SELECT = """
+SELECT pw.source, pw.platform, pw.person, pw.week, pw.month,
+       CASE WHEN pw.pmin = pw.pmax THEN pw.pmin ELSE pick.province END AS province
+FROM pw
+LEFT JOIN pick
+  ON pw.source = pick.source AND pw.platform = pick.platform AND pw.person = pick.person AND pw.week = pick.week
+"""
+
+
+#: weighted weekly active persons per source × platform × week × province from ``person_week``
+#: (:func:`person_week_sql`) and ``weights``
+USAGE_WEEK = """
 SELECT p.source, p.platform, p.week, p.province, COUNT(*) AS persons,
        SUM(COALESCE(w.weight, 1.0)) AS w_persons,
        SUM(COALESCE(w.weight, 1.0) * COALESCE(w.weight, 1.0)) AS w2_persons
-FROM placed AS p
-LEFT JOIN {weights} AS w ON w.source = p.source AND w.person = p.person AND w.month = p.month
+FROM person_week AS p
+LEFT JOIN weights AS w ON w.source = p.source AND w.person = p.person AND w.month = p.month
 GROUP BY p.source, p.platform, p.week, p.province
 """
+
+
+def usage_week_sql(person_day: str, weights: str, weeks: Sequence[dt.date]) -> str:
+    """Weighted weekly active persons per source × platform × week × province, for the weeks starting on the
+    Mondays `weeks`, from the relation `person_day` (one row per person-day, with its source) and `weights`:
+    :data:`USAGE_WEEK` over :func:`person_week_sql`.
+
+    A person is active in a week when active on one of its seven days; weighted by their weight of the month
+    holding the week's Thursday (1 without one, as for MAU); counted in the province of most of their active days
+    of the week (then most active seconds, then the smallest code; a person-week without a known province is in
+    none), so that the provinces partition the national figure."""
+    if not weeks:
+        return ("SELECT CAST(NULL AS VARCHAR) AS source, CAST(NULL AS VARCHAR) AS platform, "
+                "CAST(NULL AS DATE) AS week, CAST(NULL AS VARCHAR) AS province, CAST(0 AS BIGINT) AS persons, "
+                "CAST(0 AS DOUBLE) AS w_persons, CAST(0 AS DOUBLE) AS w2_persons FROM (SELECT 1 AS one) AS t "
+                "WHERE 1 = 0")
+    weekly = reading(USAGE_WEEK, {"weights": weights}).sql("duckdb")
+    return f"WITH {_person_week_ctes(person_day, weeks)}, person_week AS ({_PERSON_WEEK_SELECT}) {weekly}"
 
 
 def rollup_sql(sql: str) -> exp.Expr:

@@ -11,17 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
+from thuocdo.rollups import person_rollups
 from thuocdo.rollups.definitions import (
     PERSON_DAY_COLUMNS,
     PERSON_DAY_MERGE,
     PERSON_MONTH,
     USAGE_MONTH,
-    USAGE_WEEK_COLUMNS,
-    usage_week_sql,
+    USAGE_WEEK,
+    person_week_sql,
+    reading,
 )
+from thuocdo.rollups.person_rollups import MONTHLY, WEEKLY
 from thuocdo.store.home import Store
-from thuocdo.store.lake import finish, list_files, publish, stage_partitions
+from thuocdo.store.lake import finish, list_files, publish
 from thuocdo.store.sql import duckdb_sql as _duckdb
 from thuocdo.store.sql import literal
 
@@ -75,36 +79,93 @@ def weeks_of_month(month: str) -> list[dt.date]:
     return weeks
 
 
-def weekly_rows_sql(store: Store, source: str, weeks: Sequence[dt.date]) -> str | None:
-    """The usage_week rows of a source's weeks, from its stored person-days of their days (None: none)."""
-    days = [w + dt.timedelta(days=i) for w in weeks for i in range(7)]
-    person_days = person_days_sql(store, source, sorted({d.strftime("%Y-%m") for d in days}), days)
-    if person_days is None:
-        return None
-    store.con.execute(f"CREATE OR REPLACE TEMP VIEW week_person_day AS {person_days}")
-    store.con.execute("CREATE OR REPLACE TEMP VIEW week_weights AS SELECT source, person, month, weight FROM weights "
-                      f"WHERE source = {literal(source)}")
-    return _duckdb(usage_week_sql("week_person_day", "week_weights", weeks))
+def _week_days(weeks: Sequence[dt.date]) -> list[dt.date]:
+    return [w + dt.timedelta(days=i) for w in weeks for i in range(7)]
 
 
-def stage_weeks(store: Store, source: str, weeks: Sequence[dt.date]) -> None:
-    """Compute a source's usage_week rows of `weeks` into the temporary table ``weeks_staged`` (to be stored by
-    :func:`store_weeks` inside the rollup's transaction)."""
-    sql = weekly_rows_sql(store, source, weeks) if weeks else None
-    columns = ", ".join(USAGE_WEEK_COLUMNS)
-    store.con.execute(f"CREATE OR REPLACE TEMP TABLE weeks_staged AS SELECT {columns} FROM ({sql}) AS w" if sql else
-                      f"CREATE OR REPLACE TEMP TABLE weeks_staged AS SELECT {columns} FROM usage_week WHERE false")
+def _week_person_days(store: Store, source: str, weeks: Sequence[dt.date]) -> str | None:
+    days = _week_days(weeks)
+    return person_days_sql(store, source, sorted({d.strftime("%Y-%m") for d in days}), days)
 
 
-def store_weeks(store: Store, source: str, month: str, weeks: Sequence[dt.date]) -> None:
-    """Inside a transaction: replace the source's usage_week rows of `weeks` by ``weeks_staged``, clear their
-    marks, and note that the month's weeks are computed."""
+@dataclass
+class WeekPlan:
+    """What the rollup of a month does to its weeks: `whole` weeks built again from every person-day, `patched`
+    weeks brought up to date for the persons touched (their sums by difference when `by_difference`)."""
+
+    whole: list[dt.date] = field(default_factory=list)
+    patched: list[dt.date] = field(default_factory=list)
+    by_difference: bool = False
+
+    @property
+    def weeks(self) -> list[dt.date]:
+        return sorted(self.whole + self.patched)
+
+
+def stage_weeks(store: Store, source: str, batch_id: str, weeks: Sequence[dt.date], *, incremental: bool) -> WeekPlan:
+    """Stage the person_week files of a source's `weeks` (to be listed, and their sums stored, by
+    :func:`store_weeks` inside the rollup's transaction). With `incremental`, a week that has a base and whose
+    months listed the persons their changes touched (``dirty_persons``, no NULL) is brought up to date for those
+    persons only; the others are built whole."""
     con = store.con
-    con.execute("DELETE FROM usage_week WHERE source = ? AND list_contains(?::DATE[], week)", [source, list(weeks)])
-    con.execute("INSERT INTO usage_week BY NAME SELECT * FROM weeks_staged")
-    con.execute("DELETE FROM dirty_weeks WHERE source = ? AND list_contains(?::DATE[], week)", [source, list(weeks)])
+    plan = WeekPlan()
+    if not weeks:
+        return plan
+    patchable: set[dt.date] = set()
+    if incremental:
+        values = ", ".join(f"(DATE '{w}', '{w.strftime('%Y-%m')}', '{(w + dt.timedelta(days=6)).strftime('%Y-%m')}')"
+                           for w in weeks)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE touched_week AS
+            SELECT DISTINCT w.week, d.person FROM (VALUES {values}) AS w(week, first_month, last_month)
+            JOIN dirty_persons AS d ON d.source = $source AND d.month IN (w.first_month, w.last_month)""",
+                    {"source": source})
+        every = {r[0] for r in con.execute("SELECT week FROM touched_week WHERE person IS NULL").fetchall()}
+        based = {r[0] for r in con.execute(
+            "SELECT DISTINCT day FROM lake_files WHERE dataset = $d AND source = $source AND list_contains($w, day)",
+            {"d": WEEKLY.name, "source": source, "w": list(weeks)}).fetchall()}
+        patchable = {w for w in weeks if w in based and w not in every}
+    plan.whole = [w for w in weeks if w not in patchable]
+    plan.patched = [w for w in weeks if w in patchable]
+    if plan.whole:
+        base, patches = person_rollups.files(store, WEEKLY, source, plan.whole)
+        person_days = _week_person_days(store, source, plan.whole)
+        if person_days is not None:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW week_person_day AS {person_days}")
+            person_rollups.stage_base(store, WEEKLY, source, batch_id,
+                                      _duckdb(person_week_sql("week_person_day", plan.whole)), base + patches)
+        else:
+            store.pending.replaces.extend(base + patches)
+    if plan.patched:
+        base, patches = person_rollups.files(store, WEEKLY, source, plan.patched)
+        person_days = _week_person_days(store, source, plan.patched)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE week_person_day_touched AS SELECT * FROM ({person_days}) "
+                    "SEMI JOIN (SELECT DISTINCT person FROM touched_week) USING (person)")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE person_week_changed AS SELECT * FROM "
+                    f"({_duckdb(person_week_sql('week_person_day_touched', plan.patched))}) "
+                    "SEMI JOIN touched_week USING (week, person)")
+        plan.by_difference = person_rollups.stage_patch(store, WEEKLY, source, batch_id, base, patches,
+                                                        touched="touched_week", changed="person_week_changed")
+    return plan
+
+
+def store_weeks(store: Store, source: str, month: str, plan: WeekPlan) -> None:
+    """Inside a transaction, once the files staged by :func:`stage_weeks` are listed: bring the source's
+    usage_week rows of the plan's weeks up to date, clear their marks, and note that the month's weeks are
+    computed."""
+    con = store.con
+    whole = plan.whole + ([] if plan.by_difference else plan.patched)
+    if whole:
+        con.execute("DELETE FROM usage_week WHERE source = ? AND list_contains(?::DATE[], week)", [source, whole])
+        held = person_rollups.held_sql(store, WEEKLY, source, whole)
+        if held is not None:
+            summed = reading(USAGE_WEEK, {"person_week": "week_rows"}).sql("duckdb")
+            con.execute(f"INSERT INTO usage_week BY NAME WITH week_rows AS ({held}) {summed}")
+    if plan.by_difference:
+        person_rollups.apply_delta(store, WEEKLY, *person_rollups.files(store, WEEKLY, source, plan.patched),
+                                   "usage_week", changed="person_week_changed")
+    con.execute("DELETE FROM dirty_weeks WHERE source = ? AND list_contains(?::DATE[], week)", [source, plan.weeks])
     con.execute("INSERT INTO usage_week_months VALUES (?, ?) ON CONFLICT DO NOTHING", [source, month])
-    con.execute("DROP TABLE IF EXISTS weeks_staged")
 
 
 def weeks_to_rebuild(store: Store, source: str, month: str, incremental: bool) -> list[dt.date]:
@@ -126,10 +187,13 @@ def rebuild_missing_weeks(store: Store) -> int:
         "SELECT DISTINCT source, month FROM lake_files WHERE dataset = 'person_day' "
         "AND (source, month) NOT IN (SELECT (source, month) FROM usage_week_months) ORDER BY source, month").fetchall()
     for source, month in missing:
-        weeks = weeks_of_month(month)
-        stage_weeks(store, source, weeks)
+        batch_id = "rollup-" + uuid.uuid4().hex
+        plan = stage_weeks(store, source, batch_id, weeks_of_month(month), incremental=False)
+        files, replaces = publish(store)
         with store.transaction():
-            store_weeks(store, source, month, weeks)
+            list_files(store, files, batch_id, replaces)
+            store_weeks(store, source, month, plan)
+        finish(store, batch_id, replaces)
     return len(missing)
 
 
@@ -155,49 +219,58 @@ INCREMENTAL_SHARE = 0.2
 
 
 def rebuild_month(store: Store, source: str, month: str, *, incremental: bool = True) -> None:
-    """Bring a dirty month's rollups up to date: its person_month file and its usage_month rows.
+    """Bring a dirty month's rollups up to date: its person-months and person-weeks, and its usage_month and
+    usage_week rows.
 
     When the changes listed the persons they touched (``dirty_persons``) and those are few, only their
-    person-months are recomputed (:data:`PERSON_MONTH` over their person-days) and the month's other rows are
-    copied as they are: the same rows a rebuild from every person-day gives, at the cost of the persons touched
-    and one copy of the month's person-months rather than a new aggregation of all its person-days. The
-    month's usage_month rows are then summed again from its person_month file, as after a full rebuild."""
+    person-months and their person-weeks of the weeks the changes touched are recomputed (:data:`PERSON_MONTH`,
+    :func:`person_week_sql` over their person-days): they go to the patches, and the sums are brought up to date
+    by difference (:mod:`thuocdo.rollups.person_rollups`), at the cost of the persons touched rather than of the
+    month. Otherwise the month's person-months and its weeks' person-weeks are built whole from every person-day
+    (new bases, no patch) and their sums summed again from them."""
     con = store.con
     batch_id = "rollup-" + uuid.uuid4().hex
     person_days = person_days_sql(store, source, [month])
-    old = store.files("person_month", source=source, months=[month])
+    base, patches = person_rollups.files(store, MONTHLY, source, [month])
     touched = None
+    by_difference = False
     if person_days:
-        touched = _touched_persons(store, source, month, old) if incremental else None
+        touched = _touched_persons(store, source, month, base) if incremental else None
         if touched is None:
             con.execute(f"CREATE OR REPLACE TEMP VIEW person_day AS {person_days}")
-            sql = f"SELECT * FROM ({_duckdb(PERSON_MONTH)})"
+            person_rollups.stage_base(store, MONTHLY, source, batch_id, f"SELECT * FROM ({_duckdb(PERSON_MONTH)})",
+                                      base + patches)
         else:
-            con.execute("CREATE OR REPLACE TEMP TABLE touched_persons AS SELECT DISTINCT person FROM dirty_persons "
-                        "WHERE source = $source AND month = $month", {"source": source, "month": month})
+            con.execute("CREATE OR REPLACE TEMP TABLE touched_month AS SELECT DISTINCT month, person "
+                        "FROM dirty_persons WHERE source = $source AND month = $month",
+                        {"source": source, "month": month})
             # their person-days read once (PERSON_MONTH reads person_day twice), then their person-months
             con.execute(f"CREATE OR REPLACE TEMP TABLE person_day_touched AS SELECT * FROM ({person_days}) "
-                        "SEMI JOIN touched_persons USING (person)")
+                        "SEMI JOIN touched_month USING (person)")
             con.execute("CREATE OR REPLACE TEMP VIEW person_day AS SELECT * FROM person_day_touched")
             con.execute(f"CREATE OR REPLACE TEMP TABLE person_month_changed AS {_duckdb(PERSON_MONTH)}")
-            sql = (f"SELECT * FROM read_parquet({literal(old)}) ANTI JOIN touched_persons USING (person) "
-                   "UNION ALL BY NAME SELECT * FROM person_month_changed")
-        stage_partitions(store, "person_month", source, batch_id, sql, {}, replaces=old, daily=False)
-    weeks = weeks_to_rebuild(store, source, month, touched is not None)
-    stage_weeks(store, source, weeks)
+            by_difference = person_rollups.stage_patch(store, MONTHLY, source, batch_id, base, patches,
+                                                       touched="touched_month", changed="person_month_changed")
+    plan = stage_weeks(store, source, batch_id, weeks_to_rebuild(store, source, month, touched is not None),
+                       incremental=touched is not None)
     files, replaces = publish(store)
     with store.transaction():
         list_files(store, files, batch_id, replaces)
-        store_weeks(store, source, month, weeks)
-        con.execute(f"DELETE FROM {store.stored_usage_month} WHERE source = ? AND month = ?", [source, month])
-        if files:
-            paths = [str(store.lake / f.relative) for f in files]
-            con.execute(f"CREATE OR REPLACE TEMP VIEW person_month AS SELECT * FROM read_parquet({literal(paths)})")
-            con.execute(f"INSERT INTO {store.stored_usage_month} BY NAME {_duckdb(USAGE_MONTH)}")
+        store_weeks(store, source, month, plan)
+        if by_difference:
+            person_rollups.apply_delta(store, MONTHLY, *person_rollups.files(store, MONTHLY, source, [month]),
+                                       store.stored_usage_month, changed="person_month_changed")
+        else:
+            con.execute(f"DELETE FROM {store.stored_usage_month} WHERE source = ? AND month = ?", [source, month])
+            held = person_rollups.person_month_sql(store, source, [month])
+            if held is not None:
+                con.execute(f"CREATE OR REPLACE TEMP VIEW person_month AS {held}")
+                con.execute(f"INSERT INTO {store.stored_usage_month} BY NAME {_duckdb(USAGE_MONTH)}")
         con.execute("DELETE FROM dirty_months WHERE source = ? AND month = ?", [source, month])
         con.execute("DELETE FROM dirty_persons WHERE source = ? AND month = ?", [source, month])
-    con.execute("DROP TABLE IF EXISTS touched_persons; DROP TABLE IF EXISTS person_day_touched; "
-                "DROP TABLE IF EXISTS person_month_changed")
+    for table in ("touched_month", "person_day_touched", "person_month_changed", "person_month_before", "touched_week",
+                  "week_person_day_touched", "person_week_changed", "person_week_before"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     finish(store, batch_id, replaces)
 
 

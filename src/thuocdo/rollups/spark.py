@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from thuocdo.engines.base import Relations
 from thuocdo.engines.spark import SparkEngine, split_cte
-from thuocdo.rollups import lakehouse, lakehouse_months, sketches
+from thuocdo.rollups import lakehouse, lakehouse_months, person_rollups, sketches
 from thuocdo.rollups.definitions import (
     PERSON_DAY_COLUMNS,
     PERSON_DAY_MERGE,
@@ -88,9 +88,14 @@ class SparkRollups:
     def person_months(self, source: str, months: Sequence[str]) -> DataFrame:
         """A source's stored person-months of the months (:data:`PERSON_MONTH_COLUMNS`): the embedded lake's
         files, or the lakehouse's table brought up to date first."""
-        files = self.store.files("person_month", source=source, months=list(months))
-        if files:
-            return self.engine.read_parquet(files).select(*PERSON_MONTH_COLUMNS)
+        base, patches = person_rollups.files(self.store, person_rollups.MONTHLY, source, months)
+        if base or patches:  # the patch's rows for the persons it holds, the base's for the others
+            if not patches or not base:
+                return self.engine.read_parquet(patches or base).select(*PERSON_MONTH_COLUMNS)
+            patch = self.engine.read_parquet(patches).select(*PERSON_MONTH_COLUMNS)
+            held = self.engine.read_parquet(base).select(*PERSON_MONTH_COLUMNS)
+            return (held.join(patch.select("month", "person").distinct(), ["month", "person"], "left_anti")
+                    .select(*PERSON_MONTH_COLUMNS).unionByName(patch))
         if self.lake is None:
             return self.engine.empty(PERSON_MONTH_SCHEMA)
         lakehouse.bring_up_to_date(self.spark, self.lake, [source])

@@ -1,10 +1,10 @@
 -- Catalogue of the lake: a Parquet file is part of the store exactly when it is listed here.
 CREATE TABLE IF NOT EXISTS lake_files (
     path      VARCHAR PRIMARY KEY,   -- relative to the lake folder
-    dataset   VARCHAR NOT NULL,      -- person_day | record_keys | person_month
+    dataset   VARCHAR NOT NULL,      -- person_day | record_keys | person_month[_patch] | person_week[_patch] | sketch_day
     source    VARCHAR NOT NULL,
     month     VARCHAR NOT NULL,      -- YYYY-MM (Asia/Ho_Chi_Minh)
-    day       DATE,                  -- NULL for monthly datasets
+    day       DATE,                  -- NULL for monthly datasets; the week's Monday for person_week[_patch]
     batch_id  VARCHAR NOT NULL,
     rows      BIGINT NOT NULL
 );

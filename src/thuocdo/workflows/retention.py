@@ -14,11 +14,11 @@ from thuocdo.ingest.readers import InputError
 from thuocdo.metrics.retention import months_after, retention_sql, retention_table
 from thuocdo.model.periods import Period
 from thuocdo.reports.uncertainty import Z95
+from thuocdo.rollups.person_rollups import person_month_sql
 from thuocdo.rollups.served import lakehouse_person_months
 from thuocdo.rollups.spark import SparkRelational, SparkRollups
 from thuocdo.store import Store
 from thuocdo.store.sources import source_info, usage_months
-from thuocdo.store.sql import literal
 from thuocdo.workflows import estimates
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows.cluster import lakehouse
@@ -87,11 +87,10 @@ def followed(store: Store, source: str, months: list[str], *, platform: str | No
 
 def _on_duckdb(store: Store, source: str, months: list[str], query: str) -> pa.Table:
     """The sums on the store's connection: the embedded person-months, or the lakehouse's through pyiceberg."""
-    files = store.files("person_month", source=source, months=months)
+    held = person_month_sql(store, source, months)
     con = store.con
-    if files:
-        con.execute("CREATE OR REPLACE TEMP VIEW retention_person_month AS "
-                    f"SELECT * FROM read_parquet({literal(files)}, union_by_name = true)")
+    if held is not None:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW retention_person_month AS {held}")
     else:  # the cluster's lakehouse holds the source
         con.register("lakehouse_person_month", lakehouse_person_months(lakehouse(store.home), [source], months))
         con.execute("CREATE OR REPLACE TEMP VIEW retention_person_month AS SELECT * FROM lakehouse_person_month")
@@ -100,7 +99,7 @@ def _on_duckdb(store: Store, source: str, months: list[str], query: str) -> pa.T
         return con.sql(query).to_arrow_table()
     finally:
         con.execute("DROP VIEW IF EXISTS retention_person_month; DROP VIEW IF EXISTS retention_weights")
-        if not files:
+        if held is None:
             con.unregister("lakehouse_person_month")
 
 

@@ -1,0 +1,32 @@
+"""Inputs of every kind ingested one after the other on one connection (as the server's is): each leaves its
+relations behind, and the next must replace them whatever their kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import write
+from thuocdo.catalog import load_catalog
+from thuocdo.ingest.contracts import USAGE
+from thuocdo.ingest.readers import read_input
+from thuocdo.ingest.usage import ingest_usage
+from thuocdo.ingest.weights import ingest_weights
+from thuocdo.store import Store
+
+HEADER = "record_id,user_id,platform,time,active_seconds,bytes,sessions,installs,province\n"
+
+
+def test_csv_then_weights_then_ndjson_then_csv_on_one_connection(tmp_path: Path) -> None:
+    csv_file = write(tmp_path / "a.csv", HEADER + "r1,u1,zalo,2022-01-03,60,0,1,0,Hà Nội\n")
+    weights = write(tmp_path / "w.csv", "user_id,month,weight\nu1,2022-01,2.5\n")
+    ndjson = write(tmp_path / "b.ndjson", '{"record_id": "r2", "user_id": "u2", "platform": "zalo", '
+                                         '"time": "2022-01-04", "active_seconds": 30}\n')
+    later = write(tmp_path / "c.csv", HEADER + "r3,u3,zalo,2022-01-05,60,0,1,0,\n")
+    catalog = load_catalog()
+    with Store(tmp_path / "home") as store:
+        stored = [ingest_usage(store, read_input(csv_file, USAGE), "s", catalog).stored,
+                  ingest_weights(store, weights, "s").stored,
+                  ingest_usage(store, read_input(ndjson, USAGE), "s", catalog).stored,
+                  ingest_usage(store, read_input(later, USAGE), "s", catalog).stored]
+        assert stored == [1, 1, 1, 1]
+        assert store.con.execute("SELECT person, weight FROM weights").fetchall()[0][1] == 2.5
