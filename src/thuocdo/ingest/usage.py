@@ -78,6 +78,12 @@ def ingest_usage(store: Store, raw: RawInput, source: str, catalog: Catalog, *, 
     finally:  # the batch's new rows name the persons it touched (ledger.mark_dirty_persons): never a later one's
         with contextlib.suppress(duckdb.Error):
             store.con.execute("DROP TABLE IF EXISTS fresh")
+        # and what the file's checks left (its typed rows, ids, quarantine rows) holds no memory after it
+        with contextlib.suppress(duckdb.Error):
+            store.con.execute("DROP VIEW IF EXISTS rejected_rows; DROP VIEW IF EXISTS typed_ok; "
+                              "DROP TABLE IF EXISTS typed; DROP TABLE IF EXISTS persons; DROP TABLE IF EXISTS good; "
+                              "DROP TABLE IF EXISTS unique_good; DROP TABLE IF EXISTS q_usage; "
+                              "DROP TABLE IF EXISTS q_batch")
 
 
 def _ingest(store: Store, raw: RawInput, source: str, catalog: Catalog, batch_id: str, file_sha256: str | None,
