@@ -31,6 +31,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--skip-pandas", action="store_true", help="skip the pandas baseline (for very large N)")
     ap.add_argument("--profile", action="store_true", help="time every ingestion step and SQL statement")
     ap.add_argument("--reuse-data", action="store_true", help="reuse the data already generated in --workdir")
+    ap.add_argument("--formats", action="store_true", help="also ingest the records as gzip CSV and as Parquet")
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
@@ -68,6 +69,7 @@ def clean_workdir(workdir: Path, keep: bool, created: bool) -> None:
     elif not keep:
         for name in ("data", "home"):
             shutil.rmtree(workdir / name, ignore_errors=True)
+        shutil.rmtree(workdir / "formats", ignore_errors=True)
         for pattern in ("raw.duckdb*", "*.parquet", "phase_*.json", "manifest.json", "late.csv"):
             for p in workdir.glob(pattern):
                 p.unlink(missing_ok=True)
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         m = write_manifest(args, workdir)
-        results = run_phases(workdir, profile=args.profile, with_pandas=not args.skip_pandas)
+        results = run_phases(workdir, profile=args.profile, with_pandas=not args.skip_pandas, formats=args.formats)
         rows_compared, checks = check_agreement(workdir, results)
         print_report(console, m, results, checks, rows_compared)
         return 0 if all(bad == 0 for _, (bad, _, _) in checks) else 1

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .common import REPO_ROOT, code_revision, log, peak_rss_mb
+from .formats import phase_formats
 from .ingest import phase_ingest
 from .late import phase_late
 from .minimal import phase_minimal
@@ -33,6 +34,7 @@ class PhaseResults:
     sql: dict
     late: dict
     pandas: dict | None
+    formats: dict | None = None  # --formats: CSV, gzip CSV and Parquet ingested in turn
 
 
 def run_child(phase: str, workdir: Path, profile: bool) -> None:
@@ -41,7 +43,7 @@ def run_child(phase: str, workdir: Path, profile: bool) -> None:
         "prepare": lambda: phase_prepare(workdir), "ingest": lambda: phase_ingest(workdir, profile),
         "thuocdo": lambda: phase_thuocdo(workdir), "sql": lambda: phase_sql(workdir),
         "pandas": lambda: phase_pandas(workdir), "minimal": lambda: phase_minimal(workdir),
-        "late": lambda: phase_late(workdir)}
+        "late": lambda: phase_late(workdir), "formats": lambda: phase_formats(workdir)}
     fn = phases[phase]
     load0 = os.getloadavg()[0]
     revision = code_revision()
@@ -66,7 +68,7 @@ def run_phase(name: str, workdir: Path, extra: list[str] | None = None) -> dict:
     return out
 
 
-def run_phases(workdir: Path, profile: bool, with_pandas: bool) -> PhaseResults:
+def run_phases(workdir: Path, profile: bool, with_pandas: bool, formats: bool = False) -> PhaseResults:
     """The baselines' preparation, the minimal person-day pipeline, thuocdo's ingestion and metric set, the SQL
     query, pandas, then a late file into thuocdo's store."""
     log("preparing the baselines (not measured): CSV → DuckDB table, duplicate check, Parquet copy")
@@ -88,4 +90,9 @@ def run_phases(workdir: Path, profile: bool, with_pandas: bool) -> PhaseResults:
         pdx = run_phase("pandas", workdir)
     log("thuocdo: a late file of 1,000 records into the store (after the metric phases, which it would change)")
     late = run_phase("late", workdir)
-    return PhaseResults(prepare=prep, minimal=minimal, ingest=ing, thuocdo=td, sql=sql, late=late, pandas=pdx)
+    fmt = None
+    if formats:
+        log("thuocdo ingestion of the same records as CSV, gzip CSV and Parquet (copies written first, untimed)")
+        fmt = run_phase("formats", workdir)
+    return PhaseResults(prepare=prep, minimal=minimal, ingest=ing, thuocdo=td, sql=sql, late=late, pandas=pdx,
+                        formats=fmt)

@@ -69,6 +69,12 @@ def results_table(m: dict, results: PhaseResults, checks: list[Check]) -> Table:
         table.add_row("pandas: load from Parquet (not counted)", fmt_s(pdx["load_s"]), "", "", "", "")
         table.add_row("pandas: compute", fmt_s(pdx["compute_s"]), fmt_s(pdx["compute_cpu_s"]),
                       ratio(pdx["compute_s"]), f"{pdx['peak_rss_mb']:,.0f} MB", f"{pdx['load']:.1f}")
+    if results.formats:
+        csv_wall = min(w for w, _ in results.formats["runs"]["csv"])
+        for fmt, runs in results.formats["runs"].items():
+            wall, cpu = min(runs)
+            table.add_row(f"thuocdo ingest from {fmt} ({results.formats['mb'][fmt]:,.0f} MB; best of {len(runs)})",
+                          fmt_s(wall), fmt_s(cpu), f"{wall / csv_wall:.2f}× CSV", "", "")
     for name, (bad, worst, _) in checks:
         table.add_row(f"agreement thuocdo vs {name}", "", "", "OK" if bad == 0 else f"{bad} cells differ",
                       f"max rel diff {worst:.1e}", "")
@@ -92,7 +98,9 @@ def summary(m: dict, results: PhaseResults) -> dict:
             "thuocdo_s": round(td["warm_s"], 3), "duckdb_sql_s": round(results.sql["warm_s"], 3),
             "pandas_s": round(pdx["compute_s"], 3) if pdx else None,
             "peak_rss_mb": round(max(ing["peak_rss_mb"], td["peak_rss_mb"])),
-            "ingest_peak_rss_mb": round(ing["peak_rss_mb"])}
+            "ingest_peak_rss_mb": round(ing["peak_rss_mb"]),
+            **({f"{f}_vs_csv": round(min(r)[0] / min(results.formats["runs"]["csv"])[0], 2)
+                for f, r in results.formats["runs"].items() if f != "csv"} if results.formats else {})}
 
 
 def print_report(console: Console, m: dict, results: PhaseResults, checks: list[Check], rows_compared: int) -> None:
