@@ -102,3 +102,22 @@ def test_the_api_gives_the_same_table_to_analysts_only(panel: Cli, home: Path) -
         missing = client.get("/api/v1/retention", params={"cohort": "2021-06", "months": 2},
                              headers={"Authorization": f"Bearer {analyst}"})
         assert missing.status_code == 404
+
+
+def test_a_late_record_kept_in_the_month_s_patch_counts(panel: Cli, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """u3 (January cohort, weight 30) comes back in February by a late file: its person-months go to February's
+    patch (the share limits lifted: the panel is tiny) and retention reads the base and the patch."""
+    from thuocdo.rollups import person_rollups, rebuild
+    from thuocdo.store import Store
+
+    monkeypatch.setattr(rebuild, "INCREMENTAL_SHARE", 1e9)
+    monkeypatch.setattr(person_rollups, "COMPACT_SHARE", 1e9)
+    late = HEADER + "late1,u3,zalo,2022-02-20T10:00:00+07:00,60,1000,1,0,79\n"
+    assert panel("ingest", "usage", write(tmp_path / "late.csv", late), "--source", "panel").exit_code == 0
+    with Store(panel.home) as store:
+        assert len(store.files("person_month_patch", source="panel", months=["2022-02"])) == 1
+    zalo = {r["months_since"]: r for r in rows(panel) if r["platform"] == "zalo"}
+    # February: u1 (10) and now u3 (30) of the cohort's 60
+    assert zalo[1]["retained_persons"] == 40 and zalo[1]["retained_share"] == pytest.approx(2 / 3)
+    assert zalo[2]["retained_persons"] == 30  # March unchanged: u1 and u2

@@ -134,6 +134,40 @@ def test_retention_on_spark_is_the_defaults(fixture_store: FixtureStore, spark: 
 
 
 @pytest.mark.spark
+def test_person_months_in_a_patch_are_read_by_spark_as_by_default(fixture_store: FixtureStore, spark: Any,
+                                                                  tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """January's active persons of panel-a come back on 20 February by a late file: their February person-months
+    go to the month's patch, and retention (which reads person-months) on Spark reads the base and the patch as
+    the default engine does."""
+    from tests.random_fixture import to_csv_text
+    from thuocdo.rollups import person_rollups, rebuild
+    from thuocdo.store import Store
+
+    monkeypatch.setattr(rebuild, "INCREMENTAL_SHARE", 1e9)
+    monkeypatch.setattr(person_rollups, "COMPACT_SHARE", 1e9)
+    cli = Cli(copy_home(fixture_store, tmp_path / "home"))
+    asked = ["retention", "--cohort", "2022-01", "--months", "2", "--source", "panel-a", "--format", "json"]
+    before = json.loads(cli(*asked).stdout)
+    january = [r for r in fixture_store.records["panel-a"]
+               if r["time"].startswith("2022-01") and (r["sessions"] not in ("", "0"))][:20]
+    late = [dict(r, record_id=f"late-{i}", time="2022-02-20T10:00:00+07:00") for i, r in enumerate(january)]
+    assert cli("ingest", "usage", write(tmp_path / "late.csv", to_csv_text(late)), "--source", "panel-a").exit_code == 0
+    with Store(cli.home) as store:
+        assert store.files("person_month_patch", source="panel-a", months=["2022-02"])
+    default, on_spark = cli(*asked), cli(*asked, "--engine", "spark", "--master", "local[2]")
+    assert default.exit_code == on_spark.exit_code == 0, default.stderr + on_spark.stderr
+    mine, theirs = json.loads(default.stdout), json.loads(on_spark.stdout)
+    assert mine != before and len(mine) == len(theirs) > 10  # the late file moved February's retention
+    for d, s in zip(mine, theirs, strict=True):
+        for key, value in d.items():
+            if isinstance(value, float):
+                assert math.isclose(s[key], value, rel_tol=1e-9, abs_tol=1e-12), (key, d)
+            else:
+                assert s[key] == value, (key, d)
+
+
+@pytest.mark.spark
 def test_quality_on_spark_is_the_defaults(fixture_store: FixtureStore, spark: Any, tmp_path: Path) -> None:
     """The persons and platforms of each day counted by Spark over the same person-days; the rest is the same
     code on the same small inputs."""
