@@ -149,3 +149,25 @@ def test_a_batch_that_cannot_name_its_persons_makes_the_month_rebuilt_whole(tmp_
         assert store.con.execute("SELECT count(*) FROM dirty_persons").fetchall() == [(0,)]
         assert store.con.execute("SELECT persons, w_active_days, w_seconds FROM usage_month").fetchall() == \
             [(3, 3.0, 240.0)]
+
+
+def test_new_weights_and_a_late_file_before_the_rollup_reweigh_every_week(tmp_path: Path) -> None:
+    """Weights of January (u0: 5) and a late record of u10 (week of 17 January) both wait for the rollup, as on the
+    server between a posted batch and the next query: the week of 3 January, which the late record does not touch,
+    must carry u0's new weight too (it kept 1 before: 10 instead of 14)."""
+    rows = [{"record_id": f"r{i}", "user_id": f"u{i}", "platform": "zalo", "time": "2022-01-04T10:00:00+07:00",
+             "active_seconds": "60", "bytes": "0", "sessions": "1", "installs": "0", "province": ""}
+            for i in range(10)]
+    rows.append(dict(rows[0], record_id="r10", user_id="u10", time="2022-01-20T10:00:00+07:00"))
+    with Store(tmp_path / "home") as store:
+        ingest_usage(store, read_input(_write(tmp_path / "a.csv", rows), USAGE), SOURCE, load_catalog())
+        rebuild.rebuild_dirty(store)
+        weights = tmp_path / "w.csv"
+        weights.write_text("user_id,month,weight\nu0,2022-01,5\n")
+        ingest_weights(store, weights, SOURCE)
+        late = [dict(rows[-1], record_id="r11", time="2022-01-21T10:00:00+07:00")]
+        ingest_usage(store, read_input(_write(tmp_path / "b.csv", late), USAGE), SOURCE, load_catalog())
+        rebuild.rebuild_dirty(store)
+        weeks = store.con.execute("SELECT week, w_persons FROM usage_week ORDER BY week").fetchall()
+        assert [(w.isoformat(), p) for w, p in weeks] == [("2022-01-03", 9 * 1.0 + 5), ("2022-01-17", 1.0)]
+        assert store.con.execute("SELECT w_persons FROM usage_month").fetchall() == [(10 * 1.0 + 5,)]
