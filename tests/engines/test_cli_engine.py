@@ -124,13 +124,7 @@ def test_retention_on_spark_is_the_defaults(fixture_store: FixtureStore, spark: 
         assert default.exit_code == on_spark.exit_code == 0, default.stderr + on_spark.stderr
         mine, theirs = json.loads(default.stdout), json.loads(on_spark.stdout)
         assert len(mine) == len(theirs) > 10 and {r["months_since"] for r in mine} == {0, 1, 2}
-        for d, s in zip(mine, theirs, strict=True):
-            assert d.keys() == s.keys()
-            for key, value in d.items():
-                if isinstance(value, float):
-                    assert math.isclose(s[key], value, rel_tol=1e-9, abs_tol=1e-12), (key, d)
-                else:
-                    assert s[key] == value, (key, d)
+        assert_same_rows(mine, theirs)
 
 
 @pytest.mark.spark
@@ -159,12 +153,7 @@ def test_person_months_in_a_patch_are_read_by_spark_as_by_default(fixture_store:
     assert default.exit_code == on_spark.exit_code == 0, default.stderr + on_spark.stderr
     mine, theirs = json.loads(default.stdout), json.loads(on_spark.stdout)
     assert mine != before and len(mine) == len(theirs) > 10  # the late file moved February's retention
-    for d, s in zip(mine, theirs, strict=True):
-        for key, value in d.items():
-            if isinstance(value, float):
-                assert math.isclose(s[key], value, rel_tol=1e-9, abs_tol=1e-12), (key, d)
-            else:
-                assert s[key] == value, (key, d)
+    assert_same_rows(mine, theirs)
 
 
 @pytest.mark.spark
@@ -179,3 +168,14 @@ def test_quality_on_spark_is_the_defaults(fixture_store: FixtureStore, spark: An
         mine = json.loads(default.stdout)
         assert len(mine) > 20 and all(r["persons"] > 0 for r in mine if r["records"])
         assert json.loads(on_spark.stdout) == mine
+
+
+def assert_same_rows(mine: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> None:
+    """Two engines' JSON rows: the same keys and values, floats to 1e-9."""
+    for d, s in zip(mine, theirs, strict=True):
+        assert d.keys() == s.keys()
+        for key, value in d.items():
+            if isinstance(value, float):
+                assert math.isclose(s[key], value, rel_tol=1e-9, abs_tol=1e-12), (key, d)
+            else:
+                assert s[key] == value, (key, d)

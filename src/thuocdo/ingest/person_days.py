@@ -20,8 +20,7 @@ def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[
     if day_files:  # one row per person-day: on the days rewritten, the new rows collapsed with the old files'
         columns = ", ".join(PERSON_DAY_COLUMNS)
         store.con.execute(f"CREATE OR REPLACE TEMP TABLE new_person_days AS {new_rows}")
-        lake = store.lake.as_posix().rstrip("/") + "/"
-        params = {"old": day_files, "rel": [p.removeprefix(lake) for p in day_files]}
+        params = {"old": day_files, "rel": store.relative(day_files)}
         rewritten = "day IN (SELECT day FROM lake_files WHERE list_contains($rel, path))"
         merged = (f"SELECT {columns} FROM new_person_days WHERE NOT {rewritten} UNION ALL "
                   f"SELECT {columns} FROM (WITH person_day_parts AS (SELECT NULL AS source, * FROM new_person_days "

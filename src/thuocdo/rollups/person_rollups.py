@@ -111,9 +111,15 @@ def person_month_sql(store: Store, source: str, months: Sequence[str]) -> str | 
 def stage_base(store: Store, rollup: PersonRollup, source: str, batch_id: str, sql: str,
                replaces: list[str]) -> None:
     """Stage the rows of `sql` as the base of their periods, replacing the files `replaces`."""
+    _stage(store, rollup, rollup.name, source, batch_id, sql, replaces)
+
+
+def _stage(store: Store, rollup: PersonRollup, dataset: str, source: str, batch_id: str, sql: str,
+           replaces: list[str]) -> None:
+    """Stage rows of the rollup as files of `dataset`: one per month, or per week (its Monday as the lake's day)."""
     if rollup.weekly:
         sql = f"SELECT *, week AS day FROM ({sql})"
-    stage_partitions(store, rollup.name, source, batch_id, sql, {}, replaces=replaces, daily=rollup.weekly)
+    stage_partitions(store, dataset, source, batch_id, sql, {}, replaces=replaces, daily=rollup.weekly)
 
 
 def stage_patch(store: Store, rollup: PersonRollup, source: str, batch_id: str, base: list[str], patches: list[str],
@@ -135,14 +141,12 @@ def stage_patch(store: Store, rollup: PersonRollup, source: str, batch_id: str, 
     patch_rows, base_rows = con.execute(
         f"SELECT (SELECT count(*) FROM ({patch_sql})), "
         "(SELECT coalesce(sum(rows), 0) FROM lake_files WHERE list_contains($rel, path))",
-        {"rel": _relative(store, base)}).fetchall()[0]
+        {"rel": store.relative(base)}).fetchall()[0]
     if patch_rows > COMPACT_SHARE * base_rows:
         whole = f"SELECT * FROM ({held}) ANTI JOIN {touched} USING ({key}) UNION ALL BY NAME SELECT * FROM {changed}"
         stage_base(store, rollup, source, batch_id, whole, base + patches)
         return False
-    if rollup.weekly:
-        patch_sql = f"SELECT *, week AS day FROM ({patch_sql})"
-    stage_partitions(store, rollup.patch, source, batch_id, patch_sql, {}, replaces=patches, daily=rollup.weekly)
+    _stage(store, rollup, rollup.patch, source, batch_id, patch_sql, patches)
     return True
 
 
@@ -179,7 +183,3 @@ def apply_delta(store: Store, rollup: PersonRollup, base: list[str], patches: li
                 f"WHERE d.n > 0 AND NOT EXISTS (SELECT 1 FROM {table} AS u WHERE {same})")
     con.execute(f"DROP TABLE sums_delta; DROP TABLE IF EXISTS {rollup.name}_before")
 
-
-def _relative(store: Store, paths: Sequence[str]) -> list[str]:
-    lake = store.lake.as_posix().rstrip("/") + "/"
-    return [p.removeprefix(lake) for p in paths]

@@ -196,6 +196,10 @@ class Store:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def relative(self, paths: Sequence[str]) -> list[str]:
+        """Absolute lake paths as ``lake_files`` lists them (relative to the lake folder)."""
+        return [Path(p).relative_to(self.lake).as_posix() for p in paths]
+
     def files(
         self,
         dataset: str,

@@ -65,8 +65,7 @@ def list_files(store: Store, files: list[StagedFile], batch_id: str, replaces: l
     """Inside a transaction: unlist the replaced files and list the new ones."""
     con = store.con
     if replaces:
-        rel = [Path(p).relative_to(store.lake).as_posix() for p in replaces]
-        con.execute("DELETE FROM lake_files WHERE list_contains($rel, path)", {"rel": rel})
+        con.execute("DELETE FROM lake_files WHERE list_contains($rel, path)", {"rel": store.relative(replaces)})
     if files:
         con.register("new_files", pa.table({
             "path": [f.relative for f in files], "dataset": [f.dataset for f in files],
