@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import write
 from thuocdo.catalog import load_catalog
 from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.readers import read_input
 from thuocdo.ingest.usage import ingest_usage
 from thuocdo.ingest.weights import ingest_weights
-from thuocdo.store import Store
+from thuocdo.store import Store, StoreError
+from thuocdo.store.home import MEMORY_LIMIT_ENV
 
 HEADER = "record_id,user_id,platform,time,active_seconds,bytes,sessions,installs,province\n"
 
@@ -30,3 +33,14 @@ def test_csv_then_weights_then_ndjson_then_csv_on_one_connection(tmp_path: Path)
                   ingest_usage(store, read_input(later, USAGE), "s", catalog).stored]
         assert stored == [1, 1, 1, 1]
         assert store.con.execute("SELECT person, weight FROM weights").fetchall()[0][1] == 2.5
+
+
+def test_the_memory_limit_is_the_environment_s_and_a_bad_one_is_refused(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "750MB")
+    with Store(tmp_path / "home") as store:
+        limit = store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert limit in ("750.0 MB", "715.2 MiB"), limit  # DuckDB shows it in its own units
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "a lot")
+    with pytest.raises(StoreError, match="THUOCDO_MEMORY_LIMIT=a lot không hợp lệ"):
+        Store(tmp_path / "home")

@@ -25,6 +25,9 @@ import duckdb
 import pyarrow as pa
 
 HOME_ENV = "THUOCDO_HOME"
+#: the most memory the store's database may hold (DuckDB's ``memory_limit``, e.g. ``3GB``); beyond it, large
+#: aggregations spill to disk (unset: DuckDB's default, 80% of the machine's memory)
+MEMORY_LIMIT_ENV = "THUOCDO_MEMORY_LIMIT"
 DEFAULT_HOME = Path.home() / ".thuocdo"
 SECRET_FILE = "secret.key"
 DATABASE_FILE = "thuocdo.duckdb"
@@ -128,6 +131,14 @@ class Store:
             raise StoreError(f"Kho dữ liệu {home} đang được một tiến trình khác dùng{who}, đang nạp dữ liệu hoặc "
                              f"đang phục vụ; hãy chờ tiến trình đó xong rồi chạy lại.") from exc
         self.con.execute("SET TimeZone = 'UTC'")
+        limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+        if limit:
+            try:
+                self.con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+            except duckdb.Error as exc:
+                self.con.close()
+                raise StoreError(f"{MEMORY_LIMIT_ENV}={limit} không hợp lệ: hãy ghi dung lượng như 3GB hoặc "
+                                 "512MB.") from exc
         if not read_only:
             self.con.execute(resources.files("thuocdo.store").joinpath("schema.sql").read_text("utf-8"))
             if sweep:
