@@ -3,6 +3,7 @@ relations behind, and the next must replace them whatever their kind."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,13 @@ def test_the_memory_limit_is_the_environment_s_and_a_bad_one_is_refused(tmp_path
     with Store(tmp_path / "home") as store:
         limit = store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
         assert limit in ("750.0 MB", "715.2 MiB"), limit  # DuckDB shows it in its own units
+    # unset: 3 GB (a 100 M-record ingestion then stays under 4 GiB), DuckDB's own default on a small machine
+    monkeypatch.delenv(MEMORY_LIMIT_ENV)
+    with Store(tmp_path / "home") as store:
+        limit = store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    machine = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if machine * 0.8 > 3e9:
+        assert limit in ("3.0 GB", "2.7 GiB"), limit
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "a lot")
     with pytest.raises(StoreError, match="THUOCDO_MEMORY_LIMIT=a lot không hợp lệ"):
         Store(tmp_path / "home")

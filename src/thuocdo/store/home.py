@@ -25,9 +25,12 @@ import duckdb
 import pyarrow as pa
 
 HOME_ENV = "THUOCDO_HOME"
-#: the most memory the store's database may hold (DuckDB's ``memory_limit``, e.g. ``3GB``); beyond it, large
-#: aggregations spill to disk (unset: DuckDB's default, 80% of the machine's memory)
+#: the most memory the store's database may hold (DuckDB's ``memory_limit``, e.g. ``3GB`` or ``16GB``); beyond it,
+#: large aggregations (a month's first rollup) spill to the home's disk
 MEMORY_LIMIT_ENV = "THUOCDO_MEMORY_LIMIT"
+#: the limit when the environment sets none (DuckDB's own default, 80% of the machine's memory, when that is less):
+#: it keeps a 100 M-record ingestion under 4 GiB (bench/README.md); a machine with memory to spare may raise it
+DEFAULT_MEMORY_LIMIT_BYTES = 3 * 10**9
 DEFAULT_HOME = Path.home() / ".thuocdo"
 SECRET_FILE = "secret.key"
 DATABASE_FILE = "thuocdo.duckdb"
@@ -131,7 +134,7 @@ class Store:
             raise StoreError(f"Kho dữ liệu {home} đang được một tiến trình khác dùng{who}, đang nạp dữ liệu hoặc "
                              f"đang phục vụ; hãy chờ tiến trình đó xong rồi chạy lại.") from exc
         self.con.execute("SET TimeZone = 'UTC'")
-        limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+        limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or _default_memory_limit()
         if limit:
             try:
                 self.con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
@@ -291,6 +294,16 @@ def _create_secret(path: Path) -> None:
         sync_path(path.parent)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _default_memory_limit() -> str:
+    """:data:`DEFAULT_MEMORY_LIMIT_BYTES` as a DuckDB size, or '' (DuckDB's default) on a machine with less than
+    1.25 times that much memory."""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return ""
+    return f"{DEFAULT_MEMORY_LIMIT_BYTES // 10**6}MB" if 0.8 * memory > DEFAULT_MEMORY_LIMIT_BYTES else ""
 
 
 def sync_path(path: Path) -> None:
