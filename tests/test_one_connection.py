@@ -4,6 +4,8 @@ relations behind, and the next must replace them whatever their kind."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,17 @@ def test_the_memory_limit_is_the_environment_s_and_a_bad_one_is_refused(tmp_path
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "a lot")
     with pytest.raises(StoreError, match="THUOCDO_MEMORY_LIMIT=a lot không hợp lệ"):
         Store(tmp_path / "home")
+
+
+def test_running_out_of_memory_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    # a limit far too small for anything: the command says what happened and what to do, exit status 2
+    csv = write(tmp_path / "a.csv", HEADER + "".join(f"r{i},u{i},zalo,2022-03-01T10:00:00+07:00,60,0,1,0,01\n"
+                                                     for i in range(1000)))
+    env = {**os.environ, MEMORY_LIMIT_ENV: "1MB", "COLUMNS": "300",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    done = subprocess.run([sys.executable, "-m", "thuocdo", "--home", str(tmp_path / "home"), "ingest", "usage",
+                           str(csv), "--source", "s"], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "không đủ bộ nhớ" in done.stderr
+    assert f"{MEMORY_LIMIT_ENV}=8GB" in done.stderr and "1MB" in done.stderr

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+import duckdb
+
 from thuocdo.cli.bands import bands_command
 from thuocdo.cli.cluster import cluster_app
 from thuocdo.cli.common import HomeOption, Typer, err
@@ -23,6 +25,7 @@ from thuocdo.cli.sources import sources_app
 from thuocdo.cli.web import keys_app, publish_command, serve_command
 from thuocdo.ingest.readers import InputError
 from thuocdo.store import StoreError
+from thuocdo.store.home import MEMORY_LIMIT_ENV, memory_limit
 
 app = Typer(add_completion=False, no_args_is_help=True, help="thuocdo: đo lường chuyển đổi số Việt Nam.")
 
@@ -56,4 +59,10 @@ def main() -> None:
         app(standalone_mode=True)
     except (InputError, StoreError) as exc:
         err.print(f"[red]Lỗi:[/red] {exc}", highlight=False)
+        sys.exit(2)
+    except duckdb.OutOfMemoryException:
+        limit = memory_limit() or "80% bộ nhớ của máy"
+        err.print(f"[red]Lỗi:[/red] không đủ bộ nhớ: cơ sở dữ liệu của kho chỉ được dùng {limit} "
+                  f"({MEMORY_LIMIT_ENV}). Hãy đặt giới hạn lớn hơn, ví dụ {MEMORY_LIMIT_ENV}=8GB, rồi chạy lại lệnh: "
+                  "những tệp đã nạp xong vẫn được giữ, phần việc còn lại được làm tiếp.", highlight=False)
         sys.exit(2)

@@ -134,7 +134,7 @@ class Store:
             raise StoreError(f"Kho dữ liệu {home} đang được một tiến trình khác dùng{who}, đang nạp dữ liệu hoặc "
                              f"đang phục vụ; hãy chờ tiến trình đó xong rồi chạy lại.") from exc
         self.con.execute("SET TimeZone = 'UTC'")
-        limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or _default_memory_limit()
+        limit = memory_limit()
         if limit:
             try:
                 self.con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
@@ -294,6 +294,11 @@ def _create_secret(path: Path) -> None:
         sync_path(path.parent)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def memory_limit() -> str:
+    """The memory limit a store opened now gets ('' for DuckDB's default)."""
+    return os.environ.get(MEMORY_LIMIT_ENV, "").strip() or _default_memory_limit()
 
 
 def _default_memory_limit() -> str:
