@@ -81,6 +81,10 @@ def test_person_days_of_days_in_several_files_match_a_model(tmp_path_factory: py
         assert sql is not None
         got = store.con.execute(f"SELECT source, {', '.join(PERSON_DAY_COLUMNS)} FROM ({sql})").fetchall()
         assert sorted(got, key=repr) == _model(files)
+        # of some persons only (a late file's), filtered before the collapse
+        sql = person_days_sql(store, SOURCE, ["2022-03"], persons="(SELECT unnest([1, 3]) AS person)")
+        got = store.con.execute(f"SELECT source, {', '.join(PERSON_DAY_COLUMNS)} FROM ({sql})").fetchall()
+        assert sorted(got, key=repr) == [r for r in _model(files) if r[2] in (1, 3)]
         # of some days only
         days = [dt.date(2022, 3, 2)]
         sql = person_days_sql(store, SOURCE, ["2022-03"], days)

@@ -46,16 +46,18 @@ def person_day_files(store: Store, months: Sequence[str], source: str | None = N
 
 
 def person_days_sql(store: Store, source: str, months: Sequence[str],
-                    days: Sequence[dt.date] | None = None) -> str | None:
-    """A query of a source's stored person-days in the months (of `days` only, when given), one row per
-    person-day, with a `source` column (None when there are none).
+                    days: Sequence[dt.date] | None = None, *, persons: str | None = None) -> str | None:
+    """A query of a source's stored person-days in the months (of `days` only, when given; of the persons of the
+    relation `persons` only, when given), one row per person-day, with a `source` column (None when there are
+    none).
 
     A day held in one file is read as it is. A day held in several (a late delivery or a merge of the inbox
     appended to it) is collapsed (:data:`PERSON_DAY_MERGE`), but only where its files overlap: a file holds one row
     per person-day, so the rows of the day's largest file that no other file of the day names are already whole
     and pass through; the others (usually a few late ones) go through the collapse with the rows they meet. That
     keeps the collapse's hash table at the size of the late files rather than of the day (at 100 M records, where
-    every day had a late file, it was a second aggregation of the month's 13.4 M person-days)."""
+    every day had a late file, it was a second aggregation of the month's 13.4 M person-days). The person-days of a
+    few persons are read in one scan, filtered by person first, and collapsed whatever their files."""
     rows = store.con.execute(
         "SELECT path, row_number() OVER (PARTITION BY day ORDER BY rows DESC, path) = 1 FROM lake_files "
         "WHERE dataset = 'person_day' AND source = ? AND list_contains(?, month) "
@@ -69,6 +71,10 @@ def person_days_sql(store: Store, source: str, months: Sequence[str],
     name = literal(source)
     if not largest:
         return None
+    if persons is not None:
+        return (f"SELECT * FROM (WITH person_day_parts AS (SELECT {name} AS source, {columns} "
+                f"FROM read_parquet({literal(largest + others)}) SEMI JOIN {persons} USING (person)) "
+                f"{_duckdb(PERSON_DAY_MERGE)})")
     if not others:
         return f"SELECT {name} AS source, {columns} FROM read_parquet({literal(largest)})"
     met = f"(SELECT platform, person, day FROM read_parquet({literal(others)}))"
@@ -101,9 +107,9 @@ def _week_days(weeks: Sequence[dt.date]) -> list[dt.date]:
     return [w + dt.timedelta(days=i) for w in weeks for i in range(7)]
 
 
-def _week_person_days(store: Store, source: str, weeks: Sequence[dt.date]) -> str | None:
+def _week_person_days(store: Store, source: str, weeks: Sequence[dt.date], persons: str | None = None) -> str | None:
     days = _week_days(weeks)
-    return person_days_sql(store, source, sorted({d.strftime("%Y-%m") for d in days}), days)
+    return person_days_sql(store, source, sorted({d.strftime("%Y-%m") for d in days}), days, persons=persons)
 
 
 @dataclass
@@ -156,9 +162,8 @@ def stage_weeks(store: Store, source: str, batch_id: str, weeks: Sequence[dt.dat
             store.pending.replaces.extend(base + patches)
     if plan.patched:
         base, patches = person_rollups.files(store, WEEKLY, source, plan.patched)
-        person_days = _week_person_days(store, source, plan.patched)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE week_person_day_touched AS SELECT * FROM ({person_days}) "
-                    "SEMI JOIN (SELECT DISTINCT person FROM touched_week) USING (person)")
+        person_days = _week_person_days(store, source, plan.patched, "(SELECT DISTINCT person FROM touched_week)")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE week_person_day_touched AS SELECT * FROM ({person_days})")
         con.execute(f"CREATE OR REPLACE TEMP TABLE person_week_changed AS SELECT * FROM "
                     f"({_duckdb(person_week_sql('week_person_day_touched', plan.patched))}) "
                     "SEMI JOIN touched_week USING (week, person)")
@@ -263,8 +268,8 @@ def rebuild_month(store: Store, source: str, month: str, *, incremental: bool = 
                         "FROM dirty_persons WHERE source = $source AND month = $month",
                         {"source": source, "month": month})
             # their person-days read once (PERSON_MONTH reads person_day twice), then their person-months
-            con.execute(f"CREATE OR REPLACE TEMP TABLE person_day_touched AS SELECT * FROM ({person_days}) "
-                        "SEMI JOIN touched_month USING (person)")
+            touched_days = person_days_sql(store, source, [month], persons="touched_month")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE person_day_touched AS SELECT * FROM ({touched_days})")
             con.execute("CREATE OR REPLACE TEMP VIEW person_day AS SELECT * FROM person_day_touched")
             con.execute(f"CREATE OR REPLACE TEMP TABLE person_month_changed AS {_duckdb(PERSON_MONTH)}")
             by_difference = person_rollups.stage_patch(store, MONTHLY, source, batch_id, base, patches,
