@@ -33,16 +33,17 @@ from thuocdo.store.sql import literal
 def person_day_files(store: Store, months: Sequence[str], source: str | None = None,
                      days: Sequence[dt.date] | None = None) -> list[tuple[str, str, bool]]:
     """The listed person_day files of the months (of one source, or all; of `days` only, when given) as
-    (source, absolute path, whether its day is held in several files). A merge of the inbox appends a file to a
-    day (see ``thuocdo.ingest.inbox.flush_inbox``); the rows of such days must be collapsed
-    (:data:`PERSON_DAY_MERGE`)."""
+    (source, absolute path, whether it is its day's largest file). A late file or a merge of the inbox appends a
+    file to a day (see ``thuocdo.ingest.person_days``); every file holds one row per person-day, so the rows of
+    a day's largest file that its other files do not name are whole, and the others must be collapsed
+    (:data:`PERSON_DAY_MERGE`; :func:`person_days_sql`, and ``rollups.spark`` the same way)."""
     rows = store.con.execute(
-        "SELECT source, path, count(*) OVER (PARTITION BY source, day) > 1 FROM lake_files "
-        "WHERE dataset = 'person_day' AND list_contains(?, month) AND (? IS NULL OR source = ?) "
+        "SELECT source, path, row_number() OVER (PARTITION BY source, day ORDER BY rows DESC, path) = 1 "
+        "FROM lake_files WHERE dataset = 'person_day' AND list_contains(?, month) AND (? IS NULL OR source = ?) "
         "AND (?::DATE[] IS NULL OR list_contains(?::DATE[], day)) ORDER BY source, path",
         [list(months), source, source, None if days is None else list(days),
          None if days is None else list(days)]).fetchall()
-    return [(src, str(store.lake / path), several) for src, path, several in rows]
+    return [(src, str(store.lake / path), largest) for src, path, largest in rows]
 
 
 def person_days_sql(store: Store, source: str, months: Sequence[str],
@@ -58,15 +59,9 @@ def person_days_sql(store: Store, source: str, months: Sequence[str],
     keeps the collapse's hash table at the size of the late files rather than of the day (at 100 M records, where
     every day had a late file, it was a second aggregation of the month's 13.4 M person-days). The person-days of a
     few persons are read in one scan, filtered by person first, and collapsed whatever their files."""
-    rows = store.con.execute(
-        "SELECT path, row_number() OVER (PARTITION BY day ORDER BY rows DESC, path) = 1 FROM lake_files "
-        "WHERE dataset = 'person_day' AND source = ? AND list_contains(?, month) "
-        "AND (?::DATE[] IS NULL OR list_contains(?::DATE[], day)) "
-        "ORDER BY path",
-        [source, list(months), None if days is None else list(days), None if days is None else list(days)]).fetchall()
-    # per day, its largest file (or its only one) and the others
-    largest = [str(store.lake / path) for path, first in rows if first]
-    others = [str(store.lake / path) for path, first in rows if not first]
+    files = person_day_files(store, months, source, days)
+    largest = [path for _, path, first in files if first]
+    others = [path for _, path, first in files if not first]
     columns = ", ".join(PERSON_DAY_COLUMNS)
     name = literal(source)
     if not largest:

@@ -62,22 +62,28 @@ class SparkRollups:
     # -- the relations ---------------------------------------------------------------------------------------
     def person_day(self, months: Iterable[str], *, with_lakehouse: bool = True) -> DataFrame:
         """The stored person_day rows of the months, with their source (from the manifest), as one DataFrame with
-        one row per person-day: the days a merge of the inbox appended to, held in several files, are collapsed
-        (``PERSON_DAY_MERGE``); and the lakehouse's, unless `with_lakehouse` is false."""
-        single: dict[str, list[str]] = {}
-        several: dict[str, list[str]] = {}
-        for source, path, split in person_day_files(self.store, sorted(set(months))):
-            (several if split else single).setdefault(source, []).append(path)
+        one row per person-day: of the days a late file or a merge of the inbox appended to, held in several
+        files, the rows of the day's largest file that no other file names pass through and the others are
+        collapsed (``PERSON_DAY_MERGE``), as :func:`thuocdo.rollups.rebuild.person_days_sql` does; and the
+        lakehouse's, unless `with_lakehouse` is false."""
+        largest: dict[str, list[str]] = {}
+        others: dict[str, list[str]] = {}
+        for source, path, first in person_day_files(self.store, sorted(set(months))):
+            (largest if first else others).setdefault(source, []).append(path)
 
         def read(by_source: dict[str, list[str]]) -> DataFrame | None:
             frames = [self.engine.read_parquet(paths, PERSON_DAY_SCHEMA, {"source": source})
                       for source, paths in by_source.items()]
             return reduce(lambda a, b: a.unionByName(b), frames) if frames else None
 
-        whole, parts = read(single), read(several)
-        if parts is not None:
-            self.engine.view("person_day_parts", parts)
+        whole, late = read(largest), read(others)
+        parts = None
+        if whole is not None and late is not None:
+            met = late.select("source", "platform", "person", "day")
+            self.engine.view("person_day_parts", whole.join(met, ["source", "platform", "person", "day"], "left_semi")
+                             .unionByName(late))
             parts = self.engine.sql(rollup_sql(PERSON_DAY_MERGE)).select(*PERSON_DAY_COLUMNS, "source")
+            whole = whole.join(met, ["source", "platform", "person", "day"], "left_anti")
         frames = [f for f in (whole, parts) if f is not None]
         if self.lake is not None and with_lakehouse:
             frames.append(lakehouse.person_day(self.spark, self.lake, months))
