@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from thuocdo.catalog import load_catalog
+from thuocdo.ingest import inbox
 from thuocdo.ingest.bodies import parse_records
 from thuocdo.ingest.contracts import USAGE
 from thuocdo.ingest.inbox import flush_inbox
@@ -156,3 +158,26 @@ def test_posts_and_merges_in_any_order_store_each_record_once(tmp_path_factory: 
         stored = store.con.execute("SELECT count(*), count(DISTINCT (day, k1, k2)) FROM read_parquet($f)",
                                    {"f": store.files("record_keys", source=SOURCE)}).fetchall()[0]
         assert stored == (len(seen), len(seen))
+
+
+def test_running_out_of_memory_while_merging_sets_no_batch_aside(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # the machine's memory limit is not a bad batch: the merge fails as a whole, nothing is held, and the next
+    # merge stores the records
+    keys = StoredKeys()
+    with Store(tmp_path / "home") as store:
+        _post(store, [_record(1)], keys)
+        _post(store, [_record(2, "0900002")], keys)
+
+        def out_of_memory(*args: object, **kwargs: object) -> int:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+
+        monkeypatch.setattr(inbox, "_merge", out_of_memory)
+        with pytest.raises(duckdb.OutOfMemoryException):
+            flush_inbox(store)
+        held = store.con.execute("SELECT count(*) FROM inbox_segments WHERE held IS NOT NULL").fetchall()[0][0]
+        assert held == 0
+        monkeypatch.undo()
+        assert flush_inbox(store) == 2
+        assert store.con.execute("SELECT count(*) FROM read_parquet($f)",
+                                 {"f": _files(store, "record_keys")}).fetchall()[0][0] == 2

@@ -61,7 +61,7 @@ def main() -> None:
         err.print(f"[red]Lỗi:[/red] {exc}", highlight=False)
         sys.exit(2)
     except duckdb.OutOfMemoryException:
-        limit = memory_limit() or "80% bộ nhớ của máy"
+        limit = memory_limit() or "mức mặc định của DuckDB (80% bộ nhớ)"
         err.print(f"[red]Lỗi:[/red] không đủ bộ nhớ: cơ sở dữ liệu của kho chỉ được dùng {limit} "
                   f"({MEMORY_LIMIT_ENV}). Hãy đặt giới hạn lớn hơn, ví dụ {MEMORY_LIMIT_ENV}=8GB, rồi chạy lại lệnh: "
                   "những tệp đã nạp xong vẫn được giữ, phần việc còn lại được làm tiếp.", highlight=False)

@@ -19,6 +19,7 @@ import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -154,6 +155,8 @@ def flush_inbox(store: Store, source: str | None = None, *,
     for src, last in sources:
         try:
             moved += _merge(store, src, last, commit_lock)
+        except duckdb.OutOfMemoryException:
+            raise  # the machine's limit, not a bad batch: nothing is set aside, the merge is run again later
         except Exception as exc:  # noqa: BLE001 - the failing segments are found and set aside below
             moved += _merge_one_by_one(store, src, last, commit_lock, exc)
     return moved
@@ -173,6 +176,8 @@ def _merge_one_by_one(store: Store, source: str, last: int, commit_lock: Abstrac
     for seq in seqs:
         try:
             moved += _merge(store, source, seq, commit_lock)
+        except duckdb.OutOfMemoryException:
+            raise
         except Exception as exc:  # noqa: BLE001 - set aside with its reason
             hold_segment(store, seq, _reason(exc), commit_lock)
     return moved

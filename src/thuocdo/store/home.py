@@ -8,6 +8,7 @@ Files that no transaction lists (left by a killed process) are swept when the st
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -28,8 +29,9 @@ HOME_ENV = "THUOCDO_HOME"
 #: the most memory the store's database may hold (DuckDB's ``memory_limit``, e.g. ``3GB`` or ``16GB``); beyond it,
 #: large aggregations (a month's first rollup) spill to the home's disk
 MEMORY_LIMIT_ENV = "THUOCDO_MEMORY_LIMIT"
-#: the limit when the environment sets none (DuckDB's own default, 80% of the machine's memory, when that is less):
-#: it keeps a 100 M-record ingestion under 4 GiB (bench/README.md); a machine with memory to spare may raise it
+#: the limit when the environment sets none (DuckDB's own default, 80% of the memory the process may use, when
+#: that is less): it keeps a 100 M-record ingestion under 4 GiB (bench/README.md); a machine with memory to spare
+#: may raise it
 DEFAULT_MEMORY_LIMIT_BYTES = 3 * 10**9
 DEFAULT_HOME = Path.home() / ".thuocdo"
 SECRET_FILE = "secret.key"
@@ -301,14 +303,29 @@ def memory_limit() -> str:
     return os.environ.get(MEMORY_LIMIT_ENV, "").strip() or _default_memory_limit()
 
 
+@functools.cache
 def _default_memory_limit() -> str:
-    """:data:`DEFAULT_MEMORY_LIMIT_BYTES` as a DuckDB size, or '' (DuckDB's default) on a machine with less than
-    1.25 times that much memory."""
-    try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return ""
-    return f"{DEFAULT_MEMORY_LIMIT_BYTES // 10**6}MB" if 0.8 * memory > DEFAULT_MEMORY_LIMIT_BYTES else ""
+    """:data:`DEFAULT_MEMORY_LIMIT_BYTES` as a DuckDB size, or '' (DuckDB's default) when DuckDB's own default
+    is no larger: 80% of the memory the process may use (the machine's, or its container's)."""
+    with duckdb.connect() as con:
+        own = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    return f"{DEFAULT_MEMORY_LIMIT_BYTES // 10**6}MB" if _bytes(own) > DEFAULT_MEMORY_LIMIT_BYTES else ""
+
+
+_UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10,
+          "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _bytes(size: str) -> float:
+    """A size as DuckDB shows it ('18.8 GiB', '512.0 KiB') in bytes (infinite when it cannot be read).
+
+    >>> _bytes("18.8 GiB") > 3e9, _bytes("1.5 GB"), _bytes("512.0 KiB")
+    (True, 1500000000.0, 524288.0)
+    """
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", size)
+    if not match or match.group(2).upper() not in _UNITS:
+        return float("inf")
+    return float(match.group(1)) * _UNITS[match.group(2).upper()]
 
 
 def sync_path(path: Path) -> None:
