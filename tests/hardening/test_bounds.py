@@ -46,10 +46,12 @@ def test_many_records_at_the_bounds_of_one_person_day_are_summed_without_overflo
     assert cli.metrics("2022-01", "--source", "b")[0]["mau"] == 1  # the other source is untouched
 
 
-def test_the_person_day_merge_saturates_instead_of_overflowing() -> None:
+@pytest.mark.parametrize("printed", [False, True], ids=["as-written", "as-duckdb-runs-it"])
+def test_the_person_day_merge_saturates_instead_of_overflowing(printed: bool) -> None:
     import duckdb
 
     from thuocdo.rollups.definitions import PERSON_DAY_MERGE
+    from thuocdo.store.sql import duckdb_sql
 
     con = duckdb.connect()
     big = 9_000_000_000_000_000_000  # two of these exceed a BIGINT
@@ -58,5 +60,26 @@ def test_the_person_day_merge_saturates_instead_of_overflowing() -> None:
                 f"('s', 'zalo', 1, DATE '2022-01-03', '2022-01', 20, {big}, {big}, {big}, TRUE, '01', 20)) "
                 "t(source, platform, person, day, month, active_seconds, bytes, sessions, installs, active, province, "
                 "province_seconds)")
-    row = con.execute(f"SELECT active_seconds, bytes, sessions, installs FROM ({PERSON_DAY_MERGE})").fetchall()
+    merge = duckdb_sql(PERSON_DAY_MERGE) if printed else PERSON_DAY_MERGE
+    row = con.execute(f"SELECT active_seconds, bytes, sessions, installs FROM ({merge})").fetchall()
     assert row == [(30, 2**63 - 1, 2**63 - 1, 2**63 - 1)]
+
+
+@pytest.mark.parametrize("printed", [False, True], ids=["as-written", "as-duckdb-runs-it"])
+def test_new_records_summed_into_a_person_day_saturate(printed: bool) -> None:
+    import duckdb
+
+    from thuocdo.rollups.definitions import PERSON_DAY_FROM_RECORDS
+    from thuocdo.store.sql import duckdb_sql
+
+    con = duckdb.connect()
+    big = 5_000_000_000_000_000_000  # two of these exceed a BIGINT (about 9.22e18); one does not
+    con.execute("CREATE TABLE fresh AS SELECT * FROM (VALUES "
+                f"('zalo', 1, DATE '2022-01-03', '2022-01', 7, {big}, 1, 0, '01'), "
+                f"('zalo', 1, DATE '2022-01-03', '2022-01', 5, {big}, 2, 0, '79'), "
+                f"('zalo', 2, DATE '2022-01-03', '2022-01', 0, {big}, 0, 1, NULL)) "
+                "t(platform, person, day, month, active_seconds_n, bytes_n, sessions_n, installs_n, province_code)")
+    rows = duckdb_sql(PERSON_DAY_FROM_RECORDS) if printed else PERSON_DAY_FROM_RECORDS
+    got = con.execute(f"SELECT person, active_seconds, bytes, sessions, installs, active, province, province_seconds "
+                      f"FROM ({rows}) ORDER BY person").fetchall()
+    assert got == [(1, 12, 2**63 - 1, 3, 0, True, "01", 7), (2, 0, big, 0, 1, False, None, None)]

@@ -9,13 +9,14 @@ import datetime as dt
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_FROM_RECORDS, PERSON_DAY_MERGE
 from thuocdo.store import Store
 from thuocdo.store.lake import stage_partitions
+from thuocdo.store.sql import duckdb_sql
 
 
 def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[str], day_files: list[str]) -> None:
     """Stage the new rows of the temporary table `fresh` as one person_day file and one record_keys file per
     day they touch, merged with the listed files `day_files` and `key_files`, which they replace (chosen by
     :func:`files_to_rewrite`; the day's other files stay, and whatever reads person-days collapses them)."""
-    new_rows = PERSON_DAY_FROM_RECORDS
+    new_rows = duckdb_sql(PERSON_DAY_FROM_RECORDS)
     merged, params = new_rows, {}
     if day_files:  # one row per person-day: on the days rewritten, the new rows collapsed with the old files'
         columns = ", ".join(PERSON_DAY_COLUMNS)
@@ -25,7 +26,7 @@ def stage_person_days(store: Store, source: str, batch_id: str, key_files: list[
         merged = (f"SELECT {columns} FROM new_person_days WHERE NOT {rewritten} UNION ALL "
                   f"SELECT {columns} FROM (WITH person_day_parts AS (SELECT NULL AS source, * FROM new_person_days "
                   f"WHERE {rewritten} UNION ALL SELECT NULL AS source, {columns} FROM read_parquet($old)) "
-                  f"{PERSON_DAY_MERGE})")
+                  f"{duckdb_sql(PERSON_DAY_MERGE)})")
     stage_partitions(store, "person_day", source, batch_id, merged, params, replaces=day_files)
     store.con.execute("DROP TABLE IF EXISTS new_person_days")
     keys = "SELECT day, month, k1, k2 FROM fresh"

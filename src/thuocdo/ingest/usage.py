@@ -10,6 +10,7 @@ its quarantined rows and the months whose rollups must be brought up to date, al
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import uuid
@@ -26,7 +27,14 @@ from thuocdo.ingest.person_days import files_to_rewrite, stage_person_days
 from thuocdo.ingest.pseudonymise import person_key_params, person_key_sql
 from thuocdo.ingest.readers import InputError, RawInput, read_input
 from thuocdo.ingest.results import BatchResult
-from thuocdo.ingest.validate import FIRST_UTC, INTEGER_FIELDS, LAST_UTC, pretype_integers, stage_usage
+from thuocdo.ingest.validate import (
+    FIRST_UTC,
+    INTEGER_FIELDS,
+    LAST_UTC,
+    pretype_integers,
+    pretype_times,
+    stage_usage,
+)
 from thuocdo.store import Store
 from thuocdo.store import sources as registry
 from thuocdo.store.lake import discard
@@ -53,7 +61,17 @@ class ReadFile:
 
 
 def read_usage_file(path: Path) -> ReadFile:
-    return ReadFile(read_input(path, USAGE), file_sha256(path))
+    """Read a usage file, its integers and plain times typed already (:func:`check_usage` would type them: done
+    here, in the thread that reads ahead, it overlaps the storing of the file before)."""
+    raw = read_input(path, USAGE)
+    return ReadFile(_pretyped(raw), file_sha256(path))
+
+
+def _pretyped(raw: RawInput) -> RawInput:
+    """The input with its integer columns and plain times typed by Arrow (not NDJSON's: typed by its reader)."""
+    if raw.format == "ndjson":
+        return raw
+    return dataclasses.replace(raw, table=pretype_times(pretype_integers(raw.table, INTEGER_FIELDS)))
 
 
 def ingest_usage_file(store: Store, path: Path, source: str, catalog: Catalog,
@@ -126,8 +144,8 @@ def check_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, source: str, secr
     ``unique_good`` (the good rows with their person key, local day, month, typed measures, province code, record
     key k1/k2 and line; the first line of each record key in the file) and ``q_batch`` (the quarantine rows:
     every problem of every rejected line, with file, line and field)."""
-    table = raw.table if raw.format == "ndjson" else pretype_integers(raw.table, INTEGER_FIELDS)
-    con.register("raw_in", table)
+    raw = _pretyped(raw)  # a no-op for a file read by read_usage_file
+    con.register("raw_in", raw.table)
     try:
         stage_usage(con, raw, USAGE, catalog, person_key_sql("user_id"), person_key_params(secret, key_domain))
         n_rows = con.execute("SELECT count(*) FROM typed").fetchall()[0][0]

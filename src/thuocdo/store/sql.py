@@ -16,5 +16,26 @@ def literal(value: object) -> str:
 
 
 def duckdb_sql(sql: str) -> str:
-    """Engine-neutral SQL (written in DuckDB's dialect) as DuckDB runs it."""
-    return sqlglot.transpile(sql, read="duckdb", write="duckdb")[0]
+    """Engine-neutral SQL (written in DuckDB's dialect) as DuckDB runs it: the wide sums of integers
+    (:func:`exact_sums`) taken as DuckDB takes them.
+
+    >>> duckdb_sql("SELECT CAST(LEAST(SUM(CAST(n AS DECIMAL(38, 0))), 9223372036854775807) AS BIGINT) AS n FROM t")
+    'SELECT CAST(LEAST(SUM(n), 9223372036854775807) AS BIGINT) AS n FROM t'
+    """
+    return exact_sums(sqlglot.parse_one(sql, read="duckdb")).sql(dialect="duckdb")
+
+
+def exact_sums(query: exp.Expr) -> exp.Expr:
+    """`query` with each ``SUM(CAST(x AS DECIMAL(38, 0)))`` read as ``SUM(x)``.
+
+    The engine-neutral rollups sum integer columns wide, cast to DECIMAL(38, 0), so that Spark (whose SUM of a
+    BIGINT is a BIGINT) does not overflow. DuckDB sums integers into a HUGEINT, exact to 38 digits as well: the
+    same value without a decimal conversion of every row, which costs about as much as the aggregation itself.
+    Only integer columns are summed that way (a fractional value would be rounded by the cast, not by SUM)."""
+    def uncast(node: exp.Expr) -> exp.Expr:
+        if (isinstance(node, exp.Sum) and isinstance(node.this, exp.Cast)
+                and node.this.to.sql(dialect="duckdb") == "DECIMAL(38, 0)"):
+            return exp.Sum(this=node.this.this.copy())
+        return node
+
+    return query.transform(uncast)
