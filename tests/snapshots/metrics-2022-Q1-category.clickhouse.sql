@@ -148,63 +148,423 @@ WITH weeks AS (
     *
   FROM (
     SELECT
+      CAST('2022-01-03' AS Nullable(DATE)) AS day,
       CAST('2022-01-03' AS Nullable(DATE)) AS week,
-      CAST('2022-01-09' AS Nullable(DATE)) AS week_end,
       '2022-01' AS month
     UNION ALL
     SELECT
+      CAST('2022-01-04' AS Nullable(DATE)),
+      CAST('2022-01-03' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-05' AS Nullable(DATE)),
+      CAST('2022-01-03' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-06' AS Nullable(DATE)),
+      CAST('2022-01-03' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-07' AS Nullable(DATE)),
+      CAST('2022-01-03' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-08' AS Nullable(DATE)),
+      CAST('2022-01-03' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-09' AS Nullable(DATE)),
+      CAST('2022-01-03' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
       CAST('2022-01-10' AS Nullable(DATE)),
+      CAST('2022-01-10' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-11' AS Nullable(DATE)),
+      CAST('2022-01-10' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-12' AS Nullable(DATE)),
+      CAST('2022-01-10' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-13' AS Nullable(DATE)),
+      CAST('2022-01-10' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-14' AS Nullable(DATE)),
+      CAST('2022-01-10' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-15' AS Nullable(DATE)),
+      CAST('2022-01-10' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
       CAST('2022-01-16' AS Nullable(DATE)),
+      CAST('2022-01-10' AS Nullable(DATE)),
       '2022-01'
     UNION ALL
     SELECT
       CAST('2022-01-17' AS Nullable(DATE)),
+      CAST('2022-01-17' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-18' AS Nullable(DATE)),
+      CAST('2022-01-17' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-19' AS Nullable(DATE)),
+      CAST('2022-01-17' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-20' AS Nullable(DATE)),
+      CAST('2022-01-17' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-21' AS Nullable(DATE)),
+      CAST('2022-01-17' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-22' AS Nullable(DATE)),
+      CAST('2022-01-17' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
       CAST('2022-01-23' AS Nullable(DATE)),
+      CAST('2022-01-17' AS Nullable(DATE)),
       '2022-01'
     UNION ALL
     SELECT
       CAST('2022-01-24' AS Nullable(DATE)),
+      CAST('2022-01-24' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-25' AS Nullable(DATE)),
+      CAST('2022-01-24' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-26' AS Nullable(DATE)),
+      CAST('2022-01-24' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-27' AS Nullable(DATE)),
+      CAST('2022-01-24' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-28' AS Nullable(DATE)),
+      CAST('2022-01-24' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
+      CAST('2022-01-29' AS Nullable(DATE)),
+      CAST('2022-01-24' AS Nullable(DATE)),
+      '2022-01'
+    UNION ALL
+    SELECT
       CAST('2022-01-30' AS Nullable(DATE)),
+      CAST('2022-01-24' AS Nullable(DATE)),
       '2022-01'
     UNION ALL
     SELECT
       CAST('2022-01-31' AS Nullable(DATE)),
+      CAST('2022-01-31' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-01' AS Nullable(DATE)),
+      CAST('2022-01-31' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-02' AS Nullable(DATE)),
+      CAST('2022-01-31' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-03' AS Nullable(DATE)),
+      CAST('2022-01-31' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-04' AS Nullable(DATE)),
+      CAST('2022-01-31' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-05' AS Nullable(DATE)),
+      CAST('2022-01-31' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
       CAST('2022-02-06' AS Nullable(DATE)),
+      CAST('2022-01-31' AS Nullable(DATE)),
       '2022-02'
     UNION ALL
     SELECT
       CAST('2022-02-07' AS Nullable(DATE)),
+      CAST('2022-02-07' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-08' AS Nullable(DATE)),
+      CAST('2022-02-07' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-09' AS Nullable(DATE)),
+      CAST('2022-02-07' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-10' AS Nullable(DATE)),
+      CAST('2022-02-07' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-11' AS Nullable(DATE)),
+      CAST('2022-02-07' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-12' AS Nullable(DATE)),
+      CAST('2022-02-07' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
       CAST('2022-02-13' AS Nullable(DATE)),
+      CAST('2022-02-07' AS Nullable(DATE)),
       '2022-02'
     UNION ALL
     SELECT
       CAST('2022-02-14' AS Nullable(DATE)),
+      CAST('2022-02-14' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-15' AS Nullable(DATE)),
+      CAST('2022-02-14' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-16' AS Nullable(DATE)),
+      CAST('2022-02-14' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-17' AS Nullable(DATE)),
+      CAST('2022-02-14' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-18' AS Nullable(DATE)),
+      CAST('2022-02-14' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-19' AS Nullable(DATE)),
+      CAST('2022-02-14' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
       CAST('2022-02-20' AS Nullable(DATE)),
+      CAST('2022-02-14' AS Nullable(DATE)),
       '2022-02'
     UNION ALL
     SELECT
       CAST('2022-02-21' AS Nullable(DATE)),
+      CAST('2022-02-21' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-22' AS Nullable(DATE)),
+      CAST('2022-02-21' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-23' AS Nullable(DATE)),
+      CAST('2022-02-21' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-24' AS Nullable(DATE)),
+      CAST('2022-02-21' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-25' AS Nullable(DATE)),
+      CAST('2022-02-21' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
+      CAST('2022-02-26' AS Nullable(DATE)),
+      CAST('2022-02-21' AS Nullable(DATE)),
+      '2022-02'
+    UNION ALL
+    SELECT
       CAST('2022-02-27' AS Nullable(DATE)),
+      CAST('2022-02-21' AS Nullable(DATE)),
       '2022-02'
     UNION ALL
     SELECT
       CAST('2022-02-28' AS Nullable(DATE)),
+      CAST('2022-02-28' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-01' AS Nullable(DATE)),
+      CAST('2022-02-28' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-02' AS Nullable(DATE)),
+      CAST('2022-02-28' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-03' AS Nullable(DATE)),
+      CAST('2022-02-28' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-04' AS Nullable(DATE)),
+      CAST('2022-02-28' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-05' AS Nullable(DATE)),
+      CAST('2022-02-28' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
       CAST('2022-03-06' AS Nullable(DATE)),
+      CAST('2022-02-28' AS Nullable(DATE)),
       '2022-03'
     UNION ALL
     SELECT
       CAST('2022-03-07' AS Nullable(DATE)),
+      CAST('2022-03-07' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-08' AS Nullable(DATE)),
+      CAST('2022-03-07' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-09' AS Nullable(DATE)),
+      CAST('2022-03-07' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-10' AS Nullable(DATE)),
+      CAST('2022-03-07' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-11' AS Nullable(DATE)),
+      CAST('2022-03-07' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-12' AS Nullable(DATE)),
+      CAST('2022-03-07' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
       CAST('2022-03-13' AS Nullable(DATE)),
+      CAST('2022-03-07' AS Nullable(DATE)),
       '2022-03'
     UNION ALL
     SELECT
       CAST('2022-03-14' AS Nullable(DATE)),
+      CAST('2022-03-14' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-15' AS Nullable(DATE)),
+      CAST('2022-03-14' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-16' AS Nullable(DATE)),
+      CAST('2022-03-14' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-17' AS Nullable(DATE)),
+      CAST('2022-03-14' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-18' AS Nullable(DATE)),
+      CAST('2022-03-14' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-19' AS Nullable(DATE)),
+      CAST('2022-03-14' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
       CAST('2022-03-20' AS Nullable(DATE)),
+      CAST('2022-03-14' AS Nullable(DATE)),
       '2022-03'
     UNION ALL
     SELECT
       CAST('2022-03-21' AS Nullable(DATE)),
+      CAST('2022-03-21' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-22' AS Nullable(DATE)),
+      CAST('2022-03-21' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-23' AS Nullable(DATE)),
+      CAST('2022-03-21' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-24' AS Nullable(DATE)),
+      CAST('2022-03-21' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-25' AS Nullable(DATE)),
+      CAST('2022-03-21' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
+      CAST('2022-03-26' AS Nullable(DATE)),
+      CAST('2022-03-21' AS Nullable(DATE)),
+      '2022-03'
+    UNION ALL
+    SELECT
       CAST('2022-03-27' AS Nullable(DATE)),
+      CAST('2022-03-21' AS Nullable(DATE)),
       '2022-03'
   ) AS t
 ), days AS (
@@ -218,7 +578,7 @@ WITH weeks AS (
     d.active_seconds
   FROM person_day AS d
   JOIN weeks AS w
-    ON d.day >= w.week AND d.day <= w.week_end
+    ON d.day = w.day
   WHERE
     d.active
 ), pw AS (

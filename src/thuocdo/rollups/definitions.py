@@ -152,9 +152,11 @@ def weeks_inside(first: dt.date, last: dt.date) -> list[dt.date]:
 PERSON_WEEK_COLUMNS = ("source", "platform", "person", "week", "month", "province")
 
 
-def _weeks_values(weeks: Sequence[dt.date]) -> str:
-    return ", ".join(f"(DATE '{w.isoformat()}', DATE '{(w + dt.timedelta(days=6)).isoformat()}', "
-                     f"'{(w + dt.timedelta(days=3)).strftime('%Y-%m')}')" for w in sorted(set(weeks)))
+def _week_days_values(weeks: Sequence[dt.date]) -> str:
+    """(day, its week's Monday, the month of the week's Thursday) for the seven days of each week: person-days
+    meet their week by an equality join, in any SQL dialect."""
+    return ", ".join(f"(DATE '{(w + dt.timedelta(days=i)).isoformat()}', DATE '{w.isoformat()}', "
+                     f"'{(w + dt.timedelta(days=3)).strftime('%Y-%m')}')" for w in sorted(set(weeks)) for i in range(7))
 
 
 def person_week_sql(person_day: str, weeks: Sequence[dt.date]) -> str:
@@ -168,11 +170,11 @@ def person_week_sql(person_day: str, weeks: Sequence[dt.date]) -> str:
 def _person_week_ctes(person_day: str, weeks: Sequence[dt.date]) -> str:
     return f"""
 weeks AS (
-    SELECT * FROM (VALUES {_weeks_values(weeks)}) AS t(week, week_end, month)
+    SELECT * FROM (VALUES {_week_days_values(weeks)}) AS t(day, week, month)
 ), days AS (
     SELECT d.source, d.platform, d.person, w.week, w.month, d.province, d.active_seconds
     FROM {person_day} AS d
-    JOIN weeks AS w ON d.day >= w.week AND d.day <= w.week_end
+    JOIN weeks AS w ON d.day = w.day
     WHERE d.active
 ), pw AS (
     SELECT source, platform, person, week, month, MIN(province) AS pmin, MAX(province) AS pmax
