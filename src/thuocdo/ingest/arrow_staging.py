@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from thuocdo.catalog import Catalog
 from thuocdo.ingest.contracts import INTEGER_RULES, MAX_RECORD_ID, MAX_USER_ID
+from thuocdo.ingest.pseudonymise import person_keys
 from thuocdo.ingest.readers import LINE, RawInput
 from thuocdo.ingest.validate import INTEGER_FIELDS, REFORM_DAY, pretype_integers, province_codes
 
@@ -44,7 +45,6 @@ _FIRST_US = (dt.datetime(1999, 12, 31, 17) - _EPOCH) // dt.timedelta(microsecond
 _LAST_US = (dt.datetime(2100, 12, 31, 17) - _EPOCH) // dt.timedelta(microseconds=1)
 _REFORM_US = ((dt.datetime.combine(REFORM_DAY, dt.time()) - dt.timedelta(hours=7) - _EPOCH)
               // dt.timedelta(microseconds=1))
-_SIGN = np.uint64(1 << 63)
 
 
 class ValueMaps:
@@ -206,18 +206,7 @@ def _person_keys(secret: bytes, domain: str, user_id: pa.ChunkedArray) -> np.nda
     """HMAC-SHA256(secret, domain ␟ user_id), first 64 bits, as signed integers: each distinct id hashed once
     (the same value as :func:`thuocdo.ingest.pseudonymise.person_key`)."""
     encoded = pc.dictionary_encode(user_id.combine_chunks())
-    key = (secret if len(secret) <= 64 else hashlib.sha256(secret).digest()).ljust(64, b"\x00")
-    inner0 = hashlib.sha256(bytes(b ^ 0x36 for b in key) + f"{domain}\x1f".encode())
-    outer0 = hashlib.sha256(bytes(b ^ 0x5C for b in key))
-    digests = []
-    for value in encoded.dictionary.to_pylist():
-        inner = inner0.copy()
-        inner.update(value.encode())
-        outer = outer0.copy()
-        outer.update(inner.digest())
-        digests.append(outer.digest()[:8])
-    first = np.frombuffer(b"".join(digests), dtype=">u8").astype(np.uint64)
-    keys: np.ndarray = (first ^ _SIGN).view(np.int64)[encoded.indices.to_numpy()]
+    keys: np.ndarray = person_keys(secret, domain, encoded.dictionary.to_pylist())[encoded.indices.to_numpy()]
     return keys
 
 

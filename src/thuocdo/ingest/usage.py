@@ -32,6 +32,7 @@ from thuocdo.ingest.validate import (
     INTEGER_FIELDS,
     LAST_UTC,
     pretype_integers,
+    pretype_persons,
     pretype_times,
     stage_usage,
 )
@@ -145,6 +146,8 @@ def check_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, source: str, secr
     key k1/k2 and line; the first line of each record key in the file) and ``q_batch`` (the quarantine rows:
     every problem of every rejected line, with file, line and field)."""
     raw = _pretyped(raw)  # a no-op for a file read by read_usage_file
+    if raw.format != "ndjson":
+        raw = dataclasses.replace(raw, table=pretype_persons(raw.table, secret, key_domain))
     con.register("raw_in", raw.table)
     try:
         stage_usage(con, raw, USAGE, catalog, person_key_sql("user_id"), person_key_params(secret, key_domain))

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from thuocdo.catalog import Catalog
 from thuocdo.ingest.contracts import INTEGER_RULES, MAX_RECORD_ID, MAX_USER_ID, Contract
+from thuocdo.ingest.pseudonymise import person_keys
 from thuocdo.ingest.readers import READ_PROBLEMS, InputError, RawInput
 from thuocdo.store import Store
 
@@ -130,6 +132,27 @@ def pretype_times(table: pa.Table) -> pa.Table:
     return table.append_column(TS_COLUMN, instants)
 
 
+#: the person key of a row's user id, computed ahead of validation (:func:`pretype_persons`)
+PERSON_COLUMN = "_person"
+
+
+def pretype_persons(table: pa.Table, secret: bytes, domain: str) -> pa.Table:
+    """Add :data:`PERSON_COLUMN`: the person key (:func:`thuocdo.ingest.pseudonymise.person_keys`, each distinct
+    id hashed once) of each user id validation accepts (not empty, at most MAX_USER_ID characters), NULL for the
+    others. The typed pass then needs neither its table of distinct ids nor the join of every row to it."""
+    if "user_id" not in table.column_names or PERSON_COLUMN in table.column_names:
+        return table
+    col = table["user_id"]
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return table
+    encoded = pc.dictionary_encode(col.combine_chunks())
+    values = encoded.dictionary
+    accepted = pc.and_(pc.greater(pc.binary_length(values), 0), pc.less_equal(pc.utf8_length(values), MAX_USER_ID))
+    keys = pa.array(person_keys(secret, domain, values.to_pylist()), pa.int64(),
+                    mask=np.asarray(pc.invert(accepted).to_numpy(zero_copy_only=False), dtype=bool))
+    return table.append_column(PERSON_COLUMN, pc.take(keys, encoded.indices))  # a NULL id takes a NULL key
+
+
 def source_relation(raw: RawInput, contract: Contract) -> str:
     """SQL selecting the contract's text columns, `_json_ok`, READ_PROBLEMS and TS_COLUMN from the registered
     `raw_in`."""
@@ -140,7 +163,8 @@ def source_relation(raw: RawInput, contract: Contract) -> str:
         ok = "_json_ok" if "_json_ok" in raw.table.column_names else "TRUE AS _json_ok"  # records parsed from JSON
         ts = "" if "time" not in contract.fields else (
             f", {TS_COLUMN}" if TS_COLUMN in raw.table.column_names else f", NULL::TIMESTAMP AS {TS_COLUMN}")
-        return f"SELECT _line, {ok}, {read}, {cols}{ts} FROM raw_in"
+        person = f", {PERSON_COLUMN}" if PERSON_COLUMN in raw.table.column_names else ""
+        return f"SELECT _line, {ok}, {read}, {cols}{ts}{person} FROM raw_in"
     cols = ", ".join(
         f"CASE WHEN json_type(_json, '$.{f}') IN ('OBJECT', 'ARRAY') THEN json_extract(_json, '$.{f}')::VARCHAR "
         f"ELSE json_extract_string(_json, '$.{f}') END AS \"{f}\"" for f in contract.fields)
@@ -213,12 +237,16 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
     con.execute(f"CREATE TEMP {kind} src AS {source_relation(raw, contract)}")
     register_platform_map(con, catalog, raw)
     register_province_map(con, catalog, raw)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE persons AS
-        SELECT user_id, {person_sql} AS person
-        FROM (SELECT DISTINCT user_id FROM src WHERE user_id <> '' AND length(user_id) <= {MAX_USER_ID})
-    """, params)
     types = {row[0]: row[1] for row in con.execute("DESCRIBE src").fetchall()}
+    if PERSON_COLUMN in types:  # keyed ahead (pretype_persons)
+        persons_join, person = "", f"s.{PERSON_COLUMN}"
+    else:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE persons AS
+            SELECT user_id, {person_sql} AS person
+            FROM (SELECT DISTINCT user_id FROM src WHERE user_id <> '' AND length(user_id) <= {MAX_USER_ID})
+        """, params)
+        persons_join, person = "LEFT JOIN persons p ON s.user_id = p.user_id", "p.person"
     typed_input = {name: types.get(name) == "BIGINT" for name, _, _ in _INTS}
     int_columns = [(name, *_int_column(name, default, upper, typed_input=typed_input[name]))
                    for name, default, upper in _INTS]
@@ -226,13 +254,13 @@ def stage_usage(con: duckdb.DuckDBPyConnection, raw: RawInput, contract: Contrac
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE typed AS
         SELECT s._line, s._json_ok, s.{READ_PROBLEMS} IS NULL AS _read_ok,
-               coalesce(p.person, try_cast(nullif(trim(s.user_key), '') AS BIGINT)) AS person,
+               coalesce({person}, try_cast(nullif(trim(s.user_key), '') AS BIGINT)) AS person,
                nullif(s.record_id, '') AS record_id, m.platform_id, {_ROW_TS_UTC} AS ts_utc, {ints},
                nullif(trim(s.province), '') IS NOT NULL AS has_province, pm.code_before, pm.code_after
         FROM (SELECT *, {_ROW_TIME_CLEAN} AS t_clean FROM src) AS s
         LEFT JOIN platform_map m ON s.platform = m.platform_value
         LEFT JOIN province_map pm ON s.province = pm.province_value
-        LEFT JOIN persons p ON s.user_id = p.user_id
+        {persons_join}
     """)
     upper = " AND ".join(f"{name}_n <= {limit}" for name, _, limit in _INTS if limit is not None)
     con.execute(f"""
