@@ -215,8 +215,11 @@ _TIME = 'trim("time")'
 _TIME_CLEAN = (f"CASE WHEN regexp_full_match(\"time\", '{_TIME_RE}') THEN \"time\" "
                f"WHEN regexp_full_match({_TIME}, '{_TIME_RE}') THEN {_TIME} END")
 #: UTC instant of a clean time text: with an offset as given, without one as Asia/Ho_Chi_Minh local time
+#: (DuckDB's cast takes "Z" only: a lower-case "z", which the pattern and RFC 3339 allow, is read as "Z"; the only
+#: other letter of a clean time is its "T")
 _TS_UTC = ("CASE WHEN t_clean[-1] IN ('Z', 'z') OR (t_clean[-3] = ':' AND t_clean[-6] IN ('+', '-')) "
-           "THEN try_cast(t_clean AS TIMESTAMPTZ)::TIMESTAMP ELSE try_cast(t_clean AS TIMESTAMP) - INTERVAL 7 HOUR END")
+           "THEN try_cast(upper(t_clean) AS TIMESTAMPTZ)::TIMESTAMP "
+           "ELSE try_cast(t_clean AS TIMESTAMP) - INTERVAL 7 HOUR END")
 #: the UTC instant of a row's time: read ahead (:func:`pretype_times`), else from its clean text
 _ROW_TS_UTC = f"CASE WHEN {TS_COLUMN} IS NOT NULL THEN {TS_COLUMN} ELSE {_TS_UTC} END"
 #: the clean text of the times not read ahead
