@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -109,9 +110,14 @@ def test_incremental_rollups_equal_a_full_rebuild(tmp_path_factory: pytest.TempP
             assert incremental == {m: m in rolled_up for m in months
                                    if store.files("person_day", source=SOURCE, months=[m])}
             after = _state(store)
-            for month in months:
-                rebuild.rebuild_month(store, SOURCE, month, incremental=False)
-            person_month, usage_month, usage_week = _state(store)
+            # the full rebuild in a copy of the home, so that this one keeps its patches for the next delivery
+            store.con.execute("CHECKPOINT")
+            shutil.copytree(tmp / "home", tmp / f"twin{i}")
+            with Store(tmp / f"twin{i}") as twin:
+                for month in months:
+                    rebuild.rebuild_month(twin, SOURCE, month, incremental=False)
+                person_month, usage_month, usage_week = _state(twin)
+            shutil.rmtree(tmp / f"twin{i}")
             assert after[0] == person_month
             assert len(after[1]) == len(usage_month)
             for got, want in zip(after[1], usage_month, strict=True):
@@ -171,3 +177,27 @@ def test_new_weights_and_a_late_file_before_the_rollup_reweigh_every_week(tmp_pa
         weeks = store.con.execute("SELECT week, w_persons FROM usage_week ORDER BY week").fetchall()
         assert [(w.isoformat(), p) for w, p in weeks] == [("2022-01-03", 9 * 1.0 + 5), ("2022-01-17", 1.0)]
         assert store.con.execute("SELECT w_persons FROM usage_month").fetchall() == [(10 * 1.0 + 5,)]
+
+
+def test_a_second_late_file_into_a_patched_week_keeps_the_week_exact(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # A late file into a large month patches its weeks (the persons it touched); a second one reads that patch
+    # back and writes a new one. The patch read back carried its stored `day` column, which the new patch's `day`
+    # (the week) then shadowed as NULL: the second late file failed (KeyError 'day') where patches are kept, which
+    # is at scale (a late file touches far fewer persons than a tenth of a week's).
+    monkeypatch.setattr(rebuild, "INCREMENTAL_SHARE", 1e9)
+    monkeypatch.setattr(person_rollups, "COMPACT_SHARE", 1e9)  # never folded into a new base: patches are kept
+    rows = [dict(MARCH_FIRST, record_id=str(i), user_id=f"u{i % 5}", time=f"2022-03-{1 + i % 14:02d}T03:10:00Z")
+            for i in range(40)]
+    late = [[dict(MARCH_FIRST, record_id=f"late{k}-{i}", user_id=f"u{k}", time=f"2022-03-0{8 + i}T03:10:00Z")
+             for i in range(2)] for k in (1, 2)]
+    with Store(tmp_path / "home") as store:
+        for i, batch in enumerate([rows, *late]):
+            ingest_usage(store, read_input(_write(tmp_path / f"b{i}.csv", batch), USAGE), SOURCE, load_catalog())
+            rebuild.rebuild_dirty(store)
+        assert store.files("person_week_patch", source=SOURCE), "the late files were applied as patches"
+        after = _state(store)
+        for month in ("2022-03",):
+            rebuild.rebuild_month(store, SOURCE, month, incremental=False)
+        assert _state(store)[0] == after[0]
+        assert _state(store)[2] == after[2]

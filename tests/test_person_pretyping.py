@@ -51,7 +51,7 @@ def test_a_known_key_by_hand() -> None:
     import hmac
 
     # the first 8 bytes of HMAC-SHA256(secret, "telco-a" ␟ "0912345678"), less 2^63 (pseudonymise.person_key)
-    digest = hmac.new(SECRET, "telco-a\x1f0912345678".encode(), hashlib.sha256).digest()
+    digest = hmac.new(SECRET, b"telco-a\x1f0912345678", hashlib.sha256).digest()
     expected = int.from_bytes(digest[:8], "big") - 2**63
     table = pretype_persons(pa.table({"user_id": ["0912345678", None, ""]}), SECRET, "telco-a")
     assert table[PERSON_COLUMN].to_pylist() == [expected, None, None]

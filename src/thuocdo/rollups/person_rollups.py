@@ -135,8 +135,9 @@ def stage_patch(store: Store, rollup: PersonRollup, source: str, batch_id: str, 
     assert held is not None  # an update by persons needs a base (rebuild._touched_persons)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {rollup.name}_before AS SELECT * FROM ({held}) "
                 f"SEMI JOIN {touched} USING ({key})")
-    kept = (f"SELECT * FROM read_parquet({literal(patches)}) ANTI JOIN {touched} USING ({key}) UNION ALL BY NAME "
-            if patches else "")
+    # the rollup's own columns: a stored file also holds its partition's (a week's `day`), which the new rows lack
+    kept = (f"SELECT {', '.join(rollup.columns)} FROM read_parquet({literal(patches)}) ANTI JOIN {touched} "
+            f"USING ({key}) UNION ALL BY NAME " if patches else "")
     patch_sql = f"{kept}SELECT * FROM {changed}"
     patch_rows, base_rows = con.execute(
         f"SELECT (SELECT count(*) FROM ({patch_sql})), "
