@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thuocdo.catalog.loader import load_catalog
+from tests.checked_usage import checked_rows
 from thuocdo.ingest import usage
 from thuocdo.ingest.contracts import MAX_USER_ID, USAGE
 from thuocdo.ingest.pseudonymise import person_key_params, person_key_sql
@@ -68,18 +68,10 @@ def test_a_file_checked_with_and_without_keys_computed_ahead_gives_the_same_rows
     path = tmp_path / "usage.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     raw = read_input(path, USAGE)
-    catalog = load_catalog()
 
-    def checked() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-        con = duckdb.connect()
-        usage.check_usage(con, raw, "s", SECRET, catalog, "b", key_domain="s")
-        good = con.execute("SELECT _line, * EXCLUDE (_line) FROM unique_good ORDER BY _line").fetchall()
-        bad = con.execute("SELECT line, record, problems FROM q_batch ORDER BY line").fetchall()
-        return good, bad
-
-    ahead = checked()
+    ahead = checked_rows(raw, SECRET)
     monkeypatch.setattr(usage, "pretype_persons", lambda table, secret, domain: table)
-    assert checked() == ahead
+    assert checked_rows(raw, SECRET) == ahead
     good, bad = ahead
     # by hand: u1, u2, người dùng, u1 again (another record), the row keyed by its user_key and u3 (whose user_key
     # is not read: it has a user_id) are good; the empty id, the id too long and the value over two lines are not
