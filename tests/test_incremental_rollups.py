@@ -69,7 +69,7 @@ MARCH_FIRST = {"record_id": "1", "user_id": "u1", "platform": "zalo", "time": "2
                "active_seconds": "30", "bytes": "5", "sessions": "1", "installs": "0", "province": ""}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches, st.lists(weight_rows, min_size=6, max_size=6), st.sampled_from([0.0, 1e9]))
 @example([[MARCH_FIRST], [dict(MARCH_FIRST, record_id="2", user_id="u2")]], [[]] * 6, 1e9)
 def test_incremental_rollups_equal_a_full_rebuild(tmp_path_factory: pytest.TempPathFactory,
