@@ -135,3 +135,38 @@ def test_the_fixture_holds_person_days_split_over_several_files(store: Store) ->
     days = store.con.sql("SELECT count(*) FROM (SELECT day FROM lake_files WHERE dataset = 'person_day' "
                          "GROUP BY source, day HAVING count(*) > 1)").fetchall()[0][0]
     assert split >= 3 and days >= 10, (split, days)  # 5 and 21 with the seeded fixture
+
+
+@pytest.mark.spark
+def test_a_settled_block_reads_its_rollup_without_looking_again(store: Store, spark: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from thuocdo.engines.spark import SMALL_QUERY_SETTINGS, SparkEngine
+    from thuocdo.rollups.spark import SparkRollups
+
+    engine = SparkRollups(SparkEngine(store, spark))
+    engine.prepare(MONTHS)
+    looked: list[list[str]] = []
+    fingerprint = engine._fingerprint
+    monkeypatch.setattr(engine, "_fingerprint", lambda months: looked.append(months) or fingerprint(months))
+    request = metric_workflow.metric_request("2022-03", "platform")
+    before = {key: spark.conf.get(key, None) for key in SMALL_QUERY_SETTINGS}
+    with engine.settled():
+        settled = engine.run(mq.build(request), metric_workflow.relations(load_catalog(), request))
+    assert looked == []
+    again = engine.run(mq.build(request), metric_workflow.relations(load_catalog(), request))
+    assert looked == [MONTHS]  # outside the block, what the rollup was built from is looked at again
+    assert settled.equals(again) and settled.num_rows > 0
+    # the session's settings, changed for the query, are back as they were
+    assert {key: spark.conf.get(key, None) for key in SMALL_QUERY_SETTINGS} == before != SMALL_QUERY_SETTINGS
+
+
+@pytest.mark.spark
+def test_session_settings_are_put_back_after_an_error(spark: Any) -> None:
+    from thuocdo.engines.spark import session_settings
+
+    key, unset = "spark.sql.codegen.factoryMode", "spark.thuocdo.test.unset"
+    before = spark.conf.get(key, None)
+    with pytest.raises(RuntimeError), session_settings(spark, {key: "NO_CODEGEN", unset: "x"}):
+        assert (spark.conf.get(key), spark.conf.get(unset)) == ("NO_CODEGEN", "x")
+        raise RuntimeError("in the block")
+    assert spark.conf.get(key, None) == before and spark.conf.get(unset, None) is None

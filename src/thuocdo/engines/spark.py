@@ -27,7 +27,8 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -293,7 +294,8 @@ class SparkEngine:
         return self.spark.createDataFrame(self.store.con.sql(sql, params=dict(params or {})).to_arrow_table())
 
     def run(self, query: exp.Expr, relations: Relations) -> pa.Table:
-        """A metric query over the registered ``usage_month`` (:meth:`thuocdo.rollups.spark.SparkRollups.prepare`)."""
+        """A metric query over the registered ``usage_month`` (:meth:`thuocdo.rollups.spark.SparkRollups.prepare`),
+        run without generated code (:data:`SMALL_QUERY_SETTINGS`)."""
         self.store_table("SELECT source, platform, period, metric, value FROM aggregates") \
             .createOrReplaceTempView("aggregates")
         names = named_relations(relations)
@@ -302,7 +304,31 @@ class SparkEngine:
             query = reading_selected(query)
         for name, table in names.items():
             self.spark.createDataFrame(table).createOrReplaceTempView(name)
-        return _duckdb_types(self.spark.sql(spark_sql(query)).toArrow())
+        with session_settings(self.spark, SMALL_QUERY_SETTINGS):
+            return _duckdb_types(self.spark.sql(spark_sql(query)).toArrow())
+
+
+#: How a metric query runs: over the rollups (a few thousand rows a month and source), through a plan of a dozen
+#: joins, windows and aggregations. Compiling generated code for each of its operators costs more than running
+#: them interpreted on such rows (a report's 48 queries, bench/README.md "Metric queries on Spark"); the rollups
+#: themselves, over every person-day, keep Spark's code generation.
+SMALL_QUERY_SETTINGS = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+
+
+@contextmanager
+def session_settings(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """The session's SQL settings changed while the block runs, then put back as they were."""
+    before: dict[str, str | None] = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, old in before.items():
+            if old is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, old)
 
 
 def _duckdb_types(table: pa.Table) -> pa.Table:

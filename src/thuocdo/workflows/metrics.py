@@ -153,6 +153,13 @@ def metrics_on(store: Store, runner: Engine, requests: list[mq.MetricRequest], c
     of the single sources."""
     if isinstance(runner, SparkRollups):
         runner.prepare({row[1] for r in requests for row in mq.period_rows(r)})
+        with runner.settled():  # every request from the rollups just prepared
+            return _metrics_on(store, runner, requests, catalog, how)
+    return _metrics_on(store, runner, requests, catalog, how)
+
+
+def _metrics_on(store: Store, runner: Engine, requests: list[mq.MetricRequest], catalog: Catalog,
+                how: Distinct) -> list[pa.Table]:
     selected: dict[str, estimates.SelectedUsage] = {}
     for source in {r.source for r in requests if r.source is not None}:
         selection = estimates.select(store, source)
