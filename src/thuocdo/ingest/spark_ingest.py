@@ -294,15 +294,16 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
     step("cách ly dòng lỗi")
     quarantine = checked.where("kind = 'quarantine'")
     quarantine.createOrReplaceTempView("quarantine_rows")
-    spark.sql(f"""
-        MERGE INTO {table_name(lake, "quarantine")} t
-        USING (SELECT batch_id, '{quoted}' AS source, 'usage' AS kind, file, line, record, problems, fingerprint,
-                      current_timestamp() AS created_at
-               FROM (SELECT *, row_number() OVER (PARTITION BY fingerprint ORDER BY file_index, line) AS n
-                     FROM quarantine_rows) WHERE n = 1) s
-        ON t.source = s.source AND t.kind = s.kind AND t.fingerprint = s.fingerprint
-        WHEN NOT MATCHED THEN INSERT *
-    """)
+    if any(summary.get("rejected") for _, summary in summaries.values()):  # a file's quarantine rows, counted
+        spark.sql(f"""
+            MERGE INTO {table_name(lake, "quarantine")} t
+            USING (SELECT batch_id, '{quoted}' AS source, 'usage' AS kind, file, line, record, problems,
+                          fingerprint, current_timestamp() AS created_at
+                   FROM (SELECT *, row_number() OVER (PARTITION BY fingerprint ORDER BY file_index, line) AS n
+                         FROM quarantine_rows) WHERE n = 1) s
+            ON t.source = s.source AND t.kind = s.kind AND t.fingerprint = s.fingerprint
+            WHEN NOT MATCHED THEN INSERT *
+        """)
 
     step("cập nhật người-ngày")
     batch_ids = [b for b, _ in summaries.values()]

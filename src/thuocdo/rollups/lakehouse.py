@@ -64,21 +64,22 @@ def stale_days(spark: SparkSession, lake: Lakehouse, sources: Iterable[str] | No
     return {s: sorted(days) for s, days in stale.items()}
 
 
-def rebuild_days(spark: SparkSession, lake: Lakehouse, source: str, days: list[dt.date]) -> int:
-    """Rebuild the person_day rows of a source's days from its records (one snapshot read for both the rows and
-    their record counts), replacing those days' partitions; return the person-days written."""
+def rebuild_days(spark: SparkSession, lake: Lakehouse, source: str, days: list[dt.date]) -> None:
+    """Rebuild the person_day rows of a source's days from its records at one snapshot (the rows read from its
+    data, their record counts from its partition metadata), replacing those days' partitions."""
     if not days:
-        return 0
+        return
     records, person_day = table_name(lake, "usage_records"), table_name(lake, "person_day")
 
-    def attempt() -> int:
+    def attempt() -> None:
         # the days' person_day partitions as they are now, before the records are read: a writer that replaces
         # them in between makes this overwrite fail (its rows may be older than ours), and it is run again
         before = current_snapshot(spark, person_day)
         snapshot = current_snapshot(spark, records)
-        return 0 if snapshot is None else _rebuild(spark, lake, source, days, snapshot, before)
+        if snapshot is not None:
+            _rebuild(spark, lake, source, days, snapshot, before)
 
-    return retried(attempt)
+    retried(attempt)
 
 
 def retried(run: Callable[[], T]) -> T:
@@ -102,7 +103,7 @@ def is_conflict(exc: Exception) -> bool:
 
 
 def _rebuild(spark: SparkSession, lake: Lakehouse, source: str, days: list[dt.date], snapshot: int,
-             before: int | None) -> int:
+             before: int | None) -> None:
     records, person_day = table_name(lake, "usage_records"), table_name(lake, "person_day")
     day_list = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
     spark.read.option("versionAsOf", snapshot).table(records).createOrReplaceTempView("lake_records_at")
@@ -120,9 +121,12 @@ def _rebuild(spark: SparkSession, lake: Lakehouse, source: str, days: list[dt.da
     if before is not None:
         writer = writer.option("validate-from-snapshot-id", str(before))
     writer.overwritePartitions()
+    # the days' record counts at the snapshot read, as stale_days compares them: from the partition metadata
+    # (exact: copy-on-write tables have no delete files), not a second read of the records
     counts = spark.sql(f"""
-        SELECT '{source.replace("'", "''")}' AS source, day, count(*) AS records FROM lake_records_at
-        WHERE source = '{source.replace("'", "''")}' AND day IN ({day_list}) GROUP BY day
+        SELECT partition.source AS source, partition.day AS day, record_count AS records
+        FROM {records}.partitions VERSION AS OF {snapshot}
+        WHERE partition.source = '{source.replace("'", "''")}' AND partition.day IN ({day_list})
     """)
     counts.createOrReplaceTempView("built_counts")
     spark.sql(f"""
@@ -131,8 +135,6 @@ def _rebuild(spark: SparkSession, lake: Lakehouse, source: str, days: list[dt.da
         WHEN MATCHED THEN UPDATE SET t.records = s.records
         WHEN NOT MATCHED THEN INSERT (source, day, records) VALUES (s.source, s.day, s.records)
     """)
-    return int(spark.sql(f"SELECT count(*) FROM {person_day} WHERE source = '{source.replace(chr(39), chr(39) * 2)}' "
-                         f"AND day IN ({day_list})").collect()[0][0])
 
 
 def bring_up_to_date(spark: SparkSession, lake: Lakehouse, sources: Iterable[str] | None = None) -> dict[str, int]:
