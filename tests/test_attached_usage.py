@@ -20,6 +20,7 @@ from thuocdo.ingest.readers import InputError
 from thuocdo.metrics import query as mq
 from thuocdo.rollups.rebuild import person_days_sql, rebuild_month
 from thuocdo.store import Store
+from thuocdo.store import sources as registry
 from thuocdo.store.sources import list_sources
 from thuocdo.workflows import estimates
 from thuocdo.workflows import metrics as metric_workflow
@@ -168,19 +169,31 @@ def test_the_national_estimate_unions_shared_operators_partly_in_the_lakehouse(t
     assert asked and all(sources == ["lake-op"] for sources, _ in asked)
 
 
-def test_a_source_held_by_the_lakehouse_is_not_continued_in_the_embedded_store(home: Path, tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_source_held_by_the_lakehouse_is_continued_there_by_the_default_engine(home: Path, tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch
+                                                                                  ) -> None:
+    from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, iceberg_catalog
+    from thuocdo.workflows import cluster
     from thuocdo.workflows import ingest as ingest_workflow
 
     def attach(store: Store) -> bool:  # as on a home whose cluster's lakehouse holds lake-op
         store.attach_usage(ATTACHED)
         return True
 
+    lake = Lakehouse.local(tmp_path / "lake")  # the cluster's lakehouse, here a local one
     monkeypatch.setattr(ingest_workflow, "attach_lakehouse", attach)
+    monkeypatch.setattr(cluster, "lakehouse", lambda where: lake)
     path = write(tmp_path / "more.csv", OP_A)
-    with pytest.raises(InputError, match="lake-op đã có bản ghi sử dụng trong lakehouse"):
-        ingest_workflow.ingest(home, "usage", [path], "lake-op")
-    # another source, and weights of lake-op (small tables of the home), are taken
+    first = ingest_workflow.ingest(home, "usage", [path], "lake-op")
+    again = ingest_workflow.ingest(home, "usage", [path], "lake-op")
+    assert [(r.file, r.stored, r.duplicates) for r in first.results + again.results] == [
+        ("more.csv", 2, 0), ("more.csv", 0, 2)]
+    records = iceberg_catalog(lake).load_table(f"{NAMESPACE}.usage_records").scan().to_arrow()
+    assert records["source"].to_pylist() == ["lake-op"] * 2
+    with Store(home, read_only=True) as store:  # nothing of it in the embedded store (one source, one place)
+        assert not registry.person_days_here(store, "lake-op")
+        assert store.con.sql("SELECT count(*) FROM batches WHERE source = 'lake-op'").fetchall() == [(0,)]
+    # another source, and weights of lake-op (small tables of the home), are taken by the store
     assert ingest_workflow.ingest(home, "usage", [path], "op-a").results[0].stored == 2
     weights = write(tmp_path / "w.csv", "user_id,month,weight\nu1,2022-01,3\n")
     assert ingest_workflow.ingest(home, "weights", [weights], "lake-op").results[0].stored == 1

@@ -220,6 +220,49 @@ def file_frame(spark: SparkSession, inputs: Sequence[InputFile]) -> DataFrame:
     return spark.createDataFrame(slices, "index INT, uri STRING")
 
 
+#: the lakehouse's ledger: one row per file (``batches``), and per file and local day (``batch_days``)
+BATCHES_SCHEMA = pa.schema([
+    ("batch_id", pa.string()), ("source", pa.string()), ("kind", pa.string()), ("file", pa.string()),
+    ("file_sha256", pa.string()), ("rows_read", pa.int64()), ("stored", pa.int64()), ("duplicates", pa.int64()),
+    ("rejected", pa.int64()), ("error", pa.string()), ("committed_at", pa.timestamp("us", tz="UTC"))])
+BATCH_DAYS_SCHEMA = pa.schema([("batch_id", pa.string()), ("source", pa.string()), ("day", pa.date32()),
+                               ("good", pa.int64()), ("stored", pa.int64()), ("rejected", pa.int64())])
+
+
+def ledger(report: SparkIngestReport, inputs: Sequence[InputFile], summaries: dict[int, tuple[str, dict[str, Any]]],
+           source: str, stored_days: dict[tuple[str, str], int]) -> tuple[pa.Table, pa.Table]:
+    """A run's ledger rows (:data:`BATCHES_SCHEMA`, :data:`BATCH_DAYS_SCHEMA`) from its files' summaries and the
+    records each stored per day (`stored_days`: (batch id, ISO day) → records); each file's result or error is
+    added to `report`."""
+    stored: dict[str, int] = {}
+    for (batch_id, _), n in stored_days.items():
+        stored[batch_id] = stored.get(batch_id, 0) + n
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for item in inputs:
+        batch_id, summary = summaries[item.index]
+        if "error" in summary:
+            report.errors.append(summary["error"])
+        else:
+            n_stored = stored.get(batch_id, 0)
+            read_rejections = summary["read_rejections"]
+            result = BatchResult(item.name, source, "usage", batch_id, rows_read=summary["rows"] + read_rejections,
+                                 stored=n_stored, duplicates=summary["good"] - n_stored,
+                                 rejected=summary["rejected"])
+            report.results.append(result)
+        rows.append({"batch_id": batch_id, "source": source, "kind": "usage", "file": item.uri,
+                     "file_sha256": summary.get("sha256"), "rows_read": summary.get("rows"),
+                     "stored": stored.get(batch_id, 0) if "error" not in summary else 0,
+                     "duplicates": (summary["good"] - stored.get(batch_id, 0)) if "error" not in summary else 0,
+                     "rejected": summary.get("rejected", 0), "error": summary.get("error"), "committed_at": now})
+    per_day = [{"batch_id": batch_id, "source": source, "day": dt.date.fromisoformat(day) if day else None,
+                "good": good, "stored": stored_days.get((batch_id, day), 0) if day else 0, "rejected": bad}
+               for batch_id, summary in summaries.values() if "error" not in summary
+               for day, good, bad in summary["days"]]
+    return (pa.Table.from_pylist(rows, schema=BATCHES_SCHEMA),
+            pa.Table.from_pylist(per_day, schema=BATCH_DAYS_SCHEMA))
+
+
 #: the weights of a source as the usage_month rollup joins them
 WEIGHTS_SCHEMA = pa.schema([("source", pa.string()), ("person", pa.int64()), ("month", pa.string()),
                             ("weight", pa.float64())])
@@ -233,8 +276,6 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
     `key_domain`, weighted by `weights` (:data:`WEIGHTS_SCHEMA`, stamped per month by `weights_stamps`; both read
     by the driver from the home's store: :func:`thuocdo.store.sources.key_domain`,
     :func:`thuocdo.rollups.served.weights_stamps`; see the module's doc)."""
-    from pyspark.sql import functions as F
-
     def step(name: str) -> None:
         if on_step:
             on_step(name)
@@ -308,7 +349,6 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
     step("cập nhật người-ngày")
     batch_ids = [b for b, _ in summaries.values()]
     days = [r[0] for r in good.select("day").distinct().collect()]
-    stored: dict[str, int] = {}
     stored_days: dict[tuple[str, str], int] = {}  # (batch, day) -> records stored
     if days and batch_ids:
         day_list = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
@@ -316,8 +356,6 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
         stored_days = {(r[0], r[1].isoformat()): int(r[2]) for r in spark.sql(
             f"SELECT batch_id, day, count(*) FROM {records} WHERE source = '{quoted}' AND day IN ({day_list}) "
             f"AND batch_id IN ({ids}) GROUP BY batch_id, day").collect()}
-        for (batch_id, _), n in stored_days.items():
-            stored[batch_id] = stored.get(batch_id, 0) + n
     for stale_source, stale in stale_days(spark, lake, [source]).items():
         rebuild_days(spark, lake, stale_source, stale)
         report.days_rebuilt += len(stale)
@@ -334,37 +372,10 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
     report.seconds["usage_month"] = time.monotonic() - started - sum(report.seconds.values())
 
     step("ghi sổ lô")
-    now = dt.datetime.now(dt.UTC)
-    ledger = []
-    for item in inputs:
-        batch_id, summary = summaries[item.index]
-        if "error" in summary:
-            report.errors.append(summary["error"])
-        else:
-            n_stored = stored.get(batch_id, 0)
-            read_rejections = summary["read_rejections"]
-            result = BatchResult(item.name, source, "usage", batch_id, rows_read=summary["rows"] + read_rejections,
-                                 stored=n_stored, duplicates=summary["good"] - n_stored,
-                                 rejected=summary["rejected"])
-            report.results.append(result)
-        ledger.append({"batch_id": batch_id, "source": source, "kind": "usage", "file": item.uri,
-                       "file_sha256": summary.get("sha256"), "rows_read": summary.get("rows"),
-                       "stored": stored.get(batch_id, 0) if "error" not in summary else 0,
-                       "duplicates": (summary["good"] - stored.get(batch_id, 0)) if "error" not in summary else 0,
-                       "rejected": summary.get("rejected", 0), "error": summary.get("error"), "committed_at": now})
-    frame: DataFrame = spark.createDataFrame(pa.Table.from_pylist(ledger, schema=pa.schema([
-        ("batch_id", pa.string()), ("source", pa.string()), ("kind", pa.string()), ("file", pa.string()),
-        ("file_sha256", pa.string()), ("rows_read", pa.int64()), ("stored", pa.int64()), ("duplicates", pa.int64()),
-        ("rejected", pa.int64()), ("error", pa.string()), ("committed_at", pa.timestamp("us", tz="UTC"))])))
-    frame.select(*[F.col(c) for c in frame.columns]).writeTo(table_name(lake, "batches")).append()
-    per_day = [{"batch_id": batch_id, "source": source, "day": dt.date.fromisoformat(day) if day else None,
-                "good": good, "stored": stored_days.get((batch_id, day), 0) if day else 0, "rejected": bad}
-               for batch_id, summary in summaries.values() if "error" not in summary
-               for day, good, bad in summary["days"]]
-    if per_day:
-        spark.createDataFrame(pa.Table.from_pylist(per_day, schema=pa.schema([
-            ("batch_id", pa.string()), ("source", pa.string()), ("day", pa.date32()), ("good", pa.int64()),
-            ("stored", pa.int64()), ("rejected", pa.int64())]))).writeTo(table_name(lake, "batch_days")).append()
+    batches, batch_days = ledger(report, inputs, summaries, source, stored_days)
+    spark.createDataFrame(batches).writeTo(table_name(lake, "batches")).append()
+    if batch_days.num_rows:
+        spark.createDataFrame(batch_days).writeTo(table_name(lake, "batch_days")).append()
     checked.unpersist()
     report.seconds["ledger"] = time.monotonic() - started - sum(report.seconds.values())
     return report

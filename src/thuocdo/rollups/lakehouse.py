@@ -97,6 +97,8 @@ def retried(run: Callable[[], T]) -> T:
 
 def is_conflict(exc: Exception) -> bool:
     """Whether a failed Iceberg commit lost a race with a concurrent commit (and may be run again)."""
+    if type(exc).__name__ in ("CommitFailedException", "ValidationException"):  # pyiceberg's
+        return True
     text = str(exc)
     return any(s in text for s in ("ValidationException", "CommitFailedException", "Found conflicting",
                                    "Cannot commit", "conflicting files"))

@@ -1,5 +1,7 @@
 """Where a lakehouse is: its object store (S3 API, credentials, bucket, warehouse) and its Iceberg catalog
-(a SQL catalog on PostgreSQL), and the Iceberg catalog opened from Python.
+(a SQL catalog on PostgreSQL), and the Iceberg catalog opened from Python. A lakehouse may also be a local
+folder (:meth:`Lakehouse.local`: a SQLite catalog and a file warehouse, the same tables), which the default
+engine writes and reads without any server.
 
 Spark (:func:`thuocdo.engines.spark.lakehouse_session`) and Python (:func:`iceberg_catalog`) share one catalog:
 Iceberg's JDBC catalog in Java and pyiceberg's SQL catalog keep the same tables (``iceberg_tables``,
@@ -10,8 +12,11 @@ reads them through Hadoop's S3A filesystem, pyiceberg through PyArrow (which tak
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -21,6 +26,8 @@ from thuocdo.store.sql import literal
 
 if TYPE_CHECKING:
     from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.partitioning import PartitionSpec
+    from pyiceberg.schema import Schema
 
 #: the catalog's name, in Spark (``lake.namespace.table``) and in the catalog's tables (``catalog_name``)
 CATALOG_NAME = "lake"
@@ -42,10 +49,19 @@ class Lakehouse:
     db_name: str
     catalog: str = CATALOG_NAME
     region: str = REGION
+    local_folder: str = ""  # a local lakehouse (see :meth:`local`): no object store, no catalog server
+
+    @classmethod
+    def local(cls, folder: str | os.PathLike[str]) -> Lakehouse:
+        """A lakehouse in a local folder: the catalog in ``FOLDER/catalog.db`` (SQLite), the tables' files under
+        ``FOLDER/warehouse``."""
+        return cls("", "", "", "", "", 0, "", "", "", local_folder=str(Path(folder).resolve()))
 
     @property
     def warehouse(self) -> str:
-        """Where new tables go: ``s3a://BUCKET/warehouse``."""
+        """Where new tables go: ``s3a://BUCKET/warehouse`` (``file://FOLDER/warehouse`` for a local one)."""
+        if self.local_folder:
+            return (Path(self.local_folder) / "warehouse").as_uri()
         return f"s3a://{self.bucket}/warehouse"
 
     @property
@@ -54,11 +70,16 @@ class Lakehouse:
 
     @property
     def sqlalchemy_url(self) -> str:
+        if self.local_folder:
+            return f"sqlite:///{Path(self.local_folder) / 'catalog.db'}"
         return (f"postgresql+psycopg2://{quote(self.db_user, safe='')}:{quote(self.db_password, safe='')}"
                 f"@{self.db_host}:{self.db_port}/{self.db_name}")
 
     def s3_properties(self) -> dict[str, str]:
-        """pyiceberg's FileIO settings for the object store (path-style addressing, plain HTTP)."""
+        """pyiceberg's FileIO settings for the object store (path-style addressing, plain HTTP; none for a local
+        lakehouse)."""
+        if self.local_folder:
+            return {}
         return {"s3.endpoint": self.s3_endpoint, "s3.access-key-id": self.access_key,
                 "s3.secret-access-key": self.secret_key, "s3.region": self.region,
                 "s3.force-virtual-addressing": "false"}
@@ -69,6 +90,8 @@ def iceberg_catalog(lake: Lakehouse) -> SqlCatalog:
     database (the one Spark's JDBC catalog uses), files on the object store."""
     from pyiceberg.catalog.sql import SqlCatalog
 
+    if lake.local_folder:
+        (Path(lake.local_folder) / "warehouse").mkdir(parents=True, exist_ok=True)
     return SqlCatalog(lake.catalog, uri=lake.sqlalchemy_url, warehouse=lake.warehouse, **lake.s3_properties())
 
 
@@ -144,6 +167,51 @@ def files_stamp(paths: list[str]) -> str:
     import hashlib
 
     return hashlib.md5(",".join(sorted(paths)).encode()).hexdigest()
+
+
+def create_tables(lake: Lakehouse) -> None:
+    """Create the namespace and every table of :data:`TABLES` that does not exist yet, from Python (pyiceberg):
+    the same columns, types and partitions as :func:`create_tables_sql` gives Spark."""
+    catalog = iceberg_catalog(lake)
+    catalog.create_namespace_if_not_exists(NAMESPACE)
+    properties = dict(_PROPERTY.findall(TABLE_PROPERTIES))
+    for name, columns in TABLES.items():
+        schema, spec = iceberg_schema(name, columns)
+        catalog.create_table_if_not_exists(f"{NAMESPACE}.{name}", schema, partition_spec=spec, properties=properties)
+
+
+_PROPERTY = re.compile(r"'([^']+)'='([^']*)'")
+
+
+def iceberg_schema(name: str, columns: str) -> tuple[Schema, PartitionSpec]:
+    """A table of :data:`TABLES` as pyiceberg's schema (fields numbered in their order) and partition spec."""
+    import sqlglot
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.schema import Schema
+    from pyiceberg.transforms import IdentityTransform
+    from pyiceberg.types import (
+        BooleanType,
+        DateType,
+        DoubleType,
+        LongType,
+        NestedField,
+        StringType,
+        TimestamptzType,
+    )
+
+    types = {"STRING": StringType(), "BIGINT": LongType(), "DATE": DateType(), "DOUBLE": DoubleType(),
+             "BOOLEAN": BooleanType(), "TIMESTAMP": TimestamptzType()}  # Spark's TIMESTAMP has a time zone
+    create = sqlglot.parse_one(f"CREATE TABLE {name} {columns}", read="spark")
+    fields = []
+    for number, column in enumerate(create.this.expressions, start=1):
+        required = any(isinstance(c.kind, sqlglot.exp.NotNullColumnConstraint) for c in column.constraints)
+        fields.append(NestedField(number, column.name, types[column.args["kind"].sql("spark")], required=required))
+    ids = {f.name: f.field_id for f in fields}
+    partitioned = [p for p in create.args["properties"].expressions
+                   if isinstance(p, sqlglot.exp.PartitionedByProperty)]
+    names = [c.name for c in partitioned[0].this.expressions] if partitioned else []
+    spec = PartitionSpec(*[PartitionField(ids[n], 1000 + i, IdentityTransform(), n) for i, n in enumerate(names)])
+    return Schema(*fields), spec
 
 
 def table_name(lake: Lakehouse, table: str) -> str:

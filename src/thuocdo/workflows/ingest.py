@@ -13,6 +13,7 @@ from thuocdo.catalog import Catalog, load_catalog
 from thuocdo.ingest.aggregates import ingest_aggregates
 from thuocdo.ingest.inbox import flush_inbox, held_segments
 from thuocdo.ingest.indicators import ingest_indicators
+from thuocdo.ingest.lakehouse_ingest import ingest_usage_lakehouse
 from thuocdo.ingest.landing import land, landed, landing_bytes, landing_of, mark_ingested
 from thuocdo.ingest.quarantine import problems_of
 from thuocdo.ingest.readers import InputError
@@ -58,7 +59,10 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
         if kind == "usage":  # records accepted over HTTP are in the lake before a file is checked against it
             flush_inbox(store, source)
             check_nothing_held(store, source)
-            check_not_in_lakehouse(store, source)
+            if in_lakehouse(store, source):  # continued there, by this engine
+                _into_lakehouse(store, files, source, report, on_file)
+                bring_up_to_date(store, on_rollup)
+                return report
         for path, ahead in _read_ahead(kind, files):
             result: BatchResult | None = None
             try:
@@ -112,6 +116,23 @@ def check_not_in_lakehouse(store: Store, source: str) -> None:
     if in_lakehouse(store, source):
         raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong lakehouse của cụm: nạp nguồn này tiếp bằng "
                          "--engine spark, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng DuckDB.")
+
+
+def _into_lakehouse(store: Store, files: Sequence[Path], source: str, report: IngestReport,
+                    on_file: Callable[[Path, BatchResult | None], None] | None) -> None:
+    """Usage files of a source the cluster's lakehouse holds, ingested into it by the default engine
+    (:func:`thuocdo.ingest.lakehouse_ingest.ingest_usage_lakehouse`: the same tables and rules as Spark's)."""
+    from thuocdo.workflows.cluster import lakehouse
+
+    given = spark_inputs(store, source)
+    done = ingest_usage_lakehouse(lakehouse(store.home), [str(p) for p in files], source, given.secret,
+                                  key_domain=given.key_domain, weights=given.weights, weights_stamps=given.stamps)
+    report.results.extend(done.results)
+    report.errors.extend(done.errors)
+    if on_file:
+        by_name = {r.file: r for r in done.results}
+        for path in files:
+            on_file(path, by_name.get(path.name))
 
 
 def ingest_file(store: Store, kind: str, path: Path, source: str, catalog: Catalog,
