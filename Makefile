@@ -37,6 +37,9 @@ demo: $(STAMP)
 
 # The browser tests drive Debian's chromium (never a downloaded browser); the layout tests render PDF pages with
 # poppler's pdftoppm and DOCX with LibreOffice: installed here when missing.
+# The tests run on two processes (pytest-xdist), each test module in one of them, the cluster's modules first
+# (tests/conftest.py orders them); TEST_WORKERS=1 runs them in one.
+TEST_WORKERS ?= 2
 TEST_PACKAGES := chromium:/usr/bin/chromium poppler-utils:/usr/bin/pdftoppm libreoffice-writer-nogui:/usr/bin/soffice
 test: $(STAMP) $(JARS)
 	-@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -46,7 +49,7 @@ test: $(STAMP) $(JARS)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.metrics

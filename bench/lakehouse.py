@@ -18,7 +18,12 @@ standalone, 1 core and 1 GiB per worker, 1 GiB driver), then, each Spark applica
   lakehouse's rollups, on Spark (``--engine spark``) and on the default engine (DuckDB reading the lakehouse's
   ``usage_month`` through pyiceberg).
 
-Then ``duckdb``: `thuocdo ingest usage` of the same files into an embedded home (the month rollups included).
+With 2 workers also ``late`` by the default engine: another late file of 1,000 records (another day) ingested
+into the cluster's lakehouse by DuckDB and pyiceberg (:mod:`thuocdo.ingest.lakehouse_ingest`).
+
+Then ``duckdb``: `thuocdo ingest usage` of the same files into an embedded home (the month rollups included); and
+the default engine's ingestion of the same files into a local lakehouse (SQLite catalog, file warehouse), then a
+late file of 1,000 records into it.
 CPU time is the sum over every process of the run (driver, master, workers, executors: /proc), so µs per
 record compare the engines' work whatever the wall time. The last line is one JSON object.
 """
@@ -76,6 +81,26 @@ requests = [mw.metric_request("2022-Q1", by) for by in ("platform", "province", 
 started = time.monotonic()
 tables = mw.metrics_many(home, requests, engine=engine)
 print(json.dumps({"rows": [t.num_rows for t in tables], "seconds": round(time.monotonic() - started, 2)}))
+"""
+
+DEFAULT_INTO_LAKEHOUSE = """
+import json, sys
+from thuocdo.ingest.lakehouse_ingest import ingest_usage_lakehouse
+from thuocdo.store.lakehouse import Lakehouse
+from thuocdo.workflows.ingest import spark_inputs
+from thuocdo.workflows.store import open_store
+home, lake_folder, source, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+if lake_folder == "-":
+    from thuocdo.workflows.cluster import lakehouse
+    lake = lakehouse(home)
+else:
+    lake = Lakehouse.local(lake_folder)
+with open_store(home) as store:
+    given = spark_inputs(store, source)
+report = ingest_usage_lakehouse(lake, files, source, given.secret, key_domain=given.key_domain,
+                                weights=given.weights, weights_stamps=given.stamps)
+print(json.dumps({"stored": sum(r.stored for r in report.results), "days_rebuilt": report.days_rebuilt,
+                  "seconds": {k: round(v, 2) for k, v in report.seconds.items()}, "errors": report.errors}))
 """
 
 DUCKDB = """
@@ -157,9 +182,10 @@ def run_app(code: str, args: list[str], home: Path | None) -> dict[str, Any]:
             "peak_driver_rss_mb": round(after.ru_maxrss / 1024)}
 
 
-def late_file(path: Path, n: int = 1000) -> Path:
+def late_file(path: Path, n: int = 1000, day: int = 15) -> Path:
     lines = ["record_id,user_id,platform,time,active_seconds,bytes,sessions"]
-    lines += [f"late-{i},late-user-{i % 300},zalo,2022-02-15T10:{i % 60:02d}:00+07:00,60,1000,1" for i in range(n)]
+    lines += [f"late{day}-{i},late-user-{i % 300},zalo,2022-02-{day}T10:{i % 60:02d}:00+07:00,60,1000,1"
+              for i in range(n)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -205,6 +231,11 @@ def main() -> None:
                     late = run_app(THUOCDO, [str(home), "bench", str(late_file(workdir / "late.csv"))], home)
                     results["spark_late_day_2w"] = late
                     print(f"late file of 1,000 records: {json.dumps(late)}", flush=True)
+                    late = run_app(DEFAULT_INTO_LAKEHOUSE, [str(home), "-", "bench",
+                                                            str(late_file(workdir / "late16.csv", day=16))], home)
+                    results["default_engine_late_day_2w"] = late
+                    print(f"late file of 1,000 records, default engine into the lakehouse: {json.dumps(late)}",
+                          flush=True)
                     for engine in ("spark", "duckdb"):
                         result = run_app(METRICS, [str(home), engine], home)
                         results[f"metrics_{engine}_2w"] = result
@@ -218,6 +249,19 @@ def main() -> None:
         duck["cpu_us_per_record"] = round(duck["cpu_s"] / args.records * 1e6, 2)
         results["duckdb"] = duck
         print(f"duckdb: {json.dumps(duck)}", flush=True)
+        # the default engine into a local lakehouse (SQLite catalog, file warehouse): what the embedded store
+        # would cost on Iceberg tables; then a late file into it
+        local = workdir / "local-lake"
+        shutil.rmtree(local, ignore_errors=True)
+        into = run_app(DEFAULT_INTO_LAKEHOUSE, [str(duck_home), str(local), "bench-lake", *files], None)
+        into["records_per_s"] = round(args.records / into["wall_s"])
+        into["cpu_us_per_record"] = round(into["cpu_s"] / args.records * 1e6, 2)
+        results["default_engine_local_lakehouse"] = into
+        print(f"default engine into a local lakehouse: {json.dumps(into)}", flush=True)
+        late = run_app(DEFAULT_INTO_LAKEHOUSE, [str(duck_home), str(local), "bench-lake",
+                                                str(late_file(workdir / "late.csv"))], None)
+        results["default_engine_local_lakehouse_late_day"] = late
+        print(f"late file of 1,000 records into it: {json.dumps(late)}", flush=True)
         s1, s2 = results["spark_thuocdo_1w"], results["spark_thuocdo_2w"]
         results["scaling_1_to_2_workers"] = round(s1["wall_s"] / s2["wall_s"], 2)
         results["thuocdo_vs_minimal_2w"] = round(s2["wall_s"] / results["spark_minimal_2w"]["wall_s"], 2)

@@ -14,7 +14,13 @@ from typer.testing import CliRunner
 
 from thuocdo.catalog.frameworks import load_framework
 from thuocdo.cli import app
+from thuocdo.cli import common as cli_console
 from thuocdo.workflows import ingest as ingest_workflow
+
+# The command line's consoles measure their width at each command, from the COLUMNS each runner gives: a console
+# made while COLUMNS is set keeps that width for good, and pytest-xdist's workers start with COLUMNS=80.
+for _console in (cli_console.out, cli_console.err):
+    _console._width = None
 
 
 @dataclass
@@ -93,3 +99,21 @@ def golden(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
         assert text == path.read_text(encoding="utf-8"), f"{name} changed; review and rerun with --update-golden"
 
     return check
+
+
+def _module_weight(item: pytest.Item) -> int:
+    """How early a test's module runs: the lakehouse cluster's first, then Spark's, then the others."""
+    if item.get_closest_marker("cluster"):
+        return 0
+    return 1 if item.get_closest_marker("spark") else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heaviest modules first, each module's tests kept in their order: on two workers (``pytest -n 2``, the
+    README's ``make test``), the long cluster scenario then starts at once and the rest of the suite runs beside it."""
+    weights: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        weights[module] = min(weights.get(module, 2), _module_weight(item))
+    items.sort(key=lambda item: weights[item.nodeid.split("::")[0]])

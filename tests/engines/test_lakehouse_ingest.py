@@ -298,6 +298,14 @@ def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pyt
     for source, file in (("conc-a", one), ("conc-b", other)):
         assert cli("ingest", "usage", file, "--source", source).exit_code in (0, 1)
 
+    # the default engine continues a source the lakehouse holds (DuckDB, pyiceberg on the object store): a file
+    # Spark stored already (nothing new), then a day of its own; the twin takes that day too
+    extra = small_file(tmp / "extra.csv", 13, n=80, days=(6,))
+    run.runs["default-again"] = ingest_workflow.ingest(cluster, "usage", [march], "late")
+    run.runs["default-extra"] = ingest_workflow.ingest(cluster, "usage", [extra], "late")
+    run.runs["extra-file"] = extra
+    assert cli("ingest", "usage", extra, "--source", "late").exit_code in (0, 1)
+
     probe(cluster, run.probe)
     # the quarterly report from the embedded twin (DuckDB); the probe wrote the lakehouse's (Spark)
     assert cli("report", "--period", "2022-Q1", "--source", "panel-a", "--format", "md", "--output",
@@ -388,6 +396,22 @@ def test_a_late_file_rebuilds_only_its_days(scenario: Scenario) -> None:
         commit = snapshots[scenario.runs[run]["person_day_snapshot"]]
         summary = dict(commit["summary"])
         assert summary["changed-partition-count"] == partitions and commit["operation"] == "overwrite", summary
+
+
+def test_the_default_engine_continues_a_source_the_lakehouse_holds(scenario: Scenario) -> None:
+    """Files of a lakehouse source ingested by the default engine go to the lakehouse's tables, exactly once
+    whichever engine stored a record first; Spark then measures them as the embedded twin does (the late
+    source's rows above)."""
+    again, extra = scenario.runs["default-again"], scenario.runs["default-extra"]
+    spark_first = scenario.runs["late-first"]["results"][0]
+    assert [(r.stored, r.duplicates, r.rejected) for r in again.results] == [
+        (0, spark_first["stored"] + spark_first["duplicates"], spark_first["rejected"])]
+    good = {line.split(",")[0] for line in scenario.runs["extra-file"].read_text(encoding="utf-8").splitlines()[1:]
+            if "-bad" not in line}
+    assert [r.stored for r in extra.results] == [len(good)] and not extra.errors
+    stored = [r for r in scenario.table("usage_records") if r["source"] == "late"]
+    assert len(stored) == scenario.duck_stored()["late"][0]  # every record of the source once
+    assert {r["batch_id"] for r in stored if r["day"].day == 6} == {extra.results[0].batch_id}
 
 
 def test_a_late_file_recomputes_only_its_persons_months(scenario: Scenario) -> None:

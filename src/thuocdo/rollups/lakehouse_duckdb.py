@@ -22,6 +22,7 @@ run again from fresh reads (:func:`thuocdo.rollups.lakehouse.retried`, as on Spa
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -60,6 +61,14 @@ def writable(table: Table) -> Table:
 
 def load(catalog: Catalog, name: str) -> Table:
     return writable(catalog.load_table(f"{NAMESPACE}.{name}"))
+
+
+def replace(table: Table, rows: pa.Table, where: str) -> None:
+    """Replace the table's rows matching `where` by `rows` in one commit (partitions that held none are simply
+    added: pyiceberg's warning that the delete matched nothing is not a problem here)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+        table.overwrite(conform(rows, table), overwrite_filter=where)
 
 
 def conform(rows: pa.Table, table: Table) -> pa.Table:
@@ -142,14 +151,13 @@ def rebuild_days(lake: Lakehouse, source: str, days: list[dt.date]) -> None:
                        f"FROM ({PERSON_DAY_FROM_RECORDS}) ORDER BY day, platform, person",
                        params={"source": source}).to_arrow_table()
         con.close()
-        person_day.overwrite(conform(rows, person_day), overwrite_filter=days_of(source, days))
+        replace(person_day, rows, days_of(source, days))
         counts = _partition_counts(records, snapshot)
         built = load(catalog, "person_day_built")
         wanted = sorted(set(days))
-        built.overwrite(conform(pa.table({
+        replace(built, pa.table({
             "source": [source] * len(wanted), "day": pa.array(wanted, pa.date32()),
-            "records": pa.array([counts.get((source, d), 0) for d in wanted], pa.int64())}), built),
-            overwrite_filter=days_of(source, wanted))
+            "records": pa.array([counts.get((source, d), 0) for d in wanted], pa.int64())}), days_of(source, wanted))
 
     retried(attempt)
 
@@ -272,13 +280,12 @@ def _update_person_month(catalog: Catalog, person_day: Table, person_month: Tabl
             rows = pa.concat_tables([rows, kept.cast(rows.schema)])
         con.register("pm_rows", rows)
         rows = con.sql("SELECT * FROM pm_rows ORDER BY source, month, platform, person").to_arrow_table()
-        person_month.overwrite(conform(rows, person_month), overwrite_filter=months_of(whole + changed_pairs))
+        replace(person_month, rows, months_of(whole + changed_pairs))
     con.close()
     pairs = sorted(pair for group in state.groups.values() for pair in group)
     built = load(catalog, "person_month_built")
-    built.overwrite(conform(pa.table({"source": [s for s, _ in pairs], "month": [m for _, m in pairs],
-                                      "person_day_snapshot": pa.array([now] * len(pairs), pa.int64())}), built),
-                    overwrite_filter=months_of(pairs))
+    replace(built, pa.table({"source": [s for s, _ in pairs], "month": [m for _, m in pairs],
+                             "person_day_snapshot": pa.array([now] * len(pairs), pa.int64())}), months_of(pairs))
     recomputed = changed.num_rows if changed is not None else 0
     return MonthUpdate(whole=len(whole), incremental=len(changed_pairs), person_months=recomputed,
                        snapshot=snapshot_id(catalog.load_table(f"{NAMESPACE}.person_month")) if parts else None)
@@ -321,13 +328,13 @@ def update_usage_month(lake: Lakehouse, weights: pa.Table, stamps: dict[tuple[st
         rows = con.sql(f"SELECT {', '.join(USAGE_MONTH_COLUMNS)} FROM ({query.sql(dialect='duckdb')})") \
             .to_arrow_table()
         con.close()
-        usage_month.overwrite(conform(rows, usage_month), overwrite_filter=months_of(stale))
+        replace(usage_month, rows, months_of(stale))
         pairs = sorted(stale)
         built = load(catalog, "usage_month_built")
-        built.overwrite(conform(pa.table({
+        replace(built, pa.table({
             "source": [s for s, _ in pairs], "month": [m for _, m in pairs],
-            "person_month_files": [stale[p] for p in pairs], "weights": [stamps.get(p, "") for p in pairs]}), built),
-            overwrite_filter=months_of(pairs))
+            "person_month_files": [stale[p] for p in pairs], "weights": [stamps.get(p, "") for p in pairs]}),
+            months_of(pairs))
         return len(stale)
 
     return retried(attempt)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -92,7 +93,27 @@ def iceberg_catalog(lake: Lakehouse) -> SqlCatalog:
 
     if lake.local_folder:
         (Path(lake.local_folder) / "warehouse").mkdir(parents=True, exist_ok=True)
-    return SqlCatalog(lake.catalog, uri=lake.sqlalchemy_url, warehouse=lake.warehouse, **lake.s3_properties())
+    # two processes opening a new catalog create its own tables at once
+    return _created(lambda: SqlCatalog(lake.catalog, uri=lake.sqlalchemy_url, warehouse=lake.warehouse,
+                                       **lake.s3_properties()))
+
+
+T = TypeVar("T")
+
+
+def _created(create: Callable[[], T]) -> T:
+    """`create` again while it fails by losing a race to create the same thing (a catalog's tables, a namespace,
+    a table) with another process: the next attempt finds it there."""
+    for attempt in range(1, 6):
+        try:
+            return create()
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            lost = any(s in text for s in ("already exists", "AlreadyExists", "UNIQUE constraint", "duplicate key"))
+            if not lost or attempt == 5:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
 
 
 #: the namespace of thuocdo's tables in the catalog
@@ -172,12 +193,18 @@ def files_stamp(paths: list[str]) -> str:
 def create_tables(lake: Lakehouse) -> None:
     """Create the namespace and every table of :data:`TABLES` that does not exist yet, from Python (pyiceberg):
     the same columns, types and partitions as :func:`create_tables_sql` gives Spark."""
-    catalog = iceberg_catalog(lake)
-    catalog.create_namespace_if_not_exists(NAMESPACE)
-    properties = dict(_PROPERTY.findall(TABLE_PROPERTIES))
-    for name, columns in TABLES.items():
-        schema, spec = iceberg_schema(name, columns)
-        catalog.create_table_if_not_exists(f"{NAMESPACE}.{name}", schema, partition_spec=spec, properties=properties)
+    def create() -> None:
+        catalog = iceberg_catalog(lake)
+        catalog.create_namespace_if_not_exists(NAMESPACE)
+        held = {identifier[-1] for identifier in catalog.list_tables(NAMESPACE)}
+        properties = dict(_PROPERTY.findall(TABLE_PROPERTIES))
+        for name, columns in TABLES.items():
+            if name not in held:
+                schema, spec = iceberg_schema(name, columns)
+                catalog.create_table_if_not_exists(f"{NAMESPACE}.{name}", schema, partition_spec=spec,
+                                                   properties=properties)
+
+    _created(create)
 
 
 _PROPERTY = re.compile(r"'([^']+)'='([^']*)'")

@@ -106,29 +106,39 @@ def stop(process: Process, *, first: signal.Signals = signal.SIGTERM, group: boo
 
 def stop_all(processes: Sequence[Process], *, first: signal.Signals = signal.SIGTERM, group: bool = True,
              timeout: float = 30) -> list[Process]:
-    """:func:`stop` for several processes at once (signalled together, waited for together); returns those
-    that were running."""
+    """:func:`stop` for several processes at once (signalled together, waited for together: with `group`, the
+    other processes of their groups too); returns those that were running."""
     _reap()
     targets = [p for p in processes if running(p)]
+    # the groups' other members, found before the signal: a leader that ends first does not end its group
+    members = {p.pid: [d for d in descendants(p) if _group(d) == p.pid] for p in targets} if group else {}
     for process in targets:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             if group:
                 os.killpg(process.pid, first)
             else:
                 os.kill(process.pid, first)
+    waited = targets + [m for found in members.values() for m in found]
     deadline = time.monotonic() + timeout
-    while any(running(p) for p in targets) and time.monotonic() < deadline:
+    while any(running(p) for p in waited) and time.monotonic() < deadline:
         _reap()
         time.sleep(0.1)
     for process in targets:
-        if running(process):
+        if running(process) or any(running(m) for m in members.get(process.pid, [])):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
-    while any(running(p) for p in targets) and time.monotonic() < deadline + 10:
+    while any(running(p) for p in waited) and time.monotonic() < deadline + 10:
         _reap()
         time.sleep(0.1)
     _reap()
     return targets
+
+
+def _group(process: Process) -> int | None:
+    """The process group of a running process."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        return os.getpgid(process.pid)
+    return None
 
 
 def descendants(process: Process) -> list[Process]:
