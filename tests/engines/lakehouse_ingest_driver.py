@@ -27,7 +27,7 @@ def main(home: str, plan: list[tuple[str, list[str]]], conf: dict[str, str]) -> 
 
     for source, files in plan:
         if files == [LANDED]:
-            report = ingest_landed(home, source, on_step=on_step, conf=SETTINGS | conf)[source]
+            report = ingest_landed(home, source, engine="spark", on_step=on_step, conf=SETTINGS | conf)[source]
         else:
             report = ingest_spark(home, files, source, on_step=on_step, conf=SETTINGS | conf)
         print(json.dumps({"source": source, "results": [

@@ -305,6 +305,13 @@ def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pyt
     run.runs["default-extra"] = ingest_workflow.ingest(cluster, "usage", [extra], "late")
     run.runs["extra-file"] = extra
     assert cli("ingest", "usage", extra, "--source", "late").exit_code in (0, 1)
+    # and a batch posted for it, landed, then ingested by the default engine (as `serve` does by default)
+    body = orjson.dumps(posted_records(14, 100))
+    uri, _ = ingest_workflow.land_usage(cluster, "late", body)
+    run.runs["default-landed"] = ingest_workflow.ingest_landed(cluster, "late", engine="duckdb")
+    run.runs["default-landed-uri"] = uri
+    as_file = write(tmp / "posted" / uri.rsplit("/", 1)[-1], landing_bytes(body, "lô").decode())
+    assert cli("ingest", "usage", as_file, "--source", "late").exit_code in (0, 1)
 
     probe(cluster, run.probe)
     # the quarterly report from the embedded twin (DuckDB); the probe wrote the lakehouse's (Spark)
@@ -412,6 +419,13 @@ def test_the_default_engine_continues_a_source_the_lakehouse_holds(scenario: Sce
     stored = [r for r in scenario.table("usage_records") if r["source"] == "late"]
     assert len(stored) == scenario.duck_stored()["late"][0]  # every record of the source once
     assert {r["batch_id"] for r in stored if r["day"].day == 6} == {extra.results[0].batch_id}
+    # the posted batch: 100 records, one bad, ingested from the object store and moved to done/
+    (landed,) = scenario.runs["default-landed"]["late"].results
+    assert landed.file == scenario.runs["default-landed-uri"].rsplit("/", 1)[-1]
+    assert (landed.stored, landed.rejected) == (99, 1)
+    lines = [q for q in scenario.table("quarantine") if q["source"] == "late" and q["file"] == landed.file]
+    assert [q["line"] for q in lines] == [8]  # record 8 of the answer
+    assert ingest_workflow.has_landed(scenario.lake) is False
 
 
 def test_a_late_file_recomputes_only_its_persons_months(scenario: Scenario) -> None:

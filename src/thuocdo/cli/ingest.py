@@ -1,5 +1,5 @@
 """`thuocdo ingest usage|weights|aggregates|indicators`: one atomic batch per file, with progress; `thuocdo ingest
-landed`: the batches posted over HTTP for the lakehouse's sources, ingested by Spark."""
+landed`: the batches posted over HTTP for the lakehouse's sources, ingested by either engine."""
 
 from __future__ import annotations
 
@@ -118,13 +118,21 @@ def ingest_with_spark(ctx: typer.Context, files: list[str], source: str, strict:
 def ingest_landed(ctx: typer.Context,
                   source: Annotated[str | None, typer.Option(
                       "--source", help="Chỉ nguồn này (mặc định: mọi nguồn có lô đang chờ).")] = None,
-                  show: ShowOption = 20, master: MasterOption = None) -> None:
-    """Nạp bằng Spark các lô gửi qua HTTP vào nguồn nằm trong lakehouse (đang chờ trên kho đối tượng của cụm;
-    máy chủ thuocdo serve cũng tự nạp định kỳ)."""
+                  show: ShowOption = 20,
+                  engine: Annotated[EngineName, typer.Option(
+                      "--engine", help="Nơi chạy: duckdb (mặc định, máy này) hoặc spark (trên cụm).")
+                  ] = EngineName.duckdb,
+                  master: MasterOption = None) -> None:
+    """Nạp các lô gửi qua HTTP vào nguồn nằm trong lakehouse (đang chờ trên kho đối tượng của cụm; máy chủ
+    thuocdo serve cũng tự nạp định kỳ)."""
     if source is not None:
         check_source(source)
-    with spark_steps("Nạp các lô đang chờ bằng Spark") as on_step:
-        reports = ingest_workflow.ingest_landed(home(ctx), source, master=master, on_step=on_step)
+    if master is not None and engine is not EngineName.spark:
+        raise fail("--master chỉ dùng với --engine spark.")
+    by = "Spark" if engine is EngineName.spark else "DuckDB"
+    with spark_steps(f"Nạp các lô đang chờ bằng {by}") as on_step:
+        reports = ingest_workflow.ingest_landed(home(ctx), source, engine=engine.value, master=master,
+                                                on_step=on_step)
     if not reports:
         out.print("Không có lô nào đang chờ.")
         return

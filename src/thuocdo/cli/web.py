@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from thuocdo.cli.common import Typer, err, fail, home, out
+from thuocdo.cli.common import EngineName, Typer, err, fail, home, out
 from thuocdo.model.periods import PeriodError
 from thuocdo.store import resolve_home
 from thuocdo.workflows.access import ROLES, Access, AccessError
@@ -34,8 +34,11 @@ def serve_command(
         "--database-threads", help="Số luồng của cơ sở dữ liệu cho truy vấn và gộp hộp thư (mặc định: số lõi còn lại "
                                    "sau các tiến trình đọc, ít nhất 1).", show_default=False)] = -1,
     landed_every: Annotated[float, typer.Option(
-        "--landed-every", help="Nạp bằng Spark các lô chờ của lakehouse (gửi vào nguồn nằm trong lakehouse) sau mỗi "
-                               "chừng này giây (0: không tự nạp; dùng thuocdo ingest landed).", min=0)] = 60.0,
+        "--landed-every", help="Nạp các lô chờ của lakehouse (gửi vào nguồn nằm trong lakehouse) sau mỗi chừng này "
+                               "giây (0: không tự nạp; dùng thuocdo ingest landed).", min=0)] = 60.0,
+    landed_engine: Annotated[EngineName, typer.Option(
+        "--landed-engine", help="Nạp các lô chờ đó bằng: duckdb (mặc định, ngay trong máy chủ) hoặc spark.")
+    ] = EngineName.duckdb,
     log_level: Annotated[str, typer.Option("--log-level", help="Mức ghi log của uvicorn.")] = "info",
 ) -> None:
     """Chạy bảng điều khiển và API (http://127.0.0.1:8000/, API tại /api/v1, tài liệu tại /api/v1/docs)."""
@@ -51,7 +54,8 @@ def serve_command(
     if database_threads < 0:  # a merge must not starve the readers of the cores they need to keep answering
         database_threads = max(1, cores - reader_processes)
     app = create_app(home, Settings(flush_rows=flush_rows, reader_processes=reader_processes,
-                                    database_threads=database_threads, landed_every=landed_every))
+                                    database_threads=database_threads, landed_every=landed_every,
+                                    landed_engine=landed_engine.value))
     err.print(f"thuocdo phục vụ kho {home} tại http://{host}:{port}/ (API: /api/v1, tài liệu: /api/v1/docs)",
               highlight=False)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")

@@ -222,19 +222,29 @@ def has_landed(home: str | Path | None) -> bool:
     return bool(landed(landing_of(lakehouse(home))))
 
 
-def ingest_landed(home: str | Path | None, source: str | None = None, *, master: str | None = None,
+def ingest_landed(home: str | Path | None, source: str | None = None, *, engine: str, master: str | None = None,
                   on_step: Callable[[str], None] | None = None, conf: Mapping[str, str] | None = None,
                   inputs: Callable[[str], SparkInputs] | None = None) -> dict[str, SparkIngestReport]:
-    """The batches landed for each source (or one) ingested by Spark like files, each file then moved to the
-    source's ``done/`` folder once its records are committed (a file the readers refused stays, named in the
-    report's errors). `inputs`: the store's part of each source (see :func:`ingest_spark`)."""
+    """The batches landed for each source (or one) ingested like files, by `engine` (``spark``: a Spark application
+    on the cluster; ``duckdb``: this process, :func:`thuocdo.ingest.lakehouse_ingest.ingest_usage_lakehouse`),
+    each file then moved to the source's ``done/`` folder once its records are committed (a file the readers
+    refused stays, named in the report's errors). `inputs`: the store's part of each source (see
+    :func:`ingest_spark`)."""
     from thuocdo.workflows.cluster import lakehouse
 
-    landing = landing_of(lakehouse(home))
+    lake = lakehouse(home)
+    landing = landing_of(lake)
     reports: dict[str, SparkIngestReport] = {}
     for name, uris in landed(landing, source).items():
-        report = ingest_spark(home, uris, name, master=master, on_step=on_step, conf=conf,
-                              given=inputs(name) if inputs else None)
+        given = inputs(name) if inputs else None
+        if engine == "spark":
+            report = ingest_spark(home, uris, name, master=master, on_step=on_step, conf=conf, given=given)
+        else:
+            if given is None:
+                with open_store(home, read_only=(resolve_home(home) / DATABASE_FILE).exists(), sweep=False) as store:
+                    given = spark_inputs(store, name)
+            report = ingest_usage_lakehouse(lake, uris, name, given.secret, key_domain=given.key_domain,
+                                            weights=given.weights, weights_stamps=given.stamps, on_step=on_step)
         done = {r.file for r in report.results}
         mark_ingested(landing, name, [u for u in uris if u.rsplit("/", 1)[-1] in done])
         reports[name] = report

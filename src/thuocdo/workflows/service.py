@@ -57,6 +57,7 @@ class Settings:
     reader_processes: int = 0     # parse and stage posted bodies in this many worker processes (0: threads)
     database_threads: int = 0     # threads of the database's queries and merges (0: DuckDB's default, one per core)
     landed_every: float = 60.0    # ingest the batches landed for the lakehouse every this many seconds (0: never)
+    landed_engine: str = "duckdb"  # by this engine: "duckdb" (in this process) or "spark" (a Spark driver here)
 
     @property
     def pipeline(self) -> PipelineSettings:
@@ -148,7 +149,7 @@ class Service:
     def land_usage(self, source: str, submission: Submission, body: bytes, gzipped: bool) -> Outcome:
         """A batch for a source the lakehouse holds: checked here by the same rules for the answer (each record
         pending, or rejected with its reasons), landed on the object store as a file (the same batch twice is one
-        file), and ingested by Spark with the files (:meth:`ingest_landed`): stored once, or found a duplicate,
+        file), and ingested with the files (:meth:`ingest_landed`): stored once, or found a duplicate,
         there. The answer's batch id is the landed file's name."""
         raw = submission.raw
         problems: dict[int, str] = {}
@@ -174,13 +175,14 @@ class Service:
         return outcome
 
     def ingest_landed(self) -> dict[str, SparkIngestReport]:
-        """Ingest the batches landed for the lakehouse (:func:`thuocdo.workflows.ingest.ingest_landed`), in this
-        process's Spark driver; the store is only read, for each source's secret, key domain and weights."""
+        """Ingest the batches landed for the lakehouse (:func:`thuocdo.workflows.ingest.ingest_landed`) with the
+        settings' engine, in this process (DuckDB and pyiceberg, or this process's Spark driver); the store is only
+        read, for each source's secret, key domain and weights."""
         def inputs(source: str) -> ingest_workflow.SparkInputs:
             with self.lock:
                 return ingest_workflow.spark_inputs(self.store, source)
 
-        return ingest_workflow.ingest_landed(self.home, inputs=inputs)
+        return ingest_workflow.ingest_landed(self.home, engine=self.settings.landed_engine, inputs=inputs)
 
     def _ingest_landed_now_and_then(self) -> None:
         while not self._stopping.wait(self.settings.landed_every):
