@@ -152,3 +152,47 @@ def test_a_file_that_cannot_be_read_is_named_and_stores_nothing(tmp_path: Path) 
     assert iceberg_catalog(lake).load_table(f"{NAMESPACE}.usage_records").scan().to_arrow().num_rows == 0
     (ledger,) = iceberg_catalog(lake).load_table(f"{NAMESPACE}.batches").scan().to_arrow().to_pylist()
     assert ledger["error"] == report.errors[0] and ledger["stored"] == 0
+
+
+def test_a_commit_between_reading_the_keys_and_appending_makes_the_merge_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer commits some of the same records after this run read the stored keys: the run's append must
+    fail (it would store them twice), and the merge run again from the new snapshot stores only the others."""
+    from thuocdo.ingest import lakehouse_ingest
+    from thuocdo.rollups.lakehouse_duckdb import conform
+
+    lake, secret = Lakehouse.local(tmp_path / "lake"), b"s" * 32
+    first = small_file(tmp_path / "first.csv", seed=21, n=300, days=(8,))
+    ingest_usage_lakehouse(lake, [str(first)], SOURCE, secret, key_domain=SOURCE)  # the tables exist, day 8
+    file = small_file(tmp_path / "file.csv", seed=22, n=300, days=(8, 9))
+    loaded = lakehouse_ingest.load
+    raced: list[int] = []
+
+    def load_then_race(catalog: Any, name: str) -> Any:
+        table = loaded(catalog, name)
+        if name == "usage_records" and not raced:
+            # the other writer: the first 100 of the same file's records, committed after this table was loaded
+            rows = _checked_rows(tmp_path, file, secret)[:100]
+            fresh = iceberg_catalog(lake).load_table(f"{NAMESPACE}.usage_records")
+            fresh.append(conform(rows, fresh))
+            raced.append(rows.num_rows)
+        return table
+
+    monkeypatch.setattr(lakehouse_ingest, "load", load_then_race)
+    report = ingest_usage_lakehouse(lake, [str(file)], SOURCE, secret, key_domain=SOURCE)
+    assert raced == [100] and report.merge_attempts == 2
+    records = iceberg_catalog(lake).load_table(f"{NAMESPACE}.usage_records").scan().to_arrow()
+    keys = set(zip(records["k1"].to_pylist(), records["k2"].to_pylist(), strict=True))
+    assert len(keys) == records.num_rows  # nothing twice
+    # 300 distinct good records in each file (their ids differ): the run stores the 200 the other did not
+    assert records.num_rows == 600 and report.results[0].stored == 200 and report.results[0].duplicates == 101
+
+
+def _checked_rows(tmp_path: Path, file: Path, secret: bytes) -> pa.Table:
+    """The stored rows of a file as the other writer commits them (its good records, the source added)."""
+    from thuocdo.ingest.spark_ingest import InputFile, TaskSettings, check_file
+
+    settings = TaskSettings(SOURCE, secret, None, "other-writer", SOURCE)
+    checked = check_file(InputFile(0, str(file)), settings, tmp_path)
+    good = checked.filter(pa.compute.equal(checked["kind"], "good"))
+    return good.append_column("source", pa.array([SOURCE] * good.num_rows))
