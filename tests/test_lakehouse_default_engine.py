@@ -66,8 +66,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
 def test_the_lakehouse_holds_the_embedded_stores_figures(runs: Runs) -> None:
     with Store(runs.twin, read_only=True) as store:
         usage = store.con.sql("SELECT * FROM usage_month WHERE source = 'op'").to_arrow_table().to_pylist()
-        days = store.con.execute(f"SELECT * EXCLUDE (source) FROM ({PERSON_DAYS}) WHERE source = 'op'",
-                                 {"files": store.files("person_day", source=SOURCE)}).to_arrow_table().to_pylist()
+        days = store.con.sql(f"SELECT * EXCLUDE (source) FROM ({PERSON_DAYS}) WHERE source = 'op'",
+                             params={"files": store.files("person_day", source=SOURCE)}).to_arrow_table().to_pylist()
         ((stored, rejected),) = store.con.sql("SELECT sum(stored), sum(rejected) FROM batches").fetchall()
     key = ("platform", "month", "province")
     lake_usage = {tuple(r[k] for k in key): r for r in runs.rows("usage_month")}

@@ -2,18 +2,21 @@
 (:mod:`thuocdo.ingest.spark_ingest`), run by DuckDB in this process and committed to the same Iceberg tables
 through pyiceberg.
 
-1. each file is checked by :func:`thuocdo.ingest.spark_ingest.check_file`, the very function a Spark task runs
-   (the rules of :func:`thuocdo.ingest.usage.check_usage`): the same quarantine rows, user keys and record keys;
-2. the first occurrence of each record key among the files (by file, then line) is kept;
-3. the exactly-once gate: the keys ``usage_records`` already holds for the days touched are read at its current
-   snapshot, the others appended by a commit that fails if any commit reached the table since that snapshot (by
-   either engine); it is then run again from a fresh read, so a record is stored once whoever delivers it;
-4. the rejected lines not yet in ``quarantine`` (per source and fingerprint) are added, the same way;
-5. the rollups of the touched days, persons and months are brought up to date
-   (:mod:`thuocdo.rollups.lakehouse_duckdb`: a late day costs its day);
-6. the ledger: one ``batches`` row per file and its ``batch_days`` rows.
+For each file, one after the other (one file in memory at a time):
 
-A run killed before step 3's commit stored nothing; killed after it, the same command again finds every record
+1. it is checked by :func:`thuocdo.ingest.spark_ingest.check_file`, the very function a Spark task runs (the rules
+   of :func:`thuocdo.ingest.usage.check_usage`): the same quarantine rows, user keys and record keys;
+2. the exactly-once gate: the first occurrence of each record key in the file is kept; the keys
+   ``usage_records`` already holds for the days touched are read at its current snapshot, and the others
+   appended by a commit that fails if any commit reached the table since that snapshot (by either engine); it is
+   then run again from a fresh read, so a record is stored once whoever delivers it (an earlier file first);
+3. its rejected lines not yet in ``quarantine`` (per source and fingerprint) are added, the same way.
+
+Then, once: the rollups of the touched days, persons and months are brought up to date
+(:mod:`thuocdo.rollups.lakehouse_duckdb`: a late day costs its day), and the ledger written (one ``batches`` row
+per file and its ``batch_days`` rows).
+
+A run killed before a file's commit stored nothing of it; killed after, the same command again finds its records
 stored (0 new) and brings the rollups up to date. This is what the HTTP collector and a small late file of a source
 held in the lakehouse need: no Spark job, no cluster, the same tables and rules.
 """
@@ -26,9 +29,11 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from thuocdo.ingest.spark_ingest import (
     WEIGHTS_SCHEMA,
@@ -53,6 +58,9 @@ from thuocdo.rollups.lakehouse_duckdb import (
 from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, create_tables, iceberg_catalog
 from thuocdo.store.sql import literal
 
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
 #: the columns of a stored usage record
 RECORD_COLUMNS = ("day", "k1", "k2", "person", "platform", "active_seconds", "bytes", "sessions", "installs",
                   "province", "batch_id")
@@ -63,7 +71,9 @@ def ingest_usage_lakehouse(lake: Lakehouse, paths: Sequence[str], source: str, s
                            on_step: Callable[[str], None] | None = None) -> SparkIngestReport:
     """Ingest usage files (local, or ``s3://`` on a cluster's lakehouse) into the lakehouse's tables, as
     :func:`thuocdo.ingest.spark_ingest.ingest_usage_spark` does (the same arguments, the same report), with
-    DuckDB in this process (see the module's doc)."""
+    DuckDB in this process (see the module's doc). The files are checked and their records committed one after
+    the other (one file in memory at a time; an earlier file's record is the one kept), then the rollups are
+    brought up to date once."""
     def step(name: str) -> None:
         if on_step:
             on_step(name)
@@ -77,69 +87,23 @@ def ingest_usage_lakehouse(lake: Lakehouse, paths: Sequence[str], source: str, s
     s3 = None if lake.local_folder else s3_settings(lake)
     inputs = list_inputs(paths, s3)
     settings = TaskSettings(source, secret, s3, uuid.uuid4().hex, key_domain)
-    step("kiểm tra tệp")
-    with tempfile.TemporaryDirectory(prefix="thuocdo-lakehouse-") as workdir:
-        checked = pa.concat_tables([check_file(item, settings, Path(workdir)) for item in inputs])
-    summaries = {i: (b, json.loads(s)) for k, i, b, s in zip(
-        checked["kind"].to_pylist(), checked["file_index"].to_pylist(), checked["batch_id"].to_pylist(),
-        checked["summary"].to_pylist(), strict=True) if k == "summary"}
-    con = duckdb.connect()
-    con.register("checked", checked)
-    lap("check")
-
-    step("ghi bản ghi")
     catalog = iceberg_catalog(lake)
-    unique = con.sql(f"""
-        SELECT {', '.join(RECORD_COLUMNS)} FROM checked WHERE kind = 'good'
-        QUALIFY row_number() OVER (PARTITION BY day, k1, k2 ORDER BY file_index, line) = 1""").to_arrow_table()
-    attempts = 0
-
-    def merge() -> pa.Table:
-        nonlocal attempts
-        attempts += 1
-        records = load(catalog, "usage_records")
-        con.register("unique_records", unique)
-        if snapshot_id(records) is not None and unique.num_rows:
-            days = con.sql("SELECT DISTINCT day FROM unique_records").fetchall()
-            held = records.scan(row_filter=days_of(source, [d for (d,) in days]),
-                                selected_fields=("day", "k1", "k2")).to_arrow()
-        else:
-            held = pa.table({"day": pa.array([], pa.date32()), "k1": pa.array([], pa.int64()),
-                             "k2": pa.array([], pa.int64())})
-        con.register("held_keys", held)
-        new = con.sql("SELECT $source AS source, u.* FROM unique_records u ANTI JOIN held_keys h "
-                      "ON u.day = h.day AND u.k1 = h.k1 AND u.k2 = h.k2", params={"source": source}).to_arrow_table()
-        if new.num_rows:
-            records.append(conform(new, records))
-        return new
-
-    stored = retried(merge)
-    report.merge_attempts = attempts
-    con.register("stored_records", stored)
-    stored_days = {(b, d.isoformat()): int(n) for b, d, n in con.sql(
-        "SELECT batch_id, day, count(*) FROM stored_records GROUP BY ALL").fetchall()}
-    lap("merge")
-
-    step("cách ly dòng lỗi")
-    if any(summary.get("rejected") for _, summary in summaries.values()):  # a file's quarantine rows, counted
-        def quarantine() -> None:
-            table = load(catalog, "quarantine")
-            held = (table.scan(row_filter=f"source = {literal(source)} AND kind = 'usage'",
-                               selected_fields=("fingerprint",)).to_arrow()
-                    if snapshot_id(table) is not None else pa.table({"fingerprint": pa.array([], pa.string())}))
-            con.register("held_fingerprints", held)
-            rows = con.sql("""
-                SELECT batch_id, $source AS source, 'usage' AS kind, file, line, record, problems, fingerprint,
-                       current_timestamp AS created_at
-                FROM checked WHERE kind = 'quarantine'
-                  AND fingerprint NOT IN (SELECT fingerprint FROM held_fingerprints)
-                QUALIFY row_number() OVER (PARTITION BY fingerprint ORDER BY file_index, line) = 1""",
-                           params={"source": source}).to_arrow_table()
-            if rows.num_rows:
-                table.append(conform(rows, table))
-
-        retried(quarantine)
-    lap("quarantine")
+    summaries: dict[int, tuple[str, dict[str, Any]]] = {}
+    stored_days: dict[tuple[str, str], int] = {}
+    for item in inputs:
+        step(f"kiểm tra và ghi {item.name}")
+        with tempfile.TemporaryDirectory(prefix="thuocdo-lakehouse-") as workdir:
+            checked = check_file(item, settings, Path(workdir))
+        rows = checked.filter(pc.equal(checked["kind"], "summary"))
+        batch_id, summary = rows["batch_id"][0].as_py(), json.loads(rows["summary"][0].as_py())
+        summaries[item.index] = (batch_id, summary)
+        lap("check")
+        if "error" not in summary:
+            stored_days |= _merge(catalog, checked, source, report)
+            lap("merge")
+            if summary.get("rejected"):  # a file's quarantine rows, counted
+                _quarantine(catalog, checked, source)
+            lap("quarantine")
 
     step("cập nhật người-ngày")
     for stale_source, stale in stale_days(lake, [source]).items():
@@ -163,6 +127,63 @@ def ingest_usage_lakehouse(lake: Lakehouse, paths: Sequence[str], source: str, s
         if rows.num_rows:
             table = catalog.load_table(f"{NAMESPACE}.{name}")
             table.append(conform(rows, table))
-    con.close()
     lap("ledger")
     return report
+
+
+def _merge(catalog: Catalog, checked: pa.Table, source: str, report: SparkIngestReport) -> dict[tuple[str, str], int]:
+    """A file's good records not yet stored, appended to ``usage_records`` by a commit that fails if another
+    reached the table since its keys were read (then read again); the records stored per (batch id, ISO day)."""
+    con = duckdb.connect()
+    con.register("checked", checked)
+    unique = con.sql(f"""
+        SELECT {', '.join(RECORD_COLUMNS)} FROM checked WHERE kind = 'good'
+        QUALIFY row_number() OVER (PARTITION BY day, k1, k2 ORDER BY line) = 1""").to_arrow_table()
+    con.register("unique_records", unique)
+    days = [d for (d,) in con.sql("SELECT DISTINCT day FROM unique_records").fetchall()]
+
+    def merge() -> pa.Table:
+        report.merge_attempts += 1
+        records = load(catalog, "usage_records")
+        if snapshot_id(records) is not None and days:
+            held = records.scan(row_filter=days_of(source, days), selected_fields=("day", "k1", "k2")).to_arrow()
+        else:
+            held = pa.table({"day": pa.array([], pa.date32()), "k1": pa.array([], pa.int64()),
+                             "k2": pa.array([], pa.int64())})
+        con.register("held_keys", held)
+        new = con.sql("SELECT $source AS source, u.* FROM unique_records u ANTI JOIN held_keys h "
+                      "ON u.day = h.day AND u.k1 = h.k1 AND u.k2 = h.k2", params={"source": source}).to_arrow_table()
+        if new.num_rows:
+            records.append(conform(new, records))
+        return new
+
+    con.register("stored_records", retried(merge))
+    stored = {(b, d.isoformat()): int(n) for b, d, n in con.sql(
+        "SELECT batch_id, day, count(*) FROM stored_records GROUP BY ALL").fetchall()}
+    con.close()
+    return stored
+
+
+def _quarantine(catalog: Catalog, checked: pa.Table, source: str) -> None:
+    """A file's rejected lines not yet in ``quarantine`` for the source (by fingerprint), appended the same way."""
+    con = duckdb.connect()
+    con.register("checked", checked)
+
+    def attempt() -> None:
+        table = load(catalog, "quarantine")
+        held = (table.scan(row_filter=f"source = {literal(source)} AND kind = 'usage'",
+                           selected_fields=("fingerprint",)).to_arrow()
+                if snapshot_id(table) is not None else pa.table({"fingerprint": pa.array([], pa.string())}))
+        con.register("held_fingerprints", held)
+        rows = con.sql("""
+            SELECT batch_id, $source AS source, 'usage' AS kind, file, line, record, problems, fingerprint,
+                   current_timestamp AS created_at
+            FROM checked WHERE kind = 'quarantine'
+              AND fingerprint NOT IN (SELECT fingerprint FROM held_fingerprints)
+            QUALIFY row_number() OVER (PARTITION BY fingerprint ORDER BY line) = 1""",
+                       params={"source": source}).to_arrow_table()
+        if rows.num_rows:
+            table.append(conform(rows, table))
+
+    retried(attempt)
+    con.close()
