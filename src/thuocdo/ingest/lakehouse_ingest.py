@@ -78,8 +78,9 @@ def ingest_usage_lakehouse(lake: Lakehouse, paths: Sequence[str], source: str, s
         if on_step:
             on_step(name)
 
-    def lap(name: str) -> None:
-        report.seconds[name] = time.monotonic() - started - sum(report.seconds.values())
+    def lap(name: str) -> None:  # the time since the last lap, added to the step's (files take turns)
+        elapsed = time.monotonic() - started - sum(report.seconds.values())
+        report.seconds[name] = report.seconds.get(name, 0.0) + elapsed
 
     report = SparkIngestReport()
     started = time.monotonic()
