@@ -217,4 +217,4 @@ def test_each_steps_time_is_summed_over_the_files(tmp_path: Path, monkeypatch: p
                                     key_domain=SOURCE)
     assert set(report.seconds) == {"check", "merge", "quarantine", "person_day", "person_month", "usage_month",
                                    "ledger"}
-    assert report.seconds["check"] >= 0.6 and report.seconds["merge"] < 0.3 + report.seconds["check"] - 0.6
+    assert report.seconds["check"] >= 0.6
