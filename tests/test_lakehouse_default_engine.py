@@ -218,3 +218,20 @@ def test_each_steps_time_is_summed_over_the_files(tmp_path: Path, monkeypatch: p
     assert set(report.seconds) == {"check", "merge", "quarantine", "person_day", "person_month", "usage_month",
                                    "ledger"}
     assert report.seconds["check"] >= 0.6
+
+
+def test_days_rebuilt_in_groups_give_the_same_person_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The person-day rebuild in groups of days (bounded memory), one commit each: the same rows as in one."""
+    from thuocdo.rollups import lakehouse_duckdb
+
+    file = small_file(tmp_path / "a.csv", seed=41, n=600, days=(11, 12, 13, 14))
+    person_days = {}
+    for name, budget in (("whole", lakehouse_duckdb.REBUILD_RECORDS), ("grouped", 200)):
+        monkeypatch.setattr(lakehouse_duckdb, "REBUILD_RECORDS", budget)
+        lake = Lakehouse.local(tmp_path / name)
+        ingest_usage_lakehouse(lake, [str(file)], SOURCE, b"s" * 32, key_domain=SOURCE)
+        table = iceberg_catalog(lake).load_table(f"{NAMESPACE}.person_day")
+        person_days[name] = sorted(tuple(r.values()) for r in table.scan().to_arrow().to_pylist())
+        person_days[f"{name}-commits"] = [s.summary.operation.value for s in table.snapshots()]
+    assert person_days["grouped"] == person_days["whole"] and len(person_days["whole"]) > 0
+    assert len(person_days["whole-commits"]) == 1 and len(person_days["grouped-commits"]) == 4  # a day each

@@ -27,7 +27,8 @@ import json
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ import pyarrow.compute as pc
 
 from thuocdo.ingest.spark_ingest import (
     WEIGHTS_SCHEMA,
+    InputFile,
     SparkIngestReport,
     TaskSettings,
     check_file,
@@ -91,10 +93,9 @@ def ingest_usage_lakehouse(lake: Lakehouse, paths: Sequence[str], source: str, s
     catalog = iceberg_catalog(lake)
     summaries: dict[int, tuple[str, dict[str, Any]]] = {}
     stored_days: dict[tuple[str, str], int] = {}
-    for item in inputs:
+    for item, ahead in _checked_ahead(inputs, settings):
         step(f"kiểm tra và ghi {item.name}")
-        with tempfile.TemporaryDirectory(prefix="thuocdo-lakehouse-") as workdir:
-            checked = check_file(item, settings, Path(workdir))
+        checked = ahead.result()
         rows = checked.filter(pc.equal(checked["kind"], "summary"))
         batch_id, summary = rows["batch_id"][0].as_py(), json.loads(rows["summary"][0].as_py())
         summaries[item.index] = (batch_id, summary)
@@ -188,3 +189,21 @@ def _quarantine(catalog: Catalog, checked: pa.Table, source: str) -> None:
 
     retried(attempt)
     con.close()
+
+
+def _checked_ahead(inputs: Sequence[InputFile], settings: TaskSettings) -> Iterator[tuple[InputFile, Future[pa.Table]]]:
+    """Each file with its check (:func:`check_file`), the next file's run in a thread while the current one is
+    committed (DuckDB works outside the interpreter's lock): at most two files' rows in memory."""
+    def check(item: InputFile) -> pa.Table:
+        with tempfile.TemporaryDirectory(prefix="thuocdo-lakehouse-") as workdir:
+            return check_file(item, settings, Path(workdir))
+
+    if not inputs:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="thuocdo-check") as pool:
+        ahead = pool.submit(check, inputs[0])
+        for i, item in enumerate(inputs):
+            current = ahead
+            if i + 1 < len(inputs):
+                ahead = pool.submit(check, inputs[i + 1])
+            yield item, current

@@ -123,13 +123,32 @@ def stale_days(lake: Lakehouse, sources: Iterable[str] | None = None) -> dict[st
     return {s: sorted(days) for s, days in stale.items()}
 
 
+#: at most about this many records are rebuilt into person-days in one commit (their rows are held in memory)
+REBUILD_RECORDS = 4_000_000
+
+
 def rebuild_days(lake: Lakehouse, source: str, days: list[dt.date]) -> None:
-    """Rebuild the person_day rows of a source's days from its records at one snapshot, replacing those days'
-    partitions, and record the counts they were built from (as :func:`thuocdo.rollups.lakehouse.rebuild_days`)."""
+    """Rebuild the person_day rows of a source's days from its records, replacing those days' partitions, and record
+    the counts they were built from (as :func:`thuocdo.rollups.lakehouse.rebuild_days`): in groups of consecutive
+    days of about :data:`REBUILD_RECORDS` records, one commit each, each group from one snapshot."""
     if not days:
         return
     catalog = iceberg_catalog(lake)
+    counts = _partition_counts(catalog.load_table(f"{NAMESPACE}.usage_records"))
+    groups: list[list[dt.date]] = [[]]
+    held = 0
+    for day in sorted(set(days)):
+        n = counts.get((source, day), 0)
+        if groups[-1] and held + n > REBUILD_RECORDS:
+            groups.append([])
+            held = 0
+        groups[-1].append(day)
+        held += n
+    for group in groups:
+        _rebuild_group(catalog, source, group)
 
+
+def _rebuild_group(catalog: Catalog, source: str, days: list[dt.date]) -> None:
     def attempt() -> None:
         # the days' person_day partitions as they are now, before the records are read: a writer that replaces
         # them in between makes this overwrite fail (its rows may be older than ours), and it is run again
