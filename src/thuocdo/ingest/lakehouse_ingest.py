@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from thuocdo.ingest.readers import ahead
 from thuocdo.ingest.spark_ingest import (
     WEIGHTS_SCHEMA,
     InputFile,
@@ -93,9 +94,9 @@ def ingest_usage_lakehouse(lake: Lakehouse, paths: Sequence[str], source: str, s
     catalog = iceberg_catalog(lake)
     summaries: dict[int, tuple[str, dict[str, Any]]] = {}
     stored_days: dict[tuple[str, str], int] = {}
-    for item, ahead in _checked_ahead(inputs, settings):
+    for item, check in _checked_ahead(inputs, settings):
         step(f"kiểm tra và ghi {item.name}")
-        checked = ahead.result()
+        checked = check.result()
         rows = checked.filter(pc.equal(checked["kind"], "summary"))
         batch_id, summary = rows["batch_id"][0].as_py(), json.loads(rows["summary"][0].as_py())
         summaries[item.index] = (batch_id, summary)
@@ -198,12 +199,4 @@ def _checked_ahead(inputs: Sequence[InputFile], settings: TaskSettings) -> Itera
         with tempfile.TemporaryDirectory(prefix="thuocdo-lakehouse-") as workdir:
             return check_file(item, settings, Path(workdir))
 
-    if not inputs:
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="thuocdo-check") as pool:
-        ahead = pool.submit(check, inputs[0])
-        for i, item in enumerate(inputs):
-            current = ahead
-            if i + 1 < len(inputs):
-                ahead = pool.submit(check, inputs[i + 1])
-            yield item, current
+    return ahead(inputs, check, "thuocdo-check")

@@ -20,9 +20,11 @@ import io
 import shutil
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 
@@ -31,6 +33,9 @@ from thuocdo.ingest.csv_reader import read_csv
 from thuocdo.ingest.ndjson_reader import read_ndjson
 from thuocdo.ingest.parquet_reader import read_parquet
 from thuocdo.ingest.raw import LINE, READ_PROBLEMS, InputError, RawInput, Rejection
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 __all__ = ["LINE", "READ_PROBLEMS", "InputError", "RawInput", "Rejection", "csv_text", "looks_binary",
            "read_input"]
@@ -137,3 +142,18 @@ def csv_text(rows: list[dict[str, object]], columns: list[str]) -> str:
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return buf.getvalue()
+
+
+def ahead(items: Sequence[T], work: Callable[[T], R], name: str) -> Iterator[tuple[T, Future[R]]]:
+    """Each item with `work` on it, the next item's run in a thread (named `name`) while the caller uses the
+    current one: for work that mostly leaves the interpreter's lock (reading, parsing, DuckDB). At most two items'
+    results are held at once."""
+    if not items:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as pool:
+        following = pool.submit(work, items[0])
+        for i, item in enumerate(items):
+            current = following
+            if i + 1 < len(items):
+                following = pool.submit(work, items[i + 1])
+            yield item, current

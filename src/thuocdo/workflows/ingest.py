@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from thuocdo.ingest.indicators import ingest_indicators
 from thuocdo.ingest.lakehouse_ingest import ingest_usage_lakehouse
 from thuocdo.ingest.landing import land, landed, landing_bytes, landing_of, mark_ingested
 from thuocdo.ingest.quarantine import problems_of
-from thuocdo.ingest.readers import InputError
+from thuocdo.ingest.readers import InputError, ahead
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.spark_ingest import WEIGHTS_SCHEMA, SparkIngestReport, ingest_usage_spark
 from thuocdo.ingest.usage import ReadFile, ingest_usage_file, read_usage_file
@@ -63,10 +63,10 @@ def ingest(home: str | Path | None, kind: str, files: Sequence[Path], source: st
                 _into_lakehouse(store, files, source, report, on_file)
                 bring_up_to_date(store, on_rollup)
                 return report
-        for path, ahead in _read_ahead(kind, files):
+        for path, read in _read_ahead(kind, files):
             result: BatchResult | None = None
             try:
-                result = ingest_file(store, kind, path, source, catalog, ahead.result() if ahead else None)
+                result = ingest_file(store, kind, path, source, catalog, read.result() if read else None)
             except InputError as exc:
                 report.errors.append(str(exc))
             else:
@@ -81,16 +81,10 @@ def _read_ahead(kind: str, files: Sequence[Path]) -> Iterator[tuple[Path, Future
     """Each file with, for usage files, its read: the next file is read (parsed, hashed: work that needs no
     database and mostly releases the interpreter's lock) in a thread while the current one is stored. At most
     two files are held in memory."""
-    if kind != "usage" or not files:
+    if kind != "usage":
         yield from ((path, None) for path in files)
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="thuocdo-read") as pool:
-        ahead = pool.submit(read_usage_file, files[0])
-        for i, path in enumerate(files):
-            current = ahead
-            if i + 1 < len(files):
-                ahead = pool.submit(read_usage_file, files[i + 1])
-            yield path, current
+    yield from ahead(files, read_usage_file, "thuocdo-read")
 
 
 def check_nothing_held(store: Store, source: str) -> None:
