@@ -41,7 +41,8 @@ from thuocdo.rollups.definitions import (
 )
 from thuocdo.rollups.lakehouse import retried
 from thuocdo.rollups.lakehouse_months import USAGE_MONTH_COLUMNS, MonthUpdate
-from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, files_stamp, iceberg_catalog
+from thuocdo.rollups.served import person_month_stamps
+from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, iceberg_catalog
 from thuocdo.store.sql import literal
 
 if TYPE_CHECKING:
@@ -311,18 +312,6 @@ def _update_person_month(catalog: Catalog, person_day: Table, person_month: Tabl
 
 
 # -- usage_month ---------------------------------------------------------------------------------------------
-def person_month_stamps(person_month: Table) -> dict[tuple[str, str], str]:
-    """Each source-month of person_month with the stamp of its data files (:func:`files_stamp`)."""
-    if snapshot_id(person_month) is None:
-        return {}
-    files = person_month.inspect.files()
-    files = files.filter(pc.equal(files["content"], 0))
-    paths: dict[tuple[str, str], list[str]] = {}
-    for path, partition in zip(files["file_path"].to_pylist(), files["partition"].to_pylist(), strict=True):
-        paths.setdefault((partition["source"], partition["month"]), []).append(path)
-    return {pair: files_stamp(found) for pair, found in paths.items()}
-
-
 def update_usage_month(lake: Lakehouse, weights: pa.Table, stamps: dict[tuple[str, str], str],
                        sources: Iterable[str] | None = None) -> int:
     """Sum usage_month again for the source-months whose person-months or weights changed (`weights`: source,

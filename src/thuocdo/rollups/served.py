@@ -13,6 +13,7 @@ sums older than the person-months and weights they stand for.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,6 +22,9 @@ from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_MONTH_COLUMNS
 from thuocdo.store.home import Store
 from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, files_stamp, iceberg_catalog, scan
 from thuocdo.store.sql import literal
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 
 def weights_stamps(store: Store, sources: Sequence[str] | None = None) -> dict[tuple[str, str], str]:
@@ -45,23 +49,32 @@ def lakehouse_usage(store: Store, lake: Lakehouse) -> pa.Table | None:
         person_month = catalog.load_table(f"{NAMESPACE}.person_month")
     except NoSuchTableError:
         return None
-    files = person_month.inspect.files()
-    files = files.filter(pc.equal(files["content"], 0))
-    paths: dict[tuple[str, str], list[str]] = {}
-    for path, partition in zip(files["file_path"].to_pylist(), files["partition"].to_pylist(), strict=True):
-        paths.setdefault((partition["source"], partition["month"]), []).append(path)
+    files = person_month_stamps(person_month)
     stamps = weights_stamps(store)
     done = {(r["source"], r["month"]): (r["person_month_files"], r["weights"]) for r in built.to_pylist()}
-    current = {pair for pair, found in paths.items() if done.get(pair) == (files_stamp(found), stamps.get(pair, ""))}
+    current = {pair for pair, stamp in files.items() if done.get(pair) == (stamp, stamps.get(pair, ""))}
     rows = usage.scan().to_arrow()
     keep = [(s, m) in current for s, m in zip(rows["source"].to_pylist(), rows["month"].to_pylist(), strict=True)]
     parts = [rows.filter(pa.array(keep, pa.bool_()))]
-    stale = sorted(set(paths) - current)
+    stale = sorted(set(files) - current)
     if stale:
         where = " OR ".join(f"(source = {literal(s)} AND month = {literal(m)})" for s, m in stale)
         parts.append(_summed(store, person_month.scan(row_filter=where).to_arrow(), stale))
     columns = store.con.sql("SELECT * FROM usage_month LIMIT 0").to_arrow_table().schema
     return pa.concat_tables([p.select(columns.names).cast(columns) for p in parts])
+
+
+def person_month_stamps(person_month: Table) -> dict[tuple[str, str], str]:
+    """Each source-month of the lakehouse's person_month with the stamp of its data files (:func:`files_stamp`):
+    what ``usage_month_built`` records a source-month's sums were made from."""
+    if person_month.current_snapshot() is None:
+        return {}
+    files = person_month.inspect.files()
+    files = files.filter(pc.equal(files["content"], 0))
+    paths: dict[tuple[str, str], list[str]] = {}
+    for path, partition in zip(files["file_path"].to_pylist(), files["partition"].to_pylist(), strict=True):
+        paths.setdefault((partition["source"], partition["month"]), []).append(path)
+    return {pair: files_stamp(found) for pair, found in paths.items()}
 
 
 def lakehouse_person_days(lake: Lakehouse, sources: Sequence[str], months: Sequence[str]) -> pa.Table:
