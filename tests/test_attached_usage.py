@@ -113,9 +113,8 @@ def twins(cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(estimates, "lakehouse", lambda home: None)
     monkeypatch.setattr(estimates, "lakehouse_person_days", from_lakehouse)
     monkeypatch.setattr(store_workflow, "lakehouse_usage", lambda store, lake: usage)
-    monkeypatch.setattr(store_workflow, "load_config",  # only `home` has a cluster
+    monkeypatch.setattr(store_workflow, "home_lakehouse",  # only `home` has a cluster
                         lambda where: _Configured() if Path(where).resolve() == home.resolve() else None)
-    monkeypatch.setattr(store_workflow, "lakehouse", lambda home: None)
     return home, twin, asked
 
 
@@ -123,7 +122,9 @@ Twins = tuple[Path, Path, list[tuple[list[str], list[str]]]]
 
 
 class _Configured:
-    catalog = object_store = "configured"
+    """A cluster's lakehouse, as far as the code under test looks at it."""
+
+    local_folder = ""
 
 
 def selected(home: Path, text: str, weekly: bool = False) -> pa.Table:
@@ -216,8 +217,7 @@ def test_the_quarantine_lists_the_lakehouses_lines_and_does_not_retry_them_here(
         "problems": '[{"field": "platform", "message": "nền tảng «x» không có trong danh mục"}]',
         "record": '{"record_id": "l7", "user_key": "123", "platform": "x", "time": "2022-01-03"}',
         "created_at": dt.datetime(2022, 1, 4)}], schema=QUARANTINE_READ)
-    monkeypatch.setattr(quarantine_workflow, "load_config", lambda where: _Configured())
-    monkeypatch.setattr(quarantine_workflow, "lakehouse", lambda where: None)
+    monkeypatch.setattr(quarantine_workflow, "home_lakehouse", lambda where: _Configured())
     monkeypatch.setattr(quarantine_workflow, "quarantine_rows",
                         lambda lake, source: lake_line if source in (None, "lake-op") else lake_line.slice(0, 0))
     listed = quarantine_workflow.quarantine_entries(home).to_pylist()

@@ -127,8 +127,7 @@ def test_what_the_public_may_see_follows_the_lakehouses_rollup(served: Served, m
             "w_sessions": [1e4, 1e5], "w_installs": [0.0, 0.0]})
 
     held = {"rows": rollup(5)}
-    monkeypatch.setattr(store_workflow, "load_config", lambda home: _Configured())
-    monkeypatch.setattr(store_workflow, "lakehouse", lambda home: None)
+    monkeypatch.setattr(store_workflow, "home_lakehouse", lambda home: _Configured())
     monkeypatch.setattr(store_workflow, "lakehouse_usage", lambda store, lake: held["rows"])
     # the weekly figures read the lakehouse's person-days: this one has none
     monkeypatch.setattr(estimates, "lakehouse", lambda home: None)
@@ -146,7 +145,7 @@ def test_what_the_public_may_see_follows_the_lakehouses_rollup(served: Served, m
     assert "zalo" in withheld_platforms()
     with served.service.db() as store:
         assert store.con.execute("SELECT count(*) FROM usage_month").fetchall()[0][0] == 2
-    monkeypatch.setattr(store_workflow, "load_config", lambda home: None)  # cluster down: its rows are forgotten
+    monkeypatch.setattr(store_workflow, "home_lakehouse", lambda home: None)  # cluster down: its rows are forgotten
     assert withheld_platforms() == set()
     with served.service.db() as store:
         assert store.con.execute("SELECT count(*) FROM usage_month").fetchall()[0][0] == 0
@@ -160,7 +159,9 @@ PERSON_DAY_TYPES = {"platform": pa.string(), "person": pa.int64(), "day": pa.dat
 
 
 class _Configured:
-    catalog = object_store = "configured"
+    """A cluster's lakehouse, as far as the code under test looks at it."""
+
+    local_folder = ""
 
 
 def test_a_sources_place_is_looked_up_once_it_has_records_and_a_down_cluster_is_503(

@@ -17,6 +17,7 @@ from thuocdo.cli.demo import demo
 from thuocdo.cli.indices import compute_indicators_command, index_command, targets_command
 from thuocdo.cli.ingest import ingest_app
 from thuocdo.cli.metrics import metrics
+from thuocdo.cli.migrate import migrate_command
 from thuocdo.cli.quality import quality_command
 from thuocdo.cli.quarantine import quarantine_app
 from thuocdo.cli.reports import report_command, scorecard_command
@@ -52,6 +53,7 @@ app.command("serve")(serve_command)
 app.command("publish")(publish_command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(cluster_app, name="cluster")
+app.command("migrate")(migrate_command)
 
 
 def main() -> None:

@@ -102,12 +102,31 @@ def ingest_usage_lakehouse(lake: Lakehouse, paths: Sequence[str], source: str, s
         summaries[item.index] = (batch_id, summary)
         lap("check")
         if "error" not in summary:
-            stored_days |= _merge(catalog, checked, source, report)
+            stored_days |= merge_records(catalog, checked, source, report)
             lap("merge")
             if summary.get("rejected"):  # a file's quarantine rows, counted
                 _quarantine(catalog, checked, source)
             lap("quarantine")
 
+    update_rollups(lake, source, report, weights, weights_stamps, step=step, lap=lap)
+
+    step("ghi sổ lô")
+    batches, batch_days = ledger(report, inputs, summaries, source, stored_days)
+    for name, rows in (("batches", batches), ("batch_days", batch_days)):
+        if rows.num_rows:
+            table = catalog.load_table(f"{NAMESPACE}.{name}")
+            table.append(conform(rows, table))
+    lap("ledger")
+    return report
+
+
+def update_rollups(lake: Lakehouse, source: str, report: SparkIngestReport, weights: pa.Table | None = None,
+                   weights_stamps: dict[tuple[str, str], str] | None = None, *,
+                   step: Callable[[str], None] = lambda _: None, lap: Callable[[str], None] = lambda _: None) -> None:
+    """Bring the source's rollups up to date with its records: its stale days' person-days, then the person-months
+    of the persons whose person-days changed, then its usage_month rows (with the source's weights); what was done
+    is added to `report`. `step` is told each step as it starts, `lap` each step's name once it is done."""
+    catalog = iceberg_catalog(lake)
     step("cập nhật người-ngày")
     for stale_source, stale in stale_days(lake, [source]).items():
         rebuild_days(lake, stale_source, stale)
@@ -124,17 +143,9 @@ def ingest_usage_lakehouse(lake: Lakehouse, paths: Sequence[str], source: str, s
                                              weights_stamps or {}, [source])
     lap("usage_month")
 
-    step("ghi sổ lô")
-    batches, batch_days = ledger(report, inputs, summaries, source, stored_days)
-    for name, rows in (("batches", batches), ("batch_days", batch_days)):
-        if rows.num_rows:
-            table = catalog.load_table(f"{NAMESPACE}.{name}")
-            table.append(conform(rows, table))
-    lap("ledger")
-    return report
 
-
-def _merge(catalog: Catalog, checked: pa.Table, source: str, report: SparkIngestReport) -> dict[tuple[str, str], int]:
+def merge_records(catalog: Catalog, checked: pa.Table, source: str,
+                  report: SparkIngestReport) -> dict[tuple[str, str], int]:
     """A file's good records not yet stored, appended to ``usage_records`` by a commit that fails if another
     reached the table since its keys were read (then read again); the records stored per (batch id, ISO day)."""
     con = duckdb.connect()

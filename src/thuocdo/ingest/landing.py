@@ -47,7 +47,11 @@ class Landing:
 
 
 def landing_of(lake: Lakehouse) -> Landing:
-    """The landing folder of a lakehouse, on its object store."""
+    """The landing folder of a lakehouse, on its object store (``FOLDER/landing`` for a local lakehouse)."""
+    if lake.local_folder:
+        from pyarrow import fs
+
+        return Landing(fs.LocalFileSystem(), f"{lake.local_folder}/{LANDING}", scheme="")
     return Landing(s3_filesystem(lake.s3_endpoint, lake.access_key, lake.secret_key, lake.region),
                    f"{lake.bucket}/{LANDING}")
 

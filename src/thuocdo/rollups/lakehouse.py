@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from thuocdo.engines.spark import spark_sql
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_DAY_FROM_RECORDS, rollup_sql
-from thuocdo.store.lakehouse import Lakehouse, create_tables_sql, table_name
+from thuocdo.store.lakehouse import RECORD_ROWS, Lakehouse, create_tables_sql, table_name
 
 #: how often a rebuild that lost a race with a concurrent commit to the same partitions is run again
 REBUILD_ATTEMPTS = 8
@@ -112,7 +112,7 @@ def _rebuild(spark: SparkSession, lake: Lakehouse, source: str, days: list[dt.da
     spark.sql(f"""
         SELECT person, platform, day, date_format(day, 'yyyy-MM') AS month, active_seconds AS active_seconds_n,
                bytes AS bytes_n, sessions AS sessions_n, installs AS installs_n, province AS province_code
-        FROM lake_records_at WHERE source = '{source.replace("'", "''")}' AND day IN ({day_list})
+        FROM lake_records_at WHERE source = '{source.replace("'", "''")}' AND day IN ({day_list}) AND {RECORD_ROWS}
     """).createOrReplaceTempView("fresh")
     rows: DataFrame = spark.sql(spark_sql(rollup_sql(PERSON_DAY_FROM_RECORDS)))
     from pyspark.sql import functions as F

@@ -42,7 +42,7 @@ from thuocdo.rollups.definitions import (
 from thuocdo.rollups.lakehouse import retried
 from thuocdo.rollups.lakehouse_months import USAGE_MONTH_COLUMNS, MonthUpdate
 from thuocdo.rollups.served import person_month_stamps
-from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, iceberg_catalog
+from thuocdo.store.lakehouse import NAMESPACE, RECORD_ROWS, Lakehouse, iceberg_catalog
 from thuocdo.store.sql import literal
 
 if TYPE_CHECKING:
@@ -163,10 +163,10 @@ def _rebuild_group(catalog: Catalog, source: str, days: list[dt.date]) -> None:
                                                "installs", "province")).to_arrow_batch_reader()
         con = duckdb.connect()
         con.register("lake_records", reader)
-        con.execute("""CREATE TEMP VIEW fresh AS
+        con.execute(f"""CREATE TEMP VIEW fresh AS
             SELECT person, platform, day, strftime(day, '%Y-%m') AS month, active_seconds AS active_seconds_n,
                    bytes AS bytes_n, sessions AS sessions_n, installs AS installs_n, province AS province_code
-            FROM lake_records""")
+            FROM lake_records WHERE {RECORD_ROWS}""")
         rows = con.sql(f"SELECT $source AS source, {', '.join(PERSON_DAY_COLUMNS)} "
                        f"FROM ({PERSON_DAY_FROM_RECORDS}) ORDER BY day, platform, person",
                        params={"source": source}).to_arrow_table()

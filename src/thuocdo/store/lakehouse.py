@@ -175,6 +175,13 @@ TABLES: dict[str, str] = {
     "batch_days": """(batch_id STRING NOT NULL, source STRING NOT NULL, day DATE, good BIGINT NOT NULL,
         stored BIGINT NOT NULL, rejected BIGINT NOT NULL) USING iceberg PARTITIONED BY (source)""",
 }
+#: the ``usage_records`` rows that are records. The others hold only a record key: the keys of the records an
+#: embedded store kept before ``thuocdo migrate`` moved its person-days here (as records of their own, see
+#: :mod:`thuocdo.ingest.migrate`), so that those records are still never stored twice. A key-only row's platform is
+#: empty, which a record's never is (a platform is required); the person-day rebuild of either engine reads only
+#: the rows this condition keeps.
+RECORD_ROWS = "platform <> ''"
+
 #: table properties: copy-on-write everywhere (a partition's record count is then exact in the metadata), and
 #: serializable isolation for merges (a concurrent commit of matching keys makes the later one fail and retry)
 TABLE_PROPERTIES = ("'format-version'='2', 'write.merge.mode'='copy-on-write', "

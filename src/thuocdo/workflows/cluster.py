@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thuocdo.engines.spark_cluster import SparkCluster, alive_workers, start_cluster, stop_cluster
+from thuocdo.ingest.readers import InputError
 from thuocdo.store import resolve_home
 from thuocdo.store.home import make_home, private_files
 from thuocdo.store.lakehouse import Lakehouse
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 CONFIG_FILE = "cluster.json"
+#: the home's local lakehouse (:func:`local_lakehouse`)
+LOCAL_LAKEHOUSE_DIR = "lakehouse"
 CLUSTER_DIR = "cluster"
 CREDENTIALS_FILE = "credentials.json"
 BUCKET = "thuocdo"
@@ -205,6 +208,10 @@ def cluster_up(home: str | Path | None, workers: int = 2, *, on_step: OnStep | N
     if workers < 1:
         raise ClusterError("Cần ít nhất một worker Spark (--workers 1 trở lên).")
     root = resolve_home(home)
+    local = local_lakehouse(root)
+    if local is not None:
+        raise ClusterError(f"Kho của {root} đã chuyển sang lakehouse cục bộ {local.local_folder} (thuocdo migrate): "
+                           "một thư mục chỉ có một lakehouse. Hãy dùng một thư mục khác cho cụm.")
     existing = load_config(root)
     if existing is not None:
         states = [running(p) for ps in existing.processes().values() for p in ps]
@@ -324,16 +331,46 @@ def cluster_status(home: str | Path | None) -> list[PartStatus] | None:
 
 
 # -- using the cluster -------------------------------------------------------------------------------------
+def local_lakehouse(home: str | Path | None) -> Lakehouse | None:
+    """The home's local lakehouse (``HOME/lakehouse``: a SQLite catalog and a folder warehouse, written by the
+    default engine; made by ``thuocdo migrate`` without a cluster), None when the home has none."""
+    folder = resolve_home(home) / LOCAL_LAKEHOUSE_DIR
+    return Lakehouse.local(folder) if (folder / "catalog.db").is_file() else None
+
+
+def home_lakehouse(home: str | Path | None) -> Lakehouse | None:
+    """The lakehouse the home's commands read and write beside the embedded store: the running cluster's, else the
+    home's local one, else None. A home has one of them (``cluster up`` refuses a home with a local lakehouse)."""
+    config = load_config(home)
+    if config is not None and config.object_store is not None and config.catalog is not None:
+        return lakehouse(home)
+    return local_lakehouse(home)
+
+
 def lakehouse(home: str | Path | None) -> Lakehouse:
-    """How to reach the running cluster's object store and catalog."""
+    """How to reach the home's lakehouse: the running cluster's object store and catalog, or else the home's local
+    lakehouse (:func:`local_lakehouse`)."""
     config = load_config(home)
     if config is None or config.object_store is None or config.catalog is None:
+        local = local_lakehouse(home)
+        if local is not None:
+            return local
         raise ClusterError(f"Cụm của {resolve_home(home)} chưa chạy: hãy chạy thuocdo cluster up.")
     credentials = json.loads(config.credentials.read_text(encoding="utf-8"))
     return Lakehouse(s3_endpoint=config.object_store.endpoint, access_key=credentials["s3"]["access_key"],
                      secret_key=credentials["s3"]["secret_key"], bucket=config.bucket, db_host=config.catalog.host,
                      db_port=config.catalog.port, db_user=config.catalog.user,
                      db_password=credentials["catalog"]["password"], db_name=config.catalog.database)
+
+
+def spark_lakehouse(home: str | Path | None) -> Lakehouse | None:
+    """The lakehouse Spark reads and writes for the home: the running cluster's, None without one. InputError when
+    the home's lakehouse is local (Spark has no driver for its SQLite catalog: the default engine reads it)."""
+    found = home_lakehouse(home)
+    if found is not None and found.local_folder:
+        raise InputError(f"Lakehouse của {resolve_home(home)} nằm trong thư mục {found.local_folder} (tạo bởi "
+                           "thuocdo migrate, không có cụm): lệnh này chạy bằng engine mặc định, bỏ --engine spark.")
+    return found
 
 
 def spark_master(home: str | Path | None) -> str:
@@ -352,4 +389,5 @@ def cluster_session(home: str | Path | None, conf: Mapping[str, str] | None = No
 
 
 __all__ = ["ClusterConfig", "ClusterError", "PartStatus", "ServiceError", "Step", "cluster_down", "cluster_session",
-           "cluster_status", "cluster_up", "lakehouse", "load_config", "spark_master"]
+           "cluster_status", "cluster_up", "home_lakehouse", "lakehouse", "load_config", "local_lakehouse",
+           "spark_lakehouse", "spark_master"]

@@ -171,6 +171,12 @@ def spark_inputs(store: Store, source: str) -> SparkInputs:
     if registry.person_days_here(store, source):  # its lake's person-days, or records waiting in its inbox
         raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong kho nhúng của thư mục này: nạp nguồn này "
                          "tiếp bằng DuckDB, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng Spark.")
+    return lakehouse_inputs(store, source)
+
+
+def lakehouse_inputs(store: Store, source: str) -> SparkInputs:
+    """What a lakehouse's ingestion of a source takes from the store: the secret, the source's key domain, its
+    weights and their stamps."""
     weights = store.con.sql("SELECT source, person, month, weight FROM weights WHERE source = $source",
                             params={"source": source}).to_arrow_table().cast(WEIGHTS_SCHEMA)
     return SparkInputs(store.secret, registry.key_domain(store, source), weights, weights_stamps(store, [source]))
@@ -183,9 +189,9 @@ def ingest_spark(home: str | Path | None, paths: Sequence[str], source: str, *, 
     (``thuocdo cluster up``), on its Spark master or on `master`; `given`: the store's part, read by a caller
     that holds the store open (the server), else read here."""
     from thuocdo.engines.spark import lakehouse_session
-    from thuocdo.workflows.cluster import lakehouse, spark_master
+    from thuocdo.workflows.cluster import lakehouse, spark_lakehouse, spark_master
 
-    lake = lakehouse(home)
+    lake = spark_lakehouse(home) or lakehouse(home)  # the latter says that no cluster runs
     if given is None:
         # read-only once the store exists: several Spark drivers of one home run at once
         with open_store(home, read_only=(resolve_home(home) / DATABASE_FILE).exists(), sweep=False) as store:
@@ -208,12 +214,10 @@ def land_usage(home: str | Path | None, source: str, body: bytes, *, gzipped: bo
 
 def has_landed(home: str | Path | None) -> bool:
     """Whether the home has a cluster and batches are waiting in its landing folder."""
-    from thuocdo.workflows.cluster import lakehouse, load_config
+    from thuocdo.workflows.cluster import home_lakehouse
 
-    config = load_config(home)
-    if config is None or config.object_store is None:
-        return False
-    return bool(landed(landing_of(lakehouse(home))))
+    lake = home_lakehouse(home)
+    return lake is not None and bool(landed(landing_of(lake)))
 
 
 def ingest_landed(home: str | Path | None, source: str | None = None, *, engine: str, master: str | None = None,

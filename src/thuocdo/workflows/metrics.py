@@ -23,7 +23,7 @@ from thuocdo.rollups import definitions as rollups
 from thuocdo.rollups.spark import SparkRollups
 from thuocdo.store import Store
 from thuocdo.workflows import estimates
-from thuocdo.workflows.cluster import lakehouse, load_config, spark_master
+from thuocdo.workflows.cluster import spark_lakehouse, spark_master
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
 __all__ = ["ENGINES", "Bands", "InputError", "bands", "explain", "metric_request", "metrics", "metrics_many",
@@ -214,11 +214,10 @@ def engine_for(store: Store, name: str, master: str | None) -> Engine:
     if name != "spark":
         raise InputError(f"Không có engine '{name}': chọn một trong {', '.join(ENGINES)}.")
     try:
-        config = load_config(store.home)
-        if config is not None and config.catalog is not None:  # a running cluster: its lakehouse too
+        lake = spark_lakehouse(store.home)
+        if lake is not None:  # a running cluster: its lakehouse too
             from thuocdo.engines.spark import lakehouse_session
 
-            lake = lakehouse(store.home)
             session = lakehouse_session(lake, master or spark_master(store.home))
             return SparkRollups(SparkEngine(store, session), lake=lake)
         return SparkRollups(SparkEngine(store, master=master))

@@ -17,7 +17,7 @@ from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import ingest_usage
 from thuocdo.store import StoreError
 from thuocdo.store.lakehouse import QUARANTINE_READ, quarantine_rows
-from thuocdo.workflows.cluster import lakehouse, load_config
+from thuocdo.workflows.cluster import home_lakehouse
 from thuocdo.workflows.ingest import check_not_in_lakehouse
 from thuocdo.workflows.store import bring_up_to_date, open_store
 
@@ -38,10 +38,10 @@ def quarantine_entries(home: str | Path | None, source: str | None = None, statu
 
 
 def _lakehouse_quarantine(home: Path, source: str | None, status: str) -> pa.Table:
-    config = load_config(home)
-    if status == "open" and config is not None and config.catalog is not None:
+    lake = home_lakehouse(home)
+    if status == "open" and lake is not None:
         try:
-            return quarantine_rows(lakehouse(home), source)
+            return quarantine_rows(lake, source)
         except Exception as exc:
             raise StoreError(f"Không đọc được khu cách ly trong lakehouse của cụm ({type(exc).__name__}): hãy xem "
                              "thuocdo cluster status.") from exc
