@@ -58,7 +58,7 @@ from thuocdo.rollups.lakehouse_duckdb import (
     update_person_month,
     update_usage_month,
 )
-from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, create_tables, iceberg_catalog
+from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, create_tables, iceberg_catalog, read
 from thuocdo.store.sql import literal
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def merge_records(catalog: Catalog, checked: pa.Table, source: str,
         report.merge_attempts += 1
         records = load(catalog, "usage_records")
         if snapshot_id(records) is not None and days:
-            held = records.scan(row_filter=days_of(source, days), selected_fields=("day", "k1", "k2")).to_arrow()
+            held = read(records, ("day", "k1", "k2"), days_of(source, days))
         else:
             held = pa.table({"day": pa.array([], pa.date32()), "k1": pa.array([], pa.int64()),
                              "k2": pa.array([], pa.int64())})

@@ -42,7 +42,7 @@ from thuocdo.rollups.definitions import (
 from thuocdo.rollups.lakehouse import retried
 from thuocdo.rollups.lakehouse_months import USAGE_MONTH_COLUMNS, MonthUpdate
 from thuocdo.rollups.served import person_month_stamps
-from thuocdo.store.lakehouse import NAMESPACE, RECORD_ROWS, Lakehouse, iceberg_catalog
+from thuocdo.store.lakehouse import NAMESPACE, RECORD_ROWS, Lakehouse, iceberg_catalog, read
 from thuocdo.store.sql import literal
 
 if TYPE_CHECKING:
@@ -263,8 +263,8 @@ def _update_person_month(catalog: Catalog, person_day: Table, person_month: Tabl
         for s, d in differ:
             by_source.setdefault(s, []).append(d)
         where = any_of([days_of(s, ds) for s, ds in sorted(by_source.items())])
-        con.register("pm_now", person_day.scan(row_filter=where, snapshot_id=now, selected_fields=columns).to_arrow())
-        con.register("pm_old", person_day.scan(row_filter=where, snapshot_id=old, selected_fields=columns).to_arrow())
+        con.register("pm_now", read(person_day, columns, where, now))
+        con.register("pm_old", read(person_day, columns, where, old))
         listed = ", ".join(columns)
         changed_parts.append(con.sql(f"""
             SELECT DISTINCT source, platform, person, month FROM (
@@ -279,11 +279,9 @@ def _update_person_month(catalog: Catalog, person_day: Table, person_month: Tabl
     # the person-days to aggregate: the new source-months whole, and the changed persons' days of their months
     parts: list[pa.Table] = []
     if whole:
-        parts.append(person_day.scan(row_filter=months_of(whole), snapshot_id=now, selected_fields=columns)
-                     .to_arrow())
+        parts.append(read(person_day, columns, months_of(whole), now))
     if changed_pairs:
-        con.register("pm_days", person_day.scan(row_filter=months_of(changed_pairs), snapshot_id=now,
-                                                selected_fields=columns).to_arrow())
+        con.register("pm_days", read(person_day, columns, months_of(changed_pairs), now))
         parts.append(con.sql("""SELECT d.* FROM pm_days d SEMI JOIN pm_changed c
             ON d.source = c.source AND d.platform = c.platform AND d.person = c.person AND d.month = c.month""")
                      .to_arrow_table())
@@ -293,7 +291,7 @@ def _update_person_month(catalog: Catalog, person_day: Table, person_month: Tabl
         rows = con.sql(f"SELECT {', '.join(PERSON_MONTH_COLUMNS)} FROM ({query})").to_arrow_table()
         if changed_pairs and snapshot_id(person_month) is not None:
             # the changed months' other person-months, as they were when this update read person_month
-            con.register("pm_before", person_month.scan(row_filter=months_of(changed_pairs)).to_arrow())
+            con.register("pm_before", read(person_month, PERSON_MONTH_COLUMNS, months_of(changed_pairs)))
             kept = con.sql(f"""SELECT {', '.join(PERSON_MONTH_COLUMNS)} FROM pm_before m ANTI JOIN pm_changed c
                 ON m.source = c.source AND m.platform = c.platform AND m.person = c.person AND m.month = c.month
             """).to_arrow_table()
@@ -330,7 +328,7 @@ def update_usage_month(lake: Lakehouse, weights: pa.Table, stamps: dict[tuple[st
         if not stale:
             return 0
         con = duckdb.connect()
-        con.register("um_person_month", person_month.scan(row_filter=months_of(stale)).to_arrow())
+        con.register("um_person_month", read(person_month, PERSON_MONTH_COLUMNS, months_of(stale)))
         con.register("um_weights", weights)
         query = reading(USAGE_MONTH, {"person_month": "um_person_month", "weights": "um_weights"})
         rows = con.sql(f"SELECT {', '.join(USAGE_MONTH_COLUMNS)} FROM ({query.sql(dialect='duckdb')})") \

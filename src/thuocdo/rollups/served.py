@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_MONTH_COLUMNS, USAGE_MONTH, reading
 from thuocdo.store.home import Store
-from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, files_stamp, iceberg_catalog, scan
+from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, files_stamp, iceberg_catalog, read, scan
 from thuocdo.store.sql import literal
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def lakehouse_usage(store: Store, lake: Lakehouse) -> pa.Table | None:
     stale = sorted(set(files) - current)
     if stale:
         where = " OR ".join(f"(source = {literal(s)} AND month = {literal(m)})" for s, m in stale)
-        parts.append(_summed(store, person_month.scan(row_filter=where).to_arrow(), stale))
+        parts.append(_summed(store, read(person_month, PERSON_MONTH_COLUMNS, where), stale))
     columns = store.con.sql("SELECT * FROM usage_month LIMIT 0").to_arrow_table().schema
     return pa.concat_tables([p.select(columns.names).cast(columns) for p in parts])
 
