@@ -51,6 +51,7 @@ from thuocdo.store import Store
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows import sources as sources_workflow
+from thuocdo.workflows.migrate import migrate
 from thuocdo.workflows.quality import quality
 from thuocdo.workflows.quarantine import quarantine_entries
 from thuocdo.workflows.reports import followed_between
@@ -68,6 +69,8 @@ RELATIVE = 1e-9
 POSTED = "posted"
 #: operators declared with shared keys: unioned person-wise in their union and in the national estimate
 SHARED = ("shared-x", "shared-y")
+#: the source moved from the home's embedded store into the cluster's lakehouse (`thuocdo migrate`)
+MOVED = "moved"
 #: (period, by, source) of the selections whose persons are unioned: on Spark (the probe) and on the default engine
 SELECTIONS = [("2022-03", "platform", "national"), ("2022-03", "province", "national"),
               ("2022-03", "platform", ",".join(SHARED)), ("2022-Q1", "platform", "national")]
@@ -270,15 +273,22 @@ def scenario(cluster: Path, fixture_files: dict[str, Any], tmp_path_factory: pyt
         posted.append(tmp / "posted" / uri.rsplit("/", 1)[-1])
         posted[-1].parent.mkdir(exist_ok=True)
         posted[-1].write_bytes(landing_bytes(batches[len(posted) - 1], "lô"))
+    # a source of the home's embedded store moved into the cluster's lakehouse (`thuocdo migrate`), then
+    # continued by Spark: the file stored before the move again, and a late file of the same days
+    moved_files = [small_file(tmp / "moved.csv", 15, n=900, days=(1, 2, 3)),
+                   small_file(tmp / "moved-late.csv", 16, n=400, days=(2, 3))]
+    assert not ingest_workflow.ingest(cluster, "usage", moved_files[:1], MOVED).errors
+    run.runs["migrated"] = migrate(cluster, [MOVED])
     plan: list[tuple[str, list[Path]]] = [
         ("panel-a", fixture_files["a"]), ("telco-b", [fixture_files["b"]]),
         *[(source, [file]) for source, file in kill_files.items()],
         *[(name, [small_file(tmp / f"{name}.csv", 6 + i, n=600)]) for i, name in enumerate(SHARED)],
-        (POSTED, [Path(LANDED)]), ("late", [march]), ("late", [late])]
+        (MOVED, moved_files), (POSTED, [Path(LANDED)]), ("late", [march]), ("late", [late])]
     done = spark_ingest(cluster, plan)
     run.runs |= {"panel-a": done[0], "telco-b": done[1], **{s: done[2 + i] for i, s in enumerate(kill_files)},
                  "late-first": done[-2], "late": done[-1], "late-file": late}
     run.runs[POSTED] = done[-3]
+    run.runs[MOVED] = done[-4]
     for source, files in plan[:-1]:
         assert cli("ingest", "usage", *(posted if source == POSTED else files), "--source", source).exit_code in (0, 1)
     assert cli("ingest", "usage", late, "--source", "late").exit_code in (0, 1)
@@ -403,6 +413,23 @@ def test_a_late_file_rebuilds_only_its_days(scenario: Scenario) -> None:
         commit = snapshots[scenario.runs[run]["person_day_snapshot"]]
         summary = dict(commit["summary"])
         assert summary["changed-partition-count"] == partitions and commit["operation"] == "overwrite", summary
+
+
+def test_a_source_moved_from_the_embedded_store_is_continued_by_spark(scenario: Scenario) -> None:
+    """`thuocdo migrate` into the cluster's lakehouse (pyiceberg on the object store), then Spark: the file stored
+    before the move stores nothing (its record keys moved), and a late file of the same days merges with the moved
+    person-days as the embedded twin merges it (Spark's rebuild reads the records, not the key-only rows)."""
+    (moved,) = scenario.runs["migrated"].moved
+    assert moved.source == MOVED and moved.stored == moved.person_days + moved.keys and moved.keys > 800
+    first, late = scenario.runs[MOVED]["results"]
+    stored = scenario.duck_stored()[MOVED][0]
+    assert first["stored"] == 0 and first["duplicates"] > 0
+    assert late["stored"] == stored - moved.keys > 300
+    assert scenario.runs[MOVED]["days_rebuilt"] == 2
+    key_only = [r for r in scenario.table("usage_records") if r["source"] == MOVED and r["platform"] == ""]
+    assert len(key_only) == moved.keys
+    assert_same_rows(scenario.lake_rows(MOVED), scenario.duck_rows(MOVED))
+    assert_same_rows(scenario.lake_rows(MOVED, "2022-Q1", "province"), scenario.duck_rows(MOVED, "2022-Q1", "province"))
 
 
 def test_the_default_engine_continues_a_source_the_lakehouse_holds(scenario: Scenario) -> None:
