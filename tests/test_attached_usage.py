@@ -234,5 +234,5 @@ def test_the_quarantine_lists_the_lakehouses_lines_and_does_not_retry_them_here(
     from thuocdo.workflows import ingest as ingest_workflow
 
     monkeypatch.setattr(ingest_workflow, "attach_lakehouse", attach)
-    with pytest.raises(InputError, match="lake-op đã có bản ghi sử dụng trong lakehouse"):
+    with pytest.raises(InputError, match="lake-op nằm trong lakehouse, không nạp lại vào kho nhúng"):
         quarantine_workflow.quarantine_retry(home, exported)

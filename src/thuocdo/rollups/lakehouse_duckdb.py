@@ -276,27 +276,29 @@ def _update_person_month(catalog: Catalog, person_day: Table, person_month: Tabl
     if changed is not None and changed.num_rows:
         con.register("pm_changed", changed)
         changed_pairs = sorted((s, m) for s, m in con.sql("SELECT DISTINCT source, month FROM pm_changed").fetchall())
-    # the person-days to aggregate: the new source-months whole, and the changed persons' days of their months
+    # the person-months to write: the new source-months' whole, one month at a time (a month's person-days in
+    # memory, not a quarter's), and the changed persons' of their months with the other person-months as they were
+    query = reading(PERSON_MONTH, {"person_day": "pm_person_day"}).sql(dialect="duckdb")
+    aggregate = f"SELECT {', '.join(PERSON_MONTH_COLUMNS)} FROM ({query})"
     parts: list[pa.Table] = []
-    if whole:
-        parts.append(read(person_day, columns, months_of(whole), now))
+    for month in sorted({m for _, m in whole}):
+        con.register("pm_person_day", read(person_day, columns, months_of(p for p in whole if p[1] == month), now))
+        parts.append(con.sql(aggregate).to_arrow_table())
+        con.unregister("pm_person_day")
     if changed_pairs:
         con.register("pm_days", read(person_day, columns, months_of(changed_pairs), now))
-        parts.append(con.sql("""SELECT d.* FROM pm_days d SEMI JOIN pm_changed c
+        con.register("pm_person_day", con.sql("""SELECT d.* FROM pm_days d SEMI JOIN pm_changed c
             ON d.source = c.source AND d.platform = c.platform AND d.person = c.person AND d.month = c.month""")
                      .to_arrow_table())
-    if parts:
-        con.register("pm_person_day", pa.concat_tables([p.select(list(columns)) for p in parts]))
-        query = reading(PERSON_MONTH, {"person_day": "pm_person_day"}).sql(dialect="duckdb")
-        rows = con.sql(f"SELECT {', '.join(PERSON_MONTH_COLUMNS)} FROM ({query})").to_arrow_table()
-        if changed_pairs and snapshot_id(person_month) is not None:
+        parts.append(con.sql(aggregate).to_arrow_table())
+        if snapshot_id(person_month) is not None:
             # the changed months' other person-months, as they were when this update read person_month
             con.register("pm_before", read(person_month, PERSON_MONTH_COLUMNS, months_of(changed_pairs)))
-            kept = con.sql(f"""SELECT {', '.join(PERSON_MONTH_COLUMNS)} FROM pm_before m ANTI JOIN pm_changed c
+            parts.append(con.sql(f"""SELECT {', '.join(PERSON_MONTH_COLUMNS)} FROM pm_before m ANTI JOIN pm_changed c
                 ON m.source = c.source AND m.platform = c.platform AND m.person = c.person AND m.month = c.month
-            """).to_arrow_table()
-            rows = pa.concat_tables([rows, kept.cast(rows.schema)])
-        con.register("pm_rows", rows)
+            """).to_arrow_table())
+    if parts:
+        con.register("pm_rows", pa.concat_tables([p.cast(parts[0].schema) for p in parts]))
         rows = con.sql("SELECT * FROM pm_rows ORDER BY source, month, platform, person").to_arrow_table()
         replace(person_month, rows, months_of(whole + changed_pairs))
     con.close()

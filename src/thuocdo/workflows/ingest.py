@@ -105,11 +105,12 @@ def in_lakehouse(store: Store, source: str) -> bool:
 
 
 def check_not_in_lakehouse(store: Store, source: str) -> None:
-    """One source, one place: a source whose records the cluster's lakehouse holds is continued there (both engines
-    read both places, and a record would be counted in each)."""
+    """One source, one place: a source whose records the home's lakehouse holds is continued there, never in the
+    embedded store (both are read, and a record would be counted in each)."""
     if in_lakehouse(store, source):
-        raise InputError(f"Nguồn {source} đã có bản ghi sử dụng trong lakehouse của cụm: nạp nguồn này tiếp bằng "
-                         "--engine spark, hoặc đặt tên nguồn khác cho dữ liệu nạp bằng DuckDB.")
+        raise InputError(f"Nguồn {source} nằm trong lakehouse, không nạp lại vào kho nhúng được: hãy sửa các dòng "
+                         f"trong tệp gốc rồi gửi lại tệp đó bằng thuocdo ingest usage TỆP --source {source} (các bản "
+                         "ghi đã lưu không bị ghi hai lần).")
 
 
 def _into_lakehouse(store: Store, files: Sequence[Path], source: str, report: IngestReport,

@@ -43,8 +43,9 @@ def _lakehouse_quarantine(home: Path, source: str | None, status: str) -> pa.Tab
         try:
             return quarantine_rows(lake, source)
         except Exception as exc:
-            raise StoreError(f"Không đọc được khu cách ly trong lakehouse của cụm ({type(exc).__name__}): hãy xem "
-                             "thuocdo cluster status.") from exc
+            where = (f"lakehouse cục bộ {lake.local_folder}" if lake.local_folder
+                     else "lakehouse của cụm (hãy xem thuocdo cluster status)")
+            raise StoreError(f"Không đọc được khu cách ly trong {where}: {type(exc).__name__}.") from exc
     return QUARANTINE_READ.empty_table()
 
 

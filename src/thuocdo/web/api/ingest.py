@@ -66,8 +66,8 @@ async def _body(request: Request) -> bytes:
 
 @router.post("/sources/{source}/usage", response_model=UsageBatchResult, tags=["gửi dữ liệu"],
              openapi_extra=USAGE_BODY, responses={
-                 202: {"model": UsageBatchResult, "description": "Nguồn nằm trong lakehouse của cụm: lô đã vào vùng "
-                       "chờ, các bản ghi hợp lệ ở trạng thái pending cho tới khi Spark nạp."},
+                 202: {"model": UsageBatchResult, "description": "Nguồn nằm trong lakehouse: lô đã vào vùng chờ, các "
+                       "bản ghi hợp lệ ở trạng thái pending cho tới khi lô được nạp."},
                  **WRITE_ERRORS, **errors(409, 503)})
 async def post_usage(source: SourcePath, request: Request, who: Caller) -> Any:
     """Gửi một lô bản ghi sử dụng vào nguồn của mình. Kết quả nêu từng bản ghi: đã lưu, trùng hay bị loại
