@@ -200,18 +200,10 @@ def main() -> None:
                         help="no cluster: the embedded store and the default engine's local lakehouse only")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from bench.generate import generate
     from thuocdo.store import Store
     from thuocdo.workflows.cluster import cluster_down, cluster_up
 
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="thuocdo-bench-lakehouse-"))
-    data = workdir / "data"
-    if not data.exists() or not any(data.glob("*.csv")):
-        generate(workdir, args.records, max(1, args.records // 20), records_per_file=args.records_per_file,
-                 log=lambda *a: None)
-    files = sorted(str(f) for f in data.glob("usage_*.csv")) or sorted(str(f) for f in data.glob("*.csv")
-                                                                       if "weights" not in f.name
-                                                                       and "provinces" not in f.name)
+    workdir, files = prepared(args, "thuocdo-bench-lakehouse-")
     size_mb = sum(Path(f).stat().st_size for f in files) / 1e6
     print(f"{args.records:,} records, {len(files)} CSV files, {size_mb:,.0f} MB, in {workdir}", flush=True)
     results: dict[str, Any] = {"records": args.records, "files": len(files), "csv_mb": round(size_mb)}
@@ -269,10 +261,31 @@ def main() -> None:
             results["scaling_1_to_2_workers"] = round(s1["wall_s"] / s2["wall_s"], 2)
             results["thuocdo_vs_minimal_2w"] = round(s2["wall_s"] / results["spark_minimal_2w"]["wall_s"], 2)
             results["thuocdo_vs_minimal_cpu"] = round(s2["cpu_s"] / results["spark_minimal_2w"]["cpu_s"], 2)
-        results["load_average"] = os.getloadavg()
     finally:
-        if not args.keep and args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
+        finish(args, workdir, results)
+
+
+def prepared(args: argparse.Namespace, prefix: str) -> tuple[Path, list[str]]:
+    """The run's folder (`--workdir`, else a new temporary one) and its quarter of usage CSV files, generated
+    (`--records`, `--records-per-file`) unless the folder has them already."""
+    from bench.generate import generate
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix=prefix))
+    data = workdir / "data"
+    if not data.exists() or not any(data.glob("*.csv")):
+        generate(workdir, args.records, max(1, args.records // 20), records_per_file=args.records_per_file,
+                 log=lambda *a: None)
+    files = sorted(str(f) for f in data.glob("usage_*.csv")) or sorted(
+        str(f) for f in data.glob("*.csv") if "weights" not in f.name and "provinces" not in f.name)
+    return workdir, files
+
+
+def finish(args: argparse.Namespace, workdir: Path, results: dict[str, Any]) -> None:
+    """Print the run's results as the last line (one JSON object, with the load average), and remove a temporary
+    folder unless `--keep`."""
+    results["load_average"] = os.getloadavg()
+    if not args.keep and args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(results))
 
 

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.lakehouse import DUCKDB, METRICS, late_file, run_app
+from bench.lakehouse import DUCKDB, METRICS, finish, late_file, prepared, run_app
 
 MIGRATE = """
 import json, sys
@@ -54,15 +52,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    from bench.generate import generate
-
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="thuocdo-bench-migrate-"))
-    data = workdir / "data"
-    if not data.exists() or not any(data.glob("*.csv")):
-        generate(workdir, args.records, max(1, args.records // 20), records_per_file=args.records_per_file,
-                 log=lambda *a: None)
-    files = sorted(str(f) for f in data.glob("usage_*.csv")) or sorted(
-        str(f) for f in data.glob("*.csv") if "weights" not in f.name and "provinces" not in f.name)
+    workdir, files = prepared(args, "thuocdo-bench-migrate-")
     print(f"{args.records:,} records, {len(files)} CSV files, in {workdir}", flush=True)
     results: dict[str, Any] = {"records": args.records, "files": len(files)}
     try:
@@ -84,11 +74,8 @@ def main() -> None:
             late = run_app(LATE, [str(home), str(late_file(workdir / f"late-{name}.csv"))], None)
             results[f"late_{name}"] = late
             print(f"late file of 1,000 records, {name}: {json.dumps(late)}", flush=True)
-        results["load_average"] = os.getloadavg()
     finally:
-        if not args.keep and args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps(results))
+        finish(args, workdir, results)
 
 
 if __name__ == "__main__":

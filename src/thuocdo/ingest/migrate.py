@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
 
 #: at most about this many rows (person-days and record keys) are moved in one commit
-GROUP_ROWS = 2_000_000
+GROUP_ROWS = 1_000_000
 
 #: what a moved person-day's record keys are made from begins with this (a record's key begins with the secret)
 MIGRATED = "thuocdo-migrated"
