@@ -216,7 +216,7 @@ def test_each_steps_time_is_summed_over_the_files(tmp_path: Path, monkeypatch: p
     report = ingest_usage_lakehouse(Lakehouse.local(tmp_path / "lake"), [str(f) for f in files], SOURCE, b"s" * 32,
                                     key_domain=SOURCE)
     assert set(report.seconds) == {"check", "merge", "quarantine", "person_day", "person_month", "usage_month",
-                                   "ledger"}
+                                   "usage_week", "ledger"}
     assert report.seconds["check"] >= 0.6
 
 

@@ -5,6 +5,7 @@ the same files; a run stopped before its end is finished by the next one, with n
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from tests.lakehouse_files import small_file
 from thuocdo.cli import app
 from thuocdo.ingest import migrate as migrate_core
 from thuocdo.ingest.readers import InputError
+from thuocdo.rollups.served import lakehouse_weeks
 from thuocdo.store import Store, StoreError
 from thuocdo.store import sources as registry
 from thuocdo.store.home import SECRET_FILE
@@ -31,6 +33,7 @@ SOURCE = "op"
 OTHER = "op2"
 DAY_KEY = ("platform", "person", "day")
 USAGE_KEY = ("platform", "month", "province")
+WEEK_KEY = ("platform", "week", "province")
 
 
 #: the embedded store's person-days, one row each (a day's rows may lie in several files): sums, active on any part,
@@ -101,6 +104,15 @@ class Moved:
     resent: Any
     after_days: dict[tuple[Any, ...], dict[str, Any]]
     files: dict[str, Path]
+    before_weeks: dict[tuple[Any, ...], dict[str, Any]]  # the store's usage_week rows
+    after_weeks: dict[tuple[Any, ...], dict[str, Any]]  # the lakehouse's, right after the move
+
+
+def stored_weeks(home: Path) -> dict[tuple[Any, ...], dict[str, Any]]:
+    with Store(home, read_only=True) as store:
+        rows = store.con.sql("SELECT * FROM usage_week WHERE source = $source",
+                             params={"source": SOURCE}).to_arrow_table().to_pylist()
+    return {tuple(r[k] for k in WEEK_KEY): r for r in rows}
 
 
 def mau(home: Path) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -114,10 +126,11 @@ def mau(home: Path) -> dict[tuple[Any, ...], dict[str, Any]]:
 def moved(tmp_path_factory: pytest.TempPathFactory) -> Moved:
     tmp = tmp_path_factory.mktemp("migrate")
     # about two records a person-day, in several provinces or none: the province rule is exercised
-    files = {"a": small_file(tmp / "a.csv", seed=11, n=3000, days=(1, 2)),
-             "b": small_file(tmp / "b.csv", seed=12, n=1500, days=(3,)),
-             "late": small_file(tmp / "late.csv", seed=13, n=600, days=(2, 3)),
-             "other": small_file(tmp / "other.csv", seed=14, n=500, days=(1,))}
+    # days of the week of Monday 7 March 2022, wholly inside the month: the metrics have its WAU
+    files = {"a": small_file(tmp / "a.csv", seed=11, n=3000, days=(7, 8)),
+             "b": small_file(tmp / "b.csv", seed=12, n=1500, days=(9,)),
+             "late": small_file(tmp / "late.csv", seed=13, n=600, days=(8, 9)),
+             "other": small_file(tmp / "other.csv", seed=14, n=500, days=(7,))}
     home, twin = tmp / "home", tmp / "twin"
     for where, names in ((home, ("a", "b")), (twin, ("a", "b", "late"))):
         if where == twin:  # the same secret: the same person keys
@@ -126,14 +139,16 @@ def moved(tmp_path_factory: pytest.TempPathFactory) -> Moved:
         assert not ingest_workflow.ingest(where, "usage", [files[n] for n in names], SOURCE).errors
     assert not ingest_workflow.ingest(home, "usage", [files["other"]], OTHER).errors
     before_days, before_usage, before_mau = embedded_person_days(home), usage(home), mau(home)
+    before_weeks = stored_weeks(home)
     migration = migrate_workflow.migrate(home, [SOURCE])
     after_usage, after_mau = usage(home), mau(home)
     again = migrate_workflow.migrate(home, [SOURCE])
     resent = ingest_workflow.ingest(home, "usage", [files["a"]], SOURCE)
     after_days = {tuple(r[k] for k in DAY_KEY): r for r in lakehouse_rows(home, "person_day")}
+    after_weeks = {tuple(r[k] for k in WEEK_KEY): r for r in lakehouse_rows(home, "usage_week")}
     assert not ingest_workflow.ingest(home, "usage", [files["late"]], SOURCE).errors
     return Moved(home, twin, before_days, before_usage, before_mau, after_usage, after_mau, migration, again, resent,
-                 after_days, files)
+                 after_days, files, before_weeks, after_weeks)
 
 
 def test_the_person_days_come_back_row_for_row(moved: Moved) -> None:
@@ -183,6 +198,8 @@ def test_a_late_file_after_the_move_gives_the_embedded_stores_figures(moved: Mov
     after = {tuple(r[k] for k in DAY_KEY): r for r in lakehouse_rows(moved.home, "person_day")}
     assert_same(after, embedded_person_days(moved.twin), PERSON_DAY_COLUMNS)
     assert_same(usage(moved.home), usage(moved.twin))
+    weeks = {tuple(r[k] for k in WEEK_KEY): r for r in lakehouse_rows(moved.home, "usage_week")}
+    assert_same(weeks, stored_weeks(moved.twin), ("persons", "w_persons", "w2_persons"))  # its week, again
 
 
 def test_the_ledger_moved_with_the_source(moved: Moved) -> None:
@@ -282,3 +299,32 @@ def test_batches_posted_for_a_moved_source_land_in_the_local_lakehouse(moved: Mo
     assert ingest_workflow.land_usage(moved.home, SOURCE, body)[1] is False  # sent again: landed already
     days = {r["day"].day for r in lakehouse_rows(moved.home, "person_day")}
     assert 5 in days
+    posted = moved.twin.parent / "posted.ndjson"  # the twin takes the same record, as a file
+    posted.write_bytes(body)
+    assert ingest_workflow.ingest(moved.twin, "usage", [posted], SOURCE).results[0].stored == 1
+
+
+def test_the_weeks_move_into_the_lakehouses_usage_week_and_are_read_from_there(moved: Moved) -> None:
+    assert len(moved.before_weeks) > 10
+    assert_same(moved.after_weeks, moved.before_weeks, ("persons", "w_persons", "w2_persons"))
+    assert any(r["wau"] for r in moved.after_mau.values())  # the week is wholly inside the month
+    lake = local_lakehouse(moved.home)
+    assert lake is not None
+    with Store(moved.home, read_only=True) as store:
+        rows, missing = lakehouse_weeks(store, lake, [SOURCE], [dt.date(2022, 3, 7), dt.date(2022, 3, 14)])
+    assert missing == set() and rows.num_rows > 10  # current (the late file's update too); no data the next week
+
+
+def test_weights_given_after_the_move_weigh_the_weeks_as_in_the_embedded_store(moved: Moved, tmp_path: Path) -> None:
+    lines = ["user_id,month,weight"] + [f"u{i},2022-03,{1 + i % 7}" for i in range(150)]
+    weights = tmp_path / "weights.csv"
+    weights.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for home in (moved.home, moved.twin):
+        assert ingest_workflow.ingest(home, "weights", [weights], SOURCE).results[0].stored == 150
+    lake = local_lakehouse(moved.home)
+    assert lake is not None
+    with Store(moved.home, read_only=True) as store:  # the stored week was weighted by no weights: not current
+        assert lakehouse_weeks(store, lake, [SOURCE], [dt.date(2022, 3, 7)])[1] == {(SOURCE, dt.date(2022, 3, 7))}
+    weighed, twin = mau(moved.home), mau(moved.twin)
+    assert any(r["wau"] != moved.after_mau.get(k, r)["wau"] for k, r in weighed.items())
+    assert_same(weighed, twin)

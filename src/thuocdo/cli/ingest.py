@@ -173,6 +173,8 @@ def rollup_summary(report: SparkIngestReport) -> str:
     if months.whole:
         parts.append(f"{format_number(months.whole)} tháng tính người-tháng toàn bộ")
     parts.append(f"{format_number(report.usage_months)} tháng tổng hợp cộng lại")
+    if report.usage_weeks:
+        parts.append(f"{format_number(report.usage_weeks)} tuần tổng hợp tính lại")
     return "Cập nhật tổng hợp ở lakehouse: " + "; ".join(parts) + "."
 
 

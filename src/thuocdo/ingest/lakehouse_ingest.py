@@ -57,6 +57,7 @@ from thuocdo.rollups.lakehouse_duckdb import (
     stale_days,
     update_person_month,
     update_usage_month,
+    update_usage_week,
 )
 from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, create_tables, iceberg_catalog, read
 from thuocdo.store.sql import literal
@@ -124,8 +125,9 @@ def update_rollups(lake: Lakehouse, source: str, report: SparkIngestReport, weig
                    weights_stamps: dict[tuple[str, str], str] | None = None, *,
                    step: Callable[[str], None] = lambda _: None, lap: Callable[[str], None] = lambda _: None) -> None:
     """Bring the source's rollups up to date with its records: its stale days' person-days, then the person-months
-    of the persons whose person-days changed, then its usage_month rows (with the source's weights); what was done
-    is added to `report`. `step` is told each step as it starts, `lap` each step's name once it is done."""
+    of the persons whose person-days changed, then its usage_month rows and its changed weeks' usage_week rows (with
+    the source's weights); what was done is added to `report`. `step` is told each step as it starts, `lap` each
+    step's name once it is done."""
     catalog = iceberg_catalog(lake)
     step("cập nhật người-ngày")
     for stale_source, stale in stale_days(lake, [source]).items():
@@ -139,9 +141,13 @@ def update_rollups(lake: Lakehouse, source: str, report: SparkIngestReport, weig
     lap("person_month")
 
     step("cập nhật tổng hợp tháng")
-    report.usage_months = update_usage_month(lake, weights if weights is not None else WEIGHTS_SCHEMA.empty_table(),
-                                             weights_stamps or {}, [source])
+    weights = weights if weights is not None else WEIGHTS_SCHEMA.empty_table()
+    report.usage_months = update_usage_month(lake, weights, weights_stamps or {}, [source])
     lap("usage_month")
+
+    step("cập nhật tổng hợp tuần")
+    report.usage_weeks = update_usage_week(lake, weights, weights_stamps or {}, [source])
+    lap("usage_week")
 
 
 def merge_records(catalog: Catalog, checked: pa.Table, source: str,

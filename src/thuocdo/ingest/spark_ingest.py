@@ -98,6 +98,7 @@ class SparkIngestReport:
     person_day_snapshot: int | None = None  # the person_day snapshot of this run's last rebuild
     person_month: MonthUpdate = field(default_factory=MonthUpdate)  # what the update of person_month did
     usage_months: int = 0  # source-months whose usage_month rows were summed again
+    usage_weeks: int = 0  # source-weeks whose usage_week rows were computed again (the default engine only)
     merge_attempts: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 

@@ -31,6 +31,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from thuocdo.engines.base import USAGE_WEEK_SCHEMA
 from thuocdo.rollups.definitions import (
     PERSON_DAY_COLUMNS,
     PERSON_DAY_FROM_RECORDS,
@@ -38,10 +39,11 @@ from thuocdo.rollups.definitions import (
     PERSON_MONTH_COLUMNS,
     USAGE_MONTH,
     reading,
+    usage_week_sql,
 )
 from thuocdo.rollups.lakehouse import retried
 from thuocdo.rollups.lakehouse_months import USAGE_MONTH_COLUMNS, MonthUpdate
-from thuocdo.rollups.served import person_month_stamps
+from thuocdo.rollups.served import person_month_stamps, week_stamps, week_weights, weeks_of
 from thuocdo.store.lakehouse import NAMESPACE, RECORD_ROWS, Lakehouse, iceberg_catalog, read
 from thuocdo.store.sql import literal
 
@@ -343,6 +345,57 @@ def update_usage_month(lake: Lakehouse, weights: pa.Table, stamps: dict[tuple[st
             "source": [s for s, _ in pairs], "month": [m for _, m in pairs],
             "person_month_files": [stale[p] for p in pairs], "weights": [stamps.get(p, "") for p in pairs]}),
             months_of(pairs))
+        return len(stale)
+
+    return retried(attempt)
+
+
+# -- usage_week ----------------------------------------------------------------------------------------------
+#: the stale weeks of a source computed together (their person-days held in memory at once)
+WEEKS_AT_ONCE = 4
+
+
+def update_usage_week(lake: Lakehouse, weights: pa.Table, stamps: dict[tuple[str, str], str],
+                      sources: Iterable[str] | None = None) -> int:
+    """Compute usage_week again for the source-weeks whose person_day files or weights changed
+    (:func:`thuocdo.rollups.served.week_stamps`, :func:`~thuocdo.rollups.served.week_weights`), from their days'
+    person-days, replacing their rows and recording what they were computed from; return how many source-weeks."""
+    catalog = iceberg_catalog(lake)
+    wanted = set(sources) if sources is not None else None
+
+    def attempt() -> int:
+        usage_week = load(catalog, "usage_week")
+        person_day = catalog.load_table(f"{NAMESPACE}.person_day")
+        now = snapshot_id(person_day)
+        if now is None:
+            return 0
+        files = week_stamps(person_day, now)
+        done = {(r["source"], r["week"]): (r["person_day_files"], r["weights"])
+                for r in catalog.load_table(f"{NAMESPACE}.usage_week_built").scan().to_arrow().to_pylist()}
+        stale = sorted(pair for pair, stamp in files.items() if (wanted is None or pair[0] in wanted)
+                       and done.get(pair) != (stamp, week_weights(stamps, *pair)))
+        if not stale:
+            return 0
+        con = duckdb.connect()
+        con.register("uw_weights", weights)
+        parts = []
+        for source in sorted({s for s, _ in stale}):
+            weeks = [w for s, w in stale if s == source]
+            for at in range(0, len(weeks), WEEKS_AT_ONCE):
+                chunk = weeks[at:at + WEEKS_AT_ONCE]
+                days = [w + dt.timedelta(days=i) for w in chunk for i in range(7)]
+                con.register("uw_person_day", read(person_day, ("source", *PERSON_DAY_COLUMNS), days_of(source, days),
+                                                   now))
+                parts.append(con.sql(usage_week_sql("uw_person_day", "uw_weights", chunk)).to_arrow_table()
+                             .cast(USAGE_WEEK_SCHEMA))
+                con.unregister("uw_person_day")
+        con.close()
+        replace(usage_week, pa.concat_tables(parts), weeks_of(stale))
+        built = load(catalog, "usage_week_built")
+        replace(built, pa.table({
+            "source": [s for s, _ in stale], "week": pa.array([w for _, w in stale], pa.date32()),
+            "person_day_files": [files[p] for p in stale], "weights": [week_weights(stamps, *p) for p in stale]}),
+            weeks_of(stale))
         return len(stale)
 
     return retried(attempt)

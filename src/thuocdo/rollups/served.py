@@ -12,12 +12,14 @@ sums older than the person-months and weights they stand for.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from thuocdo.engines.base import USAGE_WEEK_SCHEMA as USAGE_WEEK
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, PERSON_MONTH_COLUMNS, USAGE_MONTH, reading
 from thuocdo.store.home import Store
 from thuocdo.store.lakehouse import NAMESPACE, Lakehouse, files_stamp, iceberg_catalog, read, scan
@@ -35,6 +37,61 @@ def weights_stamps(store: Store, sources: Sequence[str] | None = None) -> dict[t
         "WHERE $sources IS NULL OR list_contains($sources, source) GROUP BY source, month",
         {"sources": list(sources) if sources is not None else None}).fetchall()
     return {(source, month): stamp for source, month, stamp in rows}
+
+
+def monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def week_stamps(person_day: Table, snapshot: int | None = None) -> dict[tuple[str, dt.date], str]:
+    """Each source-week of the lakehouse's person_day (at a snapshot, the current one by default) with the stamp of
+    the data files of its days (:func:`files_stamp`): what ``usage_week_built`` records a week was computed from."""
+    if snapshot is None:
+        current = person_day.current_snapshot()
+        if current is None:
+            return {}
+        snapshot = current.snapshot_id
+    files = person_day.inspect.files(snapshot_id=snapshot)
+    files = files.filter(pc.equal(files["content"], 0))
+    paths: dict[tuple[str, dt.date], list[str]] = {}
+    for path, partition in zip(files["file_path"].to_pylist(), files["partition"].to_pylist(), strict=True):
+        paths.setdefault((partition["source"], monday(partition["day"])), []).append(path)
+    return {pair: files_stamp(found) for pair, found in paths.items()}
+
+
+def week_weights(stamps: dict[tuple[str, str], str], source: str, week: dt.date) -> str:
+    """The stamp of the weights a source-week is weighted by: those of the month holding its Thursday."""
+    return stamps.get((source, (week + dt.timedelta(days=3)).strftime("%Y-%m")), "")
+
+
+def weeks_of(pairs: Sequence[tuple[str, dt.date]]) -> str:
+    """A row filter for (source, week) pairs."""
+    return " OR ".join(f"(source = {literal(s)} AND week = '{w.isoformat()}')" for s, w in sorted(set(pairs))) \
+        or "false"
+
+
+def lakehouse_weeks(store: Store, lake: Lakehouse, sources: Sequence[str],
+                    weeks: Sequence[dt.date]) -> tuple[pa.Table, set[tuple[str, dt.date]]]:
+    """The lakehouse's stored usage_week rows of the sources and weeks that are current (computed from the person_day
+    files their days have now, with the store's weights), and the (source, week) pairs that are not: those the
+    reader computes from the person-days."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    wanted = {(s, w) for s in sources for w in weeks}
+    catalog = iceberg_catalog(lake)
+    try:
+        person_day = catalog.load_table(f"{NAMESPACE}.person_day")
+        usage_week = catalog.load_table(f"{NAMESPACE}.usage_week")
+        built = catalog.load_table(f"{NAMESPACE}.usage_week_built").scan().to_arrow().to_pylist()
+    except NoSuchTableError:
+        return USAGE_WEEK.empty_table(), wanted
+    files = week_stamps(person_day)
+    stamps = weights_stamps(store, sources)
+    done = {(r["source"], r["week"]): (r["person_day_files"], r["weights"]) for r in built}
+    held = {pair for pair in wanted if pair in files}  # a week without person-days has no rows
+    current = {pair for pair in held if done.get(pair) == (files[pair], week_weights(stamps, *pair))}
+    rows = read(usage_week, USAGE_WEEK.names, weeks_of(sorted(current))) if current else USAGE_WEEK.empty_table()
+    return rows.cast(USAGE_WEEK), held - current
 
 
 def lakehouse_usage(store: Store, lake: Lakehouse) -> pa.Table | None:

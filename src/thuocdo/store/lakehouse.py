@@ -137,6 +137,10 @@ NAMESPACE = "thuocdo"
 #:   metric query reads, for either engine; ``usage_month_built`` says from which person_month data files and
 #:   which weights (``thuocdo.rollups.served.weights_stamps``) each source-month was summed, so that a reader
 #:   knows whether it is current.
+#: * ``usage_week``: the weekly active persons per source × platform × week × province (the metric queries' ``wau``,
+#:   :func:`thuocdo.rollups.definitions.usage_week_sql`), kept by the default engine; ``usage_week_built`` says from
+#:   which person_day data files of the week's days and which weights each source-week was computed, so that a
+#:   reader computes again from the person-days a week that another writer (Spark) changed since.
 #: * ``quarantine``: every rejected line once per source and fingerprint, with its problems.
 #: * ``batches``: the ledger, one row per ingested file; ``batch_days``: each file's rows per local day of activity
 #:   (good, stored, rejected; day NULL for rejected lines without a readable time), as on the embedded store.
@@ -164,6 +168,11 @@ TABLES: dict[str, str] = {
         w_seconds DOUBLE NOT NULL, w_bytes DOUBLE NOT NULL, w_sessions DOUBLE NOT NULL, w_installs DOUBLE NOT NULL)
         USING iceberg PARTITIONED BY (source, month)""",
     "usage_month_built": """(source STRING NOT NULL, month STRING NOT NULL, person_month_files STRING NOT NULL,
+        weights STRING NOT NULL) USING iceberg""",
+    "usage_week": """(
+        source STRING NOT NULL, platform STRING NOT NULL, week DATE NOT NULL, province STRING, persons BIGINT NOT NULL,
+        w_persons DOUBLE NOT NULL, w2_persons DOUBLE NOT NULL) USING iceberg PARTITIONED BY (source, week)""",
+    "usage_week_built": """(source STRING NOT NULL, week DATE NOT NULL, person_day_files STRING NOT NULL,
         weights STRING NOT NULL) USING iceberg""",
     "quarantine": """(
         batch_id STRING NOT NULL, source STRING NOT NULL, kind STRING NOT NULL, file STRING, line BIGINT,

@@ -35,11 +35,11 @@ from thuocdo.metrics.national import (
 from thuocdo.reports.uncertainty import Z95
 from thuocdo.rollups.definitions import PERSON_DAY_COLUMNS, usage_week_sql
 from thuocdo.rollups.rebuild import person_days_sql
-from thuocdo.rollups.served import lakehouse_person_days
+from thuocdo.rollups.served import lakehouse_person_days, lakehouse_weeks
 from thuocdo.store import Store
 from thuocdo.store.sources import SourceInfo, coverage_table, list_sources, person_days_here
 from thuocdo.store.sql import literal
-from thuocdo.workflows.cluster import lakehouse
+from thuocdo.workflows.cluster import home_lakehouse, lakehouse
 
 __all__ = [
     "MARGIN_COLUMNS",
@@ -261,14 +261,23 @@ def weekly_usage(store: Store, sources: Sequence[str], months: Sequence[str], we
     here = [s for s in sources if person_days_here(store, s)]
     parts = [stored_weeks(store, here, weeks)]
     elsewhere = [s for s in sources if s not in here]
-    if elsewhere:
+    lake = home_lakehouse(store.home) if elsewhere else None
+    missing = {(s, w) for s in elsewhere for w in weeks}
+    if lake is not None:  # the lakehouse's stored weeks that are current; the others are computed here
+        stored, missing = lakehouse_weeks(store, lake, elsewhere, weeks)
+        parts.append(stored)
+    if missing:
         view, weights = "weekly_person_day", "weekly_weights"
         embedded = _EmbeddedPlace(store)
         try:
-            db = (place or embedded).union_place(elsewhere, months, person_day=view, weights=weights)
-            parts.append(_weekly(db.rows(usage_week_sql(view, weights, weeks))))
+            db = (place or embedded).union_place(sorted({s for s, _ in missing}), months, person_day=view,
+                                                 weights=weights)
+            computed = _weekly(db.rows(usage_week_sql(view, weights, sorted({w for _, w in missing}))))
         finally:
             embedded.close()
+        keep = [(s, w) in missing for s, w in zip(computed["source"].to_pylist(), computed["week"].to_pylist(),
+                                                   strict=True)]
+        parts.append(computed.filter(pa.array(keep, pa.bool_())))
     return pa.concat_tables(parts)
 
 
