@@ -46,7 +46,7 @@ def main(home: Path, out: Path, cases: list[tuple[str, str]], selections: list[t
             request = metric_workflow.metric_request(period, by)
             table = engine.run(mq.build(request), metric_workflow.relations(load_catalog(), request))
             pq.write_table(table, out / f"{period}_{by}.parquet")
-    for name in ("usage_records", "person_day", "person_month", "quarantine", "batches"):
+    for name in ("usage_records", "person_day", "person_month", "quarantine", "batches", "usage_week"):
         pq.write_table(spark.table(table_name(lake, name)).toArrow(), out / f"table_{name}.parquet")
     # the quarterly report of panel-a, its tables from Spark over the lakehouse (the session above, still active)
     write_reports(home, "2022-Q1", ["md"], out / "report-spark", "panel-a", engine="spark")

@@ -47,10 +47,12 @@ from thuocdo.engines.duckdb import DuckDBEngine
 from thuocdo.ingest.landing import landing_bytes
 from thuocdo.metrics import query as mq
 from thuocdo.model.periods import Period
+from thuocdo.rollups.served import lakehouse_weeks
 from thuocdo.store import Store
 from thuocdo.workflows import ingest as ingest_workflow
 from thuocdo.workflows import metrics as metric_workflow
 from thuocdo.workflows import sources as sources_workflow
+from thuocdo.workflows.cluster import lakehouse
 from thuocdo.workflows.migrate import migrate
 from thuocdo.workflows.quality import quality
 from thuocdo.workflows.quarantine import quarantine_entries
@@ -400,6 +402,27 @@ def test_a_killed_driver_then_the_same_command_loses_and_doubles_nothing(scenari
     assert_same_rows(scenario.lake_rows(source), scenario.duck_rows(source))
     again = scenario.runs[source]["results"][0]
     assert again["stored"] in (0, stored) and again["rejected"] == rejected
+
+
+def test_spark_keeps_the_weekly_rollup_as_the_embedded_twin_and_readers_use_it(scenario: Scenario) -> None:
+    """Each ingestion keeps the lakehouse's usage_week, on Spark as by the default engine and stamped alike: the
+    embedded twin's rows, and current for the default engine's readers (no week computed from person-days)."""
+    lake_weeks = scenario.table("usage_week")
+    sources = {r["source"] for r in lake_weeks}
+    assert {"panel-a", "telco-b", "late", MOVED, POSTED} <= sources
+    with Store(scenario.duck, read_only=True) as store:
+        duck = store.con.sql("SELECT * FROM usage_week").to_arrow_table().to_pylist()
+    key = ("source", "platform", "week", "province")
+    mine = {tuple(r[k] for k in key): r for r in lake_weeks}
+    theirs = {tuple(r[k] for k in key): r for r in duck if r["source"] in sources}
+    assert mine.keys() == theirs.keys()
+    for k, row in theirs.items():
+        assert all(close(mine[k][c], row[c]) for c in ("persons", "w_persons", "w2_persons")), (k, mine[k], row)
+    weeks = sorted({r["week"] for r in lake_weeks})
+    with Store(scenario.lake, read_only=True) as store:
+        rows, missing = lakehouse_weeks(store, lakehouse(scenario.lake), ["panel-a", "telco-b", MOVED], weeks)
+    assert missing == set()
+    assert rows.num_rows == sum(r["source"] in ("panel-a", "telco-b", MOVED) for r in lake_weeks)
 
 
 def test_a_late_file_rebuilds_only_its_days(scenario: Scenario) -> None:

@@ -42,7 +42,12 @@ from thuocdo.ingest.readers import InputError, read_input
 from thuocdo.ingest.results import BatchResult
 from thuocdo.ingest.usage import check_usage, file_sha256
 from thuocdo.rollups.lakehouse import current_snapshot, ensure_tables, is_conflict, rebuild_days, stale_days
-from thuocdo.rollups.lakehouse_months import MonthUpdate, update_person_month, update_usage_month
+from thuocdo.rollups.lakehouse_months import (
+    MonthUpdate,
+    update_person_month,
+    update_usage_month,
+    update_usage_week,
+)
 from thuocdo.store.lakehouse import Lakehouse, table_name
 
 if TYPE_CHECKING:
@@ -98,7 +103,7 @@ class SparkIngestReport:
     person_day_snapshot: int | None = None  # the person_day snapshot of this run's last rebuild
     person_month: MonthUpdate = field(default_factory=MonthUpdate)  # what the update of person_month did
     usage_months: int = 0  # source-months whose usage_month rows were summed again
-    usage_weeks: int = 0  # source-weeks whose usage_week rows were computed again (the default engine only)
+    usage_weeks: int = 0  # source-weeks whose usage_week rows were computed again
     merge_attempts: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -371,6 +376,10 @@ def ingest_usage_spark(spark: SparkSession, lake: Lakehouse, paths: Sequence[str
     weighted = spark.createDataFrame(weights if weights is not None else WEIGHTS_SCHEMA.empty_table())
     report.usage_months = update_usage_month(spark, lake, weighted, weights_stamps or {}, [source])
     report.seconds["usage_month"] = time.monotonic() - started - sum(report.seconds.values())
+
+    step("cập nhật tổng hợp tuần")
+    report.usage_weeks = update_usage_week(spark, lake, weighted, weights_stamps or {}, [source])
+    report.seconds["usage_week"] = time.monotonic() - started - sum(report.seconds.values())
 
     step("ghi sổ lô")
     batches, batch_days = ledger(report, inputs, summaries, source, stored_days)

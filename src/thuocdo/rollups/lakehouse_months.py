@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from thuocdo.engines.base import USAGE_WEEK_SCHEMA
 from thuocdo.engines.spark import spark_sql, split_cte
 from thuocdo.rollups.definitions import (
     PERSON_DAY_COLUMNS,
@@ -30,8 +31,10 @@ from thuocdo.rollups.definitions import (
     USAGE_MONTH,
     reading,
     rollup_sql,
+    usage_week_sql,
 )
 from thuocdo.rollups.lakehouse import bring_up_to_date, current_snapshot, quoted, retried
+from thuocdo.rollups.served import week_weights
 from thuocdo.store.lakehouse import Lakehouse, table_name
 
 if TYPE_CHECKING:
@@ -289,6 +292,67 @@ def update_usage_month(spark: SparkSession, lake: Lakehouse, weights: DataFrame,
             WHEN MATCHED THEN UPDATE SET t.person_month_files = s.person_month_files, t.weights = s.weights
             WHEN NOT MATCHED THEN INSERT (source, month, person_month_files, weights)
                  VALUES (s.source, s.month, s.person_month_files, s.weights)""")
+        return len(stale)
+
+    return retried(attempt)
+
+
+#: Spark's Monday of a day (dayofweek: 1 Sunday … 7 Saturday), as :func:`thuocdo.rollups.served.monday`
+_MONDAY = "date_sub(partition.day, (dayofweek(partition.day) + 5) % 7)"
+
+
+def stale_usage_weeks(spark: SparkSession, lake: Lakehouse, weights: dict[tuple[str, str], str],
+                      sources: Iterable[str] | None = None) -> dict[tuple[str, dt.date], str]:
+    """The source-weeks whose usage_week rows were not computed from the person_day files their days have now with
+    their current weights (:func:`thuocdo.rollups.served.week_stamps`, :func:`~thuocdo.rollups.served.week_weights`:
+    the same stamps as the default engine's), with those files' stamp."""
+    person_day, built = table_name(lake, "person_day"), table_name(lake, "usage_week_built")
+    wanted = list(sources) if sources is not None else None
+    if wanted == []:
+        return {}
+    where = "WHERE content = 0" + (f" AND partition.source IN ({quoted(wanted)})" if wanted else "")
+    files = {(r[0], r[1]): r[2] for r in spark.sql(
+        f"SELECT partition.source, {_MONDAY} AS week, {_FILES_STAMP} FROM {person_day}.files {where} "
+        "GROUP BY partition.source, week").collect()}
+    done = {(r[0], r[1]): (r[2], r[3]) for r in spark.sql(
+        f"SELECT source, week, person_day_files, weights FROM {built}").collect()}
+    return {pair: stamp for pair, stamp in files.items() if done.get(pair) != (stamp, week_weights(weights, *pair))}
+
+
+def update_usage_week(spark: SparkSession, lake: Lakehouse, weights: DataFrame, stamps: dict[tuple[str, str], str],
+                      sources: Iterable[str] | None = None) -> int:
+    """Compute usage_week again (:func:`thuocdo.rollups.definitions.usage_week_sql`) for the source-weeks whose
+    days' person_day files or weights changed, replacing their partitions and recording what they were computed
+    from (as the default engine's :func:`thuocdo.rollups.lakehouse_duckdb.update_usage_week`); return how many."""
+    wanted = list(sources) if sources is not None else None
+    usage_week = table_name(lake, "usage_week")
+
+    def attempt() -> int:
+        before = current_snapshot(spark, usage_week)
+        stale = stale_usage_weeks(spark, lake, stamps, wanted)
+        if not stale:
+            return 0
+        days = [(name, week + dt.timedelta(days=i)) for name, week in stale for i in range(7)]
+        spark.sql(f"SELECT * FROM {table_name(lake, 'person_day')} WHERE {_days_filter(days)}") \
+            .createOrReplaceTempView("lakehouse_uw_person_day")
+        weights.createOrReplaceTempView("lakehouse_uw_weights")
+        weeks = sorted({week for _, week in stale})
+        query = rollup_sql(usage_week_sql("lakehouse_uw_person_day", "lakehouse_uw_weights", weeks))
+        rows = spark.sql(spark_sql(query)).select(*USAGE_WEEK_SCHEMA.names).repartition("source", "week")
+        writer = rows.writeTo(usage_week).option("isolation-level", "serializable")
+        if before is not None:
+            writer = writer.option("validate-from-snapshot-id", str(before))
+        writer.overwritePartitions()
+        spark.createDataFrame([(name, week, files, week_weights(stamps, name, week))
+                               for (name, week), files in sorted(stale.items())],
+                              "source STRING, week DATE, person_day_files STRING, weights STRING") \
+            .createOrReplaceTempView("lakehouse_uw_built")
+        spark.sql(f"""
+            MERGE INTO {table_name(lake, "usage_week_built")} t USING lakehouse_uw_built s
+            ON t.source = s.source AND t.week = s.week
+            WHEN MATCHED THEN UPDATE SET t.person_day_files = s.person_day_files, t.weights = s.weights
+            WHEN NOT MATCHED THEN INSERT (source, week, person_day_files, weights)
+                 VALUES (s.source, s.week, s.person_day_files, s.weights)""")
         return len(stale)
 
     return retried(attempt)
