@@ -278,20 +278,9 @@ def update_usage_month(spark: SparkSession, lake: Lakehouse, weights: DataFrame,
         query = reading(USAGE_MONTH, {"person_month": "lakehouse_um_person_month",
                                       "weights": "lakehouse_um_weights"})
         rows = spark.sql(spark_sql(query)).select(*USAGE_MONTH_COLUMNS).repartition("source", "month")
-        writer = rows.writeTo(usage_month).option("isolation-level", "serializable")
-        if before is not None:
-            writer = writer.option("validate-from-snapshot-id", str(before))
-        writer.overwritePartitions()
-        spark.createDataFrame([(name, month, files, stamps.get((name, month), ""))
-                               for (name, month), files in sorted(stale.items())],
-                              "source STRING, month STRING, person_month_files STRING, weights STRING") \
-            .createOrReplaceTempView("lakehouse_um_built")
-        spark.sql(f"""
-            MERGE INTO {table_name(lake, "usage_month_built")} t USING lakehouse_um_built s
-            ON t.source = s.source AND t.month = s.month
-            WHEN MATCHED THEN UPDATE SET t.person_month_files = s.person_month_files, t.weights = s.weights
-            WHEN NOT MATCHED THEN INSERT (source, month, person_month_files, weights)
-                 VALUES (s.source, s.month, s.person_month_files, s.weights)""")
+        _replace_stamped(spark, lake, rows, "usage_month", before, "month STRING", "person_month_files",
+                         [(name, month, files, stamps.get((name, month), ""))
+                          for (name, month), files in sorted(stale.items())])
         return len(stale)
 
     return retried(attempt)
@@ -339,23 +328,32 @@ def update_usage_week(spark: SparkSession, lake: Lakehouse, weights: DataFrame, 
         weeks = sorted({week for _, week in stale})
         query = rollup_sql(usage_week_sql("lakehouse_uw_person_day", "lakehouse_uw_weights", weeks))
         rows = spark.sql(spark_sql(query)).select(*USAGE_WEEK_SCHEMA.names).repartition("source", "week")
-        writer = rows.writeTo(usage_week).option("isolation-level", "serializable")
-        if before is not None:
-            writer = writer.option("validate-from-snapshot-id", str(before))
-        writer.overwritePartitions()
-        spark.createDataFrame([(name, week, files, week_weights(stamps, name, week))
-                               for (name, week), files in sorted(stale.items())],
-                              "source STRING, week DATE, person_day_files STRING, weights STRING") \
-            .createOrReplaceTempView("lakehouse_uw_built")
-        spark.sql(f"""
-            MERGE INTO {table_name(lake, "usage_week_built")} t USING lakehouse_uw_built s
-            ON t.source = s.source AND t.week = s.week
-            WHEN MATCHED THEN UPDATE SET t.person_day_files = s.person_day_files, t.weights = s.weights
-            WHEN NOT MATCHED THEN INSERT (source, week, person_day_files, weights)
-                 VALUES (s.source, s.week, s.person_day_files, s.weights)""")
+        _replace_stamped(spark, lake, rows, "usage_week", before, "week DATE", "person_day_files",
+                         [(name, week, files, week_weights(stamps, name, week))
+                          for (name, week), files in sorted(stale.items())])
         return len(stale)
 
     return retried(attempt)
+
+
+def _replace_stamped(spark: SparkSession, lake: Lakehouse, rows: DataFrame, table: str, before: int | None,
+                     key: str, files: str, stamped: list[tuple[object, ...]]) -> None:
+    """Replace the partitions of `rows` in the rollup `table` (a commit that reached it since snapshot `before`
+    makes this fail, and the caller run again), then record in ``TABLE_built`` what each (source, `key`) was made
+    from: `stamped` rows of source, key, the `files` stamp and the weights' stamp (`key`: its column and type)."""
+    writer = rows.writeTo(table_name(lake, table)).option("isolation-level", "serializable")
+    if before is not None:
+        writer = writer.option("validate-from-snapshot-id", str(before))
+    writer.overwritePartitions()
+    column = key.split(maxsplit=1)[0]
+    spark.createDataFrame(stamped, f"source STRING, {key}, {files} STRING, weights STRING") \
+        .createOrReplaceTempView(f"lakehouse_{table}_built")
+    spark.sql(f"""
+        MERGE INTO {table_name(lake, f"{table}_built")} t USING lakehouse_{table}_built s
+        ON t.source = s.source AND t.{column} = s.{column}
+        WHEN MATCHED THEN UPDATE SET t.{files} = s.{files}, t.weights = s.weights
+        WHEN NOT MATCHED THEN INSERT (source, {column}, {files}, weights)
+             VALUES (s.source, s.{column}, s.{files}, s.weights)""")
 
 
 def usage_month(spark: SparkSession, lake: Lakehouse, months: Iterable[str], weights: DataFrame,
