@@ -32,6 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--profile", action="store_true", help="time every ingestion step and SQL statement")
     ap.add_argument("--reuse-data", action="store_true", help="reuse the data already generated in --workdir")
     ap.add_argument("--formats", action="store_true", help="also ingest the records as gzip CSV and as Parquet")
+    ap.add_argument("--ladder", action="store_true",
+                    help="also run the minimal pipeline with thuocdo's rules added one at a time (ladder.py)")
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
@@ -92,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         m = write_manifest(args, workdir)
-        results = run_phases(workdir, profile=args.profile, with_pandas=not args.skip_pandas, formats=args.formats)
+        results = run_phases(workdir, profile=args.profile, with_pandas=not args.skip_pandas, formats=args.formats,
+                              ladder=args.ladder)
         rows_compared, checks = check_agreement(workdir, results)
         print_report(console, m, results, checks, rows_compared)
         return 0 if all(bad == 0 for _, (bad, _, _) in checks) else 1

@@ -15,6 +15,7 @@ from pathlib import Path
 from .common import REPO_ROOT, code_revision, log, peak_rss_mb
 from .formats import phase_formats
 from .ingest import phase_ingest
+from .ladder import phase_ladder
 from .late import phase_late
 from .minimal import phase_minimal
 from .pandas_phase import phase_pandas
@@ -35,6 +36,7 @@ class PhaseResults:
     late: dict
     pandas: dict | None
     formats: dict | None = None  # --formats: CSV, gzip CSV and Parquet ingested in turn
+    ladder: dict | None = None  # --ladder: the minimal pipeline with thuocdo's rules added one at a time
 
 
 def run_child(phase: str, workdir: Path, profile: bool) -> None:
@@ -43,7 +45,8 @@ def run_child(phase: str, workdir: Path, profile: bool) -> None:
         "prepare": lambda: phase_prepare(workdir), "ingest": lambda: phase_ingest(workdir, profile),
         "thuocdo": lambda: phase_thuocdo(workdir), "sql": lambda: phase_sql(workdir),
         "pandas": lambda: phase_pandas(workdir), "minimal": lambda: phase_minimal(workdir),
-        "late": lambda: phase_late(workdir), "formats": lambda: phase_formats(workdir)}
+        "late": lambda: phase_late(workdir), "formats": lambda: phase_formats(workdir),
+        "ladder": lambda: phase_ladder(workdir)}
     fn = phases[phase]
     load0 = os.getloadavg()[0]
     revision = code_revision()
@@ -68,7 +71,8 @@ def run_phase(name: str, workdir: Path, extra: list[str] | None = None) -> dict:
     return out
 
 
-def run_phases(workdir: Path, profile: bool, with_pandas: bool, formats: bool = False) -> PhaseResults:
+def run_phases(workdir: Path, profile: bool, with_pandas: bool, formats: bool = False,
+               ladder: bool = False) -> PhaseResults:
     """The baselines' preparation, the minimal person-day pipeline, thuocdo's ingestion and metric set, the SQL
     query, pandas, then a late file into thuocdo's store."""
     log("preparing the baselines (not measured): CSV → DuckDB table, duplicate check, Parquet copy")
@@ -78,6 +82,10 @@ def run_phases(workdir: Path, profile: bool, with_pandas: bool, formats: bool = 
         f"person-platform-day (mean {prep['mean_records_per_person_platform_day']:.2f})")
     log("minimal person-day pipeline (the reference line of ingestion)")
     minimal = run_phase("minimal", workdir)
+    steps = None
+    if ladder:
+        log("the minimal pipeline with thuocdo's rules added one at a time (each rung twice, in turn)")
+        steps = run_phase("ladder", workdir)
     log("thuocdo ingestion")
     ing = run_phase("ingest", workdir, ["--profile"] if profile else [])
     log("thuocdo metric set (8 calls, twice)")
@@ -95,4 +103,4 @@ def run_phases(workdir: Path, profile: bool, with_pandas: bool, formats: bool = 
         log("thuocdo ingestion of the same records as CSV, gzip CSV and Parquet (copies written first, untimed)")
         fmt = run_phase("formats", workdir)
     return PhaseResults(prepare=prep, minimal=minimal, ingest=ing, thuocdo=td, sql=sql, late=late, pandas=pdx,
-                        formats=fmt)
+                        formats=fmt, ladder=steps)

@@ -57,6 +57,16 @@ def results_table(m: dict, results: PhaseResults, checks: list[Check]) -> Table:
                   f"{ing['usage_s'] / mini['single_s']:.1f}× minimal "
                   f"(CPU {ing['usage_cpu_s'] / mini['single_cpu_s']:.1f}×)",
                   f"{ing['peak_rss_mb']:,.0f} MB", f"{ing['load']:.1f}")
+    if results.ladder:
+        rungs = results.ladder["rungs"]
+        top = rungs["rollups"]
+        for rung, label in LADDER_LABELS.items():
+            r = rungs[rung]
+            table.add_row(f"ladder: {label}", fmt_s(r["s"]), fmt_s(r["cpu_s"]),
+                          f"{n / r['s']:,.0f} records/s, {r['s'] / mini['single_s']:.1f}× minimal", "", "")
+        table.add_row("thuocdo ingest against the ladder's top rung", "", "",
+                      f"{ing['usage_s'] / top['s']:.2f}× (CPU {ing['usage_cpu_s'] / top['cpu_s']:.2f}×)",
+                      f"{results.ladder['peak_rss_mb']:,.0f} MB", f"{results.ladder['load']:.1f}")
     table.add_row(f"thuocdo ingest: late file ({late['late_records']:,} records)", fmt_s(late["late_s"]),
                   fmt_s(late["late_cpu_s"]), "", f"{late['peak_rss_mb']:,.0f} MB", f"{late['load']:.1f}")
     table.add_row("thuocdo metric set, cold (8 calls)", fmt_s(td["cold_s"]), fmt_s(td["cold_cpu_s"]), "", "", "")
@@ -81,6 +91,12 @@ def results_table(m: dict, results: PhaseResults, checks: list[Check]) -> Table:
     return table
 
 
+#: the rungs of bench/metrics/ladder.py, as the table names them
+LADDER_LABELS = {"minimal": "0 minimal (same process)", "pseudonyms": "1 + keyed pseudonyms",
+                 "exactly_once": "2 + record keys, repeats dropped, key files", "validation": "3 + every field checked",
+                 "rollups": "4 + month and week rollups"}
+
+
 def per_record_us(cpu_s: float, records: int) -> str:
     """CPU microseconds per record."""
     return f"{cpu_s / records * 1e6:.2f} µs CPU/record"
@@ -99,6 +115,10 @@ def summary(m: dict, results: PhaseResults) -> dict:
             "pandas_s": round(pdx["compute_s"], 3) if pdx else None,
             "peak_rss_mb": round(max(ing["peak_rss_mb"], td["peak_rss_mb"])),
             "ingest_peak_rss_mb": round(ing["peak_rss_mb"]),
+            **({"ladder_top_s": round(results.ladder["rungs"]["rollups"]["s"], 2),
+                "ladder_top_vs_minimal": round(results.ladder["rungs"]["rollups"]["s"] / mini["single_s"], 2),
+                "ingest_vs_ladder_top": round(ing["usage_s"] / results.ladder["rungs"]["rollups"]["s"], 2)}
+               if results.ladder else {}),
             **({f"{f}_vs_csv": round(min(r)[0] / min(results.formats["runs"]["csv"])[0], 2)
                 for f, r in results.formats["runs"].items() if f != "csv"} if results.formats else {})}
 
