@@ -13,6 +13,7 @@ provinces partition the national figures exactly.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 import sqlglot
@@ -240,7 +241,13 @@ def usage_week_sql(person_day: str, weights: str, weeks: Sequence[dt.date]) -> s
 
 
 def rollup_sql(sql: str) -> exp.Expr:
-    """A rollup of this module (written in DuckDB's dialect) as a SQLGlot expression."""
+    """A rollup of this module (written in DuckDB's dialect) as a SQLGlot expression (the caller's own copy)."""
+    return _parsed(sql).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(sql: str) -> exp.Expr:
+    """The parse of a rollup, made once per process and never changed: callers get copies."""
     return sqlglot.parse_one(sql, read="duckdb")
 
 
@@ -252,4 +259,4 @@ def reading(sql: str, views: dict[str, str]) -> exp.Expr:
             return exp.to_table(views[node.name]).as_(node.alias or node.name)
         return node
 
-    return rollup_sql(sql).transform(rename)
+    return _parsed(sql).transform(rename)  # a transformed copy: the cached parse stays as it is

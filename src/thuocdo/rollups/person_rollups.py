@@ -81,18 +81,21 @@ def files(store: Store, rollup: PersonRollup, source: str, periods: Sequence[str
             store.files(rollup.patch, source=source, months=[str(p) for p in periods]))
 
 
-def effective_sql(rollup: PersonRollup, base: Sequence[str], patches: Sequence[str]) -> str | None:
+def effective_sql(rollup: PersonRollup, base: Sequence[str], patches: Sequence[str], *,
+                  persons: str | None = None) -> str | None:
     """The rows held by these base and patch files: the patch's rows for the persons it holds (per period), the
-    base's for the others (None: no file)."""
+    base's for the others (None: no file); only those of the relation `persons` (period, person) when given, each
+    file filtered by it first."""
     columns = ", ".join(rollup.columns)
     if not base and not patches:
         return None
+    of = f" SEMI JOIN {persons} USING ({rollup.period}, person)" if persons else ""
+    patch = f"SELECT {columns} FROM read_parquet({literal(list(patches))}){of}"
     if not patches:
-        return f"SELECT {columns} FROM read_parquet({literal(list(base))})"
-    patch = f"SELECT {columns} FROM read_parquet({literal(list(patches))})"
+        return f"SELECT {columns} FROM read_parquet({literal(list(base))}){of}"
     if not base:
         return patch
-    return (f"SELECT {columns} FROM read_parquet({literal(list(base))}) "
+    return (f"SELECT {columns} FROM read_parquet({literal(list(base))}){of} "
             f"ANTI JOIN (SELECT DISTINCT {rollup.period}, person FROM read_parquet({literal(list(patches))})) "
             f"USING ({rollup.period}, person) UNION ALL {patch}")
 
@@ -133,8 +136,8 @@ def stage_patch(store: Store, rollup: PersonRollup, source: str, batch_id: str, 
     key = f"{rollup.period}, person"
     held = effective_sql(rollup, base, patches)
     assert held is not None  # an update by persons needs a base (rebuild._touched_persons)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {rollup.name}_before AS SELECT * FROM ({held}) "
-                f"SEMI JOIN {touched} USING ({key})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {rollup.name}_before AS "
+                f"{effective_sql(rollup, base, patches, persons=touched)}")
     # the rollup's own columns: a stored file also holds its partition's (a week's `day`), which the new rows lack
     kept = (f"SELECT {', '.join(rollup.columns)} FROM read_parquet({literal(patches)}) ANTI JOIN {touched} "
             f"USING ({key}) UNION ALL BY NAME " if patches else "")
