@@ -94,6 +94,7 @@ def results_table(m: dict, results: PhaseResults, checks: list[Check]) -> Table:
 #: the rungs of bench/metrics/ladder.py, as the table names them
 LADDER_LABELS = {"minimal": "0 minimal (same process)", "pseudonyms": "1 + keyed pseudonyms",
                  "exactly_once": "2 + record keys, repeats dropped, key files", "validation": "3 + every field checked",
+                 "validation_typed": "3' the same by DuckDB's typed reader",
                  "rollups": "4 + month and week rollups"}
 
 
