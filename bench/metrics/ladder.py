@@ -22,7 +22,8 @@ row or per file), and keeps everything the rung before it did:
 
 What the ladder leaves out, and thuocdo does: line numbers and the list of every problem of a rejected row, the
 bytes checks of each line (UTF-8, NUL, lines too long), the file's SHA-256 for the ledger, the stored keys of
-earlier deliveries, one atomic batch per file, the persons' weights, ``usage_week``. So its top rung is a floor:
+earlier deliveries, one atomic batch per file, a province's code by the era of the day (before or after
+2025-07-01), the persons' weights, ``usage_week``. So its top rung is a floor:
 no implementation of thuocdo's rules on this engine is likely to be faster.
 """
 
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 #: the ladder's own secrets (its keys are never compared with a store's)
 SECRET, PERSON_SECRET = "6c6164646572", b"ladder"
-#: the person-day sums of thuocdo's lake (saturation left out: it costs nothing at these values)
+#: the person-day sums of thuocdo's lake (without its saturation at the largest BIGINT)
 SUMS = """sum(active_seconds) AS active_seconds, sum(bytes) AS bytes, sum(sessions) AS sessions,
           sum(installs) AS installs, bool_or(sessions > 0 OR active_seconds > 0) AS active"""
 PROVINCE = """arg_max(province, CASE WHEN province IS NOT NULL THEN active_seconds END) AS province,
@@ -125,13 +126,12 @@ def _rollups(con: DuckDBPyConnection, out: Path) -> None:
         "ORDER BY 1").fetchall()]
     con.execute("CREATE OR REPLACE TEMP TABLE weights (source VARCHAR, person BIGINT, month VARCHAR, weight DOUBLE)")
     for month in months:
-        first = dt.date.fromisoformat(f"{month}-01")
         con.execute(f"CREATE OR REPLACE TEMP VIEW person_day AS SELECT 'bench' AS source, * "
                     f"FROM read_parquet('{out}/person_day/month={month}/*/*.parquet')")
         con.execute(f"COPY ({duckdb_sql(PERSON_MONTH)}) TO '{out / f'person_month_{month}.parquet'}' "
                     "(FORMAT parquet, COMPRESSION zstd)")
         weeks = weeks_of_month(month)
-        days = sorted({w + dt.timedelta(days=i) for w in weeks for i in range(7)} | {first})
+        days = sorted(w + dt.timedelta(days=i) for w in weeks for i in range(7))
         con.execute(f"CREATE OR REPLACE TEMP VIEW person_day AS SELECT 'bench' AS source, person, platform, day, "
                     f"month, active_seconds, bytes, sessions, installs, active, province, province_seconds "
                     f"FROM read_parquet('{out}/person_day/**/*.parquet', hive_partitioning = true) "
