@@ -103,9 +103,10 @@ def _keyed(records: str) -> str:
         JOIN ids i USING (user_id)"""
 
 
-def _person_days(con: DuckDBPyConnection, out: Path, keyed: str) -> None:
-    """`keyed` records without the records repeated in the delivery, as person-days and record keys by day."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE keyed AS {keyed}")
+def _person_days(con: DuckDBPyConnection, out: Path, keyed: str, params: dict | None = None) -> None:
+    """`keyed` records (the statement's parameters `params`) without the records repeated in the delivery, as
+    person-days and record keys by day."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE keyed AS {keyed}", params or {})
     n, distinct = con.execute("SELECT count(*), count(DISTINCT (k1, k2)) FROM keyed").fetchall()[0]
     if n != distinct:
         con.execute("CREATE OR REPLACE TEMP TABLE keyed AS SELECT DISTINCT ON (k1, k2) * FROM keyed")
@@ -187,17 +188,15 @@ def _run(con: DuckDBPyConnection, rung: str, files: list[str], out: Path) -> int
     elif rung == "exactly_once":
         typed = ("SELECT record_id, user_id, platform, CAST(timezone('Asia/Ho_Chi_Minh', \"time\") AS DATE) AS day, "
                  "active_seconds, bytes, sessions, installs, province "
-                 f"FROM read_csv({_literal(files)}, header = true, columns = {_columns()})")
-        _person_days(con, out, _keyed(typed))
+                 "FROM read_csv($files, header = true, columns = $columns)")
+        _person_days(con, out, _keyed(typed), {**params, "columns": COLUMNS})
     else:  # validation (by SQL over text, or by the typed reader), then the rollups over the typed reader's
-        if rung == "validation":
-            con.execute(f"CREATE OR REPLACE TEMP VIEW typed AS {TYPED.replace('$files', _literal(files))}")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {CHECKED}")
-        else:
-            con.execute("SET TimeZone = 'Asia/Ho_Chi_Minh'")  # read so, a time without an offset is local
-            checked = CHECKED.replace("FROM typed", f"FROM ({TYPED_READ})")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {checked}", {"files": files, "columns": COLUMNS})
-            con.execute("SET TimeZone = 'UTC'")
+        typed, columns = (TYPED, {}) if rung == "validation" else (TYPED_READ, {"columns": COLUMNS})
+        # the typed reader reads a time without an offset in the session's zone: the contract's local time
+        con.execute(f"SET TimeZone = '{'UTC' if rung == 'validation' else 'Asia/Ho_Chi_Minh'}'")
+        checked = CHECKED.replace("FROM typed", f"FROM ({typed})")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {checked}", {**params, **columns})
+        con.execute("SET TimeZone = 'UTC'")
         con.execute("CREATE OR REPLACE TEMP TABLE rejected AS SELECT * FROM checked WHERE NOT ok")
         _person_days(con, out, _keyed("SELECT * FROM checked WHERE ok"))
         con.execute("DROP TABLE checked")
@@ -206,14 +205,6 @@ def _run(con: DuckDBPyConnection, rung: str, files: list[str], out: Path) -> int
     one_file = rung in ("minimal", "pseudonyms")
     written = out / "person_day.parquet" if one_file else out / "person_day" / "**" / "*.parquet"
     return int(con.execute(f"SELECT count(*) FROM read_parquet('{written}')").fetchall()[0][0])
-
-
-def _literal(files: list[str]) -> str:
-    return "[" + ", ".join(f"'{f}'" for f in files) + "]"
-
-
-def _columns() -> str:
-    return "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS.items()) + "}"
 
 
 def phase_ladder(workdir: Path) -> dict:
