@@ -10,8 +10,9 @@ from .common import SOURCE, Clock, manifest
 LATE_RECORDS = 1_000
 
 
-def write_late_file(workdir: Path) -> Path:
-    """``late.csv``: every k-th record of the last usage file, record ids prefixed with ``late-``."""
+def write_late_file(workdir: Path, name: str = "late", first: int = 0) -> Path:
+    """``<name>.csv``: every k-th record of the last usage file from its `first`, record ids prefixed with
+    ``<name>-``."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -20,11 +21,11 @@ def write_late_file(workdir: Path) -> Path:
     table = pacsv.read_csv(m["usage_files"][-1], convert_options=pacsv.ConvertOptions(
         column_types={"record_id": pa.string(), "user_id": pa.string(), "time": pa.string()}))
     step = max(1, table.num_rows // LATE_RECORDS)
-    late = table.take(pa.array(range(0, step * LATE_RECORDS, step)))
+    late = table.take(pa.array(range(first % step, step * LATE_RECORDS, step)))
     if "record_id" in late.column_names:
         late = late.set_column(late.column_names.index("record_id"), "record_id",
-                               pc.binary_join_element_wise("late-", late["record_id"], ""))
-    path = workdir / "late.csv"
+                               pc.binary_join_element_wise(f"{name}-", late["record_id"], ""))
+    path = workdir / f"{name}.csv"
     pacsv.write_csv(late, path)
     return path
 

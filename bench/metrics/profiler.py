@@ -26,6 +26,7 @@ class Profiler:
     def __init__(self) -> None:
         self.steps: dict[str, list[float]] = defaultdict(list)
         self.sql: dict[str, list[float]] = defaultdict(list)
+        self._replaced: list[tuple[Any, str, Any]] = []  # (owner, name, original)
 
     def install(self) -> None:
         """Replace the steps in their modules and the store's connection with timed ones."""
@@ -38,8 +39,10 @@ class Profiler:
             for name in names:
                 if hasattr(module, name):  # thuocdo's internals move; time what is there
                     label = f"{module_name.rsplit('.', 1)[-1]}.{name}"
+                    self._replaced.append((module, name, getattr(module, name)))
                     setattr(module, name, self._timed(label, getattr(module, name)))
         original_init = home_mod.Store.__init__
+        self._replaced.append((home_mod.Store, "__init__", original_init))
         profiler = self
 
         def init(store: Any, *args: Any, **kwargs: Any) -> None:
@@ -47,6 +50,12 @@ class Profiler:
             store.con = _TimedConnection(store.con, profiler.sql)
 
         home_mod.Store.__init__ = init
+
+    def uninstall(self) -> None:
+        """Put back what :meth:`install` replaced."""
+        for owner, name, original in reversed(self._replaced):
+            setattr(owner, name, original)
+        self._replaced.clear()
 
     def _timed(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
