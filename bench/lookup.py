@@ -1,7 +1,7 @@
 """The late file's two reads by person, on the lake's Parquet files and on DuckDB's own tables (issue 16): what a
 store that looked persons up would save, measured on a store `bench.metrics` built.
 
-    .venv/bin/python -m bench.lookup --workdir DIR [--persons 1000] [--seed 16] [--late K]
+    .venv/bin/python -m bench.lookup --workdir DIR [--persons 1000] [--seed 16] [--late K] [--layouts]
 
 DIR is a `bench.metrics --keep` work directory (its store is DIR/home, source ``bench``). In the month with the
 most person-months, `--persons` persons drawn at random from its person-months (a late file's persons are random
@@ -101,8 +101,8 @@ def late_files(workdir: Path, k: int) -> list[dict[str, Any]]:
     return done
 
 
-#: (name, ORDER BY, COPY options) of the Parquet copies `--layouts` writes; the lake's own is zstd, unsorted,
-#: DuckDB's default row groups (122,880 rows)
+#: (name, ORDER BY, COPY options) of the Parquet copies `--layouts` writes. The lake's own files are unsorted, with
+#: DuckDB's default row groups (122,880 rows), in zstd until af3ed8d and in LZ4 since (``store.lake.COMPRESSION``)
 LAYOUTS = [("zstd", "", "COMPRESSION zstd"),
            ("sorted, 122,880-row groups", "ORDER BY person", "COMPRESSION zstd"),
            ("sorted, 8,192-row groups", "ORDER BY person", "COMPRESSION zstd, ROW_GROUP_SIZE 8192"),
